@@ -1,0 +1,194 @@
+//! The access matrix of `check`: which questions to ask the API server as the ServiceAccount,
+//! what the grant says each answer should be, and how the answers compare. Pure.
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use serde::Serialize;
+
+use crate::rules::{self, Permission};
+
+/// The verbs of the matrix's columns.
+pub const VERBS: [&str; 4] = ["get", "list", "create", "delete"];
+
+/// The rows probed in every namespace: (API group, resource, verbs asked).
+const NAMESPACED: [(&str, &str, &[&str]); 8] = [
+    ("", "pods", &VERBS),
+    ("", "pods/log", &["get"]),
+    ("apps", "deployments", &VERBS),
+    ("", "services", &VERBS),
+    ("", "configmaps", &VERBS),
+    ("", "secrets", &VERBS),
+    ("rbac.authorization.k8s.io", "roles", &VERBS),
+    ("rbac.authorization.k8s.io", "rolebindings", &VERBS),
+];
+
+/// Cluster-scoped rows: reads outside any namespace, and RBAC escalation. Always denied,
+/// since a RoleBinding cannot reach beyond its namespace.
+const CLUSTER: [(&str, &str, &[&str]); 4] = [
+    ("", "nodes", &["get", "list"]),
+    ("", "namespaces", &["list", "create"]),
+    ("rbac.authorization.k8s.io", "clusterroles", &["create"]),
+    (
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        &["create"],
+    ),
+];
+
+/// Namespaces that must stay out of reach of every tenant.
+pub const FORBIDDEN_NAMESPACES: [&str; 2] = ["default", "kube-system"];
+
+/// One question, and the answer the grant implies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// `None` for cluster scope.
+    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub permission: Permission,
+    pub expected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    #[serde(flatten)]
+    pub probe: Probe,
+    pub allowed: bool,
+}
+
+impl Answer {
+    pub fn matches(&self) -> bool {
+        self.allowed == self.probe.expected
+    }
+}
+
+/// The questions for a grant in `tenant` whose role has `rules`: the tenant namespace is
+/// expected to follow the rules; `default`, `kube-system` and cluster scope to deny all.
+pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
+    let mut namespaces = vec![tenant.to_string()];
+    namespaces.extend(
+        FORBIDDEN_NAMESPACES
+            .iter()
+            .filter(|n| **n != tenant)
+            .map(|n| n.to_string()),
+    );
+    let mut probes = Vec::new();
+    for namespace in &namespaces {
+        for (group, resource, verbs) in NAMESPACED {
+            for verb in verbs {
+                let permission = Permission::new(group, resource, verb);
+                let expected = namespace == tenant && rules::allows(rules, &permission);
+                probes.push(Probe {
+                    namespace: Some(namespace.clone()),
+                    permission,
+                    expected,
+                });
+            }
+        }
+    }
+    for (group, resource, verbs) in CLUSTER {
+        for verb in verbs {
+            probes.push(Probe {
+                namespace: None,
+                permission: Permission::new(group, resource, verb),
+                expected: false,
+            });
+        }
+    }
+    probes
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub namespace: String,
+    pub service_account: String,
+    /// The username the API server saw.
+    pub identity: String,
+    pub answers: Vec<Answer>,
+}
+
+impl Report {
+    /// `system:serviceaccount:<ns>:<sa>`: who the credential must be.
+    pub fn expected_identity(&self) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, self.service_account
+        )
+    }
+
+    pub fn identity_matches(&self) -> bool {
+        self.identity == self.expected_identity()
+    }
+
+    pub fn mismatches(&self) -> Vec<&Answer> {
+        self.answers.iter().filter(|a| !a.matches()).collect()
+    }
+
+    pub fn all_match(&self) -> bool {
+        self.identity_matches() && self.mismatches().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates;
+
+    #[test]
+    fn the_walkthrough_role_allows_the_tenant_namespace_only() {
+        let admin = templates::built_ins().remove(0);
+        let probes = probes("ask", &admin.rules);
+        let allowed: Vec<&Probe> = probes.iter().filter(|p| p.expected).collect();
+        assert!(
+            allowed
+                .iter()
+                .all(|p| p.namespace.as_deref() == Some("ask"))
+        );
+        assert_eq!(allowed.len(), 7 * 4 + 1, "every namespaced probe in ask");
+        assert!(
+            probes
+                .iter()
+                .any(|p| p.namespace.as_deref() == Some("kube-system"))
+        );
+        assert!(
+            probes
+                .iter()
+                .filter(|p| p.namespace.is_none())
+                .all(|p| !p.expected)
+        );
+    }
+
+    #[test]
+    fn read_only_expects_no_secrets_and_no_writes() {
+        let read_only = templates::built_ins()
+            .into_iter()
+            .find(|t| t.name == "read-only")
+            .unwrap();
+        let probes = probes("team", &read_only.rules);
+        let in_team = |resource: &str, verb: &str| {
+            probes
+                .iter()
+                .find(|p| {
+                    p.namespace.as_deref() == Some("team")
+                        && p.permission.resource == resource
+                        && p.permission.verb == verb
+                })
+                .unwrap()
+                .expected
+        };
+        assert!(in_team("pods", "list"));
+        assert!(in_team("pods/log", "get"));
+        assert!(!in_team("pods", "create"));
+        assert!(!in_team("secrets", "get"));
+        assert!(!in_team("rolebindings", "list"));
+    }
+
+    #[test]
+    fn a_tenant_in_default_is_not_probed_twice() {
+        let probes = probes("default", &[]);
+        let defaults = probes
+            .iter()
+            .filter(|p| p.namespace.as_deref() == Some("default"))
+            .count();
+        assert_eq!(defaults, 7 * 4 + 1);
+    }
+}

@@ -1,0 +1,185 @@
+//! The command line, as clap types only. Each `///` becomes `--help`; validation of values
+//! happens in `spec`, not here, so that every error has kscope's wording and exit code 2.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Hand a tenant a namespace-scoped Kubernetes credential, and prove that it works.
+///
+/// Without a subcommand on a terminal, kscope starts the interactive wizard.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kscope",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Log every API request (method and path) on stderr. Tokens are never logged.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update the Namespace, ServiceAccount, token Secret, Role and RoleBinding.
+    Grant(GrantArgs),
+    /// Print a kubeconfig scoped to a grant's namespace and ServiceAccount.
+    Kubeconfig(KubeconfigArgs),
+    /// Verify a grant's access as the ServiceAccount itself.
+    Check(CheckArgs),
+    /// List the Role templates, built-in and your own.
+    Templates(TemplatesArgs),
+    /// Walk through a grant interactively (the default on a terminal).
+    Wizard(WizardArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How a command prints the objects it reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    #[default]
+    Table,
+    Yaml,
+    Json,
+}
+
+/// `--dry-run` modes, as kubectl names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Print the manifests; touch no cluster.
+    Client,
+    /// Send the manifests for validation; persist nothing.
+    Server,
+}
+
+/// Where a grant's access comes from (shared by `grant` and the wizard).
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    /// Role template: a name from `kscope templates` or a YAML file.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "cluster_role")]
+    pub template: Option<String>,
+
+    /// Bind an existing ClusterRole (such as edit or view) in the namespace instead of a template.
+    #[arg(long, value_name = "NAME")]
+    pub cluster_role: Option<String>,
+
+    /// Extra directory of user templates (also read: $XDG_CONFIG_HOME/kscope/templates).
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GrantArgs {
+    /// Namespace to grant access in (created if missing; an existing one is never modified).
+    pub namespace: String,
+
+    /// ServiceAccount that receives the access.
+    pub serviceaccount: String,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// Take over objects of the same names that kscope does not manage.
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// Print the manifests without touching the cluster (client), or have the server validate them (server).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
+    pub dry_run: Option<DryRun>,
+
+    /// How long to wait for the token controller to fill in the token, e.g. 60s or 2m.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Output format of the per-object results.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KubeconfigArgs {
+    /// Namespace of the grant (default: the last grant made from this machine for this context).
+    #[arg(requires = "serviceaccount")]
+    pub namespace: Option<String>,
+
+    /// ServiceAccount of the grant.
+    pub serviceaccount: Option<String>,
+
+    /// Embed an expiring token of this lifetime (at least 10m), bound to the grant's token Secret.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Write to FILE (mode 0600, atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing --output file.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+
+    /// API server address to put in the kubeconfig (default: the one of your context).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// CA certificate (PEM) to embed (default: the one of your context).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Namespace of the grant (default: the last grant, or the namespace of --kubeconfig-file).
+    #[arg(requires = "serviceaccount")]
+    pub namespace: Option<String>,
+
+    /// ServiceAccount of the grant.
+    pub serviceaccount: Option<String>,
+
+    /// Check through this kubeconfig (e.g. one kscope wrote) instead of a freshly minted token.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// Output format: the matrix as a table, or every answer as JSON or YAML.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TemplatesArgs {
+    /// Extra directory of user templates (also read: $XDG_CONFIG_HOME/kscope/templates).
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct WizardArgs {}

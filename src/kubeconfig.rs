@@ -1,0 +1,502 @@
+//! Kubeconfigs: loading the caller's (`--kubeconfig`, `KUBECONFIG` with several paths, the
+//! default file; `--context`), building the scoped kubeconfig kscope hands out (pure), and
+//! writing it to a file atomically with mode 0600.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::spec::{NamespaceName, ServiceAccountName};
+
+/// A bearer token. Deliberately has no `Display`, and `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(value: impl Into<String>) -> Self {
+        Token(value.into())
+    }
+    /// The secret value, for the one place that must write it (the kubeconfig's user).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Token {
+    /// The `exp` claim (seconds since the epoch) of a JWT, read without verifying it: the
+    /// server may shorten a requested lifetime, and this is what it actually granted.
+    pub fn expires_at(&self) -> Option<i64> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = self.0.split('.').nth(1)?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims.get("exp")?.as_i64()
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// The caller's kubeconfig, merged, plus the chosen context's name.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub kubeconfig: Kubeconfig,
+    pub context: String,
+}
+
+/// Where the API server is and how to trust it, as it will go into the scoped kubeconfig.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The caller's cluster entry name; kscope's names are derived from it.
+    pub cluster: String,
+    pub server: String,
+    /// PEM bytes of the CA, embedded (never a file path).
+    pub ca_pem: Option<Vec<u8>>,
+    pub insecure_skip_tls_verify: bool,
+    pub tls_server_name: Option<String>,
+}
+
+/// Loads the caller's kubeconfig: `--kubeconfig`, else `KUBECONFIG` (a `:`-list), else
+/// `~/.kube/config`. Then picks `--context` or the current context.
+pub fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
+    let loaded = match path {
+        Some(p) => Kubeconfig::read_from(p).map_err(|e| kubeconfig_error(e, Some(p))),
+        None => match Kubeconfig::from_env() {
+            Ok(Some(k)) => Ok(k),
+            Ok(None) => default_path()
+                .ok_or_else(|| {
+                    Error::kubeconfig(
+                        "no kubeconfig found: HOME is not set",
+                        "pass --kubeconfig FILE",
+                    )
+                })
+                .and_then(|p| Kubeconfig::read_from(&p).map_err(|e| kubeconfig_error(e, Some(&p)))),
+            Err(e) => Err(kubeconfig_error(e, None)),
+        },
+    }?;
+    let context = match context {
+        Some(c) => c.to_string(),
+        None => loaded
+            .current_context
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                Error::kubeconfig(
+                    "the kubeconfig has no current context",
+                    "pass --context NAME, or set one with kubectl config use-context",
+                )
+            })?,
+    };
+    if !loaded.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = loaded.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::kubeconfig(
+            format!("context {context:?} is not in the kubeconfig"),
+            if known.is_empty() {
+                "the kubeconfig has no contexts at all".to_string()
+            } else {
+                format!("known contexts: {}", known.join(", "))
+            },
+        ));
+    }
+    Ok(Caller {
+        kubeconfig: loaded,
+        context,
+    })
+}
+
+fn default_path() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+}
+
+fn kubeconfig_error(error: KubeconfigError, path: Option<&Path>) -> Error {
+    let shown = path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "$KUBECONFIG".to_string());
+    match error {
+        KubeconfigError::ReadConfig(e, p) => Error::kubeconfig(
+            format!("could not read the kubeconfig {}: {e}", p.display()),
+            "pass --kubeconfig FILE or set KUBECONFIG to a readable file",
+        ),
+        KubeconfigError::Parse(e) => Error::kubeconfig(
+            format!(
+                "the kubeconfig {shown} is not valid YAML: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+            "fix the file, or point --kubeconfig at another one",
+        ),
+        other => Error::kubeconfig(
+            format!("the kubeconfig {shown} cannot be used: {other}"),
+            "fix the file, or point --kubeconfig at another one",
+        ),
+    }
+}
+
+impl Caller {
+    /// A kube-rs client configuration for the chosen context.
+    pub async fn client_config(&self) -> Result<kube::Config> {
+        let options = KubeConfigOptions {
+            context: Some(self.context.clone()),
+            ..Default::default()
+        };
+        kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
+            .await
+            .map_err(|e| {
+                Error::kubeconfig(
+                    format!("context {:?} cannot be used: {e}", self.context),
+                    "check the context's cluster, user and certificate files",
+                )
+            })
+    }
+
+    /// The cluster the chosen context points at, with its CA embedded. `server`/`ca_file`
+    /// override what the kubeconfig says.
+    pub fn endpoint(&self, server: Option<&str>, ca_file: Option<&Path>) -> Result<Endpoint> {
+        let context = self
+            .kubeconfig
+            .contexts
+            .iter()
+            .find(|c| c.name == self.context)
+            .and_then(|c| c.context.as_ref())
+            .ok_or_else(|| {
+                Error::kubeconfig(
+                    format!("context {:?} is empty", self.context),
+                    "fix the kubeconfig",
+                )
+            })?;
+        let cluster_name = context.cluster.clone();
+        let cluster = self
+            .kubeconfig
+            .clusters
+            .iter()
+            .find(|c| c.name == cluster_name)
+            .and_then(|c| c.cluster.clone())
+            .ok_or_else(|| {
+                Error::kubeconfig(
+                    format!("context {:?} names cluster {cluster_name:?}, which is not in the kubeconfig", self.context),
+                    "fix the kubeconfig",
+                )
+            })?;
+        let server = match server {
+            Some(s) => s.to_string(),
+            None => cluster.server.clone().ok_or_else(|| {
+                Error::kubeconfig(
+                    format!("cluster {cluster_name:?} has no server"),
+                    "fix the kubeconfig, or pass --server",
+                )
+            })?,
+        };
+        let ca_pem = match (ca_file, &cluster.certificate_authority_data, &cluster.certificate_authority) {
+            (Some(file), _, _) => Some(read_ca(file, "--ca-file")?),
+            (None, Some(data), _) => Some(STANDARD.decode(data.trim()).map_err(|e| {
+                Error::kubeconfig(
+                    format!("cluster {cluster_name:?} has certificate-authority-data that is not base64: {e}"),
+                    "fix the kubeconfig, or pass --ca-file",
+                )
+            })?),
+            (None, None, Some(path)) => Some(read_ca(Path::new(path), "certificate-authority")?),
+            (None, None, None) => None,
+        };
+        Ok(Endpoint {
+            cluster: cluster_name,
+            server,
+            ca_pem,
+            insecure_skip_tls_verify: cluster.insecure_skip_tls_verify.unwrap_or(false),
+            tls_server_name: cluster.tls_server_name.clone(),
+        })
+    }
+}
+
+fn read_ca(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::kubeconfig(
+            format!(
+                "could not read the CA file {} ({what}): {e}",
+                path.display()
+            ),
+            "point it at a readable PEM file",
+        )
+    })?;
+    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(Error::kubeconfig(
+            format!(
+                "the CA file {} ({what}) holds no PEM certificate",
+                path.display()
+            ),
+            "point it at a PEM file that starts with -----BEGIN CERTIFICATE-----",
+        ));
+    }
+    Ok(bytes)
+}
+
+#[derive(Debug, Serialize)]
+struct File<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    clusters: [NamedCluster<'a>; 1],
+    contexts: [NamedContext<'a>; 1],
+    users: [NamedUser<'a>; 1],
+    #[serde(rename = "current-context")]
+    current_context: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct NamedCluster<'a> {
+    name: &'a str,
+    cluster: ClusterEntry<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClusterEntry<'a> {
+    server: &'a str,
+    #[serde(
+        rename = "certificate-authority-data",
+        skip_serializing_if = "Option::is_none"
+    )]
+    certificate_authority_data: Option<String>,
+    #[serde(
+        rename = "insecure-skip-tls-verify",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    insecure_skip_tls_verify: bool,
+    #[serde(rename = "tls-server-name", skip_serializing_if = "Option::is_none")]
+    tls_server_name: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct NamedContext<'a> {
+    name: &'a str,
+    context: ContextEntry<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContextEntry<'a> {
+    cluster: &'a str,
+    user: &'a str,
+    namespace: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct NamedUser<'a> {
+    name: &'a str,
+    user: UserEntry<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct UserEntry<'a> {
+    token: &'a str,
+}
+
+/// The name shared by the cluster, user and context entries of one grant's kubeconfig:
+/// distinct per (cluster, namespace, ServiceAccount), so kubeconfigs merge via `KUBECONFIG`.
+/// Neither a namespace nor a ServiceAccount name can contain '/', so it is unambiguous.
+pub fn entry_name(
+    endpoint: &Endpoint,
+    namespace: &NamespaceName,
+    sa: &ServiceAccountName,
+) -> String {
+    format!("{namespace}/{sa}@{}", endpoint.cluster)
+}
+
+/// The scoped kubeconfig as YAML: one cluster, one user holding the token, one context
+/// with the grant's namespace, set as current.
+pub fn scoped_kubeconfig(
+    endpoint: &Endpoint,
+    namespace: &NamespaceName,
+    sa: &ServiceAccountName,
+    token: &Token,
+) -> Result<String> {
+    let name = entry_name(endpoint, namespace, sa);
+    let file = File {
+        api_version: "v1",
+        kind: "Config",
+        clusters: [NamedCluster {
+            name: &name,
+            cluster: ClusterEntry {
+                server: &endpoint.server,
+                certificate_authority_data: endpoint
+                    .ca_pem
+                    .as_ref()
+                    .map(|pem| STANDARD.encode(pem)),
+                insecure_skip_tls_verify: endpoint.insecure_skip_tls_verify,
+                tls_server_name: endpoint.tls_server_name.as_deref(),
+            },
+        }],
+        contexts: [NamedContext {
+            name: &name,
+            context: ContextEntry {
+                cluster: &name,
+                user: &name,
+                namespace: namespace.as_str(),
+            },
+        }],
+        users: [NamedUser {
+            name: &name,
+            user: UserEntry {
+                token: token.expose(),
+            },
+        }],
+        current_context: &name,
+    };
+    serde_saphyr::to_string(&file).map_err(|e| {
+        Error::runtime(
+            format!("could not render the kubeconfig: {e}"),
+            "this is a bug in kscope",
+        )
+    })
+}
+
+/// Refuses what `write_private` would refuse, without writing: a symlink, or an existing file
+/// without `force`. Lets commands fail before they send a request.
+pub fn check_destination(path: &Path, force: bool) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::usage(
+            format!(
+                "{} is a symbolic link; kscope does not write credentials through links",
+                path.display()
+            ),
+            "write to the link's target directly, or choose another --output",
+        )),
+        Ok(meta) if meta.is_dir() => Err(Error::usage(
+            format!("{} is a directory", path.display()),
+            "give --output a file name",
+        )),
+        Ok(_) if !force => Err(Error::usage(
+            format!("{} already exists", path.display()),
+            "choose another --output, or pass --force to replace it",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `contents` to `path` atomically with mode 0600: a private temporary file in the same
+/// directory, synced, then linked into place (no-clobber) or, with `force`, renamed over.
+pub fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
+    check_destination(path, force)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |source| Error::File {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    };
+    // tempfile creates the file with mode 0600 on Unix.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".kscope-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io)?;
+    temp.write_all(contents.as_bytes()).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    let persisted = if force {
+        temp.persist(path).map(|_| ())
+    } else {
+        temp.persist_noclobber(path).map(|_| ())
+    };
+    persisted.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::usage(
+                format!("{} already exists", path.display()),
+                "choose another --output, or pass --force to replace it",
+            )
+        } else {
+            io(e.error)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn endpoint() -> Endpoint {
+        Endpoint {
+            cluster: "kind-dev".into(),
+            server: "https://127.0.0.1:6443".into(),
+            ca_pem: Some(
+                b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_vec(),
+            ),
+            insecure_skip_tls_verify: false,
+            tls_server_name: None,
+        }
+    }
+
+    #[test]
+    fn scoped_kubeconfig_snapshot_with_the_token_redacted() {
+        let ns = NamespaceName::parse("ask").unwrap();
+        let sa = ServiceAccountName::parse("ask-sa").unwrap();
+        let text = scoped_kubeconfig(
+            &endpoint(),
+            &ns,
+            &sa,
+            &Token::new("eyJhbGciOi.secret.value"),
+        )
+        .unwrap();
+        assert!(
+            text.contains("eyJhbGciOi.secret.value"),
+            "the token must be in the file"
+        );
+        let parsed = Kubeconfig::from_yaml(&text).unwrap();
+        assert_eq!(
+            parsed.current_context.as_deref(),
+            Some("ask/ask-sa@kind-dev")
+        );
+        let ctx = parsed.contexts[0].context.as_ref().unwrap();
+        assert_eq!(ctx.namespace.as_deref(), Some("ask"));
+        crate::test_support::snapshot(
+            "kubeconfig_scoped",
+            &text.replace("eyJhbGciOi.secret.value", "<redacted>"),
+        );
+    }
+
+    #[test]
+    fn expiry_is_read_from_the_jwt() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1900000000,"sub":"x"}"#);
+        assert_eq!(
+            Token::new(format!("h.{payload}.s")).expires_at(),
+            Some(1_900_000_000)
+        );
+        assert_eq!(Token::new("not-a-jwt").expires_at(), None);
+    }
+
+    #[test]
+    fn token_debug_never_shows_the_value() {
+        assert_eq!(format!("{:?}", Token::new("abc")), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_silently_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.kubeconfig");
+        write_private(&path, "one", false).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let e = write_private(&path, "two", false).unwrap_err();
+        assert!(e.to_string().ends_with("already exists"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one");
+        write_private(&path, "three", true).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "three");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let e = write_private(&link, "four", true).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

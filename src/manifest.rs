@@ -1,0 +1,219 @@
+//! Pure builders of the objects a grant applies: Namespace, ServiceAccount, token Secret, Role
+//! (from a template) and RoleBinding, all labelled so that kscope can find what it made.
+//!
+//! `--dry-run` prints `to_yaml(&build(spec))`, which is exactly what `grant` applies.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::error::{Error, Result};
+use crate::spec::{GrantSpec, RoleSource};
+
+/// The field manager of every server-side apply kscope makes.
+pub const FIELD_MANAGER: &str = "kscope";
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const GRANT_LABEL: &str = "kscope.dev/grant";
+/// On the ServiceAccount: what the grant gave it (`template/<name>` or `clusterrole/<name>`).
+pub const ACCESS_ANNOTATION: &str = "kscope.dev/access";
+pub const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
+pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The objects of one grant, in the order they are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifests {
+    pub namespace: Namespace,
+    pub service_account: ServiceAccount,
+    pub token_secret: Secret,
+    /// Absent when the grant binds an existing ClusterRole.
+    pub role: Option<Role>,
+    pub role_binding: RoleBinding,
+}
+
+fn labels(spec: &GrantSpec) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
+        (
+            GRANT_LABEL.to_string(),
+            spec.service_account.as_str().to_string(),
+        ),
+    ])
+}
+
+fn meta(spec: &GrantSpec, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(spec.namespace.as_str().to_string()),
+        labels: Some(labels(spec)),
+        ..Default::default()
+    }
+}
+
+pub fn namespace(spec: &GrantSpec) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(spec.namespace.as_str().to_string()),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY.to_string(),
+                FIELD_MANAGER.to_string(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
+    let mut metadata = meta(spec, spec.service_account.as_str());
+    metadata.annotations = Some(BTreeMap::from([(
+        ACCESS_ANNOTATION.to_string(),
+        spec.role.access_annotation(),
+    )]));
+    // `.secrets` stays unset: it is no token index, and listed Secrets are what the
+    // legacy-token clean-up targets.
+    ServiceAccount {
+        metadata,
+        ..Default::default()
+    }
+}
+
+/// The long-lived token Secret; the token controller fills in `token`, `ca.crt`, `namespace`.
+pub fn token_secret(spec: &GrantSpec) -> Secret {
+    let mut metadata = meta(spec, &spec.service_account.token_secret());
+    metadata.annotations = Some(BTreeMap::from([(
+        SA_NAME_ANNOTATION.to_string(),
+        spec.service_account.as_str().to_string(),
+    )]));
+    Secret {
+        metadata,
+        type_: Some(TOKEN_SECRET_TYPE.to_string()),
+        ..Default::default()
+    }
+}
+
+pub fn role(spec: &GrantSpec) -> Option<Role> {
+    match &spec.role {
+        RoleSource::Template(template) => Some(Role {
+            metadata: meta(spec, spec.service_account.as_str()),
+            rules: Some(template.rules.clone()),
+        }),
+        RoleSource::ClusterRole(_) => None,
+    }
+}
+
+pub fn role_binding(spec: &GrantSpec) -> RoleBinding {
+    let (kind, name) = match &spec.role {
+        RoleSource::Template(_) => ("Role", spec.service_account.as_str().to_string()),
+        RoleSource::ClusterRole(name) => ("ClusterRole", name.clone()),
+    };
+    RoleBinding {
+        metadata: meta(spec, spec.service_account.as_str()),
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.to_string(),
+            kind: kind.to_string(),
+            name,
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: spec.service_account.as_str().to_string(),
+            namespace: Some(spec.namespace.as_str().to_string()),
+            api_group: None,
+        }]),
+    }
+}
+
+pub fn build(spec: &GrantSpec) -> Manifests {
+    Manifests {
+        namespace: namespace(spec),
+        service_account: service_account(spec),
+        token_secret: token_secret(spec),
+        role: role(spec),
+        role_binding: role_binding(spec),
+    }
+}
+
+/// One YAML document of an object.
+pub fn object_yaml<T: serde::Serialize>(object: &T) -> Result<String> {
+    serde_saphyr::to_string(object).map_err(|e| {
+        Error::runtime(
+            format!("could not render YAML: {e}"),
+            "this is a bug in kscope; please report it",
+        )
+    })
+}
+
+/// The grant as multi-document YAML, in apply order.
+pub fn to_yaml(manifests: &Manifests) -> Result<String> {
+    let mut docs = vec![
+        object_yaml(&manifests.namespace)?,
+        object_yaml(&manifests.service_account)?,
+        object_yaml(&manifests.token_secret)?,
+    ];
+    if let Some(role) = &manifests.role {
+        docs.push(object_yaml(role)?);
+    }
+    docs.push(object_yaml(&manifests.role_binding)?);
+    Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{NamespaceName, ServiceAccountName};
+    use crate::templates;
+    use crate::test_support::snapshot;
+
+    fn spec(role: RoleSource) -> GrantSpec {
+        GrantSpec {
+            namespace: NamespaceName::parse("ask").unwrap(),
+            service_account: ServiceAccountName::parse("ask-sa").unwrap(),
+            role,
+        }
+    }
+
+    #[test]
+    fn every_template_renders_the_same_five_objects() {
+        for template in templates::built_ins() {
+            let name = template.name.clone();
+            let yaml = to_yaml(&build(&spec(RoleSource::Template(template)))).unwrap();
+            snapshot(&format!("grant_template_{name}"), &yaml);
+        }
+    }
+
+    #[test]
+    fn a_cluster_role_grant_has_no_role() {
+        let manifests = build(&spec(RoleSource::ClusterRole("edit".into())));
+        assert!(manifests.role.is_none());
+        assert_eq!(manifests.role_binding.role_ref.kind, "ClusterRole");
+        snapshot("grant_cluster_role_edit", &to_yaml(&manifests).unwrap());
+    }
+
+    #[test]
+    fn objects_carry_ownership_and_never_list_the_secret_on_the_sa() {
+        let m = build(&spec(RoleSource::Template(
+            templates::built_ins().remove(0),
+        )));
+        assert!(m.service_account.secrets.is_none());
+        for labels in [
+            &m.service_account.metadata.labels,
+            &m.token_secret.metadata.labels,
+            &m.role_binding.metadata.labels,
+        ] {
+            let labels = labels.as_ref().unwrap();
+            assert_eq!(labels[MANAGED_BY], "kscope");
+            assert_eq!(labels[GRANT_LABEL], "ask-sa");
+        }
+        assert_eq!(
+            m.token_secret.metadata.name.as_deref(),
+            Some("ask-sa-token")
+        );
+        assert_eq!(m.token_secret.type_.as_deref(), Some(TOKEN_SECRET_TYPE));
+        assert_eq!(
+            m.token_secret.metadata.annotations.as_ref().unwrap()[SA_NAME_ANNOTATION],
+            "ask-sa"
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! Renderers: tables, YAML and JSON as strings. Nothing here prints or talks to a cluster, and
+//! tables never depend on the terminal, so output is the same on a terminal and in a pipe.
+
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use crate::access::{Report, VERBS};
+use crate::cluster::Outcome;
+use crate::error::{Error, Result};
+use crate::templates::{Origin, Template};
+
+/// One object a grant applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectResult {
+    pub kind: String,
+    pub name: String,
+    pub result: Outcome,
+}
+
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| {
+            Error::runtime(
+                format!("could not render JSON: {e}"),
+                "this is a bug in kscope",
+            )
+        })
+}
+
+pub fn yaml<T: Serialize>(value: &T) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| {
+        Error::runtime(
+            format!("could not render YAML: {e}"),
+            "this is a bug in kscope",
+        )
+    })
+}
+
+/// kubectl-style columns: no borders, header in capitals.
+fn plain(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}
+
+fn finish(table: &Table) -> String {
+    // comfy-table pads every line to the column widths; trailing blanks help nobody.
+    let mut text: String = table
+        .to_string()
+        .lines()
+        .map(|l| l.trim_end().trim_start_matches(' ').to_string() + "\n")
+        .collect();
+    if text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+pub fn grant_results(rows: &[ObjectResult]) -> String {
+    let mut table = plain(&["KIND", "NAME", "RESULT"]);
+    for row in rows {
+        table.add_row(vec![
+            row.kind.clone(),
+            row.name.clone(),
+            row.result.to_string(),
+        ]);
+    }
+    finish(&table)
+}
+
+pub fn templates(all: &[Template]) -> String {
+    let mut table = plain(&["NAME", "SOURCE", "DESCRIPTION"]);
+    for t in all {
+        let source = match &t.origin {
+            Origin::BuiltIn => "built-in".to_string(),
+            Origin::File(path) => path.display().to_string(),
+        };
+        table.add_row(vec![t.name.clone(), source, t.description.clone()]);
+    }
+    finish(&table)
+}
+
+/// The templates with their rules, for `-o yaml|json`.
+#[derive(Serialize)]
+pub struct TemplateDoc<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub source: String,
+    pub rules: &'a [k8s_openapi::api::rbac::v1::PolicyRule],
+}
+
+pub fn template_docs(all: &[Template]) -> Vec<TemplateDoc<'_>> {
+    all.iter()
+        .map(|t| TemplateDoc {
+            name: &t.name,
+            description: &t.description,
+            source: match &t.origin {
+                Origin::BuiltIn => "built-in".into(),
+                Origin::File(p) => p.display().to_string(),
+            },
+            rules: &t.rules,
+        })
+        .collect()
+}
+
+/// The access matrix: a row per (namespace, resource), a column per verb; ✓ allowed,
+/// ✗ denied, `!` where the answer differs from what the grant implies, `·` not asked.
+pub fn check_matrix(report: &Report) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    let mut header = vec!["NAMESPACE".to_string(), "RESOURCE".to_string()];
+    header.extend(VERBS.iter().map(|v| v.to_uppercase()));
+    table.set_header(header);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for answer in &report.answers {
+        let key = (
+            answer
+                .probe
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "(cluster)".into()),
+            answer.probe.permission.qualified_resource(),
+        );
+        if !rows.contains(&key) {
+            rows.push(key);
+        }
+    }
+    for (scope, resource) in rows {
+        let mut cells = vec![scope.clone(), resource.clone()];
+        for verb in VERBS {
+            let found = report.answers.iter().find(|a| {
+                a.probe
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "(cluster)".into())
+                    == scope
+                    && a.probe.permission.qualified_resource() == resource
+                    && a.probe.permission.verb == verb
+            });
+            cells.push(match found {
+                None => "·".to_string(),
+                Some(a) => {
+                    let mark = if a.allowed { "✓" } else { "✗" };
+                    if a.matches() {
+                        mark.to_string()
+                    } else {
+                        format!("{mark} !")
+                    }
+                }
+            });
+        }
+        table.add_row(cells);
+    }
+    for column in 2..2 + VERBS.len() {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(CellAlignment::Center);
+        }
+    }
+    let mut text = format!("identity: {}", report.identity);
+    if !report.identity_matches() {
+        text.push_str(&format!(" !  (expected {})", report.expected_identity()));
+    }
+    text.push('\n');
+    text.push_str(&table.to_string());
+    text.push('\n');
+    let differing = report.mismatches().len();
+    if differing == 0 && report.identity_matches() {
+        text.push_str(&format!(
+            "all {} answers match the grant\n",
+            report.answers.len()
+        ));
+    } else {
+        text.push_str(&format!(
+            "{differing} of {} answers differ from the grant (marked !)\n",
+            report.answers.len()
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Answer, probes};
+    use crate::templates;
+    use crate::test_support::snapshot;
+
+    fn report(flip: Option<usize>) -> Report {
+        let rules = templates::built_ins().remove(0).rules;
+        let answers = probes("ask", &rules)
+            .into_iter()
+            .enumerate()
+            .map(|(i, probe)| Answer {
+                allowed: probe.expected != (Some(i) == flip),
+                probe,
+            })
+            .collect();
+        Report {
+            namespace: "ask".into(),
+            service_account: "ask-sa".into(),
+            identity: "system:serviceaccount:ask:ask-sa".into(),
+            answers,
+        }
+    }
+
+    #[test]
+    fn matching_matrix() {
+        let r = report(None);
+        assert!(r.all_match());
+        snapshot("check_matrix_ok", &check_matrix(&r));
+    }
+
+    #[test]
+    fn a_differing_answer_is_marked() {
+        let r = report(Some(0));
+        assert!(!r.all_match());
+        let text = check_matrix(&r);
+        assert!(text.contains("✗ !"), "{text}");
+        assert!(text.contains("1 of 93 answers differ"), "{text}");
+        snapshot("check_matrix_differs", &text);
+    }
+
+    #[test]
+    fn grant_results_and_templates_tables() {
+        let rows = [
+            ObjectResult {
+                kind: "Namespace".into(),
+                name: "ask".into(),
+                result: Outcome::Created,
+            },
+            ObjectResult {
+                kind: "ServiceAccount".into(),
+                name: "ask/ask-sa".into(),
+                result: Outcome::Unchanged,
+            },
+        ];
+        snapshot("grant_results", &grant_results(&rows));
+        snapshot("templates_table", &templates(&templates::built_ins()));
+    }
+}
