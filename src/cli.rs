@@ -76,7 +76,7 @@ pub enum DryRun {
 }
 
 /// Where a grant's access comes from (shared by `grant` and the wizard).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct AccessArgs {
     /// Role template: a name from `kscope templates` or a YAML file.
     #[arg(long, value_name = "NAME|FILE", conflicts_with = "cluster_role")]
@@ -181,5 +181,37 @@ pub struct TemplatesArgs {
     pub output: Output,
 }
 
+/// Pre-answers for the wizard: each flag skips its question (the preview is always shown).
 #[derive(Debug, Clone, Args, Default)]
-pub struct WizardArgs {}
+pub struct WizardArgs {
+    /// Namespace to grant access in (skips the namespace question).
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// ServiceAccount that receives the access (skips the name question).
+    #[arg(long, value_name = "NAME")]
+    pub serviceaccount: Option<String>,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// Put an expiring token of this lifetime (at least 10m) in the kubeconfig (skips the token question).
+    #[arg(long, value_name = "DURATION", conflicts_with = "long_lived")]
+    pub duration: Option<String>,
+
+    /// Put the long-lived token of the grant's Secret in the kubeconfig (skips the token question).
+    #[arg(long)]
+    pub long_lived: bool,
+
+    /// Write the kubeconfig to FILE (default: ./<namespace>-<serviceaccount>.kubeconfig).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing --output file without asking.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Take over objects of the same names that kscope does not manage, without asking.
+    #[arg(long)]
+    pub adopt: bool,
+}

@@ -19,6 +19,7 @@ use k8s_openapi::api::authorization::v1::{
 };
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::client::ClientBuilder;
 use kube::{Client, Resource, ResourceExt};
@@ -124,6 +125,17 @@ impl Cluster {
             .map_err(|e| Error::api(format!("read Namespace {name}"), e))
     }
 
+    /// The names of all namespaces, sorted (metadata only).
+    pub async fn namespaces(&self) -> Result<Vec<String>> {
+        let list = Api::<Namespace>::all(self.client.clone())
+            .list_metadata(&ListParams::default())
+            .await
+            .map_err(|e| Error::api("list namespaces", e))?;
+        let mut names: Vec<String> = list.items.iter().map(|n| n.name_any()).collect();
+        names.sort();
+        Ok(names)
+    }
+
     pub async fn service_account(
         &self,
         namespace: &str,
@@ -174,11 +186,26 @@ impl Cluster {
         Ok(grants)
     }
 
-    /// Server-side apply of a namespaced object. Refuses to take over an object that kscope
-    /// does not manage unless `adopt`; `adopt` also forces field ownership.
+    /// The live version of a namespaced object, if it exists.
+    pub async fn current<K>(&self, object: &K, kind: &'static str) -> Result<Option<K>>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + DeserializeOwned,
+        K::DynamicType: Default,
+    {
+        let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
+        self.namespaced::<K>(&namespace)
+            .get_opt(&name)
+            .await
+            .map_err(|e| Error::api(format!("read {kind} {namespace}/{name}"), e))
+    }
+
+    /// Server-side apply of a namespaced object whose live version (`existing`) the caller
+    /// has just read; the outcome says whether it was created, changed or left as it was.
+    /// `adopt` forces ownership of fields that other managers hold.
     pub async fn apply<K>(
         &self,
         object: &K,
+        existing: Option<&K>,
         kind: &'static str,
         adopt: bool,
         mode: Mode,
@@ -191,12 +218,22 @@ impl Cluster {
             + DeserializeOwned,
         K::DynamicType: Default,
     {
-        let namespace = object.meta().namespace.clone().unwrap_or_default();
-        let api = self.namespaced::<K>(&namespace);
-        self.apply_with(api, object, kind, adopt, mode).await
+        let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
+        let applied = self
+            .namespaced::<K>(&namespace)
+            .patch(&name, &apply_params(adopt, mode), &Patch::Apply(object))
+            .await
+            .map_err(|e| Error::api(format!("apply {kind} {namespace}/{name}"), e))?;
+        let outcome = match existing {
+            None => Outcome::Created,
+            Some(before) if same_state(before, &applied) => Outcome::Unchanged,
+            Some(_) => Outcome::Configured,
+        };
+        Ok((applied, outcome))
     }
 
-    /// Server-side apply of the Namespace, only when it does not exist yet.
+    /// Server-side apply of the Namespace, only when it does not exist yet (`existing` is the
+    /// caller's fresh read, so no second GET is needed).
     pub async fn ensure_namespace(
         &self,
         object: &Namespace,
@@ -206,57 +243,12 @@ impl Cluster {
         if existing.is_some() {
             return Ok(Outcome::Exists);
         }
-        let api = Api::<Namespace>::all(self.client.clone());
-        self.apply_with(api, object, "Namespace", false, mode)
+        let name = object.name_any();
+        Api::<Namespace>::all(self.client.clone())
+            .patch(&name, &apply_params(false, mode), &Patch::Apply(object))
             .await
-            .map(|(_, o)| o)
-    }
-
-    async fn apply_with<K>(
-        &self,
-        api: Api<K>,
-        object: &K,
-        kind: &'static str,
-        adopt: bool,
-        mode: Mode,
-    ) -> Result<(K, Outcome)>
-    where
-        K: Resource + Clone + Debug + Serialize + DeserializeOwned,
-        K::DynamicType: Default,
-    {
-        let name = object.meta().name.clone().unwrap_or_default();
-        let shown = match &object.meta().namespace {
-            Some(ns) => format!("{ns}/{name}"),
-            None => name.clone(),
-        };
-        let existing = api
-            .get_opt(&name)
-            .await
-            .map_err(|e| Error::api(format!("read {kind} {shown}"), e))?;
-        if let Some(current) = &existing {
-            let managed = current
-                .labels()
-                .get(MANAGED_BY)
-                .is_some_and(|v| v == FIELD_MANAGER);
-            if !managed && !adopt {
-                return Err(Error::NotManaged { kind, name: shown });
-            }
-        }
-        let mut params = PatchParams::apply(FIELD_MANAGER);
-        if adopt {
-            params = params.force();
-        }
-        params.dry_run = mode == Mode::ServerDryRun;
-        let applied = api
-            .patch(&name, &params, &Patch::Apply(object))
-            .await
-            .map_err(|e| Error::api(format!("apply {kind} {shown}"), e))?;
-        let outcome = match &existing {
-            None => Outcome::Created,
-            Some(before) if same_state(before, &applied) => Outcome::Unchanged,
-            Some(_) => Outcome::Configured,
-        };
-        Ok((applied, outcome))
+            .map_err(|e| Error::api(format!("create Namespace {name}"), e))?;
+        Ok(Outcome::Created)
     }
 
     /// Waits, by watching, until the token controller has filled in the Secret's token.
@@ -443,6 +435,24 @@ impl Cluster {
     }
 }
 
+/// Server-side apply as kscope; `adopt` forces ownership of fields other managers hold.
+fn apply_params(adopt: bool, mode: Mode) -> PatchParams {
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    if adopt {
+        params = params.force();
+    }
+    params.dry_run = mode == Mode::ServerDryRun;
+    params
+}
+
+/// Whether kscope made (or adopted) the object: it carries kscope's managed-by label.
+pub fn is_managed(meta: &ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY))
+        .is_some_and(|v| v == FIELD_MANAGER)
+}
+
 /// The token controller has filled in the Secret.
 pub fn has_token(secret: &Secret) -> bool {
     secret
@@ -474,7 +484,7 @@ fn same_state<K: Resource + Serialize>(before: &K, after: &K) -> bool {
     }
 }
 
-/// Whether an error is the API server saying the object is not there.
-pub fn is_not_found(error: &Error) -> bool {
-    matches!(error, Error::Api { source, .. } if api_status(source).is_some_and(|s| s.code == 404))
+/// Whether an error is the API server refusing the caller (403).
+pub fn is_forbidden(error: &Error) -> bool {
+    matches!(error, Error::Api { source, .. } if api_status(source).is_some_and(|s| s.code == 403))
 }

@@ -50,9 +50,10 @@ pub enum Error {
         source: Box<kube::Error>,
     },
 
-    /// An object of the grant's name exists and kscope does not manage it.
-    #[error("{kind} {name} already exists and is not managed by kscope")]
-    NotManaged { kind: &'static str, name: String },
+    /// Objects of the grant's names exist and kscope does not manage them ("Role ask/ask-sa").
+    #[error("{} already {} and {} not managed by kscope", objects.join(" and "),
+        if objects.len() == 1 { "exists" } else { "exist" }, if objects.len() == 1 { "is" } else { "are" })]
+    NotManaged { objects: Vec<String> },
 
     /// The caller lacks permissions that the grant needs; found before anything was created.
     #[error("you may not make this grant: you lack {}", missing.join("; "))]

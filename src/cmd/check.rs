@@ -240,7 +240,7 @@ async fn client_from(kubeconfig: Kubeconfig, what: &str) -> Result<Cluster> {
 }
 
 /// A client for `--kubeconfig-file`, and the namespace of its current context.
-async fn connect_file(path: &Path) -> Result<(Cluster, Option<String>)> {
+pub async fn connect_file(path: &Path) -> Result<(Cluster, Option<String>)> {
     let file = Kubeconfig::read_from(path).map_err(|e| {
         Error::kubeconfig(
             format!("could not use --kubeconfig-file {}: {e}", path.display()),

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding};
 
 use crate::cli::{AccessArgs, DryRun, Global, GrantArgs, Output};
-use crate::cluster::{Cluster, Mode, Outcome};
+use crate::cluster::{Cluster, Mode, Outcome, is_forbidden, is_managed};
 use crate::cmd::{Session, print};
 use crate::error::{Error, Exit, Result};
 use crate::manifest::{self, Manifests};
@@ -109,7 +109,12 @@ pub async fn execute(
 ) -> Result<Report> {
     let spec = &plan.spec;
     let ns = spec.namespace.as_str();
-    let existing = cluster.namespace(ns).await?;
+    // A caller who may not read the namespace (a tenant lead with only a RoleBinding) may
+    // still grant inside it: kscope then takes it as existing and leaves it alone.
+    let existing = match cluster.namespace(ns).await {
+        Err(e) if is_forbidden(&e) => Some(Namespace::default()),
+        other => other?,
+    };
     if let Some(found) = &existing
         && found.metadata.deletion_timestamp.is_some()
     {
@@ -128,6 +133,19 @@ pub async fn execute(
     }
     preflight(cluster, spec, existing.is_none()).await?;
 
+    // Read what exists before writing anything, so that a refusal leaves nothing half made.
+    // In a namespace that does not exist yet, nothing does.
+    let live = if existing.is_some() {
+        Some(live_objects(cluster, manifests).await?)
+    } else {
+        None
+    };
+    let live = live.unwrap_or_default();
+    let unmanaged: Vec<String> = live.unmanaged();
+    if !unmanaged.is_empty() && !plan.adopt {
+        return Err(Error::NotManaged { objects: unmanaged });
+    }
+
     let mut objects = Vec::new();
     let mut record = |kind: &str, name: String, result: Outcome| {
         objects.push(ObjectResult {
@@ -142,17 +160,25 @@ pub async fn execute(
     record("Namespace", ns.to_string(), outcome);
     let qualified = |name: &str| format!("{ns}/{name}");
     let sa_name = spec.service_account.as_str();
+    let adopt = plan.adopt;
     let (_, outcome) = cluster
         .apply(
             &manifests.service_account,
+            live.service_account.as_ref(),
             "ServiceAccount",
-            plan.adopt,
+            adopt,
             mode,
         )
         .await?;
     record("ServiceAccount", qualified(sa_name), outcome);
     let (secret, outcome) = cluster
-        .apply(&manifests.token_secret, "Secret", plan.adopt, mode)
+        .apply(
+            &manifests.token_secret,
+            live.token_secret.as_ref(),
+            "Secret",
+            adopt,
+            mode,
+        )
         .await?;
     record(
         "Secret",
@@ -160,11 +186,19 @@ pub async fn execute(
         outcome,
     );
     if let Some(role) = &manifests.role {
-        let (_, outcome) = cluster.apply(role, "Role", plan.adopt, mode).await?;
+        let (_, outcome) = cluster
+            .apply(role, live.role.as_ref(), "Role", adopt, mode)
+            .await?;
         record("Role", qualified(sa_name), outcome);
     }
     let (_, outcome) = cluster
-        .apply(&manifests.role_binding, "RoleBinding", plan.adopt, mode)
+        .apply(
+            &manifests.role_binding,
+            live.role_binding.as_ref(),
+            "RoleBinding",
+            adopt,
+            mode,
+        )
         .await?;
     record("RoleBinding", qualified(sa_name), outcome);
 
@@ -189,6 +223,61 @@ pub async fn execute(
     Ok(Report {
         objects,
         token_secret,
+    })
+}
+
+/// The live versions of a grant's namespaced objects.
+#[derive(Default)]
+struct LiveObjects {
+    service_account: Option<ServiceAccount>,
+    token_secret: Option<Secret>,
+    role: Option<Role>,
+    role_binding: Option<RoleBinding>,
+}
+
+impl LiveObjects {
+    /// "Kind namespace/name" of every live object that kscope does not manage.
+    fn unmanaged(&self) -> Vec<String> {
+        let metas = [
+            (
+                "ServiceAccount",
+                self.service_account.as_ref().map(|o| &o.metadata),
+            ),
+            ("Secret", self.token_secret.as_ref().map(|o| &o.metadata)),
+            ("Role", self.role.as_ref().map(|o| &o.metadata)),
+            (
+                "RoleBinding",
+                self.role_binding.as_ref().map(|o| &o.metadata),
+            ),
+        ];
+        metas
+            .into_iter()
+            .filter_map(|(kind, meta)| meta.filter(|m| !is_managed(m)).map(|m| (kind, m)))
+            .map(|(kind, m)| {
+                let (ns, name) = (
+                    m.namespace.as_deref().unwrap_or_default(),
+                    m.name.as_deref().unwrap_or_default(),
+                );
+                format!("{kind} {ns}/{name}")
+            })
+            .collect()
+    }
+}
+
+async fn live_objects(cluster: &Cluster, manifests: &Manifests) -> Result<LiveObjects> {
+    let role = match &manifests.role {
+        Some(role) => cluster.current(role, "Role").await?,
+        None => None,
+    };
+    Ok(LiveObjects {
+        service_account: cluster
+            .current(&manifests.service_account, "ServiceAccount")
+            .await?,
+        token_secret: cluster.current(&manifests.token_secret, "Secret").await?,
+        role,
+        role_binding: cluster
+            .current(&manifests.role_binding, "RoleBinding")
+            .await?,
     })
 }
 

@@ -1,0 +1,119 @@
+# Shared by tests/cluster/up, tests/cluster/down and tests/run. Sourced, not executed.
+#
+# A state dir holds one control plane: .kscope-testenv (marker), mode (full | no-kcm),
+# env (ports and bin dir), pki/, etcd-data/, logs/<component>.log, pids/<component>.pid,
+# admin.kubeconfig, bin/kubectl, and ready (written last, when the cluster is up).
+
+ks_log() { echo "$KS_TAG: $*" >&2; }
+ks_now() { date +%s.%N; }
+ks_since() { awk -v a="$1" -v b="$(ks_now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Absolute path of a dir that may not exist yet.
+ks_abspath() {
+  case $1 in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s/%s\n' "$(pwd)" "$1" ;;
+  esac
+}
+
+# Refuses paths where a recursive delete could do damage.
+ks_check_state_path() {
+  local d=$1
+  case $d in
+    "" | / | /root | /home | /tmp | /work | "$HOME" | "$HOME/")
+      ks_log "refusing to use '$d' as a state dir"; return 1 ;;
+  esac
+  if [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && [ ! -e "$d/.kscope-testenv" ]; then
+    ks_log "'$d' is not empty and is not a kscope test cluster state dir (no .kscope-testenv marker); refusing to touch it"
+    return 1
+  fi
+}
+
+# The pid recorded for a component, if that process is still alive and still is the
+# component's binary started for this state dir (pids get reused).
+ks_live_pid() { # state component
+  local state=$1 comp=$2 pid exe
+  [ -f "$state/pids/$comp.pid" ] || return 1
+  pid=$(cat "$state/pids/$comp.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  exe=${exe% (deleted)}
+  [ "$(basename "$exe")" = "$comp" ] || return 1
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/" || return 1
+  echo "$pid"
+}
+
+# Stops whatever the state dir's pid files record: TERM, up to 8 s to exit (normally about
+# 3 s), then KILL. The controller manager and the API server go first, together; etcd after
+# them (an API server whose etcd is gone hangs in its shutdown).
+ks_stop_recorded() { # state
+  local state=$1
+  ks_stop_group "$state" kube-controller-manager kube-apiserver
+  ks_stop_group "$state" etcd
+}
+
+ks_stop_group() { # state component...
+  local state=$1 i comp pid n t
+  shift
+  local -a pids=() names=()
+  t=$(ks_now)
+  for comp in "$@"; do
+    [ -f "$state/pids/$comp.pid" ] || continue
+    if pid=$(ks_live_pid "$state" "$comp"); then
+      ks_log "stopping $comp (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid") names+=("$comp")
+    else
+      ks_log "$comp: not running (stale pid file)"
+      rm -f "$state/pids/$comp.pid"
+    fi
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  for ((n = 0; n < 80; n++)); do
+    ks_alive "${pids[@]}" || break
+    sleep 0.1
+  done
+  for i in "${!pids[@]}"; do
+    if ks_alive "${pids[$i]}"; then
+      ks_log "${names[$i]} (pid ${pids[$i]}) still running after 8s; sending KILL"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    fi
+    rm -f "$state/pids/${names[$i]}.pid"
+  done
+  for ((n = 0; n < 50; n++)); do ks_alive "${pids[@]}" || break; sleep 0.1; done
+  ks_log "stopped ${names[*]} in $(ks_since "$t")s"
+}
+
+# True if any of the pids is still running (a zombie, not yet reaped by its parent, is not).
+ks_alive() {
+  local p st
+  for p in "$@"; do
+    st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) || continue
+    [ -n "$st" ] && [ "$st" != Z ] && return 0
+  done
+  return 1
+}
+
+# curl against the cluster's API server as the admin. Prints the body.
+ks_api() { # state path [curl args...]
+  local state=$1 path=$2; shift 2
+  # shellcheck disable=SC1091
+  local port; port=$(. "$state/env" && echo "$APISERVER_PORT")
+  curl -sS --fail --max-time 5 \
+    --cacert "$state/pki/ca.crt" --cert "$state/pki/admin.crt" --key "$state/pki/admin.key" \
+    "$@" "https://127.0.0.1:$port$path"
+}
+
+# True when the state dir holds a cluster that is up (in the given mode, full or no-kcm, if
+# one is given): marked ready, every component it should run alive, and the API server
+# answering /readyz.
+ks_healthy() { # state [mode]
+  local state=$1 mode=${2:-} comp
+  [ -f "$state/ready" ] && [ -f "$state/env" ] && [ -f "$state/admin.kubeconfig" ] || return 1
+  [ -z "$mode" ] || [ "$(cat "$state/mode" 2>/dev/null)" = "$mode" ] || return 1
+  for comp in etcd kube-apiserver; do ks_live_pid "$state" "$comp" >/dev/null || return 1; done
+  if [ "$(cat "$state/mode" 2>/dev/null)" = full ]; then
+    ks_live_pid "$state" kube-controller-manager >/dev/null || return 1
+  fi
+  [ "$(ks_api "$state" /readyz 2>/dev/null)" = ok ]
+}
