@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tests/cluster/up, tests/cluster/down and tests/run. Sourced, not executed.
 #
 # A state dir holds one control plane: .kscope-testenv (marker), mode (full | no-kcm),
@@ -97,8 +98,7 @@ ks_alive() {
 # curl against the cluster's API server as the admin. Prints the body.
 ks_api() { # state path [curl args...]
   local state=$1 path=$2; shift 2
-  # shellcheck disable=SC1091
-  local port; port=$(. "$state/env" && echo "$APISERVER_PORT")
+  local port; port=$(sed -n 's/^APISERVER_PORT=//p' "$state/env")
   curl -sS --fail --max-time 5 \
     --cacert "$state/pki/ca.crt" --cert "$state/pki/admin.crt" --key "$state/pki/admin.key" \
     "$@" "https://127.0.0.1:$port$path"
