@@ -19,13 +19,12 @@ pub mod state;
 pub mod templates;
 #[cfg(test)]
 mod test_support;
-
-use std::io::IsTerminal;
+pub mod wizard;
 
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result};
 
 /// Runs one command line. The only dispatch in kscope.
 pub async fn run(cli: Cli) -> Result<Exit> {
@@ -44,18 +43,12 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             clap_complete::generate(*shell, &mut Cli::command(), "kscope", &mut out);
             cmd::print(&String::from_utf8_lossy(&out)).map(|()| Exit::Ok)
         }
-        Some(Command::Wizard(_)) | None => {
-            if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-                Err(Error::usage(
-                    "the wizard is not built yet",
-                    "use kscope grant",
-                ))
-            } else {
-                Err(Error::usage(
-                    "kscope needs a terminal for the wizard, and stdin is not one",
-                    "run the grant with flags instead: kscope grant <namespace> <serviceaccount> [--template NAME | --cluster-role NAME]",
-                ))
-            }
+        Some(Command::Wizard(args)) => {
+            cmd::wizard::run(&cli.global, args, cmd::wizard::Started::Subcommand).await
+        }
+        None => {
+            let args = cli::WizardArgs::default();
+            cmd::wizard::run(&cli.global, &args, cmd::wizard::Started::Bare).await
         }
     };
     if cli.global.verbose {

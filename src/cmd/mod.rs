@@ -5,6 +5,7 @@ pub mod check;
 pub mod grant;
 pub mod kubeconfig;
 pub mod templates;
+pub mod wizard;
 
 use std::io::Write;
 
