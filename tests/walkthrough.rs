@@ -168,6 +168,20 @@ async fn acceptance_walkthrough() {
         ])
         .expect_code(0);
     assert!(run.stdout.contains("answers match the grant"));
+    // With only the file, the grant is whoever the file's credential is.
+    let run = Kscope::new()
+        .kubeconfig(&common::admin_kubeconfig_path(&dir))
+        .run([
+            "check",
+            "--kubeconfig-file",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["namespace"], ns.as_str());
+    assert_eq!(report["service_account"], sa);
 
     // 5. grant again: nothing changes, not even a resourceVersion.
     let before = versions(&client, &ns, sa).await;

@@ -40,8 +40,8 @@ pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit> {
     let session = Session::connect(global).await?;
     let (namespace, service_account) = match (named, &file_client) {
         (Some(pair), _) => pair,
-        (None, Some((_, Some(ns)))) => {
-            let identity = file_client_identity(&file_client).await?;
+        (None, Some((client, Some(ns)))) => {
+            let identity = client.whoami().await?.username.unwrap_or_default();
             let sa = identity
                 .strip_prefix(&format!("system:serviceaccount:{ns}:"))
                 .ok_or_else(|| {
@@ -255,11 +255,4 @@ pub async fn connect_file(path: &Path) -> Result<(Cluster, Option<String>)> {
         .and_then(|c| c.namespace.clone());
     let client = client_from(file, &format!("--kubeconfig-file {}", path.display())).await?;
     Ok((client, namespace))
-}
-
-async fn file_client_identity(file_client: &Option<(Cluster, Option<String>)>) -> Result<String> {
-    match file_client {
-        Some((client, _)) => Ok(client.whoami().await?.username.unwrap_or_default()),
-        None => Ok(String::new()),
-    }
 }
