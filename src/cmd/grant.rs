@@ -67,16 +67,7 @@ pub async fn run(global: &Global, args: &GrantArgs) -> Result<Exit> {
     } else {
         Mode::Apply
     };
-    let report = execute(&session.cluster, &plan, &manifests, mode).await?;
-    if mode == Mode::Apply {
-        state::remember(
-            &session.caller.context,
-            LastGrant {
-                namespace: plan.spec.namespace.to_string(),
-                service_account: plan.spec.service_account.to_string(),
-            },
-        )?;
-    }
+    let report = execute(&session, &plan, &manifests, mode).await?;
     print(&match args.output {
         Output::Table => render::grant_results(&report.objects),
         Output::Yaml => render::yaml(&report.objects)?,
@@ -100,8 +91,28 @@ pub struct Report {
     pub token_secret: Option<Secret>,
 }
 
-/// Applies a grant: the shared core of `grant` and the wizard.
+/// Applies a grant, waits for its token and (unless a dry run) remembers it for this context:
+/// the shared core of `grant` and the wizard.
 pub async fn execute(
+    session: &Session,
+    plan: &Plan,
+    manifests: &Manifests,
+    mode: Mode,
+) -> Result<Report> {
+    let report = apply_grant(&session.cluster, plan, manifests, mode).await?;
+    if mode == Mode::Apply {
+        state::remember(
+            &session.caller.context,
+            LastGrant {
+                namespace: plan.spec.namespace.to_string(),
+                service_account: plan.spec.service_account.to_string(),
+            },
+        )?;
+    }
+    Ok(report)
+}
+
+async fn apply_grant(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &Manifests,

@@ -23,7 +23,6 @@ use crate::manifest::{self, FIELD_MANAGER, MANAGED_BY};
 use crate::progress::{Spinner, note};
 use crate::render;
 use crate::spec::{self, NamespaceName, ServiceAccountName};
-use crate::state::{self, LastGrant};
 use crate::templates;
 use crate::wizard::{self, Decision, Facts, Presence, Preset, Prompter, Run, Setup};
 
@@ -113,14 +112,7 @@ async fn act(run: &Run) -> Result<Exit> {
 
     let plan = &run.plan;
     let manifests = manifest::build(&plan.spec);
-    let report = grant::execute(&session.cluster, plan, &manifests, Mode::Apply).await?;
-    state::remember(
-        &session.caller.context,
-        LastGrant {
-            namespace: plan.spec.namespace.to_string(),
-            service_account: plan.spec.service_account.to_string(),
-        },
-    )?;
+    let report = grant::execute(&session, plan, &manifests, Mode::Apply).await?;
     print(&render::grant_results(&report.objects))?;
 
     let (namespace, service_account) = (&plan.spec.namespace, &plan.spec.service_account);
