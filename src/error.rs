@@ -221,34 +221,53 @@ fn hint_api(error: &kube::Error) -> String {
             _ => "re-run with -v to see the requests".into(),
         };
     }
+    match transport_failure(error) {
+        Some(Transport::Refused) => {
+            "is the cluster running, and does your kubeconfig's server (or --context) point at it?"
+                .into()
+        }
+        Some(Transport::Tls) => {
+            "the server's certificate does not match the CA in your kubeconfig; \
+             check certificate-authority-data or --context"
+                .into()
+        }
+        _ => "check the server address in your kubeconfig and your network".into(),
+    }
+}
+
+/// Why a request never got an answer from the API server.
+enum Transport {
+    Refused,
+    Tls,
+    Dns,
+    Timeout,
+}
+
+fn transport_failure(error: &kube::Error) -> Option<Transport> {
     let text = chain(error);
     if text.contains("Connection refused") || text.contains("connection refused") {
-        return "is the cluster running, and does your kubeconfig's server (or --context) point at it?".into();
+        Some(Transport::Refused)
+    } else if is_tls(&text) {
+        Some(Transport::Tls)
+    } else if text.contains("dns error") || text.contains("failed to lookup address") {
+        Some(Transport::Dns)
+    } else if text.contains("timed out") || text.contains("deadline has elapsed") {
+        Some(Transport::Timeout)
+    } else {
+        None
     }
-    if is_tls(&text) {
-        return "the server's certificate does not match the CA in your kubeconfig; check certificate-authority-data or --context".into();
-    }
-    "check the server address in your kubeconfig and your network".into()
 }
 
 fn connection_failure(error: &kube::Error) -> Option<String> {
-    let text = chain(error);
-    if text.contains("Connection refused") || text.contains("connection refused") {
-        return Some("the connection to the API server was refused".into());
-    }
-    if is_tls(&text) {
-        return Some(format!(
+    Some(match transport_failure(error)? {
+        Transport::Refused => "the connection to the API server was refused".into(),
+        Transport::Tls => format!(
             "the TLS handshake with the API server failed ({})",
             last_cause(error)
-        ));
-    }
-    if text.contains("dns error") || text.contains("failed to lookup address") {
-        return Some("the API server's host name could not be resolved".into());
-    }
-    if text.contains("timed out") || text.contains("deadline has elapsed") {
-        return Some("the API server did not answer in time".into());
-    }
-    None
+        ),
+        Transport::Dns => "the API server's host name could not be resolved".into(),
+        Transport::Timeout => "the API server did not answer in time".into(),
+    })
 }
 
 fn is_tls(text: &str) -> bool {

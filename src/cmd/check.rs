@@ -69,21 +69,25 @@ pub async fn run(global: &Global, args: &CheckArgs) -> Result<Exit> {
         Output::Json => render::json(&report)?,
         Output::Yaml => render::yaml(&report)?,
     })?;
+    Ok(verdict(&report))
+}
+
+/// Exit 0 when every answer matches the grant; otherwise says how it differs, exit 3.
+pub fn verdict(report: &Report) -> Exit {
     if report.all_match() {
-        Ok(Exit::Ok)
-    } else {
-        note(&format!(
-            "access of {} differs from the grant: {} answer(s) differ{}",
-            report.expected_identity(),
-            report.mismatches().len(),
-            if report.identity_matches() {
-                ""
-            } else {
-                ", and the credential is someone else"
-            }
-        ));
-        Ok(Exit::AccessDiffers)
+        return Exit::Ok;
     }
+    note(&format!(
+        "access of {} differs from the grant: {} answer(s) differ{}",
+        report.expected_identity(),
+        report.mismatches().len(),
+        if report.identity_matches() {
+            ""
+        } else {
+            ", and the credential is someone else"
+        }
+    ));
+    Exit::AccessDiffers
 }
 
 /// The check itself, shared with the wizard. `as_sa` is a client that already holds the SA's

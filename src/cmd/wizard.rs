@@ -153,16 +153,7 @@ async fn act(run: &Run) -> Result<Exit> {
         "The same with flags, for next time:\n  {}",
         wizard::wrapped(&run.command_line)
     ));
-    if checked.all_match() {
-        Ok(Exit::Ok)
-    } else {
-        note(&format!(
-            "access of {} differs from the grant: {} answer(s) differ",
-            checked.expected_identity(),
-            checked.mismatches().len()
-        ));
-        Ok(Exit::AccessDiffers)
-    }
+    Ok(check::verdict(&checked))
 }
 
 fn shell_path(path: &std::path::Path) -> String {
