@@ -98,6 +98,7 @@ pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
 
 /// The result of a check.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub namespace: String,
     pub service_account: String,

@@ -6,7 +6,8 @@
 //! method and path on stderr (never headers or bodies, so never a token).
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -18,53 +19,48 @@ use k8s_openapi::api::authorization::v1::{
     SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
 };
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{PolicyRule, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::client::ClientBuilder;
+use kube::runtime::wait::{Condition, await_condition};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result, api_status};
-use crate::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY};
+use crate::kubeconfig::Token;
+use crate::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome};
 use crate::rules::Permission;
-
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-static REQUESTS: AtomicUsize = AtomicUsize::new(0);
-
-/// `-v`: log every request's method and path on stderr.
-pub fn set_verbose(on: bool) {
-    VERBOSE.store(on, Ordering::Relaxed);
-}
-
-/// How many HTTP requests this process has sent.
-pub fn requests_sent() -> usize {
-    REQUESTS.load(Ordering::Relaxed)
-}
 
 /// How many reviews run at once.
 const REVIEW_CONCURRENCY: usize = 8;
 
-/// What a server-side apply did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Created,
-    Configured,
-    Unchanged,
-    /// An existing namespace, deliberately left as it is.
-    Exists,
+/// What travels with every client of one kscope run: whether `-v` logs requests, and the
+/// count of requests sent (shared by the caller's client and any client holding a
+/// ServiceAccount's credential).
+#[derive(Debug, Clone, Default)]
+pub struct Wire {
+    verbose: bool,
+    sent: Arc<AtomicUsize>,
 }
 
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Outcome::Created => "created",
-            Outcome::Configured => "configured",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Exists => "exists (left untouched)",
-        })
+impl Wire {
+    pub fn new(verbose: bool) -> Wire {
+        Wire {
+            verbose,
+            sent: Arc::default(),
+        }
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// How many HTTP requests the clients of this run have sent.
+    pub fn requests_sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
     }
 }
 
@@ -88,12 +84,20 @@ pub struct Cluster {
     client: Client,
 }
 
+/// The kind of an object type, for the words of an error ("read Secret a/b").
+fn kind<K: Resource<DynamicType = ()>>() -> String {
+    K::kind(&()).into_owned()
+}
+
 impl Cluster {
-    pub fn connect(config: kube::Config) -> Result<Self> {
+    /// The one place kscope builds an API client. Every request goes through a layer that
+    /// counts it in `wire` and, with `-v`, logs its method and path (never a header or body).
+    pub fn connect(config: kube::Config, wire: &Wire) -> Result<Self> {
+        let wire = wire.clone();
         let layer =
-            tower::util::MapRequestLayer::new(|request: http::Request<kube::client::Body>| {
-                REQUESTS.fetch_add(1, Ordering::Relaxed);
-                if VERBOSE.load(Ordering::Relaxed) {
+            tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
+                wire.sent.fetch_add(1, Ordering::Relaxed);
+                if wire.verbose {
                     let path = request
                         .uri()
                         .path_and_query()
@@ -112,17 +116,36 @@ impl Cluster {
 
     fn namespaced<K>(&self, namespace: &str) -> Api<K>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        K::DynamicType: Default,
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
     {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    pub async fn namespace(&self, name: &str) -> Result<Option<Namespace>> {
-        Api::<Namespace>::all(self.client.clone())
-            .get_opt(name)
-            .await
-            .map_err(|e| Error::api(format!("read Namespace {name}"), e))
+    /// A namespaced object, if it exists.
+    pub async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        fetch(
+            self.namespaced::<K>(namespace),
+            &format!("{namespace}/{name}"),
+            name,
+        )
+        .await
+    }
+
+    /// A cluster-scoped object, if it exists.
+    pub async fn get_cluster_scoped<K>(&self, name: &str) -> Result<Option<K>>
+    where
+        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        fetch(Api::<K>::all(self.client.clone()), name, name).await
     }
 
     /// The names of all namespaces, sorted (metadata only).
@@ -134,38 +157,6 @@ impl Cluster {
         let mut names: Vec<String> = list.items.iter().map(|n| n.name_any()).collect();
         names.sort();
         Ok(names)
-    }
-
-    pub async fn service_account(
-        &self,
-        namespace: &str,
-        name: &str,
-    ) -> Result<Option<ServiceAccount>> {
-        self.namespaced::<ServiceAccount>(namespace)
-            .get_opt(name)
-            .await
-            .map_err(|e| Error::api(format!("read ServiceAccount {namespace}/{name}"), e))
-    }
-
-    pub async fn secret(&self, namespace: &str, name: &str) -> Result<Option<Secret>> {
-        self.namespaced::<Secret>(namespace)
-            .get_opt(name)
-            .await
-            .map_err(|e| Error::api(format!("read Secret {namespace}/{name}"), e))
-    }
-
-    pub async fn role(&self, namespace: &str, name: &str) -> Result<Option<Role>> {
-        self.namespaced::<Role>(namespace)
-            .get_opt(name)
-            .await
-            .map_err(|e| Error::api(format!("read Role {namespace}/{name}"), e))
-    }
-
-    pub async fn cluster_role(&self, name: &str) -> Result<Option<ClusterRole>> {
-        Api::<ClusterRole>::all(self.client.clone())
-            .get_opt(name)
-            .await
-            .map_err(|e| Error::api(format!("read ClusterRole {name}"), e))
     }
 
     /// Every grant kscope made that the caller can see: (namespace, ServiceAccount) of the
@@ -186,19 +177,6 @@ impl Cluster {
         Ok(grants)
     }
 
-    /// The live version of a namespaced object, if it exists.
-    pub async fn current<K>(&self, object: &K, kind: &'static str) -> Result<Option<K>>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + DeserializeOwned,
-        K::DynamicType: Default,
-    {
-        let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
-        self.namespaced::<K>(&namespace)
-            .get_opt(&name)
-            .await
-            .map_err(|e| Error::api(format!("read {kind} {namespace}/{name}"), e))
-    }
-
     /// Server-side apply of a namespaced object whose live version (`existing`) the caller
     /// has just read; the outcome says whether it was created, changed or left as it was.
     /// `adopt` forces ownership of fields that other managers hold.
@@ -206,24 +184,22 @@ impl Cluster {
         &self,
         object: &K,
         existing: Option<&K>,
-        kind: &'static str,
         adopt: bool,
         mode: Mode,
     ) -> Result<(K, Outcome)>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
             + Clone
             + Debug
             + Serialize
             + DeserializeOwned,
-        K::DynamicType: Default,
     {
         let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
         let applied = self
             .namespaced::<K>(&namespace)
             .patch(&name, &apply_params(adopt, mode), &Patch::Apply(object))
             .await
-            .map_err(|e| Error::api(format!("apply {kind} {namespace}/{name}"), e))?;
+            .map_err(|e| Error::api(format!("apply {} {namespace}/{name}", kind::<K>()), e))?;
         let outcome = match existing {
             None => Outcome::Created,
             Some(before) if same_state(before, &applied) => Outcome::Unchanged,
@@ -251,71 +227,56 @@ impl Cluster {
         Ok(Outcome::Created)
     }
 
-    /// Waits, by watching, until the token controller has filled in the Secret's token.
-    /// `current` is the Secret as last seen (from the apply); its resourceVersion starts the watch.
+    /// Waits until the token controller has filled in the Secret's token, at most `timeout`.
+    /// `current` is the Secret as the apply returned it: one watch starts from its
+    /// resourceVersion, so nothing between the apply and the watch is missed. Should that
+    /// watch end or expire (410 Gone) first, kube's runtime takes over with a fresh list+watch.
     pub async fn wait_for_token(&self, current: Secret, timeout: Duration) -> Result<Secret> {
-        let namespace = current.namespace().unwrap_or_default();
-        let name = current.name_any();
         if has_token(&current) {
             return Ok(current);
         }
-        let timed_out = || Error::TokenTimeout {
+        let namespace = current.namespace().unwrap_or_default();
+        let name = current.name_any();
+        let deleted = || Error::TokenSecretDeleted {
             namespace: namespace.clone(),
             secret: name.clone(),
-            seconds: timeout.as_secs(),
         };
+        let watch_error = |e| Error::api(format!("watch Secret {namespace}/{name}"), e);
         let api = self.namespaced::<Secret>(&namespace);
-        let watch = async {
-            let mut version = current.resource_version().unwrap_or_else(|| "0".into());
-            loop {
-                // The server ends a watch after its own timeout; kscope's bound is the outer one.
-                let params = WatchParams::default()
-                    .fields(&format!("metadata.name={name}"))
-                    .timeout(290);
-                let mut events = api
-                    .watch(&params, &version)
-                    .await
-                    .map_err(|e| Error::api(format!("watch Secret {namespace}/{name}"), e))?
-                    .boxed();
-                while let Some(event) = events
-                    .try_next()
-                    .await
-                    .map_err(|e| Error::api(format!("watch Secret {namespace}/{name}"), e))?
-                {
-                    match event {
-                        WatchEvent::Added(s) | WatchEvent::Modified(s) => {
-                            if has_token(&s) {
-                                return Ok(s);
-                            }
-                            version = s.resource_version().unwrap_or(version);
-                        }
-                        WatchEvent::Deleted(_) => {
-                            return Err(Error::TokenSecretDeleted {
-                                namespace: namespace.clone(),
-                                secret: name.clone(),
-                            });
-                        }
-                        WatchEvent::Bookmark(b) => version = b.metadata.resource_version,
-                        // 410 Gone: the version is too old; start again from the present.
-                        WatchEvent::Error(_) => {
-                            let fresh = self.secret(&namespace, &name).await?.ok_or_else(|| {
-                                Error::TokenSecretDeleted {
-                                    namespace: namespace.clone(),
-                                    secret: name.clone(),
-                                }
-                            })?;
-                            if has_token(&fresh) {
-                                return Ok(fresh);
-                            }
-                            version = fresh.resource_version().unwrap_or_else(|| "0".into());
-                        }
+        let wait = async {
+            let version = current.resource_version().unwrap_or_else(|| "0".into());
+            let params = WatchParams::default().fields(&format!("metadata.name={name}"));
+            let mut events = api
+                .watch(&params, &version)
+                .await
+                .map_err(watch_error)?
+                .boxed();
+            while let Some(event) = events.try_next().await.map_err(watch_error)? {
+                match event {
+                    WatchEvent::Added(s) | WatchEvent::Modified(s) if has_token(&s) => {
+                        return Ok(s);
                     }
+                    WatchEvent::Deleted(_) => return Err(deleted()),
+                    WatchEvent::Error(_) => break,
+                    _ => {}
                 }
             }
+            match await_condition(api.clone(), &name, token_filled()).await {
+                Ok(Some(secret)) => Ok(secret),
+                Ok(None) => Err(deleted()),
+                Err(e) => Err(Error::api(
+                    format!("watch Secret {namespace}/{name}"),
+                    kube::Error::Service(Box::new(e)),
+                )),
+            }
         };
-        tokio::time::timeout(timeout, watch)
+        tokio::time::timeout(timeout, wait)
             .await
-            .map_err(|_| timed_out())?
+            .map_err(|_| Error::TokenTimeout {
+                namespace: namespace.clone(),
+                secret: name.clone(),
+                seconds: timeout.as_secs(),
+            })?
     }
 
     /// A TokenRequest for the ServiceAccount; bound to `secret` when given, so that deleting
@@ -326,7 +287,7 @@ impl Cluster {
         service_account: &str,
         seconds: u64,
         secret: Option<&Secret>,
-    ) -> Result<TokenRequest> {
+    ) -> Result<Token> {
         let bound_object_ref = secret.map(|s| BoundObjectReference {
             api_version: Some("v1".into()),
             kind: Some("Secret".into()),
@@ -341,7 +302,8 @@ impl Cluster {
             },
             ..Default::default()
         };
-        self.namespaced::<ServiceAccount>(namespace)
+        let answer = self
+            .namespaced::<ServiceAccount>(namespace)
             .create_token_request(service_account, &PostParams::default(), &request)
             .await
             .map_err(|e| {
@@ -349,7 +311,14 @@ impl Cluster {
                     format!("request a token for ServiceAccount {namespace}/{service_account}"),
                     e,
                 )
-            })
+            })?;
+        match answer.status.map(|s| s.token).filter(|t| !t.is_empty()) {
+            Some(token) => Ok(Token::new(token)),
+            None => Err(Error::EmptyIssuedToken {
+                namespace: namespace.to_string(),
+                service_account: service_account.to_string(),
+            }),
+        }
     }
 
     /// Who the API server says the credential is (SelfSubjectReview).
@@ -453,6 +422,11 @@ pub fn is_managed(meta: &ObjectMeta) -> bool {
         .is_some_and(|v| v == FIELD_MANAGER)
 }
 
+/// The token controller has filled in the Secret, as a condition for kube's runtime.
+fn token_filled() -> impl Condition<Secret> {
+    |secret: Option<&Secret>| secret.is_some_and(has_token)
+}
+
 /// The token controller has filled in the Secret.
 pub fn has_token(secret: &Secret) -> bool {
     secret
@@ -482,6 +456,15 @@ fn same_state<K: Resource + Serialize>(before: &K, after: &K) -> bool {
         (Some(a), Some(b)) if a != b => false,
         _ => strip(before) == strip(after),
     }
+}
+
+async fn fetch<K>(api: Api<K>, shown: &str, name: &str) -> Result<Option<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
+{
+    api.get_opt(name)
+        .await
+        .map_err(|e| Error::api(format!("read {} {shown}", kind::<K>()), e))
 }
 
 /// Whether an error is the API server refusing the caller (403).

@@ -1,11 +1,15 @@
-//! The one error type of kscope, its exit codes, and every user-facing error sentence.
+//! The one error type of kscope, its exit codes, and every sentence a user reads when something
+//! goes wrong.
 //!
-//! Commands return `Error`; `main` prints it once (`Display`, then the hint) and exits with
-//! `Error::exit_code`. Kubernetes API failures arrive as `Error::Api` and are turned into a
-//! sentence a platform engineer can act on here, and nowhere else.
+//! Every failure is a typed variant; `Display` is its one-line sentence and [`Error::hint`] the
+//! line under it. `main` prints both once and exits with [`Error::exit`]. Kubernetes API
+//! failures arrive as `Error::Api` and are turned into words a platform engineer can act on
+//! here, and nowhere else. Exit 2 means that nothing was sent to the API server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::names::InvalidName;
 
 /// Exit codes, documented in the README. `can-i` style: "access differs" is not a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +36,123 @@ impl From<Exit> for ExitCode {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What `--output` (or the wizard's file question) cannot be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unwritable {
+    Exists,
+    Symlink,
+    Directory,
+    MissingDirectory,
+    EmptyName,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad input caught before any request. `hint` says how to fix it.
-    #[error("{message}")]
-    Usage { message: String, hint: String },
+    // ---- Bad input, found before any request (exit 2).
+    #[error("invalid {} name {}: it {}", .0.what, shown(&.0.value), .0.reason)]
+    InvalidName(InvalidName),
 
-    /// The caller's kubeconfig could not be used (missing, unreadable, malformed, unknown context).
-    #[error("{message}")]
-    Kubeconfig { message: String, hint: String },
+    #[error("invalid --cluster-role {value:?}: not a valid ClusterRole name")]
+    InvalidClusterRole { value: String },
 
+    /// A duration flag that does not parse or is not positive; `reason` follows "it".
+    #[error("invalid {flag} {value:?}: it {reason}")]
+    InvalidDuration {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    /// A `--duration` outside what TokenRequest accepts.
+    #[error("invalid --duration {value:?}: {}", if *.too_long {
+        format!("the API server accepts at most {} seconds", crate::plan::MAX_TOKEN_SECONDS)
+    } else {
+        "tokens must live at least 10 minutes".to_string()
+    })]
+    TokenLifetime { value: String, too_long: bool },
+
+    #[error("bad {source_name}: {reason}")]
+    BadTemplate { source_name: String, reason: String },
+
+    #[error("unknown template {name:?}")]
+    UnknownTemplate { name: String, known: Vec<String> },
+
+    #[error("could not read the template directory {}: {source}", dir.display())]
+    TemplateDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("could not read the template file {}: {source}", path.display())]
+    TemplateFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The kubeconfig destination cannot be used; nothing was written.
+    #[error("{}", unwritable(path, *why))]
+    Output { path: PathBuf, why: Unwritable },
+
+    // ---- The caller's kubeconfig (exit 2: nothing could be sent).
+    #[error("no kubeconfig found: HOME is not set")]
+    NoHome,
+
+    #[error("could not read the kubeconfig {}: {detail}", path.display())]
+    KubeconfigUnreadable { path: PathBuf, detail: String },
+
+    #[error("the kubeconfig {shown} is not valid YAML: {detail}")]
+    KubeconfigNotYaml { shown: String, detail: String },
+
+    #[error("the kubeconfig {shown} cannot be used: {detail}")]
+    KubeconfigUnusable { shown: String, detail: String },
+
+    #[error("the kubeconfig has no current context")]
+    NoCurrentContext,
+
+    #[error("the kubeconfig has no contexts")]
+    NoContexts,
+
+    #[error("context {context:?} is not in the kubeconfig")]
+    UnknownContext { context: String, known: Vec<String> },
+
+    #[error("context {context:?} cannot be used: {detail}")]
+    ContextUnusable { context: String, detail: String },
+
+    #[error("context {context:?} is empty")]
+    ContextEmpty { context: String },
+
+    #[error("context {context:?} names cluster {cluster:?}, which is not in the kubeconfig")]
+    ClusterMissing { context: String, cluster: String },
+
+    #[error("cluster {cluster:?} has no server")]
+    NoServer { cluster: String },
+
+    #[error("cluster {cluster:?} has certificate-authority-data that is not base64: {detail}")]
+    CaDataNotBase64 { cluster: String, detail: String },
+
+    #[error("could not read the CA file {} ({flag}): {detail}", path.display())]
+    CaUnreadable {
+        path: PathBuf,
+        flag: &'static str,
+        detail: String,
+    },
+
+    #[error("the CA file {} ({flag}) holds no PEM certificate", path.display())]
+    CaNotPem { path: PathBuf, flag: &'static str },
+
+    /// `check --kubeconfig-file` names a file that cannot be used.
+    #[error("could not use --kubeconfig-file {}: {detail}", path.display())]
+    CredentialFile { path: PathBuf, detail: String },
+
+    #[error("the wizard needs a terminal, and {stream} is not one")]
+    WizardNeedsTerminal {
+        stream: &'static str,
+        command_line: String,
+    },
+
+    // ---- After requests were sent (exit 1, or 4 for the token wait).
     /// An API request failed; `action` says what kscope was doing ("apply Role ask/ask-sa").
     #[error("could not {action}: {}", describe_api(source))]
     Api {
@@ -58,6 +169,76 @@ pub enum Error {
     /// The caller lacks permissions that the grant needs; found before anything was created.
     #[error("you may not make this grant: you lack {}", missing.join("; "))]
     MissingPermissions { missing: Vec<String> },
+
+    #[error("namespace {namespace} is being deleted (terminating) and accepts no new objects")]
+    NamespaceTerminating { namespace: String },
+
+    #[error(
+        "namespace {namespace} does not exist yet, so the server cannot validate objects inside it"
+    )]
+    NamespaceMissingForServerDryRun { namespace: String },
+
+    #[error("ClusterRole {name} does not exist")]
+    ClusterRoleMissing { name: String },
+
+    #[error("ClusterRole {name} of the grant does not exist")]
+    GrantClusterRoleMissing { name: String },
+
+    #[error("no grant named, and none was made from this machine for context {context:?}")]
+    NoGrantNamed {
+        context: String,
+        command: &'static str,
+        grants: Vec<(String, String)>,
+    },
+
+    #[error("there is no token Secret {namespace}/{service_account}-token")]
+    NoTokenSecret {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error("the token Secret {namespace}/{secret} has no token yet")]
+    TokenNotFilled { namespace: String, secret: String },
+
+    #[error("the token in Secret {namespace}/{secret} is not text")]
+    TokenNotText { namespace: String, secret: String },
+
+    #[error(
+        "the API server answered the TokenRequest for ServiceAccount {namespace}/{service_account} without a token"
+    )]
+    EmptyIssuedToken {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error(
+        "the --kubeconfig-file credential is {identity}, not a ServiceAccount of namespace {namespace}"
+    )]
+    NotAServiceAccountOf { identity: String, namespace: String },
+
+    #[error("ServiceAccount {namespace}/{service_account} does not exist")]
+    ServiceAccountMissing {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error("ServiceAccount {namespace}/{service_account} was not made by kscope grant")]
+    NotGrantedByKscope {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error(
+        "ServiceAccount {namespace}/{service_account} has an unknown kscope.dev/access: {value:?}"
+    )]
+    UnknownAccessRecord {
+        namespace: String,
+        service_account: String,
+        value: String,
+    },
+
+    #[error("the grant used template {name:?}, which this machine does not have")]
+    GrantTemplateMissing { name: String },
 
     /// The token controller did not fill in the token Secret in time.
     #[error("the token Secret {namespace}/{secret} was not filled in within {seconds}s")]
@@ -80,37 +261,56 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("could not start the async runtime: {0}")]
+    AsyncRuntime(#[source] std::io::Error),
+
+    #[error("could not write to stdout: {0}")]
+    Stdout(#[source] std::io::Error),
+
+    #[error("the terminal failed during the wizard: {0}")]
+    Terminal(#[source] std::io::Error),
+
     /// Ctrl-C.
     #[error("interrupted")]
     Interrupted,
 
-    /// Anything else that went wrong at run time, already in words.
-    #[error("{message}")]
-    Runtime { message: String, hint: String },
+    /// A state kscope's own code should never reach; `what` says which.
+    #[error("internal error: {what}")]
+    Bug { what: String },
+}
+
+impl From<InvalidName> for Error {
+    fn from(name: InvalidName) -> Self {
+        if name.what == "--cluster-role" {
+            Error::InvalidClusterRole { value: name.value }
+        } else {
+            Error::InvalidName(name)
+        }
+    }
+}
+
+fn shown(value: &str) -> String {
+    if value.is_empty() {
+        "\"\"".to_string()
+    } else {
+        format!("{value:?}")
+    }
+}
+
+fn unwritable(path: &std::path::Path, why: Unwritable) -> String {
+    let path = path.display();
+    match why {
+        Unwritable::Exists => format!("{path} already exists"),
+        Unwritable::Symlink => {
+            format!("{path} is a symbolic link; kscope does not write credentials through links")
+        }
+        Unwritable::Directory => format!("{path} is a directory"),
+        Unwritable::MissingDirectory => format!("the directory {path} does not exist"),
+        Unwritable::EmptyName => "the file name is empty".to_string(),
+    }
 }
 
 impl Error {
-    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Usage {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-
-    pub fn runtime(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Runtime {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-
-    pub fn kubeconfig(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Kubeconfig {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-
     pub fn api(action: impl Into<String>, source: kube::Error) -> Self {
         Error::Api {
             action: action.into(),
@@ -118,42 +318,196 @@ impl Error {
         }
     }
 
+    pub fn bug(what: impl Into<String>) -> Self {
+        Error::Bug { what: what.into() }
+    }
+
     pub fn exit(&self) -> Exit {
+        use Error::*;
         match self {
-            Error::Usage { .. } | Error::Kubeconfig { .. } => Exit::Usage,
-            Error::TokenTimeout { .. } => Exit::Timeout,
-            Error::Interrupted => Exit::Interrupted,
-            Error::Api { .. }
-            | Error::NotManaged { .. }
-            | Error::MissingPermissions { .. }
-            | Error::TokenSecretDeleted { .. }
-            | Error::File { .. }
-            | Error::Runtime { .. } => Exit::Runtime,
+            InvalidName(_)
+            | InvalidClusterRole { .. }
+            | InvalidDuration { .. }
+            | TokenLifetime { .. }
+            | BadTemplate { .. }
+            | UnknownTemplate { .. }
+            | TemplateDir { .. }
+            | TemplateFile { .. }
+            | Output { .. }
+            | NoHome
+            | KubeconfigUnreadable { .. }
+            | KubeconfigNotYaml { .. }
+            | KubeconfigUnusable { .. }
+            | NoCurrentContext
+            | NoContexts
+            | UnknownContext { .. }
+            | ContextUnusable { .. }
+            | ContextEmpty { .. }
+            | ClusterMissing { .. }
+            | NoServer { .. }
+            | CaDataNotBase64 { .. }
+            | CaUnreadable { .. }
+            | CaNotPem { .. }
+            | CredentialFile { .. }
+            | WizardNeedsTerminal { .. } => Exit::Usage,
+            TokenTimeout { .. } => Exit::Timeout,
+            Interrupted => Exit::Interrupted,
+            Api { .. }
+            | NotManaged { .. }
+            | MissingPermissions { .. }
+            | NamespaceTerminating { .. }
+            | NamespaceMissingForServerDryRun { .. }
+            | ClusterRoleMissing { .. }
+            | GrantClusterRoleMissing { .. }
+            | NoGrantNamed { .. }
+            | NoTokenSecret { .. }
+            | TokenNotFilled { .. }
+            | TokenNotText { .. }
+            | EmptyIssuedToken { .. }
+            | NotAServiceAccountOf { .. }
+            | ServiceAccountMissing { .. }
+            | NotGrantedByKscope { .. }
+            | UnknownAccessRecord { .. }
+            | GrantTemplateMissing { .. }
+            | TokenSecretDeleted { .. }
+            | File { .. }
+            | AsyncRuntime(_)
+            | Stdout(_)
+            | Terminal(_)
+            | Bug { .. } => Exit::Runtime,
         }
     }
 
     /// The second line under the error: what to do about it.
     pub fn hint(&self) -> String {
+        use Error::*;
+        const FIX_KUBECONFIG: &str = "fix the file, or point --kubeconfig at another one";
         match self {
-            Error::Usage { hint, .. } | Error::Kubeconfig { hint, .. } | Error::Runtime { hint, .. } => {
-                hint.clone()
+            InvalidName(name) if name.what == "namespace" || name.what == "serviceaccount" => {
+                "use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. team-a)".into()
             }
-            Error::Api { source, .. } => hint_api(source),
-            Error::NotManaged { .. } => {
+            InvalidName(_) => "check the name".into(),
+            InvalidClusterRole { .. } | ClusterRoleMissing { .. } => {
+                "name an existing ClusterRole such as edit or view (kubectl get clusterroles)".into()
+            }
+            InvalidDuration { flag, .. } if *flag == "--timeout" => "e.g. --timeout 60s".into(),
+            InvalidDuration { .. } | TokenLifetime { .. } => {
+                "use a duration from 10m to 136y, such as --duration 24h".into()
+            }
+            BadTemplate { .. } => {
+                "a template has name, description and rules (see templates/ in the kscope repository)".into()
+            }
+            UnknownTemplate { known, .. } => format!(
+                "choose one of {} (kscope templates lists them), or give a file path",
+                known.join(", ")
+            ),
+            TemplateDir { .. } => "check --template-dir and its permissions".into(),
+            TemplateFile { .. } => "check the path given to --template".into(),
+            Output { why, .. } => match why {
+                Unwritable::Exists => "choose another --output, or pass --force to replace it",
+                Unwritable::Symlink => {
+                    "write to the link's target directly, or choose another --output"
+                }
+                Unwritable::Directory | Unwritable::EmptyName => "give --output a file name",
+                Unwritable::MissingDirectory => "create the directory, or choose another --output",
+            }
+            .into(),
+            NoHome => "pass --kubeconfig FILE".into(),
+            KubeconfigUnreadable { .. } => {
+                "pass --kubeconfig FILE or set KUBECONFIG to a readable file".into()
+            }
+            KubeconfigNotYaml { .. } | KubeconfigUnusable { .. } => FIX_KUBECONFIG.into(),
+            NoCurrentContext => {
+                "pass --context NAME, or set one with kubectl config use-context".into()
+            }
+            NoContexts => "pass --kubeconfig FILE with a context for the cluster".into(),
+            UnknownContext { known, .. } if known.is_empty() => {
+                "the kubeconfig has no contexts at all".into()
+            }
+            UnknownContext { known, .. } => format!("known contexts: {}", known.join(", ")),
+            ContextUnusable { .. } => {
+                "check the context's cluster, user and certificate files".into()
+            }
+            ContextEmpty { .. } | ClusterMissing { .. } => "fix the kubeconfig".into(),
+            NoServer { .. } => "fix the kubeconfig, or pass --server".into(),
+            CaDataNotBase64 { .. } => "fix the kubeconfig, or pass --ca-file".into(),
+            CaUnreadable { .. } => "point it at a readable PEM file".into(),
+            CaNotPem { .. } => {
+                "point it at a PEM file that starts with -----BEGIN CERTIFICATE-----".into()
+            }
+            CredentialFile { .. } => {
+                "point it at a kubeconfig written by kscope kubeconfig".into()
+            }
+            WizardNeedsTerminal { command_line, .. } => format!(
+                "run the same steps with flags:\n  {}",
+                command_line.replace(" && ", " &&\n  ")
+            ),
+            Api { source, .. } => hint_api(source),
+            NotManaged { .. } => {
                 "pick another name, or re-run with --adopt to let kscope take the object over".into()
             }
-            Error::MissingPermissions { .. } => {
+            MissingPermissions { .. } => {
                 "ask a cluster admin to run the grant, or to give you these permissions; nothing was created".into()
             }
-            Error::TokenTimeout { .. } => "the token controller of kube-controller-manager is the likely cause: \
+            NamespaceTerminating { .. } => {
+                "wait until it is gone, then run the grant again".into()
+            }
+            NamespaceMissingForServerDryRun { .. } => {
+                "use --dry-run (client) to see the manifests, or run the grant".into()
+            }
+            GrantClusterRoleMissing { .. } => {
+                "re-run the grant with an existing --cluster-role".into()
+            }
+            NoGrantNamed {
+                command, grants, ..
+            } if grants.is_empty() => format!(
+                "run kscope grant <namespace> <serviceaccount> first, or name one: kscope {command} <namespace> <serviceaccount>"
+            ),
+            NoGrantNamed {
+                command, grants, ..
+            } => {
+                let names: Vec<String> = grants.iter().map(|(ns, sa)| format!("{ns} {sa}")).collect();
+                format!(
+                    "name one of the kscope grants: kscope {command} {}",
+                    names.join(&format!(" | kscope {command} "))
+                )
+            }
+            NoTokenSecret {
+                namespace,
+                service_account,
+            }
+            | ServiceAccountMissing {
+                namespace,
+                service_account,
+            } => format!("run kscope grant {namespace} {service_account} first"),
+            TokenNotFilled { .. } => {
+                "the token controller of kube-controller-manager fills it in; run the grant again to wait for it".into()
+            }
+            TokenNotText { .. } => "delete the Secret and run the grant again".into(),
+            EmptyIssuedToken { .. } => {
+                "the API server's token issuer is misconfigured (see --service-account-signing-key-file); try again or ask a cluster admin".into()
+            }
+            NotAServiceAccountOf { .. } => {
+                "name the grant: kscope check <namespace> <serviceaccount> --kubeconfig-file FILE".into()
+            }
+            NotGrantedByKscope { .. } => {
+                "say what it should have: --template NAME or --cluster-role NAME".into()
+            }
+            UnknownAccessRecord { .. } => "pass --template NAME or --cluster-role NAME".into(),
+            GrantTemplateMissing { .. } => "pass --template FILE or --template-dir DIR".into(),
+            TokenTimeout { .. } => "the token controller of kube-controller-manager is the likely cause: \
                  check that kube-controller-manager runs with --service-account-private-key-file \
                  and its serviceaccount-token controller enabled"
                 .into(),
-            Error::TokenSecretDeleted { .. } => {
+            TokenSecretDeleted { .. } => {
                 "the token controller deletes token Secrets whose ServiceAccount is missing; re-run the grant".into()
             }
-            Error::File { .. } => "check the path and its permissions".into(),
-            Error::Interrupted => "nothing more was sent to the API server".into(),
+            File { .. } => "check the path and its permissions".into(),
+            AsyncRuntime(_) => "the machine may be out of threads or memory; try again".into(),
+            Stdout(_) => "check where the output goes".into(),
+            Terminal(_) => "run the steps with flags instead (kscope grant --help)".into(),
+            Interrupted => "nothing more was sent to the API server".into(),
+            Bug { .. } => "this is a bug in kscope; please report it with the command you ran".into(),
         }
     }
 }
@@ -337,8 +691,18 @@ mod tests {
     #[test]
     fn exit_codes_are_the_documented_numbers() {
         assert_eq!(Exit::Ok as u8, 0);
-        assert_eq!(Error::usage("x", "y").exit() as u8, 2);
-        assert_eq!(Error::kubeconfig("x", "y").exit() as u8, 2);
+        assert_eq!(Error::NoCurrentContext.exit() as u8, 2);
+        assert_eq!(
+            Error::InvalidClusterRole {
+                value: "a/b".into()
+            }
+            .exit() as u8,
+            2
+        );
+        assert_eq!(Exit::Runtime as u8, 1);
+        assert_eq!(Exit::Usage as u8, 2);
+        assert_eq!(Exit::Timeout as u8, 4);
+        assert_eq!(Exit::Interrupted as u8, 130);
         assert_eq!(Error::api("get", status(500, "", "boom")).exit() as u8, 1);
         assert_eq!(Exit::AccessDiffers as u8, 3);
         let timeout = Error::TokenTimeout {
@@ -349,6 +713,67 @@ mod tests {
         assert_eq!(timeout.exit() as u8, 4);
         assert!(timeout.hint().contains("kube-controller-manager"));
         assert_eq!(Error::Interrupted.exit() as u8, 130);
+        // After requests were sent, never "nothing was sent".
+        let after = Error::NoGrantNamed {
+            context: "c".into(),
+            command: "check",
+            grants: vec![("a".into(), "b".into())],
+        };
+        assert_eq!(after.exit() as u8, 1);
+        assert_eq!(
+            after.hint(),
+            "name one of the kscope grants: kscope check a b"
+        );
+        assert_eq!(Error::bug("x").exit() as u8, 1);
+    }
+
+    #[test]
+    fn input_errors_read_as_one_sentence_with_a_hint() {
+        let cases: Vec<(Error, &str, &str)> = vec![
+            (
+                Error::from(crate::names::NamespaceName::parse("").unwrap_err()),
+                "invalid namespace name \"\": it is empty",
+                "lowercase letters",
+            ),
+            (
+                Error::TokenLifetime {
+                    value: "5m".into(),
+                    too_long: false,
+                },
+                "invalid --duration \"5m\": tokens must live at least 10 minutes",
+                "--duration 24h",
+            ),
+            (
+                Error::TokenLifetime {
+                    value: "9999999999s".into(),
+                    too_long: true,
+                },
+                "the API server accepts at most 4294967296 seconds",
+                "10m",
+            ),
+            (
+                Error::Output {
+                    path: "x".into(),
+                    why: Unwritable::Exists,
+                },
+                "x already exists",
+                "--force",
+            ),
+            (
+                Error::UnknownContext {
+                    context: "nope".into(),
+                    known: vec!["a".into(), "b".into()],
+                },
+                "context \"nope\" is not in the kubeconfig",
+                "known contexts: a, b",
+            ),
+        ];
+        for (error, sentence, hint) in cases {
+            assert_eq!(error.exit() as u8, 2, "{error}");
+            assert!(error.to_string().contains(sentence), "{error}");
+            assert!(!error.to_string().contains('\n'), "{error}");
+            assert!(error.hint().contains(hint), "{}", error.hint());
+        }
     }
 
     #[test]

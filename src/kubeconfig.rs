@@ -10,8 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use serde::Serialize;
 
+use crate::error::Unwritable;
 use crate::error::{Error, Result};
-use crate::spec::{NamespaceName, ServiceAccountName};
+use crate::names::{NamespaceName, ServiceAccountName};
 
 /// A bearer token. Deliberately has no `Display`, and `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,12 +73,7 @@ pub fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
         None => match Kubeconfig::from_env() {
             Ok(Some(k)) => Ok(k),
             Ok(None) => default_path()
-                .ok_or_else(|| {
-                    Error::kubeconfig(
-                        "no kubeconfig found: HOME is not set",
-                        "pass --kubeconfig FILE",
-                    )
-                })
+                .ok_or(Error::NoHome)
                 .and_then(|p| Kubeconfig::read_from(&p).map_err(|e| kubeconfig_error(e, Some(&p)))),
             Err(e) => Err(kubeconfig_error(e, None)),
         },
@@ -88,28 +84,13 @@ pub fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
             .current_context
             .clone()
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| {
-                Error::kubeconfig(
-                    "the kubeconfig has no current context",
-                    "pass --context NAME, or set one with kubectl config use-context",
-                )
-            })?,
+            .ok_or(Error::NoCurrentContext)?,
     };
-    if !loaded.contexts.iter().any(|c| c.name == context) {
-        let known: Vec<&str> = loaded.contexts.iter().map(|c| c.name.as_str()).collect();
-        return Err(Error::kubeconfig(
-            format!("context {context:?} is not in the kubeconfig"),
-            if known.is_empty() {
-                "the kubeconfig has no contexts at all".to_string()
-            } else {
-                format!("known contexts: {}", known.join(", "))
-            },
-        ));
-    }
-    Ok(Caller {
+    Caller {
         kubeconfig: loaded,
-        context,
-    })
+        context: String::new(),
+    }
+    .with_context(&context)
 }
 
 fn default_path() -> Option<PathBuf> {
@@ -121,25 +102,41 @@ fn kubeconfig_error(error: KubeconfigError, path: Option<&Path>) -> Error {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "$KUBECONFIG".to_string());
     match error {
-        KubeconfigError::ReadConfig(e, p) => Error::kubeconfig(
-            format!("could not read the kubeconfig {}: {e}", p.display()),
-            "pass --kubeconfig FILE or set KUBECONFIG to a readable file",
-        ),
-        KubeconfigError::Parse(e) => Error::kubeconfig(
-            format!(
-                "the kubeconfig {shown} is not valid YAML: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            ),
-            "fix the file, or point --kubeconfig at another one",
-        ),
-        other => Error::kubeconfig(
-            format!("the kubeconfig {shown} cannot be used: {other}"),
-            "fix the file, or point --kubeconfig at another one",
-        ),
+        KubeconfigError::ReadConfig(e, p) => Error::KubeconfigUnreadable {
+            path: p,
+            detail: e.to_string(),
+        },
+        KubeconfigError::Parse(e) => Error::KubeconfigNotYaml {
+            shown,
+            detail: e.to_string().lines().next().unwrap_or_default().to_string(),
+        },
+        other => Error::KubeconfigUnusable {
+            shown,
+            detail: other.to_string(),
+        },
     }
 }
 
 impl Caller {
+    /// The same kubeconfig with another of its contexts chosen.
+    pub fn with_context(&self, context: &str) -> Result<Caller> {
+        if !self.kubeconfig.contexts.iter().any(|c| c.name == context) {
+            return Err(Error::UnknownContext {
+                context: context.to_string(),
+                known: self
+                    .kubeconfig
+                    .contexts
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect(),
+            });
+        }
+        Ok(Caller {
+            kubeconfig: self.kubeconfig.clone(),
+            context: context.to_string(),
+        })
+    }
+
     /// A kube-rs client configuration for the chosen context.
     pub async fn client_config(&self) -> Result<kube::Config> {
         let options = KubeConfigOptions {
@@ -148,11 +145,9 @@ impl Caller {
         };
         kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
             .await
-            .map_err(|e| {
-                Error::kubeconfig(
-                    format!("context {:?} cannot be used: {e}", self.context),
-                    "check the context's cluster, user and certificate files",
-                )
+            .map_err(|e| Error::ContextUnusable {
+                context: self.context.clone(),
+                detail: e.to_string(),
             })
     }
 
@@ -165,11 +160,8 @@ impl Caller {
             .iter()
             .find(|c| c.name == self.context)
             .and_then(|c| c.context.as_ref())
-            .ok_or_else(|| {
-                Error::kubeconfig(
-                    format!("context {:?} is empty", self.context),
-                    "fix the kubeconfig",
-                )
+            .ok_or_else(|| Error::ContextEmpty {
+                context: self.context.clone(),
             })?;
         let cluster_name = context.cluster.clone();
         let cluster = self
@@ -178,29 +170,32 @@ impl Caller {
             .iter()
             .find(|c| c.name == cluster_name)
             .and_then(|c| c.cluster.clone())
-            .ok_or_else(|| {
-                Error::kubeconfig(
-                    format!("context {:?} names cluster {cluster_name:?}, which is not in the kubeconfig", self.context),
-                    "fix the kubeconfig",
-                )
+            .ok_or_else(|| Error::ClusterMissing {
+                context: self.context.clone(),
+                cluster: cluster_name.clone(),
             })?;
         let server = match server {
             Some(s) => s.to_string(),
-            None => cluster.server.clone().ok_or_else(|| {
-                Error::kubeconfig(
-                    format!("cluster {cluster_name:?} has no server"),
-                    "fix the kubeconfig, or pass --server",
-                )
+            None => cluster.server.clone().ok_or_else(|| Error::NoServer {
+                cluster: cluster_name.clone(),
             })?,
         };
-        let ca_pem = match (ca_file, &cluster.certificate_authority_data, &cluster.certificate_authority) {
+        let ca_pem = match (
+            ca_file,
+            &cluster.certificate_authority_data,
+            &cluster.certificate_authority,
+        ) {
             (Some(file), _, _) => Some(read_ca(file, "--ca-file")?),
-            (None, Some(data), _) => Some(STANDARD.decode(data.trim()).map_err(|e| {
-                Error::kubeconfig(
-                    format!("cluster {cluster_name:?} has certificate-authority-data that is not base64: {e}"),
-                    "fix the kubeconfig, or pass --ca-file",
+            (None, Some(data), _) => {
+                Some(
+                    STANDARD
+                        .decode(data.trim())
+                        .map_err(|e| Error::CaDataNotBase64 {
+                            cluster: cluster_name.clone(),
+                            detail: e.to_string(),
+                        })?,
                 )
-            })?),
+            }
             (None, None, Some(path)) => Some(read_ca(Path::new(path), "certificate-authority")?),
             (None, None, None) => None,
         };
@@ -214,26 +209,35 @@ impl Caller {
     }
 }
 
-fn read_ca(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::kubeconfig(
-            format!(
-                "could not read the CA file {} ({what}): {e}",
-                path.display()
-            ),
-            "point it at a readable PEM file",
-        )
+fn read_ca(path: &Path, flag: &'static str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::CaUnreadable {
+        path: path.to_path_buf(),
+        flag,
+        detail: e.to_string(),
     })?;
     if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
-        return Err(Error::kubeconfig(
-            format!(
-                "the CA file {} ({what}) holds no PEM certificate",
-                path.display()
-            ),
-            "point it at a PEM file that starts with -----BEGIN CERTIFICATE-----",
-        ));
+        return Err(Error::CaNotPem {
+            path: path.to_path_buf(),
+            flag,
+        });
     }
     Ok(bytes)
+}
+
+/// A kubeconfig file given as a credential (`check --kubeconfig-file`), and the namespace of
+/// its current context.
+pub fn read_credential_file(path: &Path) -> Result<(Kubeconfig, Option<String>)> {
+    let file = Kubeconfig::read_from(path).map_err(|e| Error::CredentialFile {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let namespace = file
+        .current_context
+        .as_ref()
+        .and_then(|name| file.contexts.iter().find(|c| &c.name == name))
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.namespace.clone());
+    Ok((file, namespace))
 }
 
 #[derive(Debug, Serialize)]
@@ -346,34 +350,46 @@ pub fn scoped_kubeconfig(
         }],
         current_context: &name,
     };
-    serde_saphyr::to_string(&file).map_err(|e| {
-        Error::runtime(
-            format!("could not render the kubeconfig: {e}"),
-            "this is a bug in kscope",
-        )
-    })
+    serde_saphyr::to_string(&file)
+        .map_err(|e| Error::bug(format!("could not render the kubeconfig: {e}")))
 }
 
-/// Refuses what `write_private` would refuse, without writing: a symlink, or an existing file
-/// without `force`. Lets commands fail before they send a request.
+/// Refuses what `write_private` would refuse, without writing: an empty name, a missing
+/// directory, a symlink, a directory, or an existing file without `force`. Lets commands fail
+/// before they send a request.
 pub fn check_destination(path: &Path, force: bool) -> Result<()> {
+    let refuse = |why| {
+        Err(Error::Output {
+            path: path.to_path_buf(),
+            why,
+        })
+    };
+    if path.as_os_str().is_empty() {
+        return refuse(Unwritable::EmptyName);
+    }
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(Error::usage(
-            format!(
-                "{} is a symbolic link; kscope does not write credentials through links",
-                path.display()
-            ),
-            "write to the link's target directly, or choose another --output",
-        )),
-        Ok(meta) if meta.is_dir() => Err(Error::usage(
-            format!("{} is a directory", path.display()),
-            "give --output a file name",
-        )),
-        Ok(_) if !force => Err(Error::usage(
-            format!("{} already exists", path.display()),
-            "choose another --output, or pass --force to replace it",
-        )),
-        _ => Ok(()),
+        Ok(meta) if meta.file_type().is_symlink() => refuse(Unwritable::Symlink),
+        Ok(meta) if meta.is_dir() => refuse(Unwritable::Directory),
+        Ok(_) if !force => refuse(Unwritable::Exists),
+        Ok(_) => Ok(()),
+        Err(_) => {
+            let dir = directory_of(path);
+            if dir.is_dir() {
+                Ok(())
+            } else {
+                Err(Error::Output {
+                    path: dir,
+                    why: Unwritable::MissingDirectory,
+                })
+            }
+        }
+    }
+}
+
+fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -381,10 +397,7 @@ pub fn check_destination(path: &Path, force: bool) -> Result<()> {
 /// directory, synced, then linked into place (no-clobber) or, with `force`, renamed over.
 pub fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
     check_destination(path, force)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = directory_of(path);
     let io = |source| Error::File {
         action: "write",
         path: path.to_path_buf(),
@@ -405,10 +418,10 @@ pub fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
     };
     persisted.map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::usage(
-                format!("{} already exists", path.display()),
-                "choose another --output, or pass --force to replace it",
-            )
+            Error::Output {
+                path: path.to_path_buf(),
+                why: Unwritable::Exists,
+            }
         } else {
             io(e.error)
         }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kscope::cli::Cli;
-use kscope::error::{Error, Exit};
+use kscope::error::Error;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,10 +13,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
-            return Exit::Runtime.into();
-        }
+        Err(e) => return report(Error::AsyncRuntime(e)),
     };
     let result = runtime.block_on(async {
         tokio::select! {
@@ -26,13 +23,16 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(exit) => exit.into(),
-        Err(error) => {
-            eprintln!("error: {error}");
-            let hint = error.hint();
-            if !hint.is_empty() {
-                eprintln!("hint: {hint}");
-            }
-            error.exit().into()
-        }
+        Err(error) => report(error),
     }
+}
+
+/// Prints the one error of a run, and its hint, and returns its exit code.
+fn report(error: Error) -> ExitCode {
+    eprintln!("error: {error}");
+    let hint = error.hint();
+    if !hint.is_empty() {
+        eprintln!("hint: {hint}");
+    }
+    error.exit().into()
 }

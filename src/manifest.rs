@@ -9,8 +9,10 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
-use crate::spec::{GrantSpec, RoleSource};
+use crate::plan::{GrantSpec, RoleSource};
 
 /// The field manager of every server-side apply kscope makes.
 pub const FIELD_MANAGER: &str = "kscope";
@@ -21,6 +23,36 @@ pub const ACCESS_ANNOTATION: &str = "kscope.dev/access";
 pub const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
 pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// What a server-side apply did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+    /// An existing namespace, deliberately left as it is.
+    Exists,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Exists => "exists (left untouched)",
+        })
+    }
+}
+
+/// One object a grant applied, and what happened to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectResult {
+    pub kind: String,
+    pub name: String,
+    pub result: Outcome,
+}
 
 /// The objects of one grant, in the order they are applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,12 +169,7 @@ pub fn build(spec: &GrantSpec) -> Manifests {
 
 /// One YAML document of an object.
 pub fn object_yaml<T: serde::Serialize>(object: &T) -> Result<String> {
-    serde_saphyr::to_string(object).map_err(|e| {
-        Error::runtime(
-            format!("could not render YAML: {e}"),
-            "this is a bug in kscope; please report it",
-        )
-    })
+    serde_saphyr::to_string(object).map_err(|e| Error::bug(format!("could not render YAML: {e}")))
 }
 
 /// The grant as multi-document YAML, in apply order.
@@ -162,7 +189,7 @@ pub fn to_yaml(manifests: &Manifests) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{NamespaceName, ServiceAccountName};
+    use crate::names::{NamespaceName, ServiceAccountName};
     use crate::templates;
     use crate::test_support::snapshot;
 

@@ -1,8 +1,9 @@
-//! Progress on stderr: a spinner while waiting on a terminal, one plain line otherwise.
+//! Progress on stderr while a command waits: a spinner on a terminal, one plain line
+//! otherwise, nothing at all when the session is quiet. Operations announce what they wait
+//! for through [`Progress`]; they never print data.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -12,52 +13,83 @@ pub fn note(message: &str) {
     eprintln!("{message}");
 }
 
-pub struct Spinner {
-    stop: Arc<AtomicBool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+/// Whether a session shows what it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    #[default]
+    Shown,
+    Hidden,
 }
 
-impl Spinner {
-    /// Starts a spinner with `message` on a terminal; elsewhere prints the message once.
-    pub fn start(message: &str) -> Spinner {
-        let stop = Arc::new(AtomicBool::new(false));
+impl Progress {
+    /// Starts showing that something is waited for; the returned spinner says when it ends.
+    pub fn start(self, message: &str) -> Spinner {
+        let stopped = Arc::new(Mutex::new(false));
+        if self == Progress::Hidden {
+            return Spinner {
+                stopped,
+                shown: false,
+                animated: false,
+            };
+        }
         if !std::io::stderr().is_terminal() {
             note(message);
-            return Spinner { stop, task: None };
+            return Spinner {
+                stopped,
+                shown: true,
+                animated: false,
+            };
         }
-        let flag = stop.clone();
+        let flag = stopped.clone();
         let text = message.to_string();
-        let task = tokio::spawn(async move {
-            let mut frame = 0;
-            while !flag.load(Ordering::Relaxed) {
-                eprint!("\r{} {text}", FRAMES[frame % FRAMES.len()]);
-                let _ = std::io::stderr().flush();
-                frame += 1;
+        tokio::spawn(async move {
+            for frame in FRAMES.iter().cycle() {
+                {
+                    // The lock orders every frame before the line is cleared for good.
+                    let stop = flag.lock().unwrap_or_else(|e| e.into_inner());
+                    if *stop {
+                        break;
+                    }
+                    eprint!("\r{frame} {text}");
+                    let _ = std::io::stderr().flush();
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
         Spinner {
-            stop,
-            task: Some(task),
+            stopped,
+            shown: true,
+            animated: true,
+        }
+    }
+}
+
+pub struct Spinner {
+    stopped: Arc<Mutex<bool>>,
+    shown: bool,
+    animated: bool,
+}
+
+impl Spinner {
+    /// Stops the spinner and leaves `message` in its place.
+    pub fn finish(self, message: &str) {
+        self.stop();
+        if self.shown {
+            note(message);
         }
     }
 
-    /// Stops the spinner and leaves `message` in its place.
-    pub async fn finish(mut self, message: &str) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+    fn stop(&self) {
+        let mut stop = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        if !*stop && self.animated {
             eprint!("\r\x1b[2K");
         }
-        note(message);
+        *stop = true;
     }
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if self.task.take().is_some() {
-            eprint!("\r\x1b[2K");
-        }
+        self.stop();
     }
 }

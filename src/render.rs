@@ -5,36 +5,108 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::access::{Report, VERBS};
-use crate::cluster::Outcome;
+use crate::cli::Output;
+use crate::credential::Expiry;
+use crate::duration;
 use crate::error::{Error, Result};
+use crate::manifest::ObjectResult;
 use crate::templates::{Origin, Template};
 
-/// One object a grant applied.
-#[derive(Debug, Clone, Serialize)]
-pub struct ObjectResult {
-    pub kind: String,
-    pub name: String,
-    pub result: Outcome,
-}
+/// The API version of kscope's machine output (`-o json|yaml`).
+pub const API_VERSION: &str = "kscope.dev/v1alpha1";
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value)
         .map(|s| s + "\n")
-        .map_err(|e| {
-            Error::runtime(
-                format!("could not render JSON: {e}"),
-                "this is a bug in kscope",
-            )
-        })
+        .map_err(|e| Error::bug(format!("could not render JSON: {e}")))
 }
 
 pub fn yaml<T: Serialize>(value: &T) -> Result<String> {
-    serde_saphyr::to_string(value).map_err(|e| {
-        Error::runtime(
-            format!("could not render YAML: {e}"),
-            "this is a bug in kscope",
-        )
-    })
+    serde_saphyr::to_string(value).map_err(|e| Error::bug(format!("could not render YAML: {e}")))
+}
+
+/// A list the way Kubernetes prints one: `{apiVersion, kind: <Kind>List, items}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<'a, T: Serialize> {
+    api_version: &'static str,
+    kind: String,
+    items: &'a [T],
+}
+
+pub fn list<'a, T: Serialize>(kind: &str, items: &'a [T]) -> List<'a, T> {
+    List {
+        api_version: API_VERSION,
+        kind: format!("{kind}List"),
+        items,
+    }
+}
+
+/// A single object the way Kubernetes prints one: `{apiVersion, kind, ...fields}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Object<'a, T: Serialize> {
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+pub fn object<'a, T: Serialize>(kind: &'static str, fields: &'a T) -> Object<'a, T> {
+    Object {
+        api_version: API_VERSION,
+        kind,
+        fields,
+    }
+}
+
+/// Data in the chosen format: `table` renders the table, the others serialize `value`.
+pub fn as_output<T: Serialize>(
+    output: Output,
+    value: &T,
+    table: impl FnOnce() -> String,
+) -> Result<String> {
+    match output {
+        Output::Table => Ok(table()),
+        Output::Yaml => yaml(value),
+        Output::Json => json(value),
+    }
+}
+
+/// What the API server made of an expiring token: when it ends, and whether it was shortened.
+pub fn expiry_notes(expiry: &Expiry, now: i64) -> Vec<String> {
+    let Some(expires) = expiry.expires_at else {
+        return vec!["the token carries no expiry claim".into()];
+    };
+    let left = u64::try_from(expires - now).unwrap_or(0);
+    let when = k8s_openapi::jiff::Timestamp::from_second(expires)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| expires.to_string());
+    let mut notes = vec![format!(
+        "the token expires at {when} (in {})",
+        duration::format(left)
+    )];
+    if left + 60 < expiry.requested.as_secs() {
+        notes.push(format!(
+            "the API server shortened the token: {} was asked for (see --service-account-max-token-expiration)",
+            duration::format(expiry.requested.as_secs())
+        ));
+    }
+    notes
+}
+
+/// Why `check` exits 3, in one line.
+pub fn access_differs(report: &Report) -> String {
+    format!(
+        "access of {} differs from the grant: {} answer(s) differ{}",
+        report.expected_identity(),
+        report.mismatches().len(),
+        if report.identity_matches() {
+            ""
+        } else {
+            ", and the credential is someone else"
+        }
+    )
 }
 
 /// kubectl-style columns: no borders, header in capitals.
@@ -86,6 +158,7 @@ pub fn templates(all: &[Template]) -> String {
 
 /// The templates with their rules, for `-o yaml|json`.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TemplateDoc<'a> {
     pub name: &'a str,
     pub description: &'a str,
@@ -188,6 +261,7 @@ pub fn check_matrix(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::access::{Answer, probes};
+    use crate::manifest::Outcome;
     use crate::templates;
     use crate::test_support::snapshot;
 

@@ -1,6 +1,10 @@
 //! What kscope remembers between runs on this machine: the last grant made per context, so
 //! that `kscope kubeconfig` and `kscope check` without arguments mean it. Stored as JSON in
 //! `$XDG_STATE_HOME/kscope/grants.json` (default `~/.local/state/kscope/grants.json`).
+//!
+//! Several kscope processes may write at once: each writes its own uniquely named temporary
+//! file (`kubeconfig::write_private`) and renames it into place, so the file is always whole; the last writer's view wins,
+//! which for "the last grant made" is the truth either way.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,11 +12,16 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kubeconfig;
+use crate::names::{NamespaceName, ServiceAccountName};
+use crate::plan::GrantRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LastGrant {
-    pub namespace: String,
-    pub service_account: String,
+#[serde(rename_all = "camelCase")]
+struct LastGrant {
+    namespace: String,
+    #[serde(alias = "service_account")]
+    service_account: String,
 }
 
 fn path() -> Option<PathBuf> {
@@ -32,25 +41,32 @@ fn read_all() -> BTreeMap<String, LastGrant> {
 }
 
 /// The last grant made from this machine for `context`.
-pub fn last(context: &str) -> Option<LastGrant> {
-    read_all().remove(context)
+pub fn last(context: &str) -> Option<GrantRef> {
+    let last = read_all().remove(context)?;
+    Some(GrantRef {
+        namespace: NamespaceName::parse(&last.namespace).ok()?,
+        service_account: ServiceAccountName::parse(&last.service_account).ok()?,
+    })
 }
 
-/// Records a grant for `context`; written to a temporary file and renamed into place.
-pub fn remember(context: &str, grant: LastGrant) -> Result<()> {
+/// Records a grant for `context`.
+pub fn remember(context: &str, grant: &GrantRef) -> Result<()> {
     let Some(path) = path() else { return Ok(()) };
     let mut all = read_all();
-    all.insert(context.to_string(), grant);
-    let io = |source| Error::File {
+    all.insert(
+        context.to_string(),
+        LastGrant {
+            namespace: grant.namespace.to_string(),
+            service_account: grant.service_account.to_string(),
+        },
+    );
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    std::fs::create_dir_all(&dir).map_err(|source| Error::File {
         action: "record the grant in",
         path: path.clone(),
         source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let text = serde_json::to_string_pretty(&all).unwrap_or_default();
-    let temp = path.with_extension("json.tmp");
-    std::fs::write(&temp, text).map_err(io)?;
-    std::fs::rename(&temp, &path).map_err(io)
+    })?;
+    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::bug(e.to_string()))?;
+    // A private temporary file of its own, renamed over the old one.
+    kubeconfig::write_private(&path, &text, true)
 }

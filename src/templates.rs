@@ -10,7 +10,7 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::spec;
+use crate::names;
 
 /// The built-in templates, in the order `kscope templates` lists them.
 const BUILT_INS: [(&str, &str); 4] = [
@@ -57,15 +57,13 @@ pub fn parse(text: &str, origin: Origin) -> Result<Template> {
         Origin::BuiltIn => "built-in template".to_string(),
         Origin::File(path) => format!("template file {}", path.display()),
     };
-    let bad = |why: String| {
-        Error::usage(
-            format!("bad {source}: {why}"),
-            "a template has name, description and rules (see templates/ in the kscope repository)",
-        )
+    let bad = |reason: String| Error::BadTemplate {
+        source_name: source.clone(),
+        reason,
     };
     let file: TemplateFile =
         serde_saphyr::from_str(text).map_err(|e| bad(first_line(&e.to_string())))?;
-    spec::dns1123_label(&file.name)
+    names::dns1123_label(&file.name)
         .map_err(|why| bad(format!("its name {:?} {why}", file.name)))?;
     if file.description.trim().is_empty() || file.description.contains('\n') {
         return Err(bad("its description must be one non-empty line".into()));
@@ -139,14 +137,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Template>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(Error::usage(
-                format!(
-                    "could not read the template directory {}: {e}",
-                    dir.display()
-                ),
-                "check --template-dir and its permissions",
-            ));
+        Err(source) => {
+            return Err(Error::TemplateDir {
+                dir: dir.to_path_buf(),
+                source,
+            });
         }
     };
     let mut paths: Vec<PathBuf> = entries
@@ -158,11 +153,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Template>> {
 }
 
 pub fn load_file(path: &Path) -> Result<Template> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::usage(
-            format!("could not read the template file {}: {e}", path.display()),
-            "check the path given to --template",
-        )
+    let text = std::fs::read_to_string(path).map_err(|source| Error::TemplateFile {
+        path: path.to_path_buf(),
+        source,
     })?;
     parse(&text, Origin::File(path.to_path_buf()))
 }
@@ -190,16 +183,13 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<Template> {
         return load_file(Path::new(arg));
     }
     let all = catalog(dirs)?;
-    all.iter().find(|t| t.name == arg).cloned().ok_or_else(|| {
-        let known: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
-        Error::usage(
-            format!("unknown template {arg:?}"),
-            format!(
-                "choose one of {} (kscope templates lists them), or give a file path",
-                known.join(", ")
-            ),
-        )
-    })
+    all.iter()
+        .find(|t| t.name == arg)
+        .cloned()
+        .ok_or_else(|| Error::UnknownTemplate {
+            name: arg.to_string(),
+            known: all.iter().map(|t| t.name.clone()).collect(),
+        })
 }
 
 #[cfg(test)]

@@ -180,14 +180,18 @@ async fn acceptance_walkthrough() {
         ])
         .expect_code(0);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["apiVersion"], "kscope.dev/v1alpha1");
+    assert_eq!(report["kind"], "AccessCheck");
     assert_eq!(report["namespace"], ns.as_str());
-    assert_eq!(report["service_account"], sa);
+    assert_eq!(report["serviceAccount"], sa);
+    assert!(report["answers"][0]["expected"].is_boolean(), "{report}");
 
     // 5. grant again: nothing changes, not even a resourceVersion.
     let before = versions(&client, &ns, sa).await;
     let run = kscope.run(["grant", &ns, sa, "-o", "json"]).expect_code(0);
     let results: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let outcomes: Vec<&str> = results
+    assert_eq!(results["kind"], "GrantResultList");
+    let outcomes: Vec<&str> = results["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -617,11 +621,12 @@ async fn without_arguments_kubeconfig_lists_the_grants() {
         .kubeconfig(&common::admin_kubeconfig_path(&dir))
         .run(["grant", &ns, "someone", "--template", "read-only"])
         .expect_code(0);
-    // A fresh home remembers no grant: kscope names the ones it can see.
+    // A fresh home remembers no grant: kscope names the ones it can see (it asked the
+    // server for them, so this is exit 1, not the "nothing sent" exit 2).
     let run = Kscope::new()
         .kubeconfig(&common::admin_kubeconfig_path(&dir))
         .run(["kubeconfig"])
-        .expect_code(2);
+        .expect_code(1);
     assert!(run.stderr.contains("no grant named"), "{}", run.stderr);
     assert!(
         run.stderr

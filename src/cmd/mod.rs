@@ -1,5 +1,5 @@
-//! One module per subcommand (validate → build → act → render), and the little they share:
-//! connecting as the caller, finding "the grant" when none is named, and printing data.
+//! One module per subcommand, each thin: plan → execute → render → exit code. Here is the
+//! little they share: connecting as the caller, printing data, and the exit of a check.
 
 pub mod check;
 pub mod grant;
@@ -9,83 +9,45 @@ pub mod wizard;
 
 use std::io::Write;
 
+use crate::access::Report;
+use crate::check::verdict;
 use crate::cli::Global;
-use crate::cluster::Cluster;
-use crate::error::{Error, Result};
+use crate::cluster::Wire;
+use crate::error::{Error, Exit, Result};
 use crate::kubeconfig::{Caller, load};
-use crate::spec::{NamespaceName, ServiceAccountName};
-use crate::state;
+use crate::progress::note;
+use crate::render;
+use crate::session::Session;
 
-/// The caller's kubeconfig and a client that acts as the caller.
-pub struct Session {
-    pub caller: Caller,
-    pub cluster: Cluster,
+/// The caller's kubeconfig and context, as `--kubeconfig`, `KUBECONFIG` and `--context` say.
+pub fn caller(global: &Global) -> Result<Caller> {
+    load(global.kubeconfig.as_deref(), global.context.as_deref())
 }
 
-impl Session {
-    pub async fn connect(global: &Global) -> Result<Session> {
-        let caller = load(global.kubeconfig.as_deref(), global.context.as_deref())?;
-        let cluster = Cluster::connect(caller.client_config().await?)?;
-        Ok(Session { caller, cluster })
-    }
+/// A session acting as the caller.
+pub async fn connect(global: &Global, wire: &Wire) -> Result<Session> {
+    Session::connect(caller(global)?, wire).await
 }
 
 /// Writes data to stdout. A closed pipe (`kscope … | head`) is not an error.
 pub fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::runtime(
-            format!("could not write to stdout: {e}"),
-            "check where the output goes",
-        )),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
         _ => Ok(()),
     }
 }
 
-/// Validates optional positional names (both or neither; clap enforces the pairing).
-pub fn named_grant(
-    namespace: Option<&str>,
-    service_account: Option<&str>,
-) -> Result<Option<(NamespaceName, ServiceAccountName)>> {
-    match (namespace, service_account) {
-        (Some(ns), Some(sa)) => Ok(Some((
-            NamespaceName::parse(ns)?,
-            ServiceAccountName::parse(sa)?,
-        ))),
-        _ => Ok(None),
+/// The exit code of a finished check, saying on stderr why when access differs.
+pub fn check_exit(report: &Report) -> Exit {
+    let exit = verdict(report);
+    if exit != Exit::Ok {
+        note(&render::access_differs(report));
     }
+    exit
 }
 
-/// The grant a command without arguments means: the last one made from this machine for the
-/// context. Without one, the error lists the kscope grants the caller can see.
-pub async fn remembered_grant(
-    session: &Session,
-    command: &str,
-) -> Result<(NamespaceName, ServiceAccountName)> {
-    if let Some(last) = state::last(&session.caller.context) {
-        return Ok((
-            NamespaceName::parse(&last.namespace)?,
-            ServiceAccountName::parse(&last.service_account)?,
-        ));
-    }
-    let listed = session.cluster.grants().await.unwrap_or_default();
-    let hint = if listed.is_empty() {
-        format!(
-            "run kscope grant <namespace> <serviceaccount> first, or name one: kscope {command} <namespace> <serviceaccount>"
-        )
-    } else {
-        let names: Vec<String> = listed.iter().map(|(ns, sa)| format!("{ns} {sa}")).collect();
-        let separator = format!(" | kscope {command} ");
-        format!(
-            "name one of the kscope grants: kscope {command} {}",
-            names.join(&separator)
-        )
-    };
-    Err(Error::usage(
-        format!(
-            "no grant named, and none was made from this machine for context {:?}",
-            session.caller.context
-        ),
-        hint,
-    ))
+/// A warning on stderr; never changes the exit code.
+pub fn warn(error: &Error) {
+    note(&format!("warning: {error}"));
 }

@@ -14,17 +14,21 @@ use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
 use tokio::runtime::Handle;
 
+use crate::check;
 use crate::cli::{Cli, Global, WizardArgs};
-use crate::cluster::{Cluster, Mode};
-use crate::cmd::{Session, check, grant, print};
-use crate::error::{Error, Exit, Result, api_status};
-use crate::kubeconfig::{self, load};
-use crate::manifest::{self, FIELD_MANAGER, MANAGED_BY};
-use crate::progress::{Spinner, note};
+use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
+use crate::cmd::{caller, check_exit, print, warn};
+use crate::credential;
+use crate::error::{Error, Exit, Result};
+use crate::grant;
+use crate::kubeconfig::{Caller, write_private};
+use crate::names::{NamespaceName, ServiceAccountName};
+use crate::plan;
+use crate::progress::{Progress, note};
 use crate::render;
-use crate::spec::{self, NamespaceName, ServiceAccountName};
+use crate::session::Session;
 use crate::templates;
-use crate::wizard::{self, Decision, Facts, Presence, Preset, Prompter, Run, Setup};
+use crate::wizard::{self, Decision, Facts, Presence, Prompter, Run, Setup};
 
 /// How the wizard was started: bare `kscope` shows the whole usage when it must refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +37,14 @@ pub enum Started {
     Subcommand,
 }
 
-pub async fn run(global: &Global, args: &WizardArgs, started: Started) -> Result<Exit> {
-    let preset = Preset::parse(args)?;
+pub async fn wizard(
+    global: &Global,
+    args: &WizardArgs,
+    started: Started,
+    wire: &Wire,
+) -> Result<Exit> {
+    let preset = plan::wizard(args)?;
+    let template_dirs = templates::user_dirs(args.access.template_dir.as_deref());
     let missing = if !std::io::stdin().is_terminal() {
         Some("stdin")
     } else if !std::io::stderr().is_terminal() {
@@ -53,107 +63,85 @@ pub async fn run(global: &Global, args: &WizardArgs, started: Started) -> Result
                 .unwrap_or_else(|| command.render_usage()),
         };
         eprintln!("{}\n", usage.to_string().trim_end());
-        return Err(Error::usage(
-            format!("the wizard needs a terminal, and {stream} is not one"),
-            format!(
-                "run the same steps with flags:\n  {}",
-                wizard::wrapped(&preset.command_line(global))
+        return Err(Error::WizardNeedsTerminal {
+            stream,
+            command_line: wizard::for_preset(
+                &preset,
+                global.kubeconfig.as_deref(),
+                global.context.as_deref(),
+                &template_dirs,
             ),
-        ));
+        });
     }
 
-    let caller = load(global.kubeconfig.as_deref(), global.context.as_deref())?;
-    let catalog = templates::catalog(&templates::user_dirs(args.access.template_dir.as_deref()))?;
-    let setup = Setup::new(&caller, global, catalog, preset);
-    let facts_global = global.clone();
+    let caller = caller(global)?;
+    let catalog = templates::catalog(&template_dirs)?;
+    let setup = Setup::new(
+        &caller,
+        global.kubeconfig.clone(),
+        global.context.is_some(),
+        catalog,
+        template_dirs,
+        preset,
+    );
     let handle = Handle::current();
-    let decision = tokio::task::spawn_blocking(move || {
-        let mut facts = ClusterFacts {
-            handle,
-            global: facts_global,
-            connected: None,
-        };
-        wizard::run(&setup, &mut Terminal::new(), &mut facts)
+    let mut facts = ClusterFacts {
+        handle,
+        caller: caller.clone(),
+        wire: wire.clone(),
+        connected: None,
+    };
+    let (decision, facts) = tokio::task::spawn_blocking(move || {
+        let decision = wizard::interview(&setup, &mut Terminal::new(), &mut facts);
+        (decision, facts)
     })
     .await
-    .map_err(|e| {
-        Error::runtime(
-            format!("the wizard stopped unexpectedly: {e}"),
-            "this is a bug in kscope; run the steps with flags instead (kscope grant --help)",
-        )
-    })??;
-    match decision {
+    .map_err(|e| Error::bug(format!("the wizard stopped unexpectedly: {e}")))?;
+    match decision? {
         Decision::Cancelled { command_line } => {
             note("Nothing was created. The same later, with flags:");
             note(&format!("  {}", wizard::wrapped(&command_line)));
             Ok(Exit::Ok)
         }
-        Decision::Go(run) => act(&run).await,
+        Decision::Go(run) => act(facts.session_for(&run.context).await?, &run).await,
     }
 }
 
 /// Runs a confirmed wizard: grant, kubeconfig file, check, as the three command lines would.
-async fn act(run: &Run) -> Result<Exit> {
-    let session = Session::connect(&run.global).await?;
-    let endpoint = session.caller.endpoint(None, None)?;
-    let output = run.kubeconfig.output.clone().ok_or_else(|| {
-        Error::runtime(
-            "the wizard chose no kubeconfig file",
-            "this is a bug in kscope",
-        )
-    })?;
-    let lifetime = run
-        .kubeconfig
-        .duration
-        .as_deref()
-        .map(spec::token_duration)
-        .transpose()?;
-    kubeconfig::check_destination(&output, run.kubeconfig.force)?;
-
-    let plan = &run.plan;
-    let manifests = manifest::build(&plan.spec);
-    let report = grant::execute(&session, plan, &manifests, Mode::Apply).await?;
+async fn act(session: Session, run: &Run) -> Result<Exit> {
+    let (output, force) = run.output()?;
+    let report = grant::execute(&session, &run.grant, Mode::Apply).await?;
     print(&render::grant_results(&report.objects))?;
+    if let Some(error) = &report.not_remembered {
+        warn(error);
+    }
 
-    let (namespace, service_account) = (&plan.spec.namespace, &plan.spec.service_account);
-    let text = crate::cmd::kubeconfig::render(
-        &session.cluster,
-        &endpoint,
-        namespace,
-        service_account,
-        lifetime,
-    )
-    .await?;
-    kubeconfig::write_private(&output, &text, run.kubeconfig.force)?;
+    let grant_ref = run.grant.spec.grant_ref();
+    let endpoint = session.caller.endpoint(None, None)?;
+    let issued = credential::issue(&session, &grant_ref, run.kubeconfig.token, &endpoint).await?;
+    write_private(output, &issued.kubeconfig, force)?;
     note(&format!("wrote {} (mode 0600)", output.display()));
 
-    let (as_sa, _) = check::connect_file(&output).await?;
-    let spinner = Spinner::start(&format!(
-        "checking the access of system:serviceaccount:{namespace}:{service_account} through {}",
+    let spinner = session.progress.start(&format!(
+        "checking the access of system:serviceaccount:{}:{} through {}",
+        grant_ref.namespace,
+        grant_ref.service_account,
         output.display()
     ));
-    let checked = check::check(
-        &session,
-        namespace,
-        service_account,
-        Some(plan.spec.role.clone()),
-        run.check.access.template_dir.as_deref(),
-        Some(as_sa),
-    )
-    .await;
-    spinner.finish("access checked").await;
+    let checked = check::execute(&session, &run.check).await;
+    spinner.finish("access checked");
     let checked = checked?;
     print(&render::check_matrix(&checked))?;
 
     note(&format!(
         "Try it:\n  kubectl --kubeconfig {} get pods",
-        shell_path(&output)
+        shell_path(output)
     ));
     note(&format!(
         "The same with flags, for next time:\n  {}",
         wizard::wrapped(&run.command_line)
     ));
-    Ok(check::verdict(&checked))
+    Ok(check_exit(&checked))
 }
 
 fn shell_path(path: &std::path::Path) -> String {
@@ -190,10 +178,7 @@ fn prompt_error(error: dialoguer::Error) -> Error {
         eprintln!();
         Error::Interrupted
     } else {
-        Error::runtime(
-            format!("the terminal failed during the wizard: {error}"),
-            "run the steps with flags instead (kscope grant --help)",
-        )
+        Error::Terminal(error)
     }
 }
 
@@ -242,7 +227,9 @@ impl Prompter for Terminal {
 /// wizard's blocking thread, so it drives the async client with the runtime's handle.
 struct ClusterFacts {
     handle: Handle,
-    global: Global,
+    /// The caller's kubeconfig, loaded once; each context is a view of it.
+    caller: Caller,
+    wire: Wire,
     /// The context connected to last, and its client.
     connected: Option<(String, Cluster)>,
 }
@@ -254,29 +241,42 @@ impl ClusterFacts {
         {
             return Ok(cluster.clone());
         }
-        let global = Global {
-            context: Some(context.to_string()),
-            ..self.global.clone()
-        };
-        let session = self.handle.block_on(Session::connect(&global))?;
+        let session = self.handle.block_on(Session::connect(
+            self.caller.with_context(context)?,
+            &self.wire,
+        ))?;
         self.connected = Some((context.to_string(), session.cluster.clone()));
         Ok(session.cluster)
     }
+
+    /// A session for the chosen context, reusing the client the questions used.
+    async fn session_for(self, context: &str) -> Result<Session> {
+        let caller = self.caller.with_context(context)?;
+        match self.connected {
+            Some((name, cluster)) if name == context => Ok(Session {
+                caller,
+                cluster,
+                wire: self.wire,
+                progress: Progress::Shown,
+            }),
+            _ => Session::connect(caller, &self.wire).await,
+        }
+    }
 }
 
-/// A 403: the caller may not ask, which the wizard works around.
-fn forbidden(error: &Error) -> bool {
-    matches!(error, Error::Api { source, .. } if api_status(source).is_some_and(|s| s.code == 403))
+/// What the wizard may ask without permission to: a 403 becomes "unknown".
+fn unless_forbidden<T>(answer: Result<T>) -> Result<Option<T>> {
+    match answer {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if is_forbidden(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 impl Facts for ClusterFacts {
     fn namespaces(&mut self, context: &str) -> Result<Option<Vec<String>>> {
         let cluster = self.cluster(context)?;
-        match self.handle.block_on(cluster.namespaces()) {
-            Ok(names) => Ok(Some(names)),
-            Err(e) if forbidden(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        unless_forbidden(self.handle.block_on(cluster.namespaces()))
     }
 
     fn service_account(
@@ -286,35 +286,25 @@ impl Facts for ClusterFacts {
         name: &ServiceAccountName,
     ) -> Result<Presence> {
         let cluster = self.cluster(context)?;
-        let found = self
-            .handle
-            .block_on(cluster.service_account(namespace.as_str(), name.as_str()));
-        match found {
-            Ok(None) => Ok(Presence::Absent),
-            Ok(Some(sa)) => {
-                let managed = sa
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(MANAGED_BY))
-                    .is_some_and(|v| v == FIELD_MANAGER);
-                Ok(if managed {
-                    Presence::Managed
-                } else {
-                    Presence::NotManaged
-                })
-            }
-            Err(e) if forbidden(&e) => Ok(Presence::Unknown),
-            Err(e) => Err(e),
-        }
+        let found =
+            self.handle
+                .block_on(cluster.get::<k8s_openapi::api::core::v1::ServiceAccount>(
+                    namespace.as_str(),
+                    name.as_str(),
+                ));
+        Ok(match unless_forbidden(found)? {
+            None => Presence::Unknown,
+            Some(None) => Presence::Absent,
+            Some(Some(sa)) if is_managed(&sa.metadata) => Presence::Managed,
+            Some(Some(_)) => Presence::NotManaged,
+        })
     }
 
     fn cluster_role_exists(&mut self, context: &str, name: &str) -> Result<Option<bool>> {
         let cluster = self.cluster(context)?;
-        match self.handle.block_on(cluster.cluster_role(name)) {
-            Ok(found) => Ok(Some(found.is_some())),
-            Err(e) if forbidden(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let found = self
+            .handle
+            .block_on(cluster.get_cluster_scoped::<k8s_openapi::api::rbac::v1::ClusterRole>(name));
+        Ok(unless_forbidden(found)?.map(|role| role.is_some()))
     }
 }

@@ -1,0 +1,173 @@
+//! The check operation: proves a grant *as the ServiceAccount* through a real credential (a
+//! kubeconfig file, or a short TokenRequest token), never impersonation. SelfSubjectReview
+//! says who the credential is; SelfSubjectAccessReviews answer the access matrix, which is
+//! compared with what the grant implies. Returns the answers; prints nothing.
+
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+use kube::config::Kubeconfig;
+
+use crate::access::{self, Answer, Report};
+use crate::cluster::Cluster;
+use crate::credential;
+use crate::error::{Error, Exit, Result};
+use crate::kubeconfig;
+use crate::manifest::ACCESS_ANNOTATION;
+use crate::names::{NamespaceName, ServiceAccountName};
+use crate::plan::{CheckPlan, GrantRef, RoleSource};
+use crate::session::Session;
+use crate::templates;
+
+/// Lifetime of the token minted for a check: the shortest the API accepts.
+const CHECK_TOKEN_SECONDS: u64 = crate::plan::MIN_TOKEN_SECONDS;
+
+/// Checks the grant that `plan` names (or implies) and returns every answer.
+pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
+    let through = match &plan.through {
+        Some(path) => Some(connect_file(session, path).await?),
+        None => None,
+    };
+    let grant = match (&plan.grant, &through) {
+        (Some(grant), _) => grant.clone(),
+        (None, Some((client, Some(namespace)))) => identity_grant(client, namespace).await?,
+        (None, _) => session.grant_meant(None, "check").await?,
+    };
+    let rules = expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
+    let as_sa = match through {
+        Some((client, _)) => client,
+        None => {
+            let text = credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?;
+            let parsed = Kubeconfig::from_yaml(&text).map_err(|e| {
+                Error::bug(format!("kscope built a kubeconfig it cannot read: {e}"))
+            })?;
+            session.client_for(parsed).await.map_err(Error::bug)?
+        }
+    };
+    let identity = as_sa.whoami().await?.username.unwrap_or_default();
+    let probes = access::probes(grant.namespace.as_str(), &rules);
+    let questions: Vec<_> = probes
+        .iter()
+        .map(|p| (p.namespace.clone(), p.permission.clone()))
+        .collect();
+    let allowed = as_sa.can_i(&questions).await?;
+    let answers = probes
+        .into_iter()
+        .zip(allowed)
+        .map(|(probe, allowed)| Answer { probe, allowed })
+        .collect();
+    Ok(Report {
+        namespace: grant.namespace.to_string(),
+        service_account: grant.service_account.to_string(),
+        identity,
+        answers,
+    })
+}
+
+/// Exit 0 when every answer matches the grant, 3 when access differs.
+pub fn verdict(report: &Report) -> Exit {
+    if report.all_match() {
+        Exit::Ok
+    } else {
+        Exit::AccessDiffers
+    }
+}
+
+/// A client for `--kubeconfig-file`, and the namespace of its current context.
+async fn connect_file(session: &Session, path: &Path) -> Result<(Cluster, Option<String>)> {
+    let (file, namespace) = kubeconfig::read_credential_file(path)?;
+    let client = session
+        .client_for(file)
+        .await
+        .map_err(|detail| Error::CredentialFile {
+            path: PathBuf::from(path),
+            detail,
+        })?;
+    Ok((client, namespace))
+}
+
+/// The grant of a credential file: the ServiceAccount it authenticates as.
+async fn identity_grant(client: &Cluster, namespace: &str) -> Result<GrantRef> {
+    let identity = client.whoami().await?.username.unwrap_or_default();
+    let not_ours = || Error::NotAServiceAccountOf {
+        identity: identity.clone(),
+        namespace: namespace.to_string(),
+    };
+    let sa = identity
+        .strip_prefix(&format!("system:serviceaccount:{namespace}:"))
+        .ok_or_else(not_ours)?;
+    Ok(GrantRef {
+        namespace: NamespaceName::parse(namespace).map_err(|_| not_ours())?,
+        service_account: ServiceAccountName::parse(sa).map_err(|_| not_ours())?,
+    })
+}
+
+/// The rules the grant gave: from the plan's role, or from the `kscope.dev/access` annotation
+/// that `grant` put on the ServiceAccount.
+async fn expected_rules(
+    session: &Session,
+    grant: &GrantRef,
+    role: Option<&RoleSource>,
+    template_dirs: &[PathBuf],
+) -> Result<Vec<PolicyRule>> {
+    let recorded;
+    let role = match role {
+        Some(role) => role,
+        None => {
+            recorded = recorded_role(session, grant, template_dirs).await?;
+            &recorded
+        }
+    };
+    match role {
+        RoleSource::Template(t) => Ok(t.rules.clone()),
+        RoleSource::ClusterRole(name) => session
+            .cluster
+            .get_cluster_scoped::<ClusterRole>(name)
+            .await?
+            .map(|r| r.rules.unwrap_or_default())
+            .ok_or_else(|| Error::GrantClusterRoleMissing { name: name.clone() }),
+    }
+}
+
+async fn recorded_role(
+    session: &Session,
+    grant: &GrantRef,
+    template_dirs: &[PathBuf],
+) -> Result<RoleSource> {
+    let (namespace, service_account) = (
+        grant.namespace.to_string(),
+        grant.service_account.to_string(),
+    );
+    let sa = session
+        .cluster
+        .get::<ServiceAccount>(&namespace, &service_account)
+        .await?
+        .ok_or_else(|| Error::ServiceAccountMissing {
+            namespace: namespace.clone(),
+            service_account: service_account.clone(),
+        })?;
+    let access = sa
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ACCESS_ANNOTATION))
+        .cloned()
+        .ok_or_else(|| Error::NotGrantedByKscope {
+            namespace: namespace.clone(),
+            service_account: service_account.clone(),
+        })?;
+    match access.split_once('/') {
+        Some(("clusterrole", name)) => Ok(RoleSource::ClusterRole(name.to_string())),
+        Some(("template", name)) => templates::resolve(name, template_dirs)
+            .map(RoleSource::Template)
+            .map_err(|_| Error::GrantTemplateMissing {
+                name: name.to_string(),
+            }),
+        _ => Err(Error::UnknownAccessRecord {
+            namespace,
+            service_account,
+            value: access,
+        }),
+    }
+}

@@ -1,0 +1,114 @@
+//! Issuing a grant's credential: a kubeconfig scoped to the grant's namespace, holding the
+//! token Secret's long-lived token or an expiring TokenRequest token bound to that Secret (so
+//! that deleting the Secret revokes both). Returns the kubeconfig; writes and prints nothing.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+
+use crate::error::{Error, Result};
+use crate::kubeconfig::{self, Endpoint, Token};
+use crate::plan::{GrantRef, TokenKind};
+use crate::session::Session;
+
+/// A kubeconfig that holds a credential. `Debug` never shows it.
+pub struct Credential {
+    /// The kubeconfig YAML, token included.
+    pub kubeconfig: String,
+    /// For an expiring token: what was asked for, and the `exp` claim the server put in it.
+    pub expiry: Option<Expiry>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("kubeconfig", &"<redacted>")
+            .field("expiry", &self.expiry)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    pub requested: Duration,
+    /// Seconds since the epoch; `None` when the token carries no `exp` claim.
+    pub expires_at: Option<i64>,
+}
+
+/// The grant's credential as a kubeconfig for `endpoint`.
+pub async fn issue(
+    session: &Session,
+    grant: &GrantRef,
+    token: TokenKind,
+    endpoint: &Endpoint,
+) -> Result<Credential> {
+    let (namespace, service_account) = (&grant.namespace, &grant.service_account);
+    let secret_name = service_account.token_secret();
+    let secret = session
+        .cluster
+        .get::<Secret>(namespace.as_str(), &secret_name)
+        .await?
+        .ok_or_else(|| Error::NoTokenSecret {
+            namespace: namespace.to_string(),
+            service_account: service_account.to_string(),
+        })?;
+    let (token, expiry) = match token {
+        TokenKind::Expiring(lifetime) => {
+            let token = session
+                .cluster
+                .request_token(
+                    namespace.as_str(),
+                    service_account.as_str(),
+                    lifetime.as_secs(),
+                    Some(&secret),
+                )
+                .await?;
+            let expiry = Expiry {
+                requested: lifetime,
+                expires_at: token.expires_at(),
+            };
+            (token, Some(expiry))
+        }
+        TokenKind::LongLived => (long_lived_token(&secret, grant)?, None),
+    };
+    Ok(Credential {
+        kubeconfig: kubeconfig::scoped_kubeconfig(endpoint, namespace, service_account, &token)?,
+        expiry,
+    })
+}
+
+/// A short-lived token of the ServiceAccount (unbound), as a kubeconfig for the caller's
+/// cluster: what `check` proves access through when given no kubeconfig file.
+pub async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<String> {
+    let token = session
+        .cluster
+        .request_token(
+            grant.namespace.as_str(),
+            grant.service_account.as_str(),
+            seconds,
+            None,
+        )
+        .await?;
+    let endpoint = session.caller.endpoint(None, None)?;
+    kubeconfig::scoped_kubeconfig(&endpoint, &grant.namespace, &grant.service_account, &token)
+}
+
+fn long_lived_token(secret: &Secret, grant: &GrantRef) -> Result<Token> {
+    let secret_name = grant.service_account.token_secret();
+    let value = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("token"))
+        .map(|t| t.0.clone())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::TokenNotFilled {
+            namespace: grant.namespace.to_string(),
+            secret: secret_name.clone(),
+        })?;
+    String::from_utf8(value)
+        .map(Token::new)
+        .map_err(|_| Error::TokenNotText {
+            namespace: grant.namespace.to_string(),
+            secret: secret_name,
+        })
+}

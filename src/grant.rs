@@ -1,0 +1,285 @@
+//! The grant operation: check up front that the caller may make the grant, apply its objects
+//! (server-side, field manager `kscope`), wait for the token by watching, and remember the
+//! grant for this context. Returns what it did; prints nothing. `grant` and the wizard share it.
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
+
+use crate::cluster::{Cluster, Mode, has_token, is_forbidden, is_managed};
+use crate::error::{Error, Result};
+use k8s_openapi::NamespaceResourceScope;
+use kube::Resource;
+
+use crate::manifest::{self, Manifests, ObjectResult};
+use crate::plan::{GrantPlan, GrantSpec, RoleSource};
+use crate::rules::{self, Permission};
+use crate::session::Session;
+use crate::state;
+
+const RBAC: &str = "rbac.authorization.k8s.io";
+
+/// What a grant did.
+pub struct Report {
+    pub objects: Vec<ObjectResult>,
+    /// The token Secret, filled in (absent under a server dry run).
+    pub token_secret: Option<Secret>,
+    /// Set when the grant could not be remembered locally (a warning, never a failure).
+    pub not_remembered: Option<Error>,
+}
+
+/// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
+/// token and, unless a dry run, remembers it for this context.
+pub async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<Report> {
+    let manifests = manifest::build(&plan.spec);
+    let (objects, secret) = apply(&session.cluster, plan, &manifests, mode).await?;
+    let token_secret = match (mode, secret) {
+        (Mode::ServerDryRun, _) => None,
+        (Mode::Apply, secret) if has_token(&secret) => Some(secret),
+        (Mode::Apply, secret) => {
+            let ns = plan.spec.namespace.as_str();
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            let spinner = session.progress.start(&format!(
+                "waiting for the token controller to fill in Secret {ns}/{name}"
+            ));
+            let filled = session.cluster.wait_for_token(secret, plan.timeout).await?;
+            spinner.finish(&format!("token ready in Secret {ns}/{name}"));
+            Some(filled)
+        }
+    };
+    let not_remembered = match mode {
+        Mode::Apply => state::remember(&session.caller.context, &plan.spec.grant_ref()).err(),
+        Mode::ServerDryRun => None,
+    };
+    Ok(Report {
+        objects,
+        token_secret,
+        not_remembered,
+    })
+}
+
+async fn apply(
+    cluster: &Cluster,
+    plan: &GrantPlan,
+    manifests: &Manifests,
+    mode: Mode,
+) -> Result<(Vec<ObjectResult>, Secret)> {
+    let spec = &plan.spec;
+    let ns = spec.namespace.as_str();
+    // A caller who may not read the namespace (a tenant lead with only a RoleBinding) may
+    // still grant inside it: kscope then takes it as existing and leaves it alone.
+    let existing = match cluster.get_cluster_scoped::<Namespace>(ns).await {
+        Err(e) if is_forbidden(&e) => Some(Namespace::default()),
+        other => other?,
+    };
+    if existing
+        .as_ref()
+        .is_some_and(|found| found.metadata.deletion_timestamp.is_some())
+    {
+        return Err(Error::NamespaceTerminating {
+            namespace: ns.to_string(),
+        });
+    }
+    if existing.is_none() && mode == Mode::ServerDryRun {
+        return Err(Error::NamespaceMissingForServerDryRun {
+            namespace: ns.to_string(),
+        });
+    }
+    preflight(cluster, spec, existing.is_none()).await?;
+
+    // Read what exists before writing anything, so that a refusal leaves nothing half made.
+    // In a namespace that does not exist yet, nothing does.
+    let live = match existing {
+        Some(_) => live_objects(cluster, manifests).await?,
+        None => LiveObjects::default(),
+    };
+    let unmanaged = live.unmanaged();
+    if !unmanaged.is_empty() && !plan.adopt {
+        return Err(Error::NotManaged { objects: unmanaged });
+    }
+
+    let namespace = ObjectResult {
+        kind: "Namespace".into(),
+        name: ns.to_string(),
+        result: cluster
+            .ensure_namespace(&manifests.namespace, existing.as_ref(), mode)
+            .await?,
+    };
+    let mut applier = Applier {
+        cluster,
+        adopt: plan.adopt,
+        mode,
+        objects: vec![namespace],
+    };
+    let live_sa = live.service_account.as_ref();
+    applier.apply(&manifests.service_account, live_sa).await?;
+    let secret = applier
+        .apply(&manifests.token_secret, live.token_secret.as_ref())
+        .await?;
+    if let Some(role) = &manifests.role {
+        applier.apply(role, live.role.as_ref()).await?;
+    }
+    applier
+        .apply(&manifests.role_binding, live.role_binding.as_ref())
+        .await?;
+    Ok((applier.objects, secret))
+}
+
+/// Applies a grant's namespaced objects one by one, recording what happened to each.
+struct Applier<'a> {
+    cluster: &'a Cluster,
+    adopt: bool,
+    mode: Mode,
+    objects: Vec<ObjectResult>,
+}
+
+impl Applier<'_> {
+    async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + std::fmt::Debug
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        let (applied, result) = self
+            .cluster
+            .apply(object, live, self.adopt, self.mode)
+            .await?;
+        self.objects.push(ObjectResult {
+            kind: K::kind(&()).into_owned(),
+            name: format!(
+                "{}/{}",
+                object.meta().namespace.as_deref().unwrap_or_default(),
+                object.meta().name.as_deref().unwrap_or_default()
+            ),
+            result,
+        });
+        Ok(applied)
+    }
+}
+
+/// The live versions of a grant's namespaced objects.
+#[derive(Default)]
+struct LiveObjects {
+    service_account: Option<ServiceAccount>,
+    token_secret: Option<Secret>,
+    role: Option<Role>,
+    role_binding: Option<RoleBinding>,
+}
+
+impl LiveObjects {
+    /// "Kind namespace/name" of every live object that kscope does not manage.
+    fn unmanaged(&self) -> Vec<String> {
+        let metas = [
+            (
+                "ServiceAccount",
+                self.service_account.as_ref().map(|o| &o.metadata),
+            ),
+            ("Secret", self.token_secret.as_ref().map(|o| &o.metadata)),
+            ("Role", self.role.as_ref().map(|o| &o.metadata)),
+            (
+                "RoleBinding",
+                self.role_binding.as_ref().map(|o| &o.metadata),
+            ),
+        ];
+        metas
+            .into_iter()
+            .filter_map(|(kind, meta)| meta.filter(|m| !is_managed(m)).map(|m| (kind, m)))
+            .map(|(kind, m)| {
+                let ns = m.namespace.as_deref().unwrap_or_default();
+                let name = m.name.as_deref().unwrap_or_default();
+                format!("{kind} {ns}/{name}")
+            })
+            .collect()
+    }
+}
+
+async fn live_objects(cluster: &Cluster, manifests: &Manifests) -> Result<LiveObjects> {
+    let ns = manifests
+        .namespace
+        .metadata
+        .name
+        .as_deref()
+        .unwrap_or_default();
+    let name = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        meta.name.clone().unwrap_or_default()
+    };
+    let role = match &manifests.role {
+        Some(role) => cluster.get::<Role>(ns, &name(&role.metadata)).await?,
+        None => None,
+    };
+    Ok(LiveObjects {
+        service_account: cluster
+            .get(ns, &name(&manifests.service_account.metadata))
+            .await?,
+        token_secret: cluster
+            .get(ns, &name(&manifests.token_secret.metadata))
+            .await?,
+        role,
+        role_binding: cluster
+            .get(ns, &name(&manifests.role_binding.metadata))
+            .await?,
+    })
+}
+
+/// Finds, before anything is created, what the caller lacks: the writes a grant makes, and
+/// (RBAC escalation prevention) every permission the role would hand out. One
+/// SelfSubjectRulesReview answers both; where its answer is incomplete (webhook authorizers),
+/// the API server's own refusal is left to speak.
+async fn preflight(cluster: &Cluster, spec: &GrantSpec, create_namespace: bool) -> Result<()> {
+    let ns = spec.namespace.as_str();
+    let caller = cluster.caller_rules(ns).await?;
+    let mut missing = Vec::new();
+    if create_namespace {
+        let question = (None, Permission::new("", "namespaces", "create"));
+        let allowed = cluster.can_i(&[question]).await?;
+        if !allowed.first().copied().unwrap_or(false) {
+            missing.push("create on namespaces".to_string());
+        }
+    }
+    if !caller.incomplete {
+        let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let write = |group: &str, resources: &[&str]| PolicyRule {
+            api_groups: own(&[group]),
+            resources: own(resources),
+            verbs: ["get", "create", "patch"].map(String::from).to_vec(),
+            ..Default::default()
+        };
+        let mut writes = vec![write("", &["serviceaccounts", "secrets"])];
+        let granted: Vec<PolicyRule> = match &spec.role {
+            RoleSource::Template(template) => {
+                writes.push(write(RBAC, &["roles", "rolebindings"]));
+                let escalate = Permission::new(RBAC, "roles", "escalate");
+                if rules::allows(&caller.rules, &escalate) {
+                    Vec::new()
+                } else {
+                    template.rules.clone()
+                }
+            }
+            RoleSource::ClusterRole(name) => {
+                writes.push(write(RBAC, &["rolebindings"]));
+                let bind = Permission::new(RBAC, "clusterroles", "bind");
+                let may_bind = rules::allows(&caller.rules, &bind);
+                match cluster.get_cluster_scoped::<ClusterRole>(name).await {
+                    Ok(Some(role)) if !may_bind => role
+                        .rules
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|r| r.resources.as_ref().is_some_and(|r| !r.is_empty()))
+                        .collect(),
+                    Ok(Some(_)) => Vec::new(),
+                    Ok(None) => return Err(Error::ClusterRoleMissing { name: name.clone() }),
+                    // Not allowed to read ClusterRoles: the server's own check will decide.
+                    Err(_) => Vec::new(),
+                }
+            }
+        };
+        missing.extend(rules::missing(&caller.rules, &writes));
+        missing.extend(rules::missing(&caller.rules, &granted));
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::MissingPermissions { missing })
+    }
+}

@@ -1,0 +1,343 @@
+//! The "high" arguments: validated plans for every command, built from clap's "low" arguments
+//! (`cli`) or directly from the wizard's answers. Nothing here sends a request; a plan that
+//! leaves this module is valid, and a value that is not becomes an `Error` with exit 2 naming
+//! the argument or flag. The only reads are of local files the flags name (templates) and a
+//! look at where `--output` would go.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{AccessArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, WizardArgs};
+use crate::error::{Error, Result};
+use crate::kubeconfig;
+use crate::names::{self, NamespaceName, ServiceAccountName};
+use crate::templates::{self, Template};
+
+/// The shortest TokenRequest the API server accepts.
+pub const MIN_TOKEN_SECONDS: u64 = 600;
+/// The longest TokenRequest the API server accepts (`expirationSeconds` is capped at 2^32).
+pub const MAX_TOKEN_SECONDS: u64 = 1 << 32;
+
+/// The role a grant binds its ServiceAccount to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoleSource {
+    /// A Role named like the ServiceAccount, made from this template.
+    Template(Template),
+    /// An existing ClusterRole, bound in the namespace only.
+    ClusterRole(String),
+}
+
+impl RoleSource {
+    /// How the grant records its access on the ServiceAccount (`kscope.dev/access`).
+    pub fn access_annotation(&self) -> String {
+        match self {
+            RoleSource::Template(t) => format!("template/{}", t.name),
+            RoleSource::ClusterRole(name) => format!("clusterrole/{name}"),
+        }
+    }
+}
+
+/// One grant by name: a ServiceAccount in a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRef {
+    pub namespace: NamespaceName,
+    pub service_account: ServiceAccountName,
+}
+
+/// What a grant makes.
+#[derive(Debug, Clone)]
+pub struct GrantSpec {
+    pub namespace: NamespaceName,
+    pub service_account: ServiceAccountName,
+    pub role: RoleSource,
+}
+
+impl GrantSpec {
+    pub fn grant_ref(&self) -> GrantRef {
+        GrantRef {
+            namespace: self.namespace.clone(),
+            service_account: self.service_account.clone(),
+        }
+    }
+}
+
+/// `kscope grant`, validated.
+#[derive(Debug, Clone)]
+pub struct GrantPlan {
+    pub spec: GrantSpec,
+    pub adopt: bool,
+    pub dry_run: Option<DryRun>,
+    /// How long to wait for the token controller.
+    pub timeout: Duration,
+}
+
+/// The token a kubeconfig holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// The token Secret's own, long-lived token.
+    LongLived,
+    /// A TokenRequest token of this lifetime, bound to the token Secret.
+    Expiring(Duration),
+}
+
+/// Where a kubeconfig goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    /// Written atomically with mode 0600; an existing file only with `force`.
+    File {
+        path: PathBuf,
+        force: bool,
+    },
+}
+
+/// `kscope kubeconfig`, validated.
+#[derive(Debug, Clone)]
+pub struct KubeconfigPlan {
+    /// `None`: the grant last made from this machine for the context.
+    pub grant: Option<GrantRef>,
+    pub token: TokenKind,
+    pub destination: Destination,
+    pub server: Option<String>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `kscope check`, validated.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    /// `None`: the grant of `--kubeconfig-file`'s identity, else the last grant made here.
+    pub grant: Option<GrantRef>,
+    /// Check through this kubeconfig instead of a freshly minted token.
+    pub through: Option<PathBuf>,
+    /// What the grant should allow; `None`: what the grant recorded on its ServiceAccount.
+    pub role: Option<RoleSource>,
+    /// Where templates named by a recorded grant are looked up.
+    pub template_dirs: Vec<PathBuf>,
+}
+
+/// `kscope wizard`'s flags: each one answers its question in advance.
+#[derive(Debug, Clone, Default)]
+pub struct WizardPreset {
+    pub namespace: Option<NamespaceName>,
+    pub service_account: Option<ServiceAccountName>,
+    pub role: Option<RoleSource>,
+    pub template_dir: Option<PathBuf>,
+    pub token: Option<TokenKind>,
+    pub output: Option<PathBuf>,
+    pub force: bool,
+    pub adopt: bool,
+}
+
+pub fn grant(args: &GrantArgs) -> Result<GrantPlan> {
+    Ok(GrantPlan {
+        spec: GrantSpec {
+            namespace: NamespaceName::parse(&args.namespace)?,
+            service_account: ServiceAccountName::parse(&args.serviceaccount)?,
+            role: match role_source(&args.access)? {
+                Some(role) => role,
+                None => default_role(&args.access)?,
+            },
+        },
+        adopt: args.adopt,
+        dry_run: args.dry_run,
+        timeout: timeout(&args.timeout)?,
+    })
+}
+
+pub fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
+    let grant = grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?;
+    let token = match &args.duration {
+        Some(value) => TokenKind::Expiring(token_lifetime(value)?),
+        None => TokenKind::LongLived,
+    };
+    let destination = match &args.output {
+        Some(path) => {
+            kubeconfig::check_destination(path, args.force)?;
+            Destination::File {
+                path: path.clone(),
+                force: args.force,
+            }
+        }
+        None => Destination::Stdout,
+    };
+    Ok(KubeconfigPlan {
+        grant,
+        token,
+        destination,
+        server: args.server.clone(),
+        ca_file: args.ca_file.clone(),
+    })
+}
+
+pub fn check(args: &CheckArgs) -> Result<CheckPlan> {
+    Ok(CheckPlan {
+        grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
+        through: args.kubeconfig_file.clone(),
+        role: role_source(&args.access)?,
+        template_dirs: templates::user_dirs(args.access.template_dir.as_deref()),
+    })
+}
+
+pub fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
+    let token = match (&args.duration, args.long_lived) {
+        (Some(value), _) => Some(TokenKind::Expiring(token_lifetime(value)?)),
+        (None, true) => Some(TokenKind::LongLived),
+        (None, false) => None,
+    };
+    if let Some(path) = &args.output {
+        kubeconfig::check_destination(path, true)?;
+    }
+    Ok(WizardPreset {
+        namespace: args
+            .namespace
+            .as_deref()
+            .map(NamespaceName::parse)
+            .transpose()?,
+        service_account: args
+            .serviceaccount
+            .as_deref()
+            .map(ServiceAccountName::parse)
+            .transpose()?,
+        role: role_source(&args.access)?,
+        template_dir: args.access.template_dir.clone(),
+        token,
+        output: args.output.clone(),
+        force: args.force,
+        adopt: args.adopt,
+    })
+}
+
+/// `--template` / `--cluster-role` → the role, or `None` when neither was given.
+pub fn role_source(access: &AccessArgs) -> Result<Option<RoleSource>> {
+    match (&access.cluster_role, &access.template) {
+        (Some(name), _) => Ok(Some(RoleSource::ClusterRole(names::cluster_role(name)?))),
+        (None, Some(template)) => Ok(Some(RoleSource::Template(templates::resolve(
+            template,
+            &templates::user_dirs(access.template_dir.as_deref()),
+        )?))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The role of a grant that names none: the default template.
+fn default_role(access: &AccessArgs) -> Result<RoleSource> {
+    templates::resolve(
+        templates::DEFAULT,
+        &templates::user_dirs(access.template_dir.as_deref()),
+    )
+    .map(RoleSource::Template)
+}
+
+/// Optional positional names (both or neither; clap enforces the pairing).
+fn grant_ref(namespace: Option<&str>, service_account: Option<&str>) -> Result<Option<GrantRef>> {
+    match (namespace, service_account) {
+        (Some(ns), Some(sa)) => Ok(Some(GrantRef {
+            namespace: NamespaceName::parse(ns)?,
+            service_account: ServiceAccountName::parse(sa)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// A `--duration`: a token lifetime that the TokenRequest API accepts.
+pub fn token_lifetime(value: &str) -> Result<Duration> {
+    let lifetime = crate::duration::parse(value).map_err(|reason| Error::InvalidDuration {
+        flag: "--duration",
+        value: value.to_string(),
+        reason,
+    })?;
+    let seconds = lifetime.as_secs();
+    if !(MIN_TOKEN_SECONDS..=MAX_TOKEN_SECONDS).contains(&seconds) {
+        return Err(Error::TokenLifetime {
+            value: value.to_string(),
+            too_long: seconds > MAX_TOKEN_SECONDS,
+        });
+    }
+    Ok(lifetime)
+}
+
+/// A `--timeout`: any positive duration.
+pub fn timeout(value: &str) -> Result<Duration> {
+    let invalid = |reason: String| Error::InvalidDuration {
+        flag: "--timeout",
+        value: value.to_string(),
+        reason,
+    };
+    match crate::duration::parse(value) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(invalid("must be positive".into())),
+        Err(reason) => Err(invalid(reason)),
+    }
+}
+
+/// Where a wizard kubeconfig goes when the user does not say.
+pub fn default_output(namespace: &str, service_account: &str) -> PathBuf {
+    PathBuf::from(format!("./{namespace}-{service_account}.kubeconfig"))
+}
+
+/// Whether `path` names a template file found in one of `dirs` (so its name finds it again).
+pub fn template_in_dirs(path: &Path, dirs: &[PathBuf]) -> bool {
+    path.parent().is_some_and(|p| dirs.iter().any(|d| d == p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lifetimes_are_bounded_like_the_api() {
+        assert!(token_lifetime("10m").is_ok());
+        assert!(token_lifetime("24h").is_ok());
+        let short = token_lifetime("9m59s").unwrap_err();
+        assert!(short.to_string().contains("at least 10 minutes"), "{short}");
+        assert_eq!(short.exit() as u8, 2);
+        assert!(token_lifetime(&format!("{}s", MAX_TOKEN_SECONDS + 1)).is_err());
+        assert!(token_lifetime(&format!("{MAX_TOKEN_SECONDS}s")).is_ok());
+        assert!(
+            token_lifetime("soon")
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid --duration \"soon\": it needs a number")
+        );
+    }
+
+    #[test]
+    fn timeouts_must_be_positive() {
+        assert_eq!(timeout("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            timeout("0s").unwrap_err().to_string(),
+            "invalid --timeout \"0s\": it must be positive"
+        );
+    }
+
+    #[test]
+    fn grant_plans_validate_every_flag() {
+        let args = |ns: &str, sa: &str| GrantArgs {
+            namespace: ns.into(),
+            serviceaccount: sa.into(),
+            access: AccessArgs::default(),
+            adopt: false,
+            dry_run: None,
+            timeout: "60s".into(),
+            output: crate::cli::Output::Table,
+        };
+        let plan = grant(&args("ask", "ask-sa")).unwrap();
+        assert_eq!(
+            plan.spec.role.access_annotation(),
+            "template/namespace-admin"
+        );
+        let e = grant(&args("Ask", "ask-sa")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid namespace name \"Ask\": it contains the uppercase letter 'A'; names must be lowercase"
+        );
+        assert_eq!(e.exit() as u8, 2);
+        let mut bad_role = args("ask", "ask-sa");
+        bad_role.access.cluster_role = Some("a/b".into());
+        let e = grant(&bad_role).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid --cluster-role \"a/b\": not a valid ClusterRole name"
+        );
+    }
+}

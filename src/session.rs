@@ -1,0 +1,62 @@
+//! A session: the caller's kubeconfig with the chosen context, a client that acts as the
+//! caller, and what every client of the run shares (request counting, `-v`, progress).
+//! Operations take a `&Session`; only paths that need a cluster make one.
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::cluster::{Cluster, Wire};
+use crate::error::{Error, Result};
+use crate::kubeconfig::Caller;
+use crate::plan::GrantRef;
+use crate::progress::Progress;
+use crate::state;
+
+pub struct Session {
+    pub caller: Caller,
+    pub cluster: Cluster,
+    pub wire: Wire,
+    pub progress: Progress,
+}
+
+impl Session {
+    /// Connects as the caller, through the caller's chosen context.
+    pub async fn connect(caller: Caller, wire: &Wire) -> Result<Session> {
+        let cluster = Cluster::connect(caller.client_config().await?, wire)?;
+        Ok(Session {
+            caller,
+            cluster,
+            wire: wire.clone(),
+            progress: Progress::Shown,
+        })
+    }
+
+    /// A client holding another credential (a ServiceAccount's kubeconfig), counted and
+    /// logged like the caller's. The error is why the kubeconfig cannot be used.
+    pub async fn client_for(&self, kubeconfig: Kubeconfig) -> Result<Cluster, String> {
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+        Cluster::connect(config, &self.wire).map_err(|e| e.to_string())
+    }
+
+    /// The grant a command means: the one named, else the last one made from this machine
+    /// for the context. Without either, the error lists the kscope grants the caller can see.
+    pub async fn grant_meant(
+        &self,
+        named: Option<&GrantRef>,
+        command: &'static str,
+    ) -> Result<GrantRef> {
+        if let Some(grant) = named {
+            return Ok(grant.clone());
+        }
+        if let Some(last) = state::last(&self.caller.context) {
+            return Ok(last);
+        }
+        Err(Error::NoGrantNamed {
+            context: self.caller.context.clone(),
+            command,
+            grants: self.cluster.grants().await.unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Objects made by hand (never with kscope's own builders, so that tests can disagree with
+//! kscope), and the API status of a failed call.
+
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::api::{DeleteParams, PostParams};
+use kube::{Api, Client};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::names::unique_name;
+
+fn from_json<T: DeserializeOwned>(v: serde_json::Value) -> T {
+    serde_json::from_value(v).expect("a valid object")
+}
+
+pub async fn create_namespace(client: &Client, name: &str) -> Namespace {
+    let ns: Namespace = from_json(json!({ "metadata": { "name": name } }));
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"))
+}
+
+/// Deletes a namespace, ignoring errors (for cleanup; on the no-KCM cluster it stays
+/// Terminating forever, which is harmless).
+pub async fn delete_namespace(client: &Client, name: &str) {
+    let _ = Api::<Namespace>::all(client.clone())
+        .delete(name, &DeleteParams::default())
+        .await;
+}
+
+pub async fn create_service_account(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> ServiceAccount {
+    let sa: ServiceAccount = from_json(json!({ "metadata": { "name": name } }));
+    Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &sa)
+        .await
+        .unwrap_or_else(|e| panic!("creating serviceaccount {namespace}/{name}: {e}"))
+}
+
+/// Creates a namespace named `unique_name(prefix)` and a ServiceAccount `sa_name` in it.
+/// Returns the namespace name.
+pub async fn namespace_with_sa(client: &Client, prefix: &str, sa_name: &str) -> String {
+    let ns = unique_name(prefix);
+    create_namespace(client, &ns).await;
+    create_service_account(client, &ns, sa_name).await;
+    ns
+}
+
+/// Creates a legacy token Secret (`kubernetes.io/service-account-token`) for `sa_name`; the
+/// token controller fills it with `token`, `ca.crt` and `namespace`.
+pub async fn create_token_secret(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    sa_name: &str,
+) -> Secret {
+    let secret: Secret = from_json(json!({
+        "metadata": {
+            "name": name,
+            "annotations": { "kubernetes.io/service-account.name": sa_name },
+        },
+        "type": "kubernetes.io/service-account-token",
+    }));
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap_or_else(|e| panic!("creating secret {namespace}/{name}: {e}"))
+}
+
+/// True once the token controller has filled the Secret.
+pub fn secret_has_token(secret: Option<&Secret>) -> bool {
+    secret
+        .and_then(|s| s.data.as_ref())
+        .is_some_and(|d| d.get("token").is_some_and(|t| !t.0.is_empty()))
+}
+
+/// Mints a token for a ServiceAccount with the TokenRequest API (no Secret involved).
+pub async fn mint_token(
+    client: &Client,
+    namespace: &str,
+    sa_name: &str,
+    expiration_seconds: Option<i64>,
+) -> String {
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            expiration_seconds,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+        .create_token_request(sa_name, &PostParams::default(), &request)
+        .await
+        .unwrap_or_else(|e| panic!("TokenRequest for {namespace}/{sa_name}: {e}"))
+        .status
+        .expect("TokenRequest answered without status")
+        .token
+}
+
+/// Binds a ClusterRole (e.g. `view`) to a ServiceAccount within its namespace.
+pub async fn bind_cluster_role(
+    client: &Client,
+    namespace: &str,
+    binding: &str,
+    cluster_role: &str,
+    sa_name: &str,
+) -> RoleBinding {
+    let rb: RoleBinding = from_json(json!({
+        "metadata": { "name": binding },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role },
+        "subjects": [{ "kind": "ServiceAccount", "name": sa_name, "namespace": namespace }],
+    }));
+    Api::<RoleBinding>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &rb)
+        .await
+        .unwrap_or_else(|e| panic!("creating rolebinding {namespace}/{binding}: {e}"))
+}
+
+/// The HTTP status of a failed API call, if the server answered with one.
+pub fn api_status(err: &kube::Error) -> Option<&kube::core::Status> {
+    match err {
+        kube::Error::Api(status) => Some(status),
+        _ => None,
+    }
+}
+
+pub fn is_forbidden(err: &kube::Error) -> bool {
+    api_status(err).is_some_and(|s| s.code == 403)
+}
