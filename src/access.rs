@@ -104,7 +104,30 @@ pub struct Report {
     pub service_account: String,
     /// The username the API server saw.
     pub identity: String,
+    /// The grant's RoleBinding against the access it records; `None` when not read.
+    pub binding: Option<Binding>,
     pub answers: Vec<Answer>,
+}
+
+/// What the grant's RoleBinding binds, against what the grant's access says it must bind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    /// `namespace/name` of the RoleBinding.
+    pub name: String,
+    /// `Role/<name>` or `ClusterRole/<name>`.
+    pub expected: String,
+    /// What it binds; `Some(None)` when it is missing; `None` when it could not be read.
+    pub actual: Option<Option<String>>,
+}
+
+impl Binding {
+    pub fn matches(&self) -> bool {
+        match &self.actual {
+            Some(actual) => actual.as_deref() == Some(self.expected.as_str()),
+            None => true,
+        }
+    }
 }
 
 impl Report {
@@ -124,8 +147,12 @@ impl Report {
         self.answers.iter().filter(|a| !a.matches()).collect()
     }
 
+    pub fn binding_matches(&self) -> bool {
+        self.binding.as_ref().is_none_or(Binding::matches)
+    }
+
     pub fn all_match(&self) -> bool {
-        self.identity_matches() && self.mismatches().is_empty()
+        self.identity_matches() && self.binding_matches() && self.mismatches().is_empty()
     }
 }
 

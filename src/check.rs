@@ -6,11 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
-use kube::config::Kubeconfig;
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
-use crate::access::{self, Answer, Report};
-use crate::cluster::Cluster;
+use crate::access::{self, Answer, Binding, Report};
+use crate::cluster::{Cluster, is_forbidden};
 use crate::credential;
 use crate::error::{Error, Exit, Result};
 use crate::kubeconfig;
@@ -34,16 +33,11 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
         (None, Some((client, Some(namespace)))) => identity_grant(client, namespace).await?,
         (None, _) => session.grant_meant(None, "check").await?,
     };
-    let rules = expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
+    let (rules, binding) =
+        expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
     let as_sa = match through {
         Some((client, _)) => client,
-        None => {
-            let text = credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?;
-            let parsed = Kubeconfig::from_yaml(&text).map_err(|e| {
-                Error::bug(format!("kscope built a kubeconfig it cannot read: {e}"))
-            })?;
-            session.client_for(parsed).await.map_err(Error::bug)?
-        }
+        None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?,
     };
     let identity = as_sa.whoami().await?.username.unwrap_or_default();
     let probes = access::probes(grant.namespace.as_str(), &rules);
@@ -61,6 +55,7 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
         identity,
+        binding: Some(binding),
         answers,
     })
 }
@@ -110,7 +105,7 @@ async fn expected_rules(
     grant: &GrantRef,
     role: Option<&RoleSource>,
     template_dirs: &[PathBuf],
-) -> Result<Vec<PolicyRule>> {
+) -> Result<(Vec<PolicyRule>, Binding)> {
     let recorded;
     let role = match role {
         Some(role) => role,
@@ -119,6 +114,31 @@ async fn expected_rules(
             &recorded
         }
     };
+    let binding = binding_of(session, grant, role).await?;
+    Ok((rules_of(session, role).await?, binding))
+}
+
+/// The grant's RoleBinding as it is, against what the grant's access says it must be.
+async fn binding_of(session: &Session, grant: &GrantRef, role: &RoleSource) -> Result<Binding> {
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let expected = match role {
+        RoleSource::Template(_) => format!("Role/{sa}"),
+        RoleSource::ClusterRole(name) => format!("ClusterRole/{name}"),
+    };
+    let actual = match session.cluster.get::<RoleBinding>(ns, sa).await {
+        Ok(found) => Some(found.map(|rb| format!("{}/{}", rb.role_ref.kind, rb.role_ref.name))),
+        // A caller who may not read bindings leaves the matrix to speak.
+        Err(e) if is_forbidden(&e) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Binding {
+        name: format!("{ns}/{sa}"),
+        expected,
+        actual,
+    })
+}
+
+async fn rules_of(session: &Session, role: &RoleSource) -> Result<Vec<PolicyRule>> {
     match role {
         RoleSource::Template(t) => Ok(t.rules.clone()),
         RoleSource::ClusterRole(name) => session

@@ -46,6 +46,12 @@ pub enum Command {
     Kubeconfig(KubeconfigArgs),
     /// Verify a grant's access as the ServiceAccount itself.
     Check(CheckArgs),
+    /// List the kscope grants you can see, with token age, last use and drift.
+    List(ListArgs),
+    /// Delete a grant (token Secret first) and prove its old token refused (401).
+    Revoke(RevokeArgs),
+    /// Replace a grant's token, prove the old one refused and the new one accepted.
+    Rotate(RotateArgs),
     /// List the Role templates, built-in and your own.
     Templates(TemplatesArgs),
     /// Walk through a grant interactively (the default on a terminal).
@@ -168,6 +174,71 @@ pub struct CheckArgs {
     /// Output format: the matrix as a table, or every answer as JSON or YAML.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Only the grants in this namespace (default: all namespaces).
+    #[arg(short, long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RevokeArgs {
+    /// Namespace of the grant.
+    pub namespace: String,
+
+    /// ServiceAccount of the grant.
+    pub serviceaccount: String,
+
+    /// Revoke without asking (required when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Show what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also delete the namespace, if kscope created it.
+    #[arg(long)]
+    pub delete_namespace: bool,
+
+    /// How long to wait for the API server to refuse the old token, e.g. 60s or 2m.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Output format of the report.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RotateArgs {
+    /// Namespace of the grant.
+    pub namespace: String,
+
+    /// ServiceAccount of the grant.
+    pub serviceaccount: String,
+
+    /// Embed an expiring token of this lifetime (at least 10m), bound to the new token Secret.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Write the new kubeconfig to FILE (mode 0600, atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing --output file.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+
+    /// How long to wait for the new token and for the old one to be refused, e.g. 60s.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -22,7 +22,9 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::client::ClientBuilder;
 use kube::runtime::wait::{Condition, await_condition};
 use kube::{Client, Resource, ResourceExt};
@@ -148,6 +150,53 @@ impl Cluster {
         fetch(Api::<K>::all(self.client.clone()), name, name).await
     }
 
+    /// The objects of kind `K` that carry kscope's managed-by label, in one namespace or (with
+    /// `None`) in all of them: one list request.
+    pub async fn list_managed<K>(&self, namespace: Option<&str>) -> Result<Vec<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let api = match namespace {
+            Some(ns) => self.namespaced::<K>(ns),
+            None => Api::<K>::all(self.client.clone()),
+        };
+        let params = ListParams::default().labels(&format!("{MANAGED_BY}={FIELD_MANAGER}"));
+        let scope = namespace.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+        api.list(&params)
+            .await
+            .map(|list| list.items)
+            .map_err(|e| Error::api(format!("list kscope's {}s in {scope}", kind::<K>()), e))
+    }
+
+    /// Deletes a namespaced object; `false` when it was already gone.
+    pub async fn delete<K>(&self, namespace: &str, name: &str) -> Result<bool>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let shown = format!("{} {namespace}/{name}", kind::<K>());
+        deleted(
+            self.namespaced::<K>(namespace)
+                .delete(name, &DeleteParams::default())
+                .await,
+            &shown,
+        )
+    }
+
+    /// Deletes a namespace; `false` when it was already gone.
+    pub async fn delete_namespace(&self, name: &str) -> Result<bool> {
+        let api = Api::<Namespace>::all(self.client.clone());
+        deleted(
+            api.delete(name, &DeleteParams::default()).await,
+            &format!("Namespace {name}"),
+        )
+    }
+
     /// The names of all namespaces, sorted (metadata only).
     pub async fn namespaces(&self) -> Result<Vec<String>> {
         let list = Api::<Namespace>::all(self.client.clone())
@@ -159,11 +208,15 @@ impl Cluster {
         Ok(names)
     }
 
-    /// Every grant kscope made that the caller can see: (namespace, ServiceAccount) of the
-    /// RoleBindings it labelled, sorted.
-    pub async fn grants(&self) -> Result<Vec<(String, String)>> {
+    /// Every grant kscope made that the caller can see, in one namespace or all of them:
+    /// (namespace, ServiceAccount) of the RoleBindings it labelled, sorted.
+    pub async fn grants(&self, namespace: Option<&str>) -> Result<Vec<(String, String)>> {
         let params = ListParams::default().labels(&format!("{MANAGED_BY}={FIELD_MANAGER}"));
-        let list = Api::<RoleBinding>::all(self.client.clone())
+        let api = match namespace {
+            Some(ns) => self.namespaced::<RoleBinding>(ns),
+            None => Api::<RoleBinding>::all(self.client.clone()),
+        };
+        let list = api
             .list_metadata(&params)
             .await
             .map_err(|e| Error::api("list kscope's RoleBindings", e))?;
@@ -455,6 +508,25 @@ fn same_state<K: Resource + Serialize>(before: &K, after: &K) -> bool {
     match versions {
         (Some(a), Some(b)) if a != b => false,
         _ => strip(before) == strip(after),
+    }
+}
+
+fn deleted<T>(answer: std::result::Result<T, kube::Error>, shown: &str) -> Result<bool> {
+    match answer {
+        Ok(_) => Ok(true),
+        Err(e) if api_status(&e).is_some_and(|s| s.code == 404) => Ok(false),
+        Err(e) => Err(Error::api(format!("delete {shown}"), e)),
+    }
+}
+
+/// Whether the API server accepts a credential: `Ok(false)` when it answers 401.
+pub async fn accepts(cluster: &Cluster) -> Result<bool> {
+    match cluster.whoami().await {
+        Ok(_) => Ok(true),
+        Err(Error::Api { source, .. }) if api_status(&source).is_some_and(|s| s.code == 401) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -2,10 +2,12 @@
 //! token Secret's long-lived token or an expiring TokenRequest token bound to that Secret (so
 //! that deleting the Secret revokes both). Returns the kubeconfig; writes and prints nothing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::config::Kubeconfig;
 
+use crate::cluster::{Cluster, accepts};
 use crate::error::{Error, Result};
 use crate::kubeconfig::{self, Endpoint, Token};
 use crate::plan::{GrantRef, TokenKind};
@@ -77,9 +79,9 @@ pub async fn issue(
     })
 }
 
-/// A short-lived token of the ServiceAccount (unbound), as a kubeconfig for the caller's
-/// cluster: what `check` proves access through when given no kubeconfig file.
-pub async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<String> {
+/// A client holding a short-lived token of the ServiceAccount (unbound): what `check` proves
+/// access through when given no kubeconfig file.
+pub async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<Cluster> {
     let token = session
         .cluster
         .request_token(
@@ -89,8 +91,54 @@ pub async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<S
             None,
         )
         .await?;
+    client_with(session, grant, &token).await
+}
+
+/// A client that presents `token` to the caller's cluster, through the same kubeconfig that
+/// `kscope kubeconfig` would write.
+pub async fn client_with(session: &Session, grant: &GrantRef, token: &Token) -> Result<Cluster> {
     let endpoint = session.caller.endpoint(None, None)?;
-    kubeconfig::scoped_kubeconfig(&endpoint, &grant.namespace, &grant.service_account, &token)
+    let text =
+        kubeconfig::scoped_kubeconfig(&endpoint, &grant.namespace, &grant.service_account, token)?;
+    client_of(session, &text).await
+}
+
+/// A client for a kubeconfig kscope built itself.
+pub async fn client_of(session: &Session, kubeconfig: &str) -> Result<Cluster> {
+    let parsed = Kubeconfig::from_yaml(kubeconfig)
+        .map_err(|e| Error::bug(format!("kscope built a kubeconfig it cannot read: {e}")))?;
+    session.client_for(parsed).await.map_err(Error::bug)
+}
+
+/// Presents `token` until the API server refuses it (401), at most `timeout` (the server may
+/// cache a token it accepted for a few seconds). Returns how long that took.
+pub async fn prove_refused(
+    session: &Session,
+    grant: &GrantRef,
+    token: &Token,
+    timeout: Duration,
+) -> Result<Duration> {
+    let client = client_with(session, grant, token).await?;
+    let start = Instant::now();
+    loop {
+        if !accepts(&client).await? {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::TokenStillAccepted {
+                namespace: grant.namespace.to_string(),
+                service_account: grant.service_account.to_string(),
+                seconds: timeout.as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Who the API server says the holder of `kubeconfig` is.
+pub async fn identity_of(session: &Session, kubeconfig: &str) -> Result<String> {
+    let client = client_of(session, kubeconfig).await?;
+    Ok(client.whoami().await?.username.unwrap_or_default())
 }
 
 fn long_lived_token(secret: &Secret, grant: &GrantRef) -> Result<Token> {

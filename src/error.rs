@@ -178,6 +178,34 @@ pub enum Error {
     )]
     NamespaceMissingForServerDryRun { namespace: String },
 
+    #[error("you may not list kscope's objects across all namespaces ({detail})")]
+    ListForbidden { detail: String },
+
+    #[error("there is no kscope grant {namespace}/{service_account} (revoked, or never made)")]
+    NoSuchGrant {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error("revoking needs a yes: stdin is not a terminal, so kscope cannot ask")]
+    ConfirmationNeeded { command_line: String },
+
+    #[error("the old token of {namespace}/{service_account} was still accepted after {seconds}s")]
+    TokenStillAccepted {
+        namespace: String,
+        service_account: String,
+        seconds: u64,
+    },
+
+    #[error(
+        "the new token of {namespace}/{service_account} is not accepted: the API server says it is {identity}"
+    )]
+    NewTokenRefused {
+        namespace: String,
+        service_account: String,
+        identity: String,
+    },
+
     #[error("ClusterRole {name} does not exist")]
     ClusterRoleMissing { name: String },
 
@@ -191,7 +219,9 @@ pub enum Error {
         grants: Vec<(String, String)>,
     },
 
-    #[error("there is no token Secret {namespace}/{service_account}-token")]
+    #[error(
+        "there is no token Secret {namespace}/{service_account}-token: the grant was revoked or never made"
+    )]
     NoTokenSecret {
         namespace: String,
         service_account: String,
@@ -216,7 +246,9 @@ pub enum Error {
     )]
     NotAServiceAccountOf { identity: String, namespace: String },
 
-    #[error("ServiceAccount {namespace}/{service_account} does not exist")]
+    #[error(
+        "ServiceAccount {namespace}/{service_account} does not exist: the grant was revoked or never made"
+    )]
     ServiceAccountMissing {
         namespace: String,
         service_account: String,
@@ -349,6 +381,7 @@ impl Error {
             | CaUnreadable { .. }
             | CaNotPem { .. }
             | CredentialFile { .. }
+            | ConfirmationNeeded { .. }
             | WizardNeedsTerminal { .. } => Exit::Usage,
             TokenTimeout { .. } => Exit::Timeout,
             Interrupted => Exit::Interrupted,
@@ -358,6 +391,10 @@ impl Error {
             | NamespaceTerminating { .. }
             | NamespaceMissingForServerDryRun { .. }
             | ClusterRoleMissing { .. }
+            | ListForbidden { .. }
+            | NoSuchGrant { .. }
+            | TokenStillAccepted { .. }
+            | NewTokenRefused { .. }
             | GrantClusterRoleMissing { .. }
             | NoGrantNamed { .. }
             | NoTokenSecret { .. }
@@ -455,6 +492,24 @@ impl Error {
             NamespaceMissingForServerDryRun { .. } => {
                 "use --dry-run (client) to see the manifests, or run the grant".into()
             }
+            ListForbidden { .. } => {
+                "name a namespace you may read: kscope list -n NAMESPACE".into()
+            }
+            NoSuchGrant {
+                namespace,
+                service_account,
+            } => format!(
+                "kscope list shows the grants there are; make this one with kscope grant {namespace} {service_account}"
+            ),
+            ConfirmationNeeded { command_line } => {
+                format!("check what would go with --dry-run, then confirm with --yes: {command_line}")
+            }
+            TokenStillAccepted { .. } => {
+                "the credential may still be live: check the API server's token cache and authenticators, and run kscope revoke again".into()
+            }
+            NewTokenRefused { .. } => {
+                "run kscope rotate again; if it keeps failing, check the token controller".into()
+            }
             GrantClusterRoleMissing { .. } => {
                 "re-run the grant with an existing --cluster-role".into()
             }
@@ -475,8 +530,10 @@ impl Error {
             NoTokenSecret {
                 namespace,
                 service_account,
-            }
-            | ServiceAccountMissing {
+            } => format!(
+                "the grant was revoked or never made: run kscope grant {namespace} {service_account}"
+            ),
+            ServiceAccountMissing {
                 namespace,
                 service_account,
             } => format!("run kscope grant {namespace} {service_account} first"),

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use k8s_openapi::NamespaceResourceScope;
 use kube::Resource;
 
-use crate::manifest::{self, Manifests, ObjectResult};
+use crate::manifest::{self, Manifests, ObjectResult, Outcome, belongs_to};
 use crate::plan::{GrantPlan, GrantSpec, RoleSource};
 use crate::rules::{self, Permission};
 use crate::session::Session;
@@ -89,7 +89,7 @@ async fn apply(
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
     // In a namespace that does not exist yet, nothing does.
     let live = match existing {
-        Some(_) => live_objects(cluster, manifests).await?,
+        Some(_) => live_objects(cluster, spec, manifests).await?,
         None => LiveObjects::default(),
     };
     let unmanaged = live.unmanaged();
@@ -110,19 +110,42 @@ async fn apply(
         mode,
         objects: vec![namespace],
     };
+    // The binding first and the ServiceAccount's record of the access after it, so that the
+    // record never claims access that is not bound; the Secret last, once its account exists.
+    if let Some(role) = &manifests.role {
+        applier.apply(role, live.role.as_ref()).await?;
+    }
+    let binding = &manifests.role_binding;
+    match &live.role_binding {
+        // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
+        Some(current) if current.role_ref != binding.role_ref => {
+            applier.replace(binding).await?;
+        }
+        current => {
+            applier.apply(binding, current.as_ref()).await?;
+        }
+    }
     let live_sa = live.service_account.as_ref();
     applier.apply(&manifests.service_account, live_sa).await?;
     let secret = applier
         .apply(&manifests.token_secret, live.token_secret.as_ref())
         .await?;
-    if let Some(role) = &manifests.role {
-        applier.apply(role, live.role.as_ref()).await?;
+    if let Some(stale) = &live.stale_role {
+        applier.remove(stale).await?;
     }
-    applier
-        .apply(&manifests.role_binding, live.role_binding.as_ref())
-        .await?;
-    Ok((applier.objects, secret))
+    let mut objects = applier.objects;
+    objects.sort_by_key(|o| DISPLAY_ORDER.iter().position(|k| *k == o.kind));
+    Ok((objects, secret))
 }
+
+/// The order in which a grant's objects are reported.
+const DISPLAY_ORDER: [&str; 5] = [
+    "Namespace",
+    "ServiceAccount",
+    "Secret",
+    "Role",
+    "RoleBinding",
+];
 
 /// Applies a grant's namespaced objects one by one, recording what happened to each.
 struct Applier<'a> {
@@ -145,6 +168,11 @@ impl Applier<'_> {
             .cluster
             .apply(object, live, self.adopt, self.mode)
             .await?;
+        self.record(object, result);
+        Ok(applied)
+    }
+
+    fn record<K: Resource<DynamicType = ()>>(&mut self, object: &K, result: Outcome) {
         self.objects.push(ObjectResult {
             kind: K::kind(&()).into_owned(),
             name: format!(
@@ -154,7 +182,32 @@ impl Applier<'_> {
             ),
             result,
         });
-        Ok(applied)
+    }
+
+    /// Deletes the live binding and makes it anew (under a server dry run, only reported: the
+    /// server cannot validate a replacement without making it).
+    async fn replace(&mut self, binding: &RoleBinding) -> Result<()> {
+        let ns = binding.metadata.namespace.as_deref().unwrap_or_default();
+        let name = binding.metadata.name.as_deref().unwrap_or_default();
+        if self.mode == Mode::Apply {
+            self.cluster.delete::<RoleBinding>(ns, name).await?;
+            self.cluster
+                .apply(binding, None, self.adopt, self.mode)
+                .await?;
+        }
+        self.record(binding, Outcome::Replaced);
+        Ok(())
+    }
+
+    /// Deletes a Role of the grant that its new access no longer needs.
+    async fn remove(&mut self, role: &Role) -> Result<()> {
+        let ns = role.metadata.namespace.as_deref().unwrap_or_default();
+        let name = role.metadata.name.as_deref().unwrap_or_default();
+        if self.mode == Mode::Apply {
+            self.cluster.delete::<Role>(ns, name).await?;
+        }
+        self.record(role, Outcome::Deleted);
+        Ok(())
     }
 }
 
@@ -165,6 +218,8 @@ struct LiveObjects {
     token_secret: Option<Secret>,
     role: Option<Role>,
     role_binding: Option<RoleBinding>,
+    /// The grant's own Role, when its new access (a ClusterRole) no longer needs it.
+    stale_role: Option<Role>,
 }
 
 impl LiveObjects {
@@ -194,7 +249,11 @@ impl LiveObjects {
     }
 }
 
-async fn live_objects(cluster: &Cluster, manifests: &Manifests) -> Result<LiveObjects> {
+async fn live_objects(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    manifests: &Manifests,
+) -> Result<LiveObjects> {
     let ns = manifests
         .namespace
         .metadata
@@ -204,11 +263,19 @@ async fn live_objects(cluster: &Cluster, manifests: &Manifests) -> Result<LiveOb
     let name = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
         meta.name.clone().unwrap_or_default()
     };
-    let role = match &manifests.role {
-        Some(role) => cluster.get::<Role>(ns, &name(&role.metadata)).await?,
-        None => None,
+    // A grant that binds a ClusterRole may have had a Role of its own before (its access
+    // changed, perhaps by a run that was interrupted): that Role is read so it can go.
+    let sa = spec.service_account.as_str();
+    let (role, stale_role) = match &manifests.role {
+        Some(role) => (cluster.get::<Role>(ns, &name(&role.metadata)).await?, None),
+        None => {
+            let own = cluster.get::<Role>(ns, sa).await?;
+            let grant = spec.grant_ref();
+            (None, own.filter(|r| belongs_to(&r.metadata, &grant)))
+        }
     };
     Ok(LiveObjects {
+        stale_role,
         service_account: cluster
             .get(ns, &name(&manifests.service_account.metadata))
             .await?,

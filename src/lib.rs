@@ -4,7 +4,8 @@
 //! exits with its code. Layers, each using only those below it:
 //! - `cmd` (one thin module per subcommand) and `wizard` (questions → plans);
 //! - `plan` (validated "high" arguments, from flags or from the wizard's answers);
-//! - operations `grant`, `credential`, `check`: `execute(&Session, &Plan)`, data only;
+//! - operations `grant`, `credential`, `check`, `list`, `revoke`, `rotate`:
+//!   `execute(&Session, &Plan)`, data only;
 //! - `session` (caller, client, progress) and `cluster` (the only module that talks to the
 //!   API server), `state` (local memory of grants);
 //! - pure builders and arithmetic: `manifest`, `kubeconfig`, `templates`, `rules`, `access`,
@@ -21,11 +22,14 @@ pub mod duration;
 pub mod error;
 pub mod grant;
 pub mod kubeconfig;
+pub mod list;
 pub mod manifest;
 pub mod names;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod revoke;
+pub mod rotate;
 pub mod rules;
 pub mod session;
 pub mod state;
@@ -52,6 +56,9 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Grant(args)) => cmd::grant::grant(global, args, &wire).await,
         Some(Command::Kubeconfig(args)) => cmd::kubeconfig::kubeconfig(global, args, &wire).await,
         Some(Command::Check(args)) => cmd::check::check(global, args, &wire).await,
+        Some(Command::List(args)) => cmd::list::list(global, args, &wire).await,
+        Some(Command::Revoke(args)) => cmd::revoke::revoke(global, args, &wire).await,
+        Some(Command::Rotate(args)) => cmd::rotate::rotate(global, args, &wire).await,
         Some(Command::Templates(args)) => cmd::templates::templates(args),
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();

@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::{GrantSpec, RoleSource};
+use crate::plan::{GrantRef, GrantSpec, RoleSource};
 
 /// The field manager of every server-side apply kscope makes.
 pub const FIELD_MANAGER: &str = "kscope";
@@ -31,6 +31,10 @@ pub enum Outcome {
     Created,
     Configured,
     Unchanged,
+    /// Deleted and made again: a RoleBinding whose role changed (a roleRef cannot change).
+    Replaced,
+    /// Deleted: a Role the grant no longer needs, or an object of a revoked grant.
+    Deleted,
     /// An existing namespace, deliberately left as it is.
     Exists,
 }
@@ -41,6 +45,8 @@ impl std::fmt::Display for Outcome {
             Outcome::Created => "created",
             Outcome::Configured => "configured",
             Outcome::Unchanged => "unchanged",
+            Outcome::Replaced => "replaced",
+            Outcome::Deleted => "deleted",
             Outcome::Exists => "exists (left untouched)",
         })
     }
@@ -65,23 +71,35 @@ pub struct Manifests {
     pub role_binding: RoleBinding,
 }
 
-fn labels(spec: &GrantSpec) -> BTreeMap<String, String> {
+fn labels(grant: &GrantRef) -> BTreeMap<String, String> {
     BTreeMap::from([
         (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
         (
             GRANT_LABEL.to_string(),
-            spec.service_account.as_str().to_string(),
+            grant.service_account.as_str().to_string(),
         ),
     ])
 }
 
-fn meta(spec: &GrantSpec, name: &str) -> ObjectMeta {
+fn meta_of(grant: &GrantRef, name: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
-        namespace: Some(spec.namespace.as_str().to_string()),
-        labels: Some(labels(spec)),
+        namespace: Some(grant.namespace.as_str().to_string()),
+        labels: Some(labels(grant)),
         ..Default::default()
     }
+}
+
+fn meta(spec: &GrantSpec, name: &str) -> ObjectMeta {
+    meta_of(&spec.grant_ref(), name)
+}
+
+/// Whether an object belongs to the grant: kscope's labels, with the grant's name.
+pub fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
+    let labels = meta.labels.as_ref();
+    let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
+    label(MANAGED_BY) == Some(FIELD_MANAGER)
+        && label(GRANT_LABEL) == Some(grant.service_account.as_str())
 }
 
 pub fn namespace(spec: &GrantSpec) -> Namespace {
@@ -113,11 +131,11 @@ pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
 }
 
 /// The long-lived token Secret; the token controller fills in `token`, `ca.crt`, `namespace`.
-pub fn token_secret(spec: &GrantSpec) -> Secret {
-    let mut metadata = meta(spec, &spec.service_account.token_secret());
+pub fn token_secret(grant: &GrantRef) -> Secret {
+    let mut metadata = meta_of(grant, &grant.service_account.token_secret());
     metadata.annotations = Some(BTreeMap::from([(
         SA_NAME_ANNOTATION.to_string(),
-        spec.service_account.as_str().to_string(),
+        grant.service_account.as_str().to_string(),
     )]));
     Secret {
         metadata,
@@ -161,7 +179,7 @@ pub fn build(spec: &GrantSpec) -> Manifests {
     Manifests {
         namespace: namespace(spec),
         service_account: service_account(spec),
-        token_secret: token_secret(spec),
+        token_secret: token_secret(&spec.grant_ref()),
         role: role(spec),
         role_binding: role_binding(spec),
     }

@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{AccessArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, WizardArgs};
+use crate::cli::{
+    AccessArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs, RevokeArgs, RotateArgs,
+    WizardArgs,
+};
 use crate::error::{Error, Result};
 use crate::kubeconfig;
 use crate::names::{self, NamespaceName, ServiceAccountName};
@@ -128,6 +131,90 @@ pub struct WizardPreset {
     pub adopt: bool,
 }
 
+/// `kscope list`, validated.
+#[derive(Debug, Clone)]
+pub struct ListPlan {
+    /// `None`: every namespace.
+    pub namespace: Option<NamespaceName>,
+}
+
+/// `kscope revoke`, validated.
+#[derive(Debug, Clone)]
+pub struct RevokePlan {
+    pub grant: GrantRef,
+    /// `--yes`: no question.
+    pub confirmed: bool,
+    pub dry_run: bool,
+    pub delete_namespace: bool,
+    /// How long the old token may take to be refused.
+    pub timeout: Duration,
+}
+
+/// `kscope rotate`, validated.
+#[derive(Debug, Clone)]
+pub struct RotatePlan {
+    pub grant: GrantRef,
+    pub token: TokenKind,
+    pub destination: Destination,
+    pub timeout: Duration,
+}
+
+pub fn list(args: &ListArgs) -> Result<ListPlan> {
+    Ok(ListPlan {
+        namespace: args
+            .namespace
+            .as_deref()
+            .map(NamespaceName::parse)
+            .transpose()?,
+    })
+}
+
+pub fn revoke(args: &RevokeArgs) -> Result<RevokePlan> {
+    Ok(RevokePlan {
+        grant: named(&args.namespace, &args.serviceaccount)?,
+        confirmed: args.yes,
+        dry_run: args.dry_run,
+        delete_namespace: args.delete_namespace,
+        timeout: timeout(&args.timeout)?,
+    })
+}
+
+pub fn rotate(args: &RotateArgs) -> Result<RotatePlan> {
+    Ok(RotatePlan {
+        grant: named(&args.namespace, &args.serviceaccount)?,
+        token: token_kind(args.duration.as_deref())?,
+        destination: destination(args.output.as_deref(), args.force)?,
+        timeout: timeout(&args.timeout)?,
+    })
+}
+
+fn named(namespace: &str, service_account: &str) -> Result<GrantRef> {
+    Ok(GrantRef {
+        namespace: NamespaceName::parse(namespace)?,
+        service_account: ServiceAccountName::parse(service_account)?,
+    })
+}
+
+fn token_kind(duration: Option<&str>) -> Result<TokenKind> {
+    Ok(match duration {
+        Some(value) => TokenKind::Expiring(token_lifetime(value)?),
+        None => TokenKind::LongLived,
+    })
+}
+
+fn destination(output: Option<&Path>, force: bool) -> Result<Destination> {
+    Ok(match output {
+        Some(path) => {
+            kubeconfig::check_destination(path, force)?;
+            Destination::File {
+                path: path.to_path_buf(),
+                force,
+            }
+        }
+        None => Destination::Stdout,
+    })
+}
+
 pub fn grant(args: &GrantArgs) -> Result<GrantPlan> {
     Ok(GrantPlan {
         spec: GrantSpec {
@@ -145,25 +232,10 @@ pub fn grant(args: &GrantArgs) -> Result<GrantPlan> {
 }
 
 pub fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
-    let grant = grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?;
-    let token = match &args.duration {
-        Some(value) => TokenKind::Expiring(token_lifetime(value)?),
-        None => TokenKind::LongLived,
-    };
-    let destination = match &args.output {
-        Some(path) => {
-            kubeconfig::check_destination(path, args.force)?;
-            Destination::File {
-                path: path.clone(),
-                force: args.force,
-            }
-        }
-        None => Destination::Stdout,
-    };
     Ok(KubeconfigPlan {
-        grant,
-        token,
-        destination,
+        grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
+        token: token_kind(args.duration.as_deref())?,
+        destination: destination(args.output.as_deref(), args.force)?,
         server: args.server.clone(),
         ca_file: args.ca_file.clone(),
     })
@@ -231,10 +303,7 @@ fn default_role(access: &AccessArgs) -> Result<RoleSource> {
 /// Optional positional names (both or neither; clap enforces the pairing).
 fn grant_ref(namespace: Option<&str>, service_account: Option<&str>) -> Result<Option<GrantRef>> {
     match (namespace, service_account) {
-        (Some(ns), Some(sa)) => Ok(Some(GrantRef {
-            namespace: NamespaceName::parse(ns)?,
-            service_account: ServiceAccountName::parse(sa)?,
-        })),
+        (Some(ns), Some(sa)) => named(ns, sa).map(Some),
         _ => Ok(None),
     }
 }

@@ -9,7 +9,9 @@ use crate::cli::Output;
 use crate::credential::Expiry;
 use crate::duration;
 use crate::error::{Error, Result};
-use crate::manifest::ObjectResult;
+use crate::list::GrantRow;
+use crate::manifest::{ObjectResult, Outcome};
+use crate::revoke::{NamespaceFate, Report as RevokeReport, Survey};
 use crate::templates::{Origin, Template};
 
 /// The API version of kscope's machine output (`-o json|yaml`).
@@ -98,13 +100,18 @@ pub fn expiry_notes(expiry: &Expiry, now: i64) -> Vec<String> {
 /// Why `check` exits 3, in one line.
 pub fn access_differs(report: &Report) -> String {
     format!(
-        "access of {} differs from the grant: {} answer(s) differ{}",
+        "access of {} differs from the grant: {} answer(s) differ{}{}",
         report.expected_identity(),
         report.mismatches().len(),
         if report.identity_matches() {
             ""
         } else {
             ", and the credential is someone else"
+        },
+        if report.binding_matches() {
+            ""
+        } else {
+            ", and the RoleBinding binds something else than the grant records"
         }
     )
 }
@@ -142,6 +149,137 @@ pub fn grant_results(rows: &[ObjectResult]) -> String {
         ]);
     }
     finish(&table)
+}
+
+/// `kscope list`: a row per grant.
+pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
+    if rows.is_empty() {
+        return "No kscope grants found.\n".into();
+    }
+    let mut table = plain(&[
+        "NAMESPACE",
+        "SERVICEACCOUNT",
+        "ACCESS",
+        "TOKEN",
+        "LAST USED",
+        "STATUS",
+    ]);
+    for row in rows {
+        table.add_row(vec![
+            row.namespace.clone(),
+            row.service_account.clone(),
+            row.access.clone().unwrap_or_else(|| "<unknown>".into()),
+            row.token_created
+                .map_or_else(|| "<none>".into(), |created| age(now - created)),
+            row.last_used.clone().unwrap_or_else(|| "never".into()),
+            row.status.clone(),
+        ]);
+    }
+    finish(&table)
+}
+
+/// An age as kubectl prints one: the largest unit and, below ten of it, the next ("3d4h").
+pub fn age(seconds: i64) -> String {
+    let seconds = seconds.max(0) as u64;
+    let units = [
+        (86_400 * 365, "y"),
+        (86_400, "d"),
+        (3600, "h"),
+        (60, "m"),
+        (1, "s"),
+    ];
+    for (i, (size, unit)) in units.iter().enumerate() {
+        if seconds >= *size {
+            let (n, rest) = (seconds / size, seconds % size);
+            let mut text = format!("{n}{unit}");
+            if let Some((next, next_unit)) = units.get(i + 1)
+                && n < 10
+                && rest / next > 0
+            {
+                text.push_str(&format!("{}{next_unit}", rest / next));
+            }
+            return text;
+        }
+    }
+    "0s".into()
+}
+
+/// What `revoke` is about to do (and `--dry-run` shows).
+pub fn revocation_preview(survey: &Survey) -> String {
+    let mut text = format!(
+        "Revoking {}/{} deletes, in this order:\n",
+        survey.grant.namespace, survey.grant.service_account
+    );
+    for target in &survey.delete {
+        text.push_str(&format!("  {} {}\n", target.kind, target.name));
+    }
+    for target in &survey.keep {
+        text.push_str(&format!(
+            "and leaves {} {} (kscope does not manage it)\n",
+            target.kind, target.name
+        ));
+    }
+    text.push_str(&format!(
+        "{}\n",
+        namespace_fate(survey.namespace, &survey.grant.namespace.to_string(), true)
+    ));
+    text
+}
+
+fn namespace_fate(fate: NamespaceFate, namespace: &str, ahead: bool) -> String {
+    let deleted = if ahead {
+        "is deleted too"
+    } else {
+        "was deleted"
+    };
+    match fate {
+        NamespaceFate::Kept => format!(
+            "Namespace {namespace} stays (--delete-namespace deletes it if kscope created it)"
+        ),
+        NamespaceFate::Deleted => format!("Namespace {namespace} {deleted} (kscope created it)"),
+        NamespaceFate::KeptNotCreatedByKscope => {
+            format!("Namespace {namespace} stays: kscope did not create it")
+        }
+        NamespaceFate::KeptOtherGrants => {
+            format!("Namespace {namespace} stays: other kscope grants live in it")
+        }
+    }
+}
+
+/// What `revoke` did, and the proof.
+pub fn revocation(report: &RevokeReport) -> String {
+    let mut table = plain(&["KIND", "NAME", "RESULT"]);
+    for object in &report.objects {
+        table.add_row(vec![
+            object.kind.clone(),
+            object.name.clone(),
+            match object.result {
+                Outcome::Unchanged => "already gone".to_string(),
+                other => other.to_string(),
+            },
+        ]);
+    }
+    for target in &report.left {
+        table.add_row(vec![
+            target.kind.to_string(),
+            target.name.clone(),
+            "left (not managed by kscope)".into(),
+        ]);
+    }
+    let mut text = finish(&table);
+    if report.namespace_fate != NamespaceFate::Deleted {
+        text.push_str(&namespace_fate(
+            report.namespace_fate,
+            &report.namespace,
+            false,
+        ));
+        text.push('\n');
+    }
+    text.push_str(&match report.token_refused_after {
+        Some(seconds) => format!("the old token is refused (401) after {seconds:.1}s\n"),
+        None => "the token Secret was already gone, and its tokens with it\n".into(),
+    });
+    text
 }
 
 pub fn templates(all: &[Template]) -> String {
@@ -240,10 +378,25 @@ pub fn check_matrix(report: &Report) -> String {
         text.push_str(&format!(" !  (expected {})", report.expected_identity()));
     }
     text.push('\n');
+    if let Some(binding) = &report.binding {
+        let actual = match &binding.actual {
+            Some(Some(bound)) => bound.clone(),
+            Some(None) => "nothing (it is missing)".into(),
+            None => "(not readable by you)".into(),
+        };
+        text.push_str(&format!(
+            "binding: RoleBinding {} binds {actual}",
+            binding.name
+        ));
+        if !binding.matches() {
+            text.push_str(&format!(" !  (the grant's access is {})", binding.expected));
+        }
+        text.push('\n');
+    }
     text.push_str(&table.to_string());
     text.push('\n');
     let differing = report.mismatches().len();
-    if differing == 0 && report.identity_matches() {
+    if differing == 0 && report.identity_matches() && report.binding_matches() {
         text.push_str(&format!(
             "all {} answers match the grant\n",
             report.answers.len()
@@ -261,7 +414,6 @@ pub fn check_matrix(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::access::{Answer, probes};
-    use crate::manifest::Outcome;
     use crate::templates;
     use crate::test_support::snapshot;
 
@@ -279,6 +431,7 @@ mod tests {
             namespace: "ask".into(),
             service_account: "ask-sa".into(),
             identity: "system:serviceaccount:ask:ask-sa".into(),
+            binding: None,
             answers,
         }
     }

@@ -56,7 +56,7 @@ impl Session {
         Err(Error::NoGrantNamed {
             context: self.caller.context.clone(),
             command,
-            grants: self.cluster.grants().await.unwrap_or_default(),
+            grants: self.cluster.grants(None).await.unwrap_or_default(),
         })
     }
 }

@@ -51,7 +51,6 @@ pub fn last(context: &str) -> Option<GrantRef> {
 
 /// Records a grant for `context`.
 pub fn remember(context: &str, grant: &GrantRef) -> Result<()> {
-    let Some(path) = path() else { return Ok(()) };
     let mut all = read_all();
     all.insert(
         context.to_string(),
@@ -60,13 +59,28 @@ pub fn remember(context: &str, grant: &GrantRef) -> Result<()> {
             service_account: grant.service_account.to_string(),
         },
     );
+    write_all(&all)
+}
+
+/// Forgets `grant` if it is the one remembered for `context` (it was revoked).
+pub fn forget(context: &str, grant: &GrantRef) -> Result<()> {
+    let mut all = read_all();
+    if last(context).as_ref() != Some(grant) {
+        return Ok(());
+    }
+    all.remove(context);
+    write_all(&all)
+}
+
+fn write_all(all: &BTreeMap<String, LastGrant>) -> Result<()> {
+    let Some(path) = path() else { return Ok(()) };
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     std::fs::create_dir_all(&dir).map_err(|source| Error::File {
         action: "record the grant in",
         path: path.clone(),
         source,
     })?;
-    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::bug(e.to_string()))?;
+    let text = serde_json::to_string_pretty(all).map_err(|e| Error::bug(e.to_string()))?;
     // A private temporary file of its own, renamed over the old one.
     kubeconfig::write_private(&path, &text, true)
 }

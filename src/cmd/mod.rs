@@ -4,17 +4,23 @@
 pub mod check;
 pub mod grant;
 pub mod kubeconfig;
+pub mod list;
+pub mod revoke;
+pub mod rotate;
 pub mod templates;
+mod terminal;
 pub mod wizard;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::access::Report;
 use crate::check::verdict;
 use crate::cli::Global;
 use crate::cluster::Wire;
+use crate::credential::Credential;
 use crate::error::{Error, Exit, Result};
-use crate::kubeconfig::{Caller, load};
+use crate::kubeconfig::{Caller, load, write_private};
+use crate::plan::Destination;
 use crate::progress::note;
 use crate::render;
 use crate::session::Session;
@@ -45,6 +51,32 @@ pub fn check_exit(report: &Report) -> Exit {
         note(&render::access_differs(report));
     }
     exit
+}
+
+/// Emits an issued kubeconfig: to `--output` (atomically, mode 0600) or to stdout with a
+/// warning that it holds a credential; with the real expiry of an expiring token.
+pub fn emit_kubeconfig(issued: &Credential, destination: &Destination) -> Result<()> {
+    if let Some(expiry) = &issued.expiry {
+        let now = k8s_openapi::jiff::Timestamp::now().as_second();
+        render::expiry_notes(expiry, now)
+            .iter()
+            .for_each(|n| note(n));
+    }
+    match destination {
+        Destination::File { path, force } => {
+            write_private(path, &issued.kubeconfig, *force)?;
+            note(&format!("wrote {} (mode 0600)", path.display()));
+        }
+        Destination::Stdout => {
+            print(&issued.kubeconfig)?;
+            note(if std::io::stdout().is_terminal() {
+                "this output holds a credential: do not paste it anywhere public"
+            } else {
+                "the kubeconfig holds a credential: keep the file private (chmod 600), or use --output FILE"
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A warning on stderr; never changes the exit code.

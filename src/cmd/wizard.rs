@@ -9,14 +9,12 @@
 use std::io::IsTerminal;
 
 use clap::CommandFactory;
-use console::Term;
-use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input, Select};
 use tokio::runtime::Handle;
 
 use crate::check;
 use crate::cli::{Cli, Global, WizardArgs};
 use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
+use crate::cmd::terminal::Terminal;
 use crate::cmd::{caller, check_exit, print, warn};
 use crate::credential;
 use crate::error::{Error, Exit, Result};
@@ -28,7 +26,7 @@ use crate::progress::{Progress, note};
 use crate::render;
 use crate::session::Session;
 use crate::templates;
-use crate::wizard::{self, Decision, Facts, Presence, Prompter, Run, Setup};
+use crate::wizard::{self, Decision, Facts, Presence, Run, Setup};
 
 /// How the wizard was started: bare `kscope` shows the whole usage when it must refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,73 +151,6 @@ fn shell_path(path: &std::path::Path) -> String {
         text
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
-/// The wizard's questions on the terminal (stderr), with dialoguer.
-struct Terminal {
-    theme: ColorfulTheme,
-}
-
-impl Terminal {
-    fn new() -> Terminal {
-        Terminal {
-            theme: ColorfulTheme::default(),
-        }
-    }
-}
-
-/// dialoguer reports Ctrl-C as an interrupted read; anything else is a broken terminal.
-fn prompt_error(error: dialoguer::Error) -> Error {
-    // A select hides the cursor and leaves it hidden when it fails.
-    let _ = Term::stderr().show_cursor();
-    let error = std::io::Error::from(error);
-    if error.kind() == std::io::ErrorKind::Interrupted {
-        eprintln!();
-        Error::Interrupted
-    } else {
-        Error::Terminal(error)
-    }
-}
-
-impl Prompter for Terminal {
-    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
-        Select::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .items(items)
-            .default(default)
-            .max_length(12)
-            .interact()
-            .map_err(prompt_error)
-    }
-
-    fn input(
-        &mut self,
-        prompt: &str,
-        default: Option<&str>,
-        validate: &dyn Fn(&str) -> std::result::Result<(), String>,
-    ) -> Result<String> {
-        let mut input = Input::<String>::with_theme(&self.theme).with_prompt(prompt);
-        if let Some(default) = default {
-            input = input.default(default.to_string());
-        }
-        input
-            .validate_with(|text: &String| validate(text.trim()))
-            .interact_text()
-            .map(|text| text.trim().to_string())
-            .map_err(prompt_error)
-    }
-
-    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
-        Confirm::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .default(default)
-            .interact()
-            .map_err(prompt_error)
-    }
-
-    fn note(&mut self, text: &str) {
-        eprintln!("{text}");
     }
 }
 

@@ -1,0 +1,54 @@
+//! `kscope revoke <namespace> <serviceaccount>`: shows what will be deleted, asks on a terminal
+//! (`--yes` otherwise), runs the revoke operation and reports, with the proof that the old
+//! token is refused.
+
+use std::io::IsTerminal;
+
+use crate::cli::{Global, RevokeArgs};
+use crate::cluster::Wire;
+use crate::cmd::terminal::Terminal;
+use crate::cmd::{connect, print};
+use crate::error::{Error, Exit, Result};
+use crate::plan;
+use crate::progress::note;
+use crate::render;
+use crate::revoke;
+use crate::wizard::Prompter;
+
+pub async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> Result<Exit> {
+    let plan = plan::revoke(args)?;
+    let ask = !plan.confirmed && !plan.dry_run;
+    if ask && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::ConfirmationNeeded {
+            command_line: format!(
+                "kscope revoke {} {} --yes",
+                plan.grant.namespace, plan.grant.service_account
+            ),
+        });
+    }
+    let session = connect(global, wire).await?;
+    let survey = revoke::survey(&session, &plan).await?;
+    if plan.dry_run {
+        print(&render::revocation_preview(&survey))?;
+        note("dry run: nothing was deleted");
+        return Ok(Exit::Ok);
+    }
+    if ask {
+        note(render::revocation_preview(&survey).trim_end());
+        let mut terminal = Terminal::new();
+        let yes = tokio::task::block_in_place(|| {
+            terminal.confirm("Delete these objects and revoke the credential?", false)
+        })?;
+        if !yes {
+            note("Nothing was deleted.");
+            return Ok(Exit::Ok);
+        }
+    }
+    let report = revoke::execute(&session, &survey, plan.timeout).await?;
+    print(&render::as_output(
+        args.output,
+        &render::object("Revocation", &report),
+        || render::revocation(&report),
+    )?)?;
+    Ok(Exit::Ok)
+}

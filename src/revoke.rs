@@ -1,0 +1,195 @@
+//! The revoke operation: find what kscope made for a grant, delete it token Secret first (that
+//! kills the long-lived token and every expiring token bound to the Secret), then the
+//! RoleBinding, the Role and the ServiceAccount; then prove the old token dead by presenting it
+//! until the API server answers 401. Objects of the same names that kscope does not manage are
+//! left and named. Returns data; prints nothing.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::cluster::{has_token, is_managed};
+use crate::credential::prove_refused;
+use crate::error::{Error, Result};
+use crate::kubeconfig::Token;
+use crate::manifest::{ObjectResult, Outcome, belongs_to};
+use crate::plan::{GrantRef, RevokePlan};
+use crate::session::Session;
+use crate::state;
+
+/// One object of the grant's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+/// What happens to the grant's namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NamespaceFate {
+    /// Not asked to delete it.
+    Kept,
+    /// `--delete-namespace`, and kscope created it: deleted.
+    Deleted,
+    /// `--delete-namespace`, but kscope did not create it.
+    KeptNotCreatedByKscope,
+    /// `--delete-namespace`, but other kscope grants live in it.
+    KeptOtherGrants,
+}
+
+/// What a revocation will do, read before anything is deleted.
+pub struct Survey {
+    pub grant: GrantRef,
+    /// kscope's objects of the grant, in the order they are deleted.
+    pub delete: Vec<Target>,
+    /// Objects of the grant's names that kscope does not manage: left alone.
+    pub keep: Vec<Target>,
+    pub namespace: NamespaceFate,
+    /// The long-lived token, to prove it refused afterwards.
+    token: Option<Token>,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub namespace: String,
+    pub service_account: String,
+    pub objects: Vec<ObjectResult>,
+    pub left: Vec<Target>,
+    pub namespace_fate: NamespaceFate,
+    /// Seconds until the old token was refused (401); `None` when there was no token left to
+    /// present (an earlier, interrupted revoke had already deleted its Secret).
+    pub token_refused_after: Option<f64>,
+}
+
+/// Reads the grant's objects and decides what goes. A grant with nothing of kscope's left is
+/// an error.
+pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
+    let grant = &plan.grant;
+    let cluster = &session.cluster;
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let secret_name = grant.service_account.token_secret();
+    let (secret, binding, role, account) = futures::try_join!(
+        cluster.get::<Secret>(ns, &secret_name),
+        cluster.get::<RoleBinding>(ns, sa),
+        cluster.get::<Role>(ns, sa),
+        cluster.get::<ServiceAccount>(ns, sa),
+    )?;
+    let found: [(&'static str, Option<&ObjectMeta>); 4] = [
+        ("Secret", secret.as_ref().map(|o| &o.metadata)),
+        ("RoleBinding", binding.as_ref().map(|o| &o.metadata)),
+        ("Role", role.as_ref().map(|o| &o.metadata)),
+        ("ServiceAccount", account.as_ref().map(|o| &o.metadata)),
+    ];
+    let (mut delete, mut keep) = (Vec::new(), Vec::new());
+    for (kind, meta) in found {
+        let Some(meta) = meta else { continue };
+        let target = Target {
+            kind,
+            name: format!("{ns}/{}", meta.name.as_deref().unwrap_or_default()),
+        };
+        if belongs_to(meta, grant) {
+            delete.push(target);
+        } else {
+            keep.push(target);
+        }
+    }
+    if delete.is_empty() {
+        return Err(Error::NoSuchGrant {
+            namespace: ns.to_string(),
+            service_account: sa.to_string(),
+        });
+    }
+    let token = secret
+        .as_ref()
+        .filter(|s| belongs_to(&s.metadata, grant) && has_token(s))
+        .and_then(|s| s.data.as_ref()?.get("token"))
+        .and_then(|t| String::from_utf8(t.0.clone()).ok())
+        .map(Token::new);
+    let namespace = if !plan.delete_namespace {
+        NamespaceFate::Kept
+    } else {
+        let created = cluster
+            .get_cluster_scoped::<Namespace>(ns)
+            .await?
+            .is_some_and(|n| is_managed(&n.metadata));
+        let others = cluster
+            .grants(Some(ns))
+            .await?
+            .into_iter()
+            .any(|(_, other)| other != sa);
+        match (created, others) {
+            (false, _) => NamespaceFate::KeptNotCreatedByKscope,
+            (true, true) => NamespaceFate::KeptOtherGrants,
+            (true, false) => NamespaceFate::Deleted,
+        }
+    };
+    Ok(Survey {
+        grant: grant.clone(),
+        delete,
+        keep,
+        namespace,
+        token,
+    })
+}
+
+/// Deletes what the survey found, token Secret first, proves the old token refused, and
+/// forgets the grant locally.
+pub async fn execute(session: &Session, survey: &Survey, timeout: Duration) -> Result<Report> {
+    let cluster = &session.cluster;
+    let grant = &survey.grant;
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let mut objects = Vec::new();
+    for target in &survey.delete {
+        let name = target.name.rsplit('/').next().unwrap_or_default();
+        let gone = match target.kind {
+            "Secret" => cluster.delete::<Secret>(ns, name).await?,
+            "RoleBinding" => cluster.delete::<RoleBinding>(ns, name).await?,
+            "Role" => cluster.delete::<Role>(ns, name).await?,
+            _ => cluster.delete::<ServiceAccount>(ns, name).await?,
+        };
+        objects.push(ObjectResult {
+            kind: target.kind.to_string(),
+            name: target.name.clone(),
+            result: if gone {
+                Outcome::Deleted
+            } else {
+                Outcome::Unchanged
+            },
+        });
+    }
+    let token_refused_after = match &survey.token {
+        Some(token) => {
+            let spinner = session.progress.start(&format!(
+                "waiting for the API server to refuse the old token of {ns}/{sa}"
+            ));
+            let waited = prove_refused(session, grant, token, timeout).await?;
+            spinner.finish("the old token is refused (401)");
+            Some(waited.as_secs_f64())
+        }
+        None => None,
+    };
+    if survey.namespace == NamespaceFate::Deleted {
+        cluster.delete_namespace(ns).await?;
+        objects.push(ObjectResult {
+            kind: "Namespace".into(),
+            name: ns.to_string(),
+            result: Outcome::Deleted,
+        });
+    }
+    // Best effort: a stale memory only means `kscope kubeconfig` names a revoked grant.
+    let _ = state::forget(&session.caller.context, grant);
+    Ok(Report {
+        namespace: ns.to_string(),
+        service_account: sa.to_string(),
+        objects,
+        left: survey.keep.clone(),
+        namespace_fate: survey.namespace,
+        token_refused_after,
+    })
+}
