@@ -220,7 +220,7 @@ pub enum Error {
     },
 
     #[error(
-        "there is no token Secret {namespace}/{service_account}-token: the grant was revoked or never made"
+        "there is no token Secret {namespace}/{service_account}-token: the grant was revoked, or never made"
     )]
     NoTokenSecret {
         namespace: String,
@@ -247,7 +247,7 @@ pub enum Error {
     NotAServiceAccountOf { identity: String, namespace: String },
 
     #[error(
-        "ServiceAccount {namespace}/{service_account} does not exist: the grant was revoked or never made"
+        "ServiceAccount {namespace}/{service_account} does not exist: the grant was revoked, or never made"
     )]
     ServiceAccountMissing {
         namespace: String,
@@ -530,9 +530,7 @@ impl Error {
             NoTokenSecret {
                 namespace,
                 service_account,
-            } => format!(
-                "the grant was revoked or never made: run kscope grant {namespace} {service_account}"
-            ),
+            } => format!("make it again with kscope grant {namespace} {service_account}"),
             ServiceAccountMissing {
                 namespace,
                 service_account,

@@ -185,3 +185,112 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(ns: &str, name: &str, grant: &str, extra: &[(&str, &str)]) -> ObjectMeta {
+        let mut labels: BTreeMap<String, String> = [
+            ("app.kubernetes.io/managed-by", "kscope"),
+            ("kscope.dev/grant", grant),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        labels.retain(|_, v| !v.is_empty());
+        ObjectMeta {
+            namespace: Some(ns.into()),
+            name: Some(name.into()),
+            labels: Some(labels),
+            ..Default::default()
+        }
+    }
+
+    fn binding(ns: &str, sa: &str, kind: &str, role: &str) -> RoleBinding {
+        serde_json::from_value(serde_json::json!({
+            "metadata": meta(ns, sa, sa, &[]),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
+        }))
+        .unwrap()
+    }
+
+    fn account(ns: &str, sa: &str, access: &str) -> ServiceAccount {
+        let mut metadata = meta(ns, sa, sa, &[]);
+        metadata.annotations = Some(BTreeMap::from([(ACCESS_ANNOTATION.into(), access.into())]));
+        ServiceAccount {
+            metadata,
+            ..Default::default()
+        }
+    }
+
+    fn secret(ns: &str, sa: &str, token: &str, last_used: &str) -> Secret {
+        let data = BTreeMap::from([(
+            "token".to_string(),
+            k8s_openapi::ByteString(token.as_bytes().to_vec()),
+        )]);
+        Secret {
+            metadata: meta(
+                ns,
+                &format!("{sa}-token"),
+                sa,
+                &[(LAST_USED_LABEL, last_used)],
+            ),
+            data: Some(data),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_drift_is_named_and_a_whole_grant_is_ok() {
+        let listed = Listed {
+            service_accounts: vec![
+                account("a", "whole", "template/developer"),
+                account("a", "no-role", "template/developer"),
+                account("a", "elsewhere", "clusterrole/view"),
+                account("b", "empty", "clusterrole/view"),
+            ],
+            secrets: vec![
+                secret("a", "whole", "t", "2026-11-28"),
+                secret("a", "no-role", "t", ""),
+                secret("a", "elsewhere", "t", ""),
+                secret("b", "empty", "", ""),
+                secret("c", "orphan", "t", ""),
+            ],
+            roles: vec![Role {
+                metadata: meta("a", "whole", "whole", &[]),
+                rules: None,
+            }],
+            role_bindings: vec![
+                binding("a", "whole", "Role", "whole"),
+                binding("a", "no-role", "Role", "no-role"),
+                binding("a", "elsewhere", "ClusterRole", "edit"),
+            ],
+        };
+        let rows = rows(&listed);
+        let status: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.namespace.as_str(),
+                    r.service_account.as_str(),
+                    r.status.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            status,
+            [
+                ("a", "elsewhere", "RoleBinding points to ClusterRole edit"),
+                ("a", "no-role", "Role missing"),
+                ("a", "whole", "ok"),
+                ("b", "empty", "token empty, RoleBinding missing"),
+                ("c", "orphan", "ServiceAccount missing, RoleBinding missing"),
+            ]
+        );
+        assert_eq!(rows[2].last_used.as_deref(), Some("2026-11-28"));
+        assert_eq!(rows[1].last_used, None);
+        assert_eq!(rows[4].access, None);
+    }
+}

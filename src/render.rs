@@ -243,6 +243,9 @@ fn namespace_fate(fate: NamespaceFate, namespace: &str, ahead: bool) -> String {
         NamespaceFate::KeptOtherGrants => {
             format!("Namespace {namespace} stays: other kscope grants live in it")
         }
+        NamespaceFate::KeptUnmanagedObjects => {
+            format!("Namespace {namespace} stays: it holds objects kscope does not manage")
+        }
     }
 }
 
@@ -434,6 +437,15 @@ mod tests {
             binding: None,
             answers,
         }
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(age(-5), "0s");
+        assert_eq!(age(42), "42s");
+        assert_eq!(age(323), "5m23s");
+        assert_eq!(age(3600 * 30), "1d6h");
+        assert_eq!(age(86_400 * 12 + 3600), "12d");
     }
 
     #[test]

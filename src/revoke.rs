@@ -39,6 +39,8 @@ pub enum NamespaceFate {
     KeptNotCreatedByKscope,
     /// `--delete-namespace`, but other kscope grants live in it.
     KeptOtherGrants,
+    /// `--delete-namespace`, but it holds objects of the grant's names that are not kscope's.
+    KeptUnmanagedObjects,
 }
 
 /// What a revocation will do, read before anything is deleted.
@@ -123,10 +125,11 @@ pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
             .await?
             .into_iter()
             .any(|(_, other)| other != sa);
-        match (created, others) {
-            (false, _) => NamespaceFate::KeptNotCreatedByKscope,
-            (true, true) => NamespaceFate::KeptOtherGrants,
-            (true, false) => NamespaceFate::Deleted,
+        match (created, others, keep.is_empty()) {
+            (false, _, _) => NamespaceFate::KeptNotCreatedByKscope,
+            (true, true, _) => NamespaceFate::KeptOtherGrants,
+            (true, false, false) => NamespaceFate::KeptUnmanagedObjects,
+            (true, false, true) => NamespaceFate::Deleted,
         }
     };
     Ok(Survey {

@@ -16,17 +16,7 @@ use kube::{Api, Client, ResourceExt};
 use runner::{Kscope, Run};
 
 fn kubectl_as(dir: &Path, kubeconfig: &Path, args: &[&str]) -> Run {
-    let out = common::kubectl(dir)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("run kubectl");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    runner::kubectl_as(common::kubectl(dir), kubeconfig, args)
 }
 
 /// The resourceVersions of a grant's five objects.

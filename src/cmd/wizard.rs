@@ -15,13 +15,13 @@ use crate::check;
 use crate::cli::{Cli, Global, WizardArgs};
 use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
 use crate::cmd::terminal::Terminal;
-use crate::cmd::{caller, check_exit, print, warn};
+use crate::cmd::{caller, check_exit, emit_kubeconfig, print, warn};
 use crate::credential;
 use crate::error::{Error, Exit, Result};
 use crate::grant;
-use crate::kubeconfig::{Caller, write_private};
+use crate::kubeconfig::Caller;
 use crate::names::{NamespaceName, ServiceAccountName};
-use crate::plan;
+use crate::plan::{self, Destination};
 use crate::progress::{Progress, note};
 use crate::render;
 use crate::session::Session;
@@ -117,8 +117,11 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
     let grant_ref = run.grant.spec.grant_ref();
     let endpoint = session.caller.endpoint(None, None)?;
     let issued = credential::issue(&session, &grant_ref, run.kubeconfig.token, &endpoint).await?;
-    write_private(output, &issued.kubeconfig, force)?;
-    note(&format!("wrote {} (mode 0600)", output.display()));
+    let destination = Destination::File {
+        path: output.to_path_buf(),
+        force,
+    };
+    emit_kubeconfig(&issued, &destination)?;
 
     let spinner = session.progress.start(&format!(
         "checking the access of system:serviceaccount:{}:{} through {}",

@@ -29,6 +29,22 @@ impl Run {
     }
 }
 
+/// Runs kubectl (as `common::kubectl` sets it up) with another kubeconfig: a real client
+/// that we did not write, using what kscope emitted.
+pub fn kubectl_as(mut kubectl: Command, kubeconfig: &Path, args: &[&str]) -> Run {
+    let out = kubectl
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("run kubectl");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 impl Kscope {
     pub fn new() -> Kscope {
         let home = tempfile::tempdir().expect("temp home");
