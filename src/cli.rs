@@ -36,6 +36,10 @@ pub struct Global {
     /// Log every API request (method and path) on stderr. Tokens are never logged.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// How long one API request may wait for the server's answer, e.g. 10s or 1m.
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +150,10 @@ pub struct KubeconfigArgs {
     #[arg(long, requires = "output")]
     pub force: bool,
 
+    /// Fail (exit 1, nothing written) if the server grants a shorter --duration than asked.
+    #[arg(long, requires = "duration")]
+    pub strict_duration: bool,
+
     /// API server address to put in the kubeconfig (default: the one of your context).
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
@@ -235,6 +243,10 @@ pub struct RotateArgs {
     /// Replace an existing --output file.
     #[arg(long, requires = "output")]
     pub force: bool,
+
+    /// Fail (exit 1, nothing written) if the server grants a shorter --duration than asked.
+    #[arg(long, requires = "duration")]
+    pub strict_duration: bool,
 
     /// How long to wait for the new token and for the old one to be refused, e.g. 60s.
     #[arg(long, default_value = "60s", value_name = "DURATION")]

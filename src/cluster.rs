@@ -46,13 +46,16 @@ const REVIEW_CONCURRENCY: usize = 8;
 pub struct Wire {
     verbose: bool,
     sent: Arc<AtomicUsize>,
+    /// `--request-timeout`: how long one request may wait for the server's answer.
+    request_timeout: Option<Duration>,
 }
 
 impl Wire {
-    pub fn new(verbose: bool) -> Wire {
+    pub fn new(verbose: bool, request_timeout: Option<Duration>) -> Wire {
         Wire {
             verbose,
             sent: Arc::default(),
+            request_timeout,
         }
     }
 
@@ -64,6 +67,73 @@ impl Wire {
     pub fn requests_sent(&self) -> usize {
         self.sent.load(Ordering::Relaxed)
     }
+}
+
+/// A request that got no answer within `--request-timeout`.
+#[derive(Debug)]
+pub struct RequestTimedOut {
+    pub server: String,
+    pub after: Duration,
+}
+
+impl std::fmt::Display for RequestTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no answer from the API server at {} within {} (--request-timeout): timed out",
+            self.server,
+            crate::duration::flag(self.after)
+        )
+    }
+}
+
+impl std::error::Error for RequestTimedOut {}
+
+/// How many times an idempotent request is sent at most, when it fails transiently.
+const ATTEMPTS: u32 = 4;
+
+/// Sends an idempotent request (a get, a list, a review, a server-side apply, a delete) again
+/// when it fails transiently: 429 (after its Retry-After), 500/502/503/504, or a connection
+/// the server reset. Backs off 200 ms, 400 ms, 800 ms; never retries a timeout, which would
+/// stretch `--request-timeout`.
+async fn idempotent<T, F, Fut>(mut send: F) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match send().await {
+            Err(error) if attempt < ATTEMPTS && transient(&error) => {
+                let retry_after = api_status(&error)
+                    .and_then(|s| s.details.as_ref())
+                    .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
+                    .filter(|d| !d.is_zero());
+                tokio::time::sleep(retry_after.unwrap_or(delay).min(Duration::from_secs(10))).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn transient(error: &kube::Error) -> bool {
+    if let Some(status) = api_status(error) {
+        return matches!(status.code, 429 | 500 | 502 | 503 | 504);
+    }
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let text = text.to_lowercase();
+    !text.contains("timed out")
+        && (text.contains("connection reset")
+            || text.contains("broken pipe")
+            || text.contains("connection closed before message completed"))
 }
 
 /// Whether writes are real or only validated by the server (`--dry-run=server`).
@@ -95,6 +165,22 @@ impl Cluster {
     /// The one place kscope builds an API client. Every request goes through a layer that
     /// counts it in `wire` and, with `-v`, logs its method and path (never a header or body).
     pub fn connect(config: kube::Config, wire: &Wire) -> Result<Self> {
+        let server = config.cluster_url.to_string();
+        let bound = wire.request_timeout.unwrap_or(Duration::MAX);
+        // The answer's headers must come within the bound (a watch's events may take longer:
+        // they are bounded by the operation's own --timeout).
+        let timeout = tower::ServiceBuilder::new()
+            .map_err(move |error: tower::BoxError| -> tower::BoxError {
+                if error.is::<tower::timeout::error::Elapsed>() {
+                    Box::new(RequestTimedOut {
+                        server: server.trim_end_matches('/').to_string(),
+                        after: bound,
+                    })
+                } else {
+                    error
+                }
+            })
+            .layer(tower::timeout::TimeoutLayer::new(bound));
         let wire = wire.clone();
         let layer =
             tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
@@ -112,6 +198,7 @@ impl Cluster {
         let client = ClientBuilder::try_from(config)
             .map_err(|e| Error::api("set up the API client", e))?
             .with_layer(&layer)
+            .with_layer(&timeout)
             .build();
         Ok(Cluster { client })
     }
@@ -165,7 +252,7 @@ impl Cluster {
         };
         let params = ListParams::default().labels(&format!("{MANAGED_BY}={FIELD_MANAGER}"));
         let scope = namespace.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
-        api.list(&params)
+        idempotent(|| api.list(&params))
             .await
             .map(|list| list.items)
             .map_err(|e| Error::api(format!("list kscope's {}s in {scope}", kind::<K>()), e))
@@ -180,27 +267,25 @@ impl Cluster {
             + DeserializeOwned,
     {
         let shown = format!("{} {namespace}/{name}", kind::<K>());
-        deleted(
-            self.namespaced::<K>(namespace)
-                .delete(name, &DeleteParams::default())
-                .await,
-            &shown,
-        )
+        let (api, params) = (self.namespaced::<K>(namespace), DeleteParams::default());
+        deleted(idempotent(|| api.delete(name, &params)).await, &shown)
     }
 
     /// Deletes a namespace; `false` when it was already gone.
     pub async fn delete_namespace(&self, name: &str) -> Result<bool> {
         let api = Api::<Namespace>::all(self.client.clone());
+        let params = DeleteParams::default();
         deleted(
-            api.delete(name, &DeleteParams::default()).await,
+            idempotent(|| api.delete(name, &params)).await,
             &format!("Namespace {name}"),
         )
     }
 
     /// The names of all namespaces, sorted (metadata only).
     pub async fn namespaces(&self) -> Result<Vec<String>> {
-        let list = Api::<Namespace>::all(self.client.clone())
-            .list_metadata(&ListParams::default())
+        let api = Api::<Namespace>::all(self.client.clone());
+        let params = ListParams::default();
+        let list = idempotent(|| api.list_metadata(&params))
             .await
             .map_err(|e| Error::api("list namespaces", e))?;
         let mut names: Vec<String> = list.items.iter().map(|n| n.name_any()).collect();
@@ -216,8 +301,7 @@ impl Cluster {
             Some(ns) => self.namespaced::<RoleBinding>(ns),
             None => Api::<RoleBinding>::all(self.client.clone()),
         };
-        let list = api
-            .list_metadata(&params)
+        let list = idempotent(|| api.list_metadata(&params))
             .await
             .map_err(|e| Error::api("list kscope's RoleBindings", e))?;
         let mut grants: Vec<(String, String)> = list
@@ -248,9 +332,10 @@ impl Cluster {
             + DeserializeOwned,
     {
         let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
-        let applied = self
-            .namespaced::<K>(&namespace)
-            .patch(&name, &apply_params(adopt, mode), &Patch::Apply(object))
+        let api = self.namespaced::<K>(&namespace);
+        let params = apply_params(adopt, mode);
+        let patch = Patch::Apply(object);
+        let applied = idempotent(|| api.patch(&name, &params, &patch))
             .await
             .map_err(|e| Error::api(format!("apply {} {namespace}/{name}", kind::<K>()), e))?;
         let outcome = match existing {
@@ -273,8 +358,10 @@ impl Cluster {
             return Ok(Outcome::Exists);
         }
         let name = object.name_any();
-        Api::<Namespace>::all(self.client.clone())
-            .patch(&name, &apply_params(false, mode), &Patch::Apply(object))
+        let api = Api::<Namespace>::all(self.client.clone());
+        let params = apply_params(false, mode);
+        let patch = Patch::Apply(object);
+        idempotent(|| api.patch(&name, &params, &patch))
             .await
             .map_err(|e| Error::api(format!("create Namespace {name}"), e))?;
         Ok(Outcome::Created)
@@ -376,8 +463,9 @@ impl Cluster {
 
     /// Who the API server says the credential is (SelfSubjectReview).
     pub async fn whoami(&self) -> Result<UserInfo> {
-        let review = Api::<SelfSubjectReview>::all(self.client.clone())
-            .create(&PostParams::default(), &SelfSubjectReview::default())
+        let api = Api::<SelfSubjectReview>::all(self.client.clone());
+        let (post, question) = (PostParams::default(), SelfSubjectReview::default());
+        let review = idempotent(|| api.create(&post, &question))
             .await
             .map_err(|e| {
                 Error::api(
@@ -396,8 +484,9 @@ impl Cluster {
             },
             ..Default::default()
         };
-        let answer = Api::<SelfSubjectRulesReview>::all(self.client.clone())
-            .create(&PostParams::default(), &review)
+        let api = Api::<SelfSubjectRulesReview>::all(self.client.clone());
+        let post = PostParams::default();
+        let answer = idempotent(|| api.create(&post, &review))
             .await
             .map_err(|e| {
                 Error::api(format!("list your permissions in namespace {namespace}"), e)
@@ -445,7 +534,8 @@ impl Cluster {
                     },
                     ..Default::default()
                 };
-                api.create(&PostParams::default(), &review)
+                let post = PostParams::default();
+                idempotent(|| api.create(&post, &review))
                     .await
                     .map(|r| r.status.is_some_and(|s| s.allowed))
                     .map_err(|e| Error::api(format!("review access to {permission}"), e))
@@ -534,7 +624,7 @@ async fn fetch<K>(api: Api<K>, shown: &str, name: &str) -> Result<Option<K>>
 where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
 {
-    api.get_opt(name)
+    idempotent(|| api.get_opt(name))
         .await
         .map_err(|e| Error::api(format!("read {} {shown}", kind::<K>()), e))
 }

@@ -35,6 +35,22 @@ pub struct Expiry {
     pub requested: Duration,
     /// Seconds since the epoch; `None` when the token carries no `exp` claim.
     pub expires_at: Option<i64>,
+    /// When the token was issued (seconds since the epoch, from its `iat` claim or the clock).
+    pub issued_at: i64,
+}
+
+impl Expiry {
+    /// The lifetime the server actually granted.
+    pub fn granted(&self) -> Option<Duration> {
+        let seconds = self.expires_at? - self.issued_at;
+        u64::try_from(seconds).ok().map(Duration::from_secs)
+    }
+
+    /// Whether the server granted noticeably less than was asked for.
+    pub fn shortened(&self) -> bool {
+        self.granted()
+            .is_some_and(|granted| granted.as_secs() + 60 < self.requested.as_secs())
+    }
 }
 
 /// The grant's credential as a kubeconfig for `endpoint`.
@@ -68,6 +84,9 @@ pub async fn issue(
             let expiry = Expiry {
                 requested: lifetime,
                 expires_at: token.expires_at(),
+                issued_at: token
+                    .issued_at()
+                    .unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().as_second()),
             };
             (token, Some(expiry))
         }

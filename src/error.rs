@@ -206,6 +206,9 @@ pub enum Error {
         identity: String,
     },
 
+    #[error("the API server granted a token for {granted}, not the {requested} asked for")]
+    TokenShortened { requested: String, granted: String },
+
     #[error("ClusterRole {name} does not exist")]
     ClusterRoleMissing { name: String },
 
@@ -392,6 +395,7 @@ impl Error {
             | NamespaceMissingForServerDryRun { .. }
             | ClusterRoleMissing { .. }
             | ListForbidden { .. }
+            | TokenShortened { .. }
             | NoSuchGrant { .. }
             | TokenStillAccepted { .. }
             | NewTokenRefused { .. }
@@ -427,7 +431,7 @@ impl Error {
             InvalidClusterRole { .. } | ClusterRoleMissing { .. } => {
                 "name an existing ClusterRole such as edit or view (kubectl get clusterroles)".into()
             }
-            InvalidDuration { flag, .. } if *flag == "--timeout" => "e.g. --timeout 60s".into(),
+            InvalidDuration { flag, .. } if *flag != "--duration" => format!("e.g. {flag} 60s"),
             InvalidDuration { .. } | TokenLifetime { .. } => {
                 "use a duration from 10m to 136y, such as --duration 24h".into()
             }
@@ -492,6 +496,7 @@ impl Error {
             NamespaceMissingForServerDryRun { .. } => {
                 "use --dry-run (client) to see the manifests, or run the grant".into()
             }
+            TokenShortened { .. } => "ask for at most the server's --service-account-max-token-expiration, or drop --strict-duration to accept the shorter token; nothing was written".into(),
             ListForbidden { .. } => {
                 "name a namespace you may read: kscope list -n NAMESPACE".into()
             }
@@ -640,6 +645,9 @@ fn hint_api(error: &kube::Error) -> String {
              check certificate-authority-data or --context"
                 .into()
         }
+        Some(Transport::Timeout) => {
+            "the API server is overloaded or hung: check it (kubectl get --raw /readyz), or allow more with --request-timeout".into()
+        }
         _ => "check the server address in your kubeconfig and your network".into(),
     }
 }
@@ -675,7 +683,14 @@ fn connection_failure(error: &kube::Error) -> Option<String> {
             last_cause(error)
         ),
         Transport::Dns => "the API server's host name could not be resolved".into(),
-        Transport::Timeout => "the API server did not answer in time".into(),
+        Transport::Timeout => {
+            let cause = last_cause(error);
+            if cause.contains("--request-timeout") {
+                cause.trim_end_matches(": timed out").to_string()
+            } else {
+                "the API server did not answer in time".into()
+            }
+        }
     })
 }
 

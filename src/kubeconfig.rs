@@ -32,11 +32,20 @@ impl Token {
     /// The `exp` claim (seconds since the epoch) of a JWT, read without verifying it: the
     /// server may shorten a requested lifetime, and this is what it actually granted.
     pub fn expires_at(&self) -> Option<i64> {
+        self.claim("exp")
+    }
+
+    /// The `iat` claim: when the server issued the token.
+    pub fn issued_at(&self) -> Option<i64> {
+        self.claim("iat")
+    }
+
+    fn claim(&self, name: &str) -> Option<i64> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let payload = self.0.split('.').nth(1)?;
         let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
         let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        claims.get("exp")?.as_i64()
+        claims.get(name)?.as_i64()
     }
 }
 

@@ -46,7 +46,8 @@ use crate::error::{Exit, Result};
 
 /// Runs one command line. The only dispatch in kscope.
 pub async fn run(cli: Cli) -> Result<Exit> {
-    let wire = Wire::new(cli.global.verbose);
+    let request_timeout = plan::request_timeout(&cli.global.request_timeout)?;
+    let wire = Wire::new(cli.global.verbose, Some(request_timeout));
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);

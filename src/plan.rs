@@ -101,6 +101,8 @@ pub struct KubeconfigPlan {
     pub grant: Option<GrantRef>,
     pub token: TokenKind,
     pub destination: Destination,
+    /// A server that grants a shorter `--duration` is an error, not a warning.
+    pub strict_duration: bool,
     pub server: Option<String>,
     pub ca_file: Option<PathBuf>,
 }
@@ -156,6 +158,7 @@ pub struct RotatePlan {
     pub grant: GrantRef,
     pub token: TokenKind,
     pub destination: Destination,
+    pub strict_duration: bool,
     pub timeout: Duration,
 }
 
@@ -184,6 +187,7 @@ pub fn rotate(args: &RotateArgs) -> Result<RotatePlan> {
         grant: named(&args.namespace, &args.serviceaccount)?,
         token: token_kind(args.duration.as_deref())?,
         destination: destination(args.output.as_deref(), args.force)?,
+        strict_duration: args.strict_duration,
         timeout: timeout(&args.timeout)?,
     })
 }
@@ -236,6 +240,7 @@ pub fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
         token: token_kind(args.duration.as_deref())?,
         destination: destination(args.output.as_deref(), args.force)?,
+        strict_duration: args.strict_duration,
         server: args.server.clone(),
         ca_file: args.ca_file.clone(),
     })
@@ -327,8 +332,17 @@ pub fn token_lifetime(value: &str) -> Result<Duration> {
 
 /// A `--timeout`: any positive duration.
 pub fn timeout(value: &str) -> Result<Duration> {
+    positive("--timeout", value)
+}
+
+/// `--request-timeout`: how long one API request may wait for an answer.
+pub fn request_timeout(value: &str) -> Result<Duration> {
+    positive("--request-timeout", value)
+}
+
+fn positive(flag: &'static str, value: &str) -> Result<Duration> {
     let invalid = |reason: String| Error::InvalidDuration {
-        flag: "--timeout",
+        flag,
         value: value.to_string(),
         reason,
     };

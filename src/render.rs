@@ -88,10 +88,11 @@ pub fn expiry_notes(expiry: &Expiry, now: i64) -> Vec<String> {
         "the token expires at {when} (in {})",
         duration::format(left)
     )];
-    if left + 60 < expiry.requested.as_secs() {
+    if expiry.shortened() {
         notes.push(format!(
-            "the API server shortened the token: {} was asked for (see --service-account-max-token-expiration)",
-            duration::format(expiry.requested.as_secs())
+            "warning: the API server granted {} instead of the {} asked for (its --service-account-max-token-expiration); --strict-duration makes this an error",
+            expiry.granted().map_or_else(|| "less".into(), duration::flag),
+            duration::flag(expiry.requested)
         ));
     }
     notes
@@ -437,6 +438,29 @@ mod tests {
             binding: None,
             answers,
         }
+    }
+
+    #[test]
+    fn a_shortened_token_is_said_with_the_lifetime_granted() {
+        let expiry = Expiry {
+            requested: std::time::Duration::from_secs(7200),
+            expires_at: Some(1_000_000 + 3600),
+            issued_at: 1_000_000,
+        };
+        assert!(expiry.shortened());
+        let notes = expiry_notes(&expiry, 1_000_000);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].ends_with("(in 1h)"), "{notes:?}");
+        assert!(
+            notes[1].contains("granted 1h instead of the 2h asked for"),
+            "{notes:?}"
+        );
+        let full = Expiry {
+            expires_at: Some(1_000_000 + 7200),
+            ..expiry
+        };
+        assert!(!full.shortened());
+        assert_eq!(expiry_notes(&full, 1_000_000).len(), 1);
     }
 
     #[test]

@@ -488,3 +488,22 @@ async fn access_changes_in_every_direction_replace_the_binding() {
     );
     kscope.run(["check", &ns, "sw"]).expect_code(0);
 }
+
+#[tokio::test]
+async fn a_grant_that_cannot_be_remembered_still_succeeds_with_a_warning() {
+    let dir = common::cluster_dir();
+    let ns = common::unique_name("nostate");
+    let kscope = admin(&dir);
+    // The state directory's parent is a file: nothing can be written there.
+    let blocker = kscope.path("blocker");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let mut kscope = kscope.env("XDG_STATE_HOME", blocker.join("state"));
+    let run = kscope.run(["grant", &ns, "app"]).expect_code(0);
+    assert!(
+        run.stderr
+            .contains("warning: could not record the grant in"),
+        "{}",
+        run.stderr
+    );
+    kscope.run(["kubeconfig", &ns, "app"]).expect_code(0);
+}

@@ -18,6 +18,6 @@ pub async fn kubeconfig(global: &Global, args: &KubeconfigArgs, wire: &Wire) -> 
         .grant_meant(plan.grant.as_ref(), "kubeconfig")
         .await?;
     let issued = credential::issue(&session, &grant, plan.token, &endpoint).await?;
-    emit_kubeconfig(&issued, &plan.destination)?;
+    emit_kubeconfig(&issued, &plan.destination, plan.strict_duration)?;
     Ok(Exit::Ok)
 }

@@ -55,8 +55,17 @@ pub fn check_exit(report: &Report) -> Exit {
 
 /// Emits an issued kubeconfig: to `--output` (atomically, mode 0600) or to stdout with a
 /// warning that it holds a credential; with the real expiry of an expiring token.
-pub fn emit_kubeconfig(issued: &Credential, destination: &Destination) -> Result<()> {
+/// With `strict`, a token shorter than asked for is an error and nothing is written.
+pub fn emit_kubeconfig(issued: &Credential, destination: &Destination, strict: bool) -> Result<()> {
     if let Some(expiry) = &issued.expiry {
+        if strict && expiry.shortened() {
+            return Err(Error::TokenShortened {
+                requested: crate::duration::flag(expiry.requested),
+                granted: expiry
+                    .granted()
+                    .map_or_else(|| "an unknown time".into(), crate::duration::flag),
+            });
+        }
         let now = k8s_openapi::jiff::Timestamp::now().as_second();
         render::expiry_notes(expiry, now)
             .iter()

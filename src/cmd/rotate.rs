@@ -22,6 +22,6 @@ pub async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> Result<E
         None => note("there was no old token to refuse (the token Secret was missing or empty)"),
     }
     note(&format!("the new token is accepted as {}", report.identity));
-    emit_kubeconfig(&report.credential, &plan.destination)?;
+    emit_kubeconfig(&report.credential, &plan.destination, plan.strict_duration)?;
     Ok(Exit::Ok)
 }

@@ -121,7 +121,7 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
         path: output.to_path_buf(),
         force,
     };
-    emit_kubeconfig(&issued, &destination)?;
+    emit_kubeconfig(&issued, &destination, false)?;
 
     let spinner = session.progress.start(&format!(
         "checking the access of system:serviceaccount:{}:{} through {}",

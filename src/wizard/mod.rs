@@ -212,6 +212,7 @@ pub fn interview(
                 path: output.clone(),
                 force,
             },
+            strict_duration: false,
             server: None,
             ca_file: None,
         },

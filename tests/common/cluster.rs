@@ -21,6 +21,18 @@ pub fn cluster_dir() -> PathBuf {
     checked_dir(CLUSTER_ENV, "target/testenv/main", "")
 }
 
+/// State dir of the full control plane kept for fault tests (they stop and restart its API
+/// server), started with `--max-token-expiration 1h`.
+pub const FAULTS_CLUSTER_ENV: &str = "KSCOPE_TEST_CLUSTER_FAULTS";
+
+pub fn faults_cluster_dir() -> PathBuf {
+    checked_dir(
+        FAULTS_CLUSTER_ENV,
+        "target/testenv/faults",
+        " --max-token-expiration 1h",
+    )
+}
+
 /// State dir of the control plane without kube-controller-manager: nothing fills token
 /// Secrets, creates `default` ServiceAccounts or finishes namespace deletion there.
 /// Panics, naming the command that starts it, when it is not running.
