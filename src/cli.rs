@@ -3,7 +3,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// The command line as the user calls kscope: `kscope`, or `kubectl kscope` as a plugin.
+pub fn command() -> clap::Command {
+    let name = crate::program::name();
+    Cli::command().name(name).bin_name(name)
+}
 
 /// Hand a tenant a namespace-scoped Kubernetes credential, and prove that it works.
 ///
@@ -11,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "kscope",
-    version,
+    version = env!("KSCOPE_VERSION"),
     propagate_version = true,
     max_term_width = 100
 )]
@@ -65,6 +71,8 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff) of kscope and every subcommand: kscope man | man -l -
+    Man,
 }
 
 /// How a command prints the objects it reports.

@@ -26,6 +26,7 @@ pub mod list;
 pub mod manifest;
 pub mod names;
 pub mod plan;
+pub mod program;
 pub mod progress;
 pub mod render;
 pub mod revoke;
@@ -66,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             clap_complete::generate(*shell, &mut Cli::command(), "kscope", &mut out);
             cmd::print(&String::from_utf8_lossy(&out)).map(|()| Exit::Ok)
         }
+        Some(Command::Man) => cmd::print(&render::man_page(cli::command())?).map(|()| Exit::Ok),
         Some(Command::Wizard(args)) => {
             cmd::wizard::wizard(global, args, cmd::wizard::Started::Subcommand, &wire).await
         }

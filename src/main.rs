@@ -2,12 +2,16 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use kscope::cli::Cli;
+use clap::FromArgMatches;
+use kscope::cli::{self, Cli};
 use kscope::error::Error;
+use kscope::program;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&cli::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -29,10 +33,10 @@ fn main() -> ExitCode {
 
 /// Prints the one error of a run, and its hint, and returns its exit code.
 fn report(error: Error) -> ExitCode {
-    eprintln!("error: {error}");
+    eprintln!("error: {}", program::spell(&error.to_string()));
     let hint = error.hint();
     if !hint.is_empty() {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", program::spell(&hint));
     }
     error.exit().into()
 }

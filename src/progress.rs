@@ -8,9 +8,9 @@ use std::time::Duration;
 
 const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/// Prints a status line on stderr.
+/// Prints a status line on stderr (suggested commands spelled as the user calls kscope).
 pub fn note(message: &str) {
-    eprintln!("{message}");
+    eprintln!("{}", crate::program::spell(message));
 }
 
 /// Whether a session shows what it waits for.

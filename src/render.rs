@@ -1,7 +1,7 @@
 //! Renderers: tables, YAML and JSON as strings. Nothing here prints or talks to a cluster, and
 //! tables never depend on the terminal, so output is the same on a terminal and in a pipe.
 
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::access::{Report, VERBS};
@@ -96,6 +96,47 @@ pub fn expiry_notes(expiry: &Expiry, now: i64) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// The manual page of `command` and of each of its subcommands, in roff: the main page, then a
+/// section per subcommand with its synopsis, description and options.
+pub fn man_page(mut command: clap::Command) -> Result<String> {
+    command.build();
+    let bug = |e: std::io::Error| Error::bug(format!("could not render the manual page: {e}"));
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command.clone())
+        .render(&mut out)
+        .map_err(bug)?;
+    let name = command.get_name().to_string();
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        let man = clap_mangen::Man::new(sub.clone());
+        let mut part = Vec::new();
+        man.render_synopsis_section(&mut part).map_err(bug)?;
+        man.render_description_section(&mut part).map_err(bug)?;
+        man.render_options_section(&mut part).map_err(bug)?;
+        out.extend_from_slice(
+            format!(
+                ".SH \"{} {}\"\n",
+                name.to_uppercase(),
+                sub.get_name().to_uppercase()
+            )
+            .as_bytes(),
+        );
+        // Sections of a subcommand are subsections of the page.
+        out.extend_from_slice(
+            String::from_utf8_lossy(&part)
+                .replace(".SH ", ".SS ")
+                .as_bytes(),
+        );
+    }
+    let page = String::from_utf8(out).map_err(|e| Error::bug(e.to_string()))?;
+    // The title line first, as man pages begin; the string definitions before it move after.
+    let (title, rest): (Vec<&str>, Vec<&str>) = page.lines().partition(|l| l.starts_with(".TH "));
+    Ok(title
+        .into_iter()
+        .chain(rest)
+        .map(|l| format!("{l}\n"))
+        .collect())
 }
 
 /// Why `check` exits 3, in one line.
@@ -325,10 +366,21 @@ pub fn template_docs(all: &[Template]) -> Vec<TemplateDoc<'_>> {
 /// The access matrix: a row per (namespace, resource), a column per verb; ✓ allowed,
 /// ✗ denied, `!` where the answer differs from what the grant implies, `·` not asked.
 pub fn check_matrix(report: &Report) -> String {
+    check_matrix_styled(report, false)
+}
+
+/// The access matrix, with colour when `color` (a terminal without `NO_COLOR`): allowed in
+/// green, denied plain, a mismatch red and bold. Without colour the text is the same.
+pub fn check_matrix_styled(report: &Report, color: bool) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
     let mut header = vec!["NAMESPACE".to_string(), "RESOURCE".to_string()];
     header.extend(VERBS.iter().map(|v| v.to_uppercase()));
     table.set_header(header);
@@ -347,7 +399,7 @@ pub fn check_matrix(report: &Report) -> String {
         }
     }
     for (scope, resource) in rows {
-        let mut cells = vec![scope.clone(), resource.clone()];
+        let mut cells = vec![Cell::new(&scope), Cell::new(&resource)];
         for verb in VERBS {
             let found = report.answers.iter().find(|a| {
                 a.probe
@@ -359,13 +411,15 @@ pub fn check_matrix(report: &Report) -> String {
                     && a.probe.permission.verb == verb
             });
             cells.push(match found {
-                None => "·".to_string(),
+                None => Cell::new("·"),
                 Some(a) => {
                     let mark = if a.allowed { "✓" } else { "✗" };
-                    if a.matches() {
-                        mark.to_string()
-                    } else {
-                        format!("{mark} !")
+                    match (a.matches(), a.allowed) {
+                        (true, true) => Cell::new(mark).fg(Color::Green),
+                        (true, false) => Cell::new(mark),
+                        (false, _) => Cell::new(format!("{mark} !"))
+                            .fg(Color::Red)
+                            .add_attribute(Attribute::Bold),
                     }
                 }
             });

@@ -154,3 +154,133 @@ fn completions_are_generated() {
     let run = Kscope::new().run(["completions", "bash"]).expect_code(0);
     assert!(run.stdout.contains("kscope"), "{}", run.stdout);
 }
+
+#[test]
+fn started_as_kubectl_kscope_it_speaks_as_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("kubectl-kscope");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kscope"), &link).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&link)
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env("HOME", dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, help, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        help.contains("Usage: kubectl kscope [OPTIONS] [COMMAND]"),
+        "{help}"
+    );
+    let (_, grant_help, _) = run(&["grant", "--help"]);
+    assert!(
+        grant_help.contains("Usage: kubectl kscope grant"),
+        "{grant_help}"
+    );
+    // Hints name the command the way the user calls it.
+    let (code, _, stderr) = run(&["revoke", "ns", "sa"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("kubectl kscope revoke ns sa --yes"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["wizard", "--namespace", "ask"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("Usage: kubectl kscope wizard"), "{stderr}");
+    assert!(
+        stderr.contains("kubectl kscope grant ask <serviceaccount>"),
+        "{stderr}"
+    );
+    // Started as kscope, it is kscope.
+    let plain = Kscope::new().run(["revoke", "ns", "sa"]).expect_code(2);
+    assert!(plain.stderr.contains("hint: check what would go with --dry-run, then confirm with --yes: kscope revoke ns sa --yes"), "{}", plain.stderr);
+}
+
+#[test]
+fn man_prints_a_roff_page_naming_every_subcommand_and_flag() {
+    let run = Kscope::new().run(["man"]).expect_code(0);
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with(".TH kscope 1"), "{first}");
+    for sub in [
+        "GRANT",
+        "KUBECONFIG",
+        "CHECK",
+        "LIST",
+        "REVOKE",
+        "ROTATE",
+        "TEMPLATES",
+        "WIZARD",
+        "COMPLETIONS",
+        "MAN",
+    ] {
+        assert!(
+            run.stdout.contains(&format!(".SH \"KSCOPE {sub}\"")),
+            "{sub}"
+        );
+    }
+    for flag in [
+        "delete\\-namespace",
+        "strict\\-duration",
+        "request\\-timeout",
+        "kubeconfig\\-file",
+    ] {
+        assert!(run.stdout.contains(flag), "{flag}");
+    }
+}
+
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let run = Kscope::new().run(["--version"]).expect_code(0);
+    let line = run.stdout.trim();
+    assert!(
+        line.starts_with(&format!("kscope {}", env!("CARGO_PKG_VERSION"))),
+        "{line}"
+    );
+    // Built from this git checkout: the commit is named.
+    if std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.git")).exists() {
+        assert!(line.contains(" ("), "{line}");
+    }
+}
+
+#[test]
+fn the_krew_manifest_has_what_krew_needs() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/krew/kscope.yaml")).unwrap();
+    let manifest: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(
+        manifest["apiVersion"],
+        "krew.googlecontainertools.github.com/v1alpha2"
+    );
+    assert_eq!(manifest["kind"], "Plugin");
+    assert_eq!(manifest["metadata"]["name"], "kscope");
+    let spec = &manifest["spec"];
+    for field in ["version", "homepage", "shortDescription", "description"] {
+        assert!(
+            spec[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}"
+        );
+    }
+    let platforms = spec["platforms"].as_array().unwrap();
+    assert!(!platforms.is_empty());
+    for platform in platforms {
+        assert!(platform["selector"]["matchLabels"]["os"].is_string());
+        assert_eq!(platform["bin"], "kscope");
+        for field in ["uri", "sha256"] {
+            let value = platform[field].as_str().unwrap();
+            assert!(
+                value.starts_with("{{") && value.ends_with("}}"),
+                "{field} is a placeholder: {value}"
+            );
+        }
+        assert_eq!(platform["files"][0]["from"], "kscope");
+    }
+}

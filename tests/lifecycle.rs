@@ -507,3 +507,38 @@ async fn a_grant_that_cannot_be_remembered_still_succeeds_with_a_warning() {
     );
     kscope.run(["kubeconfig", &ns, "app"]).expect_code(0);
 }
+
+#[tokio::test]
+async fn kubectl_runs_kscope_as_its_plugin() {
+    let dir = common::cluster_dir();
+    let ns = common::unique_name("plugin");
+    let mut kscope = admin(&dir);
+    kscope.run(["grant", &ns, "app"]).expect_code(0);
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_kscope"),
+        bin.path().join("kubectl-kscope"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = common::kubectl(&dir)
+        .env("PATH", path)
+        .env("HOME", kscope.home())
+        .args(["kscope", "list", "-n", &ns])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{ns}  ")) && stdout.contains("app"),
+        "{stdout}"
+    );
+}

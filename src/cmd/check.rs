@@ -2,6 +2,8 @@
 //! operation, print the matrix (or every answer as JSON/YAML). Exit 0 when every answer
 //! matches the grant, 3 when access differs.
 
+use std::io::IsTerminal;
+
 use crate::check;
 use crate::cli::{CheckArgs, Global};
 use crate::cluster::Wire;
@@ -15,8 +17,9 @@ pub async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Result<Exi
     let session = connect(global, wire).await?;
     let report = check::execute(&session, &plan).await?;
     let document = render::object("AccessCheck", &report);
+    let color = std::io::stdout().is_terminal() && console::colors_enabled();
     print(&render::as_output(args.output, &document, || {
-        render::check_matrix(&report)
+        render::check_matrix_styled(&report, color)
     })?)?;
     Ok(check_exit(&report))
 }

@@ -77,6 +77,6 @@ impl Prompter for Terminal {
     }
 
     fn note(&mut self, text: &str) {
-        eprintln!("{text}");
+        crate::progress::note(text);
     }
 }

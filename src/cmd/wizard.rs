@@ -8,11 +8,10 @@
 
 use std::io::IsTerminal;
 
-use clap::CommandFactory;
 use tokio::runtime::Handle;
 
 use crate::check;
-use crate::cli::{Cli, Global, WizardArgs};
+use crate::cli::{Global, WizardArgs};
 use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
 use crate::cmd::terminal::Terminal;
 use crate::cmd::{caller, check_exit, emit_kubeconfig, print, warn};
@@ -51,7 +50,7 @@ pub async fn wizard(
         None
     };
     if let Some(stream) = missing {
-        let mut command = Cli::command();
+        let mut command = crate::cli::command();
         command.build();
         let usage = match started {
             Started::Bare => command.render_help(),
@@ -132,7 +131,8 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
     let checked = check::execute(&session, &run.check).await;
     spinner.finish("access checked");
     let checked = checked?;
-    print(&render::check_matrix(&checked))?;
+    let color = std::io::stdout().is_terminal() && console::colors_enabled();
+    print(&render::check_matrix_styled(&checked, color))?;
 
     note(&format!(
         "Try it:\n  kubectl --kubeconfig {} get pods",
