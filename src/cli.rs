@@ -29,15 +29,15 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct Global {
     /// Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// The kubeconfig context to use (default: its current context).
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The kubeconfig context to use (default: its current context). `apply` takes several.
+    #[arg(long = "context", global = true, value_name = "NAME")]
+    pub contexts: Vec<String>,
 
     /// Log every API request (method and path) on stderr. Tokens are never logged.
     #[arg(short, long, global = true)]
@@ -58,6 +58,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List the kscope grants you can see, with token age, last use and drift.
     List(ListArgs),
+    /// Grant every tenant of a TenantSet file (on each --context), and prune those that left it.
+    Apply(ApplyArgs),
     /// Delete a grant (token Secret first) and prove its old token refused (401).
     Revoke(RevokeArgs),
     /// Replace a grant's token, prove the old one refused and the new one accepted.
@@ -199,6 +201,45 @@ pub struct ListArgs {
     pub namespace: Option<String>,
 
     /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The TenantSet file (apiVersion kscope.dev/v1alpha1, kind TenantSet).
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Write one kubeconfig per tenant here: <namespace>-<serviceaccount>.kubeconfig (mode 0600).
+    #[arg(long, value_name = "DIR")]
+    pub kubeconfig_dir: Option<PathBuf>,
+
+    /// How many tenants are granted at once, per cluster.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Revoke (with the 401 proof) the grants of this set that are no longer in the file.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Prune without asking (required when stdin is not a terminal).
+    #[arg(short, long, requires = "prune")]
+    pub yes: bool,
+
+    /// Print the manifests without touching a cluster (client), or have the server validate them (server).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
+    pub dry_run: Option<DryRun>,
+
+    /// Extra directory of user templates (also read: $XDG_CONFIG_HOME/kscope/templates).
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+
+    /// How long to wait for each tenant's token, e.g. 60s or 2m.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Output format of the per-tenant results.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
 }

@@ -331,6 +331,13 @@ impl Cluster {
             + Serialize
             + DeserializeOwned,
     {
+        // What is already there as wanted is not written again: a repeated grant sends reads
+        // only.
+        if let Some(live) = existing
+            && covers(live, object)
+        {
+            return Ok((live.clone(), Outcome::Unchanged));
+        }
         let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
         let api = self.namespaced::<K>(&namespace);
         let params = apply_params(adopt, mode);
@@ -577,6 +584,28 @@ pub fn has_token(secret: &Secret) -> bool {
         .as_ref()
         .and_then(|d| d.get("token"))
         .is_some_and(|t| !t.0.is_empty())
+}
+
+/// Whether the live object already holds every field of `wanted` with the same value (maps
+/// may hold more; lists must match item by item).
+fn covers<K: Serialize>(live: &K, wanted: &K) -> bool {
+    match (serde_json::to_value(live), serde_json::to_value(wanted)) {
+        (Ok(live), Ok(wanted)) => contains(&live, &wanted),
+        _ => false,
+    }
+}
+
+fn contains(live: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (live, wanted) {
+        (Value::Object(live), Value::Object(wanted)) => wanted
+            .iter()
+            .all(|(key, value)| live.get(key).is_some_and(|l| contains(l, value))),
+        (Value::Array(live), Value::Array(wanted)) => {
+            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| contains(l, w))
+        }
+        (live, wanted) => live == wanted,
+    }
 }
 
 /// Whether an apply changed anything: kscope compares resourceVersions, except under a server

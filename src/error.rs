@@ -146,6 +146,25 @@ pub enum Error {
     #[error("could not use --kubeconfig-file {}: {detail}", path.display())]
     CredentialFile { path: PathBuf, detail: String },
 
+    #[error("could not read the TenantSet file {}: {detail}", path.display())]
+    TenantSetUnreadable { path: PathBuf, detail: String },
+
+    /// Every problem is printed above the error, one line each (`file:line:column: …`).
+    #[error("{} has {} problem{}; nothing was sent", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" })]
+    InvalidTenantSet {
+        path: PathBuf,
+        problems: Vec<crate::tenants::Problem>,
+    },
+
+    #[error("invalid --concurrency 0: at least one tenant must be granted at a time")]
+    InvalidConcurrency,
+
+    #[error("{failed} of {total} tenants failed")]
+    TenantsFailed { failed: usize, total: usize },
+
+    #[error("--context was given {count} times; only apply works on several clusters at once")]
+    SeveralContexts { count: usize },
+
     #[error("the wizard needs a terminal, and {stream} is not one")]
     WizardNeedsTerminal {
         stream: &'static str,
@@ -385,6 +404,10 @@ impl Error {
             | CaNotPem { .. }
             | CredentialFile { .. }
             | ConfirmationNeeded { .. }
+            | SeveralContexts { .. }
+            | TenantSetUnreadable { .. }
+            | InvalidTenantSet { .. }
+            | InvalidConcurrency
             | WizardNeedsTerminal { .. } => Exit::Usage,
             TokenTimeout { .. } => Exit::Timeout,
             Interrupted => Exit::Interrupted,
@@ -395,6 +418,7 @@ impl Error {
             | NamespaceMissingForServerDryRun { .. }
             | ClusterRoleMissing { .. }
             | ListForbidden { .. }
+            | TenantsFailed { .. }
             | TokenShortened { .. }
             | NoSuchGrant { .. }
             | TokenStillAccepted { .. }
@@ -506,6 +530,13 @@ impl Error {
             } => format!(
                 "kscope list shows the grants there are; make this one with kscope grant {namespace} {service_account}"
             ),
+            TenantSetUnreadable { .. } => "check the path given to -f".into(),
+            InvalidTenantSet { .. } => "fix the lines named above, then apply again".into(),
+            InvalidConcurrency => "e.g. --concurrency 8".into(),
+            TenantsFailed { .. } => {
+                "the table names each failure; the others were granted, and running apply again converges".into()
+            }
+            SeveralContexts { .. } => "give one --context, or run the command once per context".into(),
             ConfirmationNeeded { command_line } => {
                 format!("check what would go with --dry-run, then confirm with --yes: {command_line}")
             }

@@ -47,8 +47,10 @@ pub async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<
         }
     };
     let not_remembered = match mode {
-        Mode::Apply => state::remember(&session.caller.context, &plan.spec.grant_ref()).err(),
-        Mode::ServerDryRun => None,
+        Mode::Apply if plan.remember => {
+            state::remember(&session.caller.context, &plan.spec.grant_ref()).err()
+        }
+        _ => None,
     };
     Ok(Report {
         objects,
@@ -84,7 +86,9 @@ async fn apply(
             namespace: ns.to_string(),
         });
     }
-    preflight(cluster, spec, existing.is_none()).await?;
+    if plan.preflight {
+        preflight(cluster, spec, existing.is_none()).await?;
+    }
 
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
     // In a namespace that does not exist yet, nothing does.

@@ -13,6 +13,7 @@
 //! - `error` (every sentence a user reads about a failure), `names`, `duration`, `cli`.
 
 pub mod access;
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod cluster;
@@ -35,6 +36,7 @@ pub mod rules;
 pub mod session;
 pub mod state;
 pub mod templates;
+pub mod tenants;
 #[cfg(test)]
 mod test_support;
 pub mod wizard;
@@ -59,6 +61,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Kubeconfig(args)) => cmd::kubeconfig::kubeconfig(global, args, &wire).await,
         Some(Command::Check(args)) => cmd::check::check(global, args, &wire).await,
         Some(Command::List(args)) => cmd::list::list(global, args, &wire).await,
+        Some(Command::Apply(args)) => cmd::apply::apply(global, args, &wire).await,
         Some(Command::Revoke(args)) => cmd::revoke::revoke(global, args, &wire).await,
         Some(Command::Rotate(args)) => cmd::rotate::rotate(global, args, &wire).await,
         Some(Command::Templates(args)) => cmd::templates::templates(args),

@@ -18,6 +18,8 @@ use crate::plan::{GrantRef, GrantSpec, RoleSource};
 pub const FIELD_MANAGER: &str = "kscope";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const GRANT_LABEL: &str = "kscope.dev/grant";
+/// On every object of a grant made by `apply`: the TenantSet (`metadata.name`) it belongs to.
+pub const SET_LABEL: &str = "kscope.dev/set";
 /// On the ServiceAccount: what the grant gave it (`template/<name>` or `clusterrole/<name>`).
 pub const ACCESS_ANNOTATION: &str = "kscope.dev/access";
 pub const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
@@ -71,27 +73,36 @@ pub struct Manifests {
     pub role_binding: RoleBinding,
 }
 
-fn labels(grant: &GrantRef) -> BTreeMap<String, String> {
-    BTreeMap::from([
+fn labels(grant: &GrantRef, set: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([
         (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
         (
             GRANT_LABEL.to_string(),
             grant.service_account.as_str().to_string(),
         ),
-    ])
+    ]);
+    if let Some(set) = set {
+        labels.insert(SET_LABEL.to_string(), set.to_string());
+    }
+    labels
 }
 
-fn meta_of(grant: &GrantRef, name: &str) -> ObjectMeta {
+fn meta_of(grant: &GrantRef, set: Option<&str>, name: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
         namespace: Some(grant.namespace.as_str().to_string()),
-        labels: Some(labels(grant)),
+        labels: Some(labels(grant, set)),
         ..Default::default()
     }
 }
 
 fn meta(spec: &GrantSpec, name: &str) -> ObjectMeta {
-    meta_of(&spec.grant_ref(), name)
+    meta_of(&spec.grant_ref(), spec.set.as_deref(), name)
+}
+
+/// The TenantSet a grant belongs to, from an object's labels.
+pub fn set_of(meta: &ObjectMeta) -> Option<String> {
+    meta.labels.as_ref()?.get(SET_LABEL).cloned()
 }
 
 /// Whether an object belongs to the grant: kscope's labels, with the grant's name.
@@ -103,13 +114,14 @@ pub fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
 }
 
 pub fn namespace(spec: &GrantSpec) -> Namespace {
+    let mut labels = BTreeMap::from([(MANAGED_BY.to_string(), FIELD_MANAGER.to_string())]);
+    if let Some(set) = &spec.set {
+        labels.insert(SET_LABEL.to_string(), set.clone());
+    }
     Namespace {
         metadata: ObjectMeta {
             name: Some(spec.namespace.as_str().to_string()),
-            labels: Some(BTreeMap::from([(
-                MANAGED_BY.to_string(),
-                FIELD_MANAGER.to_string(),
-            )])),
+            labels: Some(labels),
             ..Default::default()
         },
         ..Default::default()
@@ -131,8 +143,8 @@ pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
 }
 
 /// The long-lived token Secret; the token controller fills in `token`, `ca.crt`, `namespace`.
-pub fn token_secret(grant: &GrantRef) -> Secret {
-    let mut metadata = meta_of(grant, &grant.service_account.token_secret());
+pub fn token_secret(grant: &GrantRef, set: Option<&str>) -> Secret {
+    let mut metadata = meta_of(grant, set, &grant.service_account.token_secret());
     metadata.annotations = Some(BTreeMap::from([(
         SA_NAME_ANNOTATION.to_string(),
         grant.service_account.as_str().to_string(),
@@ -179,7 +191,7 @@ pub fn build(spec: &GrantSpec) -> Manifests {
     Manifests {
         namespace: namespace(spec),
         service_account: service_account(spec),
-        token_secret: token_secret(&spec.grant_ref()),
+        token_secret: token_secret(&spec.grant_ref(), spec.set.as_deref()),
         role: role(spec),
         role_binding: role_binding(spec),
     }
@@ -192,11 +204,18 @@ pub fn object_yaml<T: serde::Serialize>(object: &T) -> Result<String> {
 
 /// The grant as multi-document YAML, in apply order.
 pub fn to_yaml(manifests: &Manifests) -> Result<String> {
-    let mut docs = vec![
-        object_yaml(&manifests.namespace)?,
-        object_yaml(&manifests.service_account)?,
-        object_yaml(&manifests.token_secret)?,
-    ];
+    to_yaml_with(manifests, true)
+}
+
+/// The grant as multi-document YAML; without its Namespace when another grant of the same
+/// output already has it.
+pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String> {
+    let mut docs = Vec::new();
+    if namespace {
+        docs.push(object_yaml(&manifests.namespace)?);
+    }
+    docs.push(object_yaml(&manifests.service_account)?);
+    docs.push(object_yaml(&manifests.token_secret)?);
     if let Some(role) = &manifests.role {
         docs.push(object_yaml(role)?);
     }
@@ -216,6 +235,7 @@ mod tests {
             namespace: NamespaceName::parse("ask").unwrap(),
             service_account: ServiceAccountName::parse("ask-sa").unwrap(),
             role,
+            set: None,
         }
     }
 

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{
-    AccessArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs, RevokeArgs, RotateArgs,
-    WizardArgs,
+    AccessArgs, ApplyArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs, RevokeArgs,
+    RotateArgs, WizardArgs,
 };
 use crate::error::{Error, Result};
 use crate::kubeconfig;
 use crate::names::{self, NamespaceName, ServiceAccountName};
 use crate::templates::{self, Template};
+use crate::tenants::{self, TenantSet};
 
 /// The shortest TokenRequest the API server accepts.
 pub const MIN_TOKEN_SECONDS: u64 = 600;
@@ -53,6 +54,8 @@ pub struct GrantSpec {
     pub namespace: NamespaceName,
     pub service_account: ServiceAccountName,
     pub role: RoleSource,
+    /// The TenantSet the grant belongs to (`apply`), labelled on every object.
+    pub set: Option<String>,
 }
 
 impl GrantSpec {
@@ -71,6 +74,22 @@ pub struct GrantPlan {
     pub adopt: bool,
     pub dry_run: Option<DryRun>,
     /// How long to wait for the token controller.
+    pub timeout: Duration,
+    /// Check up front that the caller may make the grant (`apply` checks once for the set).
+    pub preflight: bool,
+    /// Remember it as this machine's last grant for the context (`apply` does not).
+    pub remember: bool,
+}
+
+/// `kscope apply`, validated: the whole file before any request.
+#[derive(Debug, Clone)]
+pub struct ApplyPlan {
+    pub set: TenantSet,
+    pub kubeconfig_dir: Option<PathBuf>,
+    pub concurrency: usize,
+    pub prune: bool,
+    pub confirmed: bool,
+    pub dry_run: Option<DryRun>,
     pub timeout: Duration,
 }
 
@@ -228,8 +247,45 @@ pub fn grant(args: &GrantArgs) -> Result<GrantPlan> {
                 Some(role) => role,
                 None => default_role(&args.access)?,
             },
+            set: None,
         },
         adopt: args.adopt,
+        dry_run: args.dry_run,
+        timeout: timeout(&args.timeout)?,
+        preflight: true,
+        remember: true,
+    })
+}
+
+pub fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| Error::TenantSetUnreadable {
+        path: args.file.clone(),
+        detail: e.to_string(),
+    })?;
+    let set =
+        tenants::parse(&text, &args.file, args.template_dir.as_deref()).map_err(|problems| {
+            Error::InvalidTenantSet {
+                path: args.file.clone(),
+                problems,
+            }
+        })?;
+    if args.concurrency == 0 {
+        return Err(Error::InvalidConcurrency);
+    }
+    if let Some(dir) = &args.kubeconfig_dir
+        && !dir.is_dir()
+    {
+        return Err(Error::Output {
+            path: dir.clone(),
+            why: crate::error::Unwritable::MissingDirectory,
+        });
+    }
+    Ok(ApplyPlan {
+        set,
+        kubeconfig_dir: args.kubeconfig_dir.clone(),
+        concurrency: args.concurrency,
+        prune: args.prune,
+        confirmed: args.yes,
         dry_run: args.dry_run,
         timeout: timeout(&args.timeout)?,
     })

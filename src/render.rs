@@ -5,6 +5,7 @@ use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Tab
 use serde::Serialize;
 
 use crate::access::{Report, VERBS};
+use crate::apply::TenantResult;
 use crate::cli::Output;
 use crate::credential::Expiry;
 use crate::duration;
@@ -244,6 +245,29 @@ pub fn age(seconds: i64) -> String {
         }
     }
     "0s".into()
+}
+
+/// `kscope apply`: a row per tenant (and cluster, when several).
+pub fn tenant_results(rows: &[TenantResult], with_context: bool) -> String {
+    let mut header = vec!["NAMESPACE", "SERVICEACCOUNT", "ACCESS", "RESULT", "REASON"];
+    if with_context {
+        header.insert(0, "CONTEXT");
+    }
+    let mut table = plain(&header);
+    for row in rows {
+        let mut cells = vec![
+            row.namespace.clone(),
+            row.service_account.clone(),
+            row.access.clone(),
+            row.result.clone(),
+            row.reason.clone().unwrap_or_default(),
+        ];
+        if with_context {
+            cells.insert(0, row.context.clone());
+        }
+        table.add_row(cells);
+    }
+    finish(&table)
 }
 
 /// What `revoke` is about to do (and `--dry-run` shows).

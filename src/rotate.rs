@@ -56,7 +56,12 @@ pub async fn execute(session: &Session, plan: &RotatePlan, endpoint: &Endpoint) 
         cluster.delete::<Secret>(ns, &secret_name).await?;
     }
     let (fresh, _) = cluster
-        .apply(&manifest::token_secret(grant), None, false, Mode::Apply)
+        .apply(
+            &manifest::token_secret(grant, manifest::set_of(&account.metadata).as_deref()),
+            None,
+            false,
+            Mode::Apply,
+        )
         .await?;
     let spinner = session.progress.start(&format!(
         "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"

@@ -30,6 +30,16 @@ impl Session {
         })
     }
 
+    /// The same session, showing no progress (for many operations at once).
+    pub fn quiet(&self) -> Session {
+        Session {
+            caller: self.caller.clone(),
+            cluster: self.cluster.clone(),
+            wire: self.wire.clone(),
+            progress: Progress::Hidden,
+        }
+    }
+
     /// A client holding another credential (a ServiceAccount's kubeconfig), counted and
     /// logged like the caller's. The error is why the kubeconfig cannot be used.
     pub async fn client_for(&self, kubeconfig: Kubeconfig) -> Result<Cluster, String> {

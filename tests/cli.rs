@@ -25,6 +25,7 @@ fn help_of_every_command() {
         vec!["list", "--help"],
         vec!["revoke", "--help"],
         vec!["rotate", "--help"],
+        vec!["apply", "--help"],
         vec!["templates", "--help"],
         vec!["wizard", "--help"],
         vec!["completions", "--help"],

@@ -1,6 +1,7 @@
 //! One module per subcommand, each thin: plan → execute → render → exit code. Here is the
 //! little they share: connecting as the caller, printing data, and the exit of a check.
 
+pub mod apply;
 pub mod check;
 pub mod grant;
 pub mod kubeconfig;
@@ -27,7 +28,16 @@ use crate::session::Session;
 
 /// The caller's kubeconfig and context, as `--kubeconfig`, `KUBECONFIG` and `--context` say.
 pub fn caller(global: &Global) -> Result<Caller> {
-    load(global.kubeconfig.as_deref(), global.context.as_deref())
+    load(global.kubeconfig.as_deref(), single_context(global)?)
+}
+
+/// The one `--context` of a command that works on one cluster.
+pub fn single_context(global: &Global) -> Result<Option<&str>> {
+    match global.contexts.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        many => Err(Error::SeveralContexts { count: many.len() }),
+    }
 }
 
 /// A session acting as the caller.

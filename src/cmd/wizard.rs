@@ -14,7 +14,7 @@ use crate::check;
 use crate::cli::{Global, WizardArgs};
 use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
 use crate::cmd::terminal::Terminal;
-use crate::cmd::{caller, check_exit, emit_kubeconfig, print, warn};
+use crate::cmd::{caller, check_exit, emit_kubeconfig, print, single_context, warn};
 use crate::credential;
 use crate::error::{Error, Exit, Result};
 use crate::grant;
@@ -65,7 +65,7 @@ pub async fn wizard(
             command_line: wizard::for_preset(
                 &preset,
                 global.kubeconfig.as_deref(),
-                global.context.as_deref(),
+                single_context(global)?,
                 &template_dirs,
             ),
         });
@@ -76,7 +76,7 @@ pub async fn wizard(
     let setup = Setup::new(
         &caller,
         global.kubeconfig.clone(),
-        global.context.is_some(),
+        !global.contexts.is_empty(),
         catalog,
         template_dirs,
         preset,

@@ -196,6 +196,7 @@ pub fn interview(
         namespace,
         service_account,
         role,
+        set: None,
     };
     let grant_ref = spec.grant_ref();
     let run_plans = (
@@ -204,6 +205,8 @@ pub fn interview(
             adopt,
             dry_run: None,
             timeout: setup.timeout,
+            preflight: true,
+            remember: true,
         },
         KubeconfigPlan {
             grant: Some(grant_ref.clone()),

@@ -1,0 +1,484 @@
+//! The TenantSet file of `kscope apply -f`: parsed with the position of every value, and
+//! validated completely (every problem with its line, all at once) before any request. Pure,
+//! except for reading the template files a tenant names.
+//!
+//! ```yaml
+//! apiVersion: kscope.dev/v1alpha1
+//! kind: TenantSet
+//! metadata: {name: platform-teams}
+//! spec:
+//!   defaults: {template: developer}
+//!   tenants:
+//!   - {namespace: team-a, serviceAccount: ci, template: deployer}
+//!   - {namespace: team-b, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 24h}}
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::names::{self, NamespaceName, ServiceAccountName};
+use crate::plan::{self, GrantSpec, RoleSource, TokenKind};
+use crate::templates;
+
+pub const API_VERSION: &str = "kscope.dev/v1alpha1";
+pub const KIND: &str = "TenantSet";
+
+/// One problem in the file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// A valid TenantSet.
+#[derive(Debug, Clone)]
+pub struct TenantSet {
+    pub name: String,
+    pub tenants: Vec<Tenant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// Labelled with the set's name.
+    pub spec: GrantSpec,
+    pub token: TokenKind,
+    /// The line of the tenant in the file.
+    pub line: u32,
+}
+
+type Fields = BTreeMap<String, Spanned<serde_json::Value>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    metadata: Option<Spanned<Fields>>,
+    spec: Option<Spanned<SpecDocument>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecDocument {
+    defaults: Option<Spanned<Fields>>,
+    tenants: Option<Vec<Spanned<Fields>>>,
+}
+
+const TENANT_FIELDS: [&str; 5] = [
+    "namespace",
+    "serviceAccount",
+    "template",
+    "clusterRole",
+    "kubeconfig",
+];
+
+/// Parses and validates a TenantSet; `file` names it and anchors relative template paths.
+/// The result is every problem found, or the set.
+pub fn parse(
+    text: &str,
+    file: &Path,
+    template_dir: Option<&Path>,
+) -> Result<TenantSet, Vec<Problem>> {
+    let document: Document = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+        let message = e.to_string();
+        vec![Problem {
+            line,
+            column,
+            message: message.lines().next().unwrap_or(&message).to_string(),
+        }]
+    })?;
+    let mut problems = Vec::new();
+    let mut problem = |at: (u32, u32), message: String| {
+        problems.push(Problem {
+            line: at.0,
+            column: at.1,
+            message,
+        })
+    };
+    let top = (1, 1);
+    match &document.api_version {
+        Some(v) if v.value == API_VERSION => {}
+        Some(v) => problem(
+            at(v),
+            format!("apiVersion must be {API_VERSION}, not {:?}", v.value),
+        ),
+        None => problem(top, format!("apiVersion is missing (it is {API_VERSION})")),
+    }
+    match &document.kind {
+        Some(k) if k.value == KIND => {}
+        Some(k) => problem(at(k), format!("kind must be {KIND}, not {:?}", k.value)),
+        None => problem(top, format!("kind is missing (it is {KIND})")),
+    }
+    let name = match document.metadata.as_ref().and_then(|m| m.value.get("name")) {
+        Some(name) => match name.value.as_str().map(names::dns1123_subdomain) {
+            Some(Ok(())) if name.value.as_str().is_some_and(|n| n.len() <= 63) => {
+                name.value.as_str().map(String::from)
+            }
+            Some(Ok(())) => {
+                problem(
+                    at(name),
+                    "metadata.name is longer than 63 characters (it is a label value)".into(),
+                );
+                None
+            }
+            Some(Err(why)) => {
+                problem(at(name), format!("metadata.name {} {why}", name.value));
+                None
+            }
+            None => {
+                problem(at(name), "metadata.name must be a string".into());
+                None
+            }
+        },
+        None => {
+            let where_ = document.metadata.as_ref().map_or(top, at);
+            problem(where_, "metadata.name is missing: it names the set, and prune only ever touches grants of this set".into());
+            None
+        }
+    };
+    if let Some(metadata) = &document.metadata {
+        for (key, value) in &metadata.value {
+            if key != "name" {
+                problem(at(value), format!("unknown field metadata.{key}"));
+            }
+        }
+    }
+    let Some(spec) = &document.spec else {
+        problem(top, "spec is missing".into());
+        return Err(problems);
+    };
+    let defaults = spec.value.defaults.as_ref();
+    if let Some(defaults) = defaults {
+        for (key, value) in &defaults.value {
+            if !TENANT_FIELDS.contains(&key.as_str()) {
+                problem(
+                    at(value),
+                    format!(
+                        "unknown field spec.defaults.{key} (a tenant has {})",
+                        TENANT_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let tenants = spec.value.tenants.as_deref().unwrap_or_default();
+    if tenants.is_empty() {
+        problem(at(spec), "spec.tenants is missing or empty".into());
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let dirs = templates::user_dirs(template_dir);
+    let mut seen: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut valid = Vec::new();
+    for entry in tenants {
+        let here = at(entry);
+        let field = |key: &str| {
+            entry
+                .value
+                .get(key)
+                .or_else(|| defaults.and_then(|d| d.value.get(key)))
+        };
+        for (key, value) in &entry.value {
+            if !TENANT_FIELDS.contains(&key.as_str()) {
+                problem(
+                    at(value),
+                    format!(
+                        "unknown field {key} (a tenant has {})",
+                        TENANT_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        let text = |key: &str, problem: &mut dyn FnMut((u32, u32), String)| match field(key) {
+            Some(v) => match v.value.as_str() {
+                Some(s) => Some((s.to_string(), at(v))),
+                None => {
+                    problem(at(v), format!("{key} must be a string"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let namespace = match text("namespace", &mut problem) {
+            Some((value, pos)) => NamespaceName::parse(&value)
+                .map_err(|e| problem(pos, crate::error::Error::from(e).to_string()))
+                .ok(),
+            None => {
+                problem(here, "namespace is missing".into());
+                None
+            }
+        };
+        let service_account = match text("serviceAccount", &mut problem) {
+            Some((value, pos)) => ServiceAccountName::parse(&value)
+                .map_err(|e| problem(pos, crate::error::Error::from(e).to_string()))
+                .ok(),
+            None => {
+                problem(here, "serviceAccount is missing".into());
+                None
+            }
+        };
+        // The tenant's own choice of access wins over the defaults' (template or clusterRole).
+        let own = |key: &str| entry.value.contains_key(key);
+        let (template, cluster_role) = if own("template") || own("clusterRole") {
+            (entry.value.get("template"), entry.value.get("clusterRole"))
+        } else {
+            (field("template"), field("clusterRole"))
+        };
+        let role = match (template, cluster_role) {
+            (Some(t), Some(_)) => {
+                problem(
+                    at(t),
+                    "a tenant has either template or clusterRole, not both".into(),
+                );
+                None
+            }
+            (None, None) => {
+                problem(
+                    here,
+                    "the tenant has neither template nor clusterRole (set one, or spec.defaults)"
+                        .into(),
+                );
+                None
+            }
+            (Some(t), None) => match t.value.as_str() {
+                Some(name) => template_for(name, base, &dirs)
+                    .map(RoleSource::Template)
+                    .map_err(|e| problem(at(t), e.to_string()))
+                    .ok(),
+                None => {
+                    problem(at(t), "template must be a string".into());
+                    None
+                }
+            },
+            (None, Some(c)) => match c.value.as_str().map(names::cluster_role) {
+                Some(Ok(name)) => Some(RoleSource::ClusterRole(name)),
+                _ => {
+                    problem(
+                        at(c),
+                        format!("clusterRole {} is not a valid ClusterRole name", c.value),
+                    );
+                    None
+                }
+            },
+        };
+        let token = match field("kubeconfig") {
+            None => Some(TokenKind::LongLived),
+            Some(k) => match &k.value {
+                serde_json::Value::Object(options) => {
+                    let unknown: Vec<&String> =
+                        options.keys().filter(|key| *key != "duration").collect();
+                    if !unknown.is_empty() {
+                        problem(
+                            at(k),
+                            format!(
+                                "unknown field kubeconfig.{} (kubeconfig has duration)",
+                                unknown[0]
+                            ),
+                        );
+                    }
+                    match options.get("duration") {
+                        None => Some(TokenKind::LongLived),
+                        Some(serde_json::Value::String(d)) => plan::token_lifetime(d)
+                            .map(TokenKind::Expiring)
+                            .map_err(|e| {
+                                problem(
+                                    at(k),
+                                    e.to_string().replace("--duration", "kubeconfig.duration"),
+                                )
+                            })
+                            .ok(),
+                        Some(_) => {
+                            problem(
+                                at(k),
+                                "kubeconfig.duration must be a duration such as 24h".into(),
+                            );
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    problem(
+                        at(k),
+                        "kubeconfig must be a map such as {duration: 24h}".into(),
+                    );
+                    None
+                }
+            },
+        };
+        if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
+            let key = (ns.to_string(), sa.to_string());
+            if let Some(first) = seen.get(&key) {
+                problem(
+                    here,
+                    format!("{ns}/{sa} is listed twice (first at line {first})"),
+                );
+            } else {
+                seen.insert(key, here.0);
+            }
+        }
+        if let (Some(namespace), Some(service_account), Some(role), Some(token)) =
+            (namespace, service_account, role, token)
+        {
+            valid.push(Tenant {
+                spec: GrantSpec {
+                    namespace,
+                    service_account,
+                    role,
+                    set: name.clone(),
+                },
+                token,
+                line: here.0,
+            });
+        }
+    }
+    match name {
+        Some(name) if problems.is_empty() => Ok(TenantSet {
+            name,
+            tenants: valid,
+        }),
+        _ => {
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(problems)
+        }
+    }
+}
+
+fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
+    (
+        spanned.referenced.line() as u32,
+        spanned.referenced.column() as u32,
+    )
+}
+
+/// A tenant's template: a name (built-in or from the template directories) or a file path,
+/// relative to the TenantSet file.
+fn template_for(
+    arg: &str,
+    base: &Path,
+    dirs: &[PathBuf],
+) -> crate::error::Result<templates::Template> {
+    if arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml") {
+        let path = base.join(arg);
+        return templates::load_file(&path);
+    }
+    templates::resolve(arg, dirs)
+}
+
+/// The namespaces of a set's tenants, each once.
+pub fn namespaces(set: &TenantSet) -> BTreeSet<&str> {
+    set.tenants
+        .iter()
+        .map(|t| t.spec.namespace.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Result<TenantSet, Vec<Problem>> {
+        parse(text, Path::new("/nonexistent/set.yaml"), None)
+    }
+
+    #[test]
+    fn a_valid_set_with_defaults() {
+        let set = parsed(
+            "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: platform-teams\nspec:\n  defaults: {template: developer}\n  tenants:\n  - {namespace: team-a, serviceAccount: ci, template: deployer}\n  - {namespace: team-b, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 24h}}\n  - {namespace: team-c, serviceAccount: app}\n",
+        )
+        .unwrap();
+        assert_eq!(set.name, "platform-teams");
+        let access: Vec<String> = set
+            .tenants
+            .iter()
+            .map(|t| t.spec.role.access_annotation())
+            .collect();
+        assert_eq!(
+            access,
+            [
+                "template/deployer",
+                "clusterrole/view",
+                "template/developer"
+            ]
+        );
+        assert_eq!(
+            set.tenants[1].token,
+            TokenKind::Expiring(std::time::Duration::from_secs(86_400))
+        );
+        assert_eq!(set.tenants[2].line, 10);
+        assert!(
+            set.tenants
+                .iter()
+                .all(|t| t.spec.set.as_deref() == Some("platform-teams"))
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_at_once() {
+        let problems = parsed(
+            "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: set}\nspec:\n  tenants:\n  - {namespace: Team-A, serviceAccount: ci, template: developer}\n  - {namespace: b, serviceAccount: ci}\n  - {namespace: c, serviceAccount: ci, template: developer, clusterRole: view}\n  - {namespace: d, serviceAccount: ci, template: nope}\n  - {namespace: e, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 5m}}\n  - {namespace: f, serviceAcount: ci, clusterRole: view}\n  - {namespace: g, serviceAccount: ci, clusterRole: view}\n  - {namespace: g, serviceAccount: ci, clusterRole: edit}\n",
+        )
+        .unwrap_err();
+        let lines: Vec<(u32, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        let has = |line: u32, text: &str| lines.iter().any(|(l, m)| *l == line && m.contains(text));
+        assert!(has(6, "invalid namespace name \"Team-A\""), "{lines:?}");
+        assert!(has(7, "neither template nor clusterRole"), "{lines:?}");
+        assert!(
+            has(8, "either template or clusterRole, not both"),
+            "{lines:?}"
+        );
+        assert!(has(9, "unknown template \"nope\""), "{lines:?}");
+        assert!(has(10, "at least 10 minutes"), "{lines:?}");
+        assert!(has(11, "unknown field serviceAcount"), "{lines:?}");
+        assert!(has(11, "serviceAccount is missing"), "{lines:?}");
+        assert!(
+            has(13, "g/ci is listed twice (first at line 12)"),
+            "{lines:?}"
+        );
+        assert_eq!(problems.len(), 8, "{lines:?}");
+    }
+
+    #[test]
+    fn the_header_and_syntax_are_checked() {
+        let problems = parsed("apiVersion: v1\nkind: Secret\nspec:\n  tenants: []\n").unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("apiVersion must be kscope.dev/v1alpha1")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("kind must be TenantSet")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("metadata.name is missing")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("spec.tenants is missing or empty")),
+            "{messages:?}"
+        );
+        let broken = parsed("apiVersion: kscope.dev/v1alpha1\nkind: [unclosed\n").unwrap_err();
+        assert_eq!(broken.len(), 1);
+        assert!(broken[0].line >= 2, "{broken:?}");
+        let unknown = parsed("apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: s}\nspec: {tenants: []}\nextra: 1\n").unwrap_err();
+        assert!(unknown[0].message.contains("extra"), "{unknown:?}");
+    }
+}

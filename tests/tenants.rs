@@ -1,0 +1,345 @@
+//! `kscope apply -f` against the real control plane: a set of 200 tenants applied and applied
+//! again without a write, kubeconfigs used by the real kubectl, prune that touches exactly the
+//! grants that left the file, an invalid file refused whole, one failing tenant among many,
+//! and one set on two clusters through two contexts.
+
+mod common;
+mod runner;
+
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kube::api::PostParams;
+use kube::config::Kubeconfig;
+use kube::{Api, Client};
+use runner::{Kscope, Run};
+use serde_json::json;
+
+fn admin(dir: &Path) -> Kscope {
+    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
+}
+
+/// A TenantSet named `name` with `tenants` lines (already YAML flow maps).
+fn set_file(into: &Path, name: &str, tenants: &[String]) -> PathBuf {
+    let mut text = format!(
+        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: {name}\nspec:\n  defaults: {{template: read-only}}\n  tenants:\n"
+    );
+    for tenant in tenants {
+        text.push_str(&format!("  - {tenant}\n"));
+    }
+    let path = into.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn results(run: &Run) -> Vec<serde_json::Value> {
+    let parsed: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    assert_eq!(parsed["kind"], "TenantResultList");
+    parsed["items"].as_array().unwrap().clone()
+}
+
+async fn account_exists(client: &Client, ns: &str, sa: &str) -> bool {
+    Api::<ServiceAccount>::namespaced(client.clone(), ns)
+        .get_opt(sa)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test]
+async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let set = common::unique_name("fleet");
+    let namespaces: Vec<String> = (0..20).map(|i| format!("{set}-{i}")).collect();
+    let tenants: Vec<String> = namespaces
+        .iter()
+        .flat_map(|ns| {
+            (0..10).map(move |j| match j {
+                0 => format!("{{namespace: {ns}, serviceAccount: sa{j}, clusterRole: view}}"),
+                1 => format!(
+                    "{{namespace: {ns}, serviceAccount: sa{j}, kubeconfig: {{duration: 1h}}}}"
+                ),
+                _ => format!("{{namespace: {ns}, serviceAccount: sa{j}}}"),
+            })
+        })
+        .collect();
+    assert_eq!(tenants.len(), 200);
+    let mut kscope = admin(&dir);
+    let file = set_file(kscope.home(), &set, &tenants);
+    let kubeconfigs = kscope.path("kubeconfigs");
+    std::fs::create_dir_all(&kubeconfigs).unwrap();
+    let (f, k) = (file.to_str().unwrap(), kubeconfigs.to_str().unwrap());
+
+    let run = kscope
+        .run(["apply", "-f", f, "--kubeconfig-dir", k, "-o", "json"])
+        .expect_code(0);
+    let first = results(&run);
+    assert_eq!(first.len(), 200);
+    assert!(
+        first.iter().all(|r| r["result"] == "created"),
+        "{}",
+        run.stdout
+    );
+
+    // A grant of the same namespace made by `kscope grant`, and one of another set: prune
+    // must not touch them.
+    kscope
+        .run(["grant", &namespaces[0], "by-hand"])
+        .expect_code(0);
+    let other = set_file(
+        kscope.home(),
+        &format!("{set}-other"),
+        &[format!(
+            "{{namespace: {}, serviceAccount: theirs}}",
+            namespaces[0]
+        )],
+    );
+    kscope
+        .run(["apply", "-f", other.to_str().unwrap()])
+        .expect_code(0);
+
+    // Again: every tenant unchanged, and not one object written.
+    let run = kscope
+        .run(["apply", "-f", f, "--kubeconfig-dir", k, "-o", "json", "-v"])
+        .expect_code(0);
+    assert!(
+        results(&run).iter().all(|r| r["result"] == "unchanged"),
+        "{}",
+        run.stdout
+    );
+    let writes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("kscope: PATCH")
+                || l.starts_with("kscope: PUT")
+                || l.starts_with("kscope: DELETE")
+        })
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    let created: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("kscope: POST") && !l.contains("selfsubject") && !l.contains("/token")
+        })
+        .collect();
+    assert!(created.is_empty(), "{created:?}");
+
+    // The kubeconfigs work with the real kubectl (long-lived and expiring).
+    for name in ["sa0", "sa1", "sa5"] {
+        let path = kubeconfigs.join(format!("{}-{name}.kubeconfig", namespaces[3]));
+        let run = runner::kubectl_as(common::kubectl(&dir), &path, &["get", "pods"]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+    }
+
+    // Five tenants leave the file: prune revokes exactly them.
+    let kept: Vec<String> = tenants[5..].to_vec();
+    let file = set_file(kscope.home(), &set, &kept);
+    let run = kscope
+        .run([
+            "apply",
+            "-f",
+            file.to_str().unwrap(),
+            "--prune",
+            "-o",
+            "json",
+        ])
+        .expect_code(2);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    let run = kscope
+        .run([
+            "apply",
+            "-f",
+            file.to_str().unwrap(),
+            "--prune",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .expect_code(0);
+    let pruned: Vec<(String, String)> = results(&run)
+        .iter()
+        .filter(|r| r["result"] == "pruned")
+        .map(|r| {
+            (
+                r["namespace"].as_str().unwrap().to_string(),
+                r["serviceAccount"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = (0..5)
+        .map(|j| (namespaces[0].clone(), format!("sa{j}")))
+        .collect();
+    assert_eq!(pruned, expected);
+    for j in 0..5 {
+        assert!(!account_exists(&client, &namespaces[0], &format!("sa{j}")).await);
+    }
+    assert!(account_exists(&client, &namespaces[0], "sa5").await);
+    assert!(
+        account_exists(&client, &namespaces[0], "by-hand").await,
+        "a kscope grant is not the set's"
+    );
+    assert!(
+        account_exists(&client, &namespaces[0], "theirs").await,
+        "another set's grant stays"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_file_is_refused_whole_with_every_line() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("invalid");
+    let mut kscope = admin(&dir);
+    let file = set_file(
+        kscope.home(),
+        "broken",
+        &[
+            format!("{{namespace: {ns}, serviceAccount: good}}"),
+            format!("{{namespace: {ns}, serviceAccount: Bad_Name}}"),
+            format!("{{namespace: {ns}, serviceAccount: two, template: nope}}"),
+            format!("{{namespace: {ns}, serviceAccount: good}}"),
+        ],
+    );
+    let run = kscope
+        .run(["apply", "-f", file.to_str().unwrap()])
+        .expect_code(2);
+    let f = file.display().to_string();
+    assert!(run.stderr.contains(&format!("{f}:9:")), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("invalid serviceaccount name \"Bad_Name\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("{f}:10:"))
+            && run.stderr.contains("unknown template \"nope\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("listed twice (first at line 8)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("has 3 problems; nothing was sent"),
+        "{}",
+        run.stderr
+    );
+    let namespace = Api::<Namespace>::all(client).get_opt(&ns).await.unwrap();
+    assert!(namespace.is_none(), "nothing was created");
+}
+
+#[tokio::test]
+async fn one_failing_tenant_does_not_stop_the_others() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("onefails");
+    common::create_namespace(&client, &ns).await;
+    // Someone else's ServiceAccount of a tenant's name: kscope refuses to take it over.
+    let theirs: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "taken"}})).unwrap();
+    Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &theirs)
+        .await
+        .unwrap();
+    let mut kscope = admin(&dir);
+    let tenants: Vec<String> = ["a", "b", "taken", "c", "d"]
+        .iter()
+        .map(|sa| format!("{{namespace: {ns}, serviceAccount: {sa}}}"))
+        .collect();
+    let file = set_file(kscope.home(), &common::unique_name("onefails"), &tenants);
+    let run = kscope
+        .run(["apply", "-f", file.to_str().unwrap(), "-o", "json"])
+        .expect_code(1);
+    let rows = results(&run);
+    let failed: Vec<&serde_json::Value> = rows.iter().filter(|r| r["result"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert_eq!(failed[0]["serviceAccount"], "taken");
+    assert!(
+        failed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not managed by kscope"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(rows.iter().filter(|r| r["result"] == "created").count(), 4);
+    assert!(
+        run.stderr.contains("1 of 5 tenants failed"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// One kubeconfig with a context for each of two clusters.
+fn two_clusters(first: &Path, second: &Path, into: &Path) -> PathBuf {
+    let mut merged = common::admin_kubeconfig(first);
+    let mut other: Kubeconfig = common::admin_kubeconfig(second);
+    for named in &mut merged.contexts {
+        named.name = "one".into();
+    }
+    for cluster in &mut other.clusters {
+        cluster.name = "two-cluster".into();
+    }
+    for user in &mut other.auth_infos {
+        user.name = "two-user".into();
+    }
+    for named in &mut other.contexts {
+        named.name = "two".into();
+        if let Some(context) = named.context.as_mut() {
+            context.cluster = "two-cluster".into();
+            context.user = Some("two-user".into());
+        }
+    }
+    merged.current_context = Some("one".into());
+    merged.clusters.extend(other.clusters);
+    merged.auth_infos.extend(other.auth_infos);
+    merged.contexts.extend(other.contexts);
+    let path = into.join("two-clusters.kubeconfig");
+    std::fs::write(&path, serde_json::to_string(&merged).unwrap()).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn one_set_on_two_clusters_through_two_contexts() {
+    let (first, second) = (common::cluster_dir(), common::faults_cluster_dir());
+    let kscope = Kscope::new();
+    let kubeconfig = two_clusters(&first, &second, kscope.home());
+    let mut kscope = kscope.kubeconfig(&kubeconfig);
+    let ns = common::unique_name("twoclusters");
+    let file = set_file(
+        kscope.home(),
+        &common::unique_name("two"),
+        &[format!("{{namespace: {ns}, serviceAccount: ci}}")],
+    );
+    let out = kscope.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let run = kscope
+        .run([
+            "apply",
+            "-f",
+            file.to_str().unwrap(),
+            "--context",
+            "one",
+            "--context",
+            "two",
+            "--kubeconfig-dir",
+            out.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    assert!(run.stdout.starts_with("CONTEXT"), "{}", run.stdout);
+    assert_eq!(run.stdout.matches(" created").count(), 2, "{}", run.stdout);
+    for (context, dir) in [("one", &first), ("two", &second)] {
+        let client = common::admin_client(dir).await;
+        assert!(account_exists(&client, &ns, "ci").await, "{context}");
+        let path = out.join(context).join(format!("{ns}-ci.kubeconfig"));
+        let run = runner::kubectl_as(common::kubectl(dir), &path, &["get", "pods"]);
+        assert_eq!(run.code, 0, "{context}: {}", run.stderr);
+    }
+}
