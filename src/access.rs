@@ -9,8 +9,9 @@ use crate::rules::{self, Permission};
 /// The verbs of the matrix's columns.
 pub const VERBS: [&str; 4] = ["get", "list", "create", "delete"];
 
-/// The rows probed in every namespace: (API group, resource, verbs asked).
-const NAMESPACED: [(&str, &str, &[&str]); 8] = [
+/// The rows probed in every namespace: (API group, resource, verbs asked). The last three ask
+/// the verbs that would let a tenant step outside its grant.
+const NAMESPACED: [(&str, &str, &[&str]); 11] = [
     ("", "pods", &VERBS),
     ("", "pods/log", &["get"]),
     ("apps", "deployments", &VERBS),
@@ -19,6 +20,9 @@ const NAMESPACED: [(&str, &str, &[&str]); 8] = [
     ("", "secrets", &VERBS),
     ("rbac.authorization.k8s.io", "roles", &VERBS),
     ("rbac.authorization.k8s.io", "rolebindings", &VERBS),
+    ("rbac.authorization.k8s.io", "roles", &["escalate", "bind"]),
+    ("", "serviceaccounts", &["impersonate"]),
+    ("", "serviceaccounts/token", &["create"]),
 ];
 
 /// Cluster-scoped rows: reads outside any namespace, and RBAC escalation. Always denied,
@@ -45,6 +49,10 @@ pub struct Probe {
     #[serde(flatten)]
     pub permission: Permission,
     pub expected: bool,
+    /// Allowed to every authenticated user or ServiceAccount by the bindings that come with
+    /// Kubernetes (`kubernetes.io/bootstrapping: rbac-defaults`), not by the grant.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,11 +60,19 @@ pub struct Answer {
     #[serde(flatten)]
     pub probe: Probe,
     pub allowed: bool,
+    /// The authorizer's reason: for an allow, the binding and role that allowed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Answer {
     pub fn matches(&self) -> bool {
         self.allowed == self.probe.expected
+    }
+
+    /// Allowed although the grant does not explain it: access from somewhere else.
+    pub fn unexpected_allow(&self) -> bool {
+        self.allowed && !self.probe.expected
     }
 }
 
@@ -80,6 +96,7 @@ pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
                     namespace: Some(namespace.clone()),
                     permission,
                     expected,
+                    baseline: false,
                 });
             }
         }
@@ -90,7 +107,54 @@ pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
                 namespace: None,
                 permission: Permission::new(group, resource, verb),
                 expected: false,
+                baseline: false,
             });
+        }
+    }
+    probes
+}
+
+/// One served resource for `--all-resources`: (group, resource, namespaced, verbs).
+pub type ServedResource<'a> = (&'a str, &'a str, bool, &'a [String]);
+
+/// The questions for `check --all-resources`: every served resource and verb, in the tenant
+/// namespace, `default` and `kube-system` for namespaced ones and at cluster scope for the
+/// others. Expected: the role's rules in the tenant namespace (a RoleBinding reaches nothing
+/// else), plus the Kubernetes baseline everywhere, marked as such.
+pub fn all_probes(
+    tenant: &str,
+    rules: &[PolicyRule],
+    baseline: &[PolicyRule],
+    served: &[ServedResource],
+) -> Vec<Probe> {
+    let mut namespaces = vec![tenant.to_string()];
+    namespaces.extend(
+        FORBIDDEN_NAMESPACES
+            .iter()
+            .filter(|n| **n != tenant)
+            .map(|n| n.to_string()),
+    );
+    let mut probes = Vec::new();
+    let mut ask = |namespace: Option<&String>, group: &str, resource: &str, verb: &str| {
+        let permission = Permission::new(group, resource, verb);
+        let granted = namespace.is_some_and(|n| n == tenant) && rules::allows(rules, &permission);
+        let base = rules::allows(baseline, &permission);
+        probes.push(Probe {
+            namespace: namespace.cloned(),
+            permission,
+            expected: granted || base,
+            baseline: base && !granted,
+        });
+    };
+    for (group, resource, namespaced, verbs) in served {
+        for verb in verbs.iter() {
+            if *namespaced {
+                for namespace in &namespaces {
+                    ask(Some(namespace), group, resource, verb);
+                }
+            } else {
+                ask(None, group, resource, verb);
+            }
         }
     }
     probes
@@ -171,7 +235,14 @@ mod tests {
                 .iter()
                 .all(|p| p.namespace.as_deref() == Some("ask"))
         );
-        assert_eq!(allowed.len(), 7 * 4 + 1, "every namespaced probe in ask");
+        // Every namespaced probe in ask, and serviceaccounts/token create (its wildcard
+        // resources reach it), but never escalate, bind or impersonate.
+        assert_eq!(allowed.len(), 7 * 4 + 1 + 1, "{allowed:?}");
+        assert!(
+            allowed
+                .iter()
+                .all(|p| !["escalate", "bind", "impersonate"].contains(&p.permission.verb.as_str()))
+        );
         assert!(
             probes
                 .iter()
@@ -217,6 +288,6 @@ mod tests {
             .iter()
             .filter(|p| p.namespace.as_deref() == Some("default"))
             .count();
-        assert_eq!(defaults, 7 * 4 + 1);
+        assert_eq!(defaults, 7 * 4 + 1 + 4);
     }
 }

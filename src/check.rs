@@ -40,16 +40,37 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
         None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?,
     };
     let identity = as_sa.whoami().await?.username.unwrap_or_default();
-    let probes = access::probes(grant.namespace.as_str(), &rules);
+    let probes = if plan.all_resources {
+        let (served, baseline) =
+            futures::try_join!(session.cluster.served(), baseline_rules(session, &grant))?;
+        let served: Vec<access::ServedResource> = served
+            .iter()
+            .map(|s| {
+                (
+                    s.group.as_str(),
+                    s.resource.as_str(),
+                    s.namespaced,
+                    s.verbs.as_slice(),
+                )
+            })
+            .collect();
+        access::all_probes(grant.namespace.as_str(), &rules, &baseline, &served)
+    } else {
+        access::probes(grant.namespace.as_str(), &rules)
+    };
     let questions: Vec<_> = probes
         .iter()
         .map(|p| (p.namespace.clone(), p.permission.clone()))
         .collect();
-    let allowed = as_sa.can_i(&questions).await?;
+    let reviews = as_sa.reviews(&questions).await?;
     let answers = probes
         .into_iter()
-        .zip(allowed)
-        .map(|(probe, allowed)| Answer { probe, allowed })
+        .zip(reviews)
+        .map(|(probe, review)| Answer {
+            probe,
+            allowed: review.allowed,
+            reason: review.reason,
+        })
         .collect();
     Ok(Report {
         namespace: grant.namespace.to_string(),
@@ -80,6 +101,52 @@ async fn connect_file(session: &Session, path: &Path) -> Result<(Cluster, Option
             detail,
         })?;
     Ok((client, namespace))
+}
+
+/// The bootstrapping label of the bindings and roles that come with Kubernetes.
+pub const BOOTSTRAP_SELECTOR: &str = "kubernetes.io/bootstrapping=rbac-defaults";
+
+/// What every ServiceAccount of the grant's namespace may do without the grant: the rules of
+/// the ClusterRoles that Kubernetes' own ClusterRoleBindings give to the groups it is in. A
+/// caller who may not read them gets an empty baseline.
+async fn baseline_rules(session: &Session, grant: &GrantRef) -> Result<Vec<PolicyRule>> {
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    let groups = [
+        "system:authenticated".to_string(),
+        "system:serviceaccounts".to_string(),
+        format!("system:serviceaccounts:{}", grant.namespace),
+    ];
+    let cluster = &session.cluster;
+    let found = futures::try_join!(
+        cluster.list_labelled::<ClusterRoleBinding>(BOOTSTRAP_SELECTOR),
+        cluster.list_labelled::<ClusterRole>(BOOTSTRAP_SELECTOR),
+    );
+    let (bindings, roles) = match found {
+        Ok(found) => found,
+        Err(e) if is_forbidden(&e) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let bound: Vec<&str> = bindings
+        .iter()
+        .filter(|b| {
+            b.subjects
+                .iter()
+                .flatten()
+                .any(|s| s.kind == "Group" && groups.contains(&s.name))
+        })
+        .filter(|b| b.role_ref.kind == "ClusterRole")
+        .map(|b| b.role_ref.name.as_str())
+        .collect();
+    Ok(roles
+        .into_iter()
+        .filter(|r| {
+            r.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| bound.contains(&n))
+        })
+        .flat_map(|r| r.rules.unwrap_or_default())
+        .collect())
 }
 
 /// The grant of a credential file: the ServiceAccount it authenticates as.

@@ -58,6 +58,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List the kscope grants you can see, with token age, last use and drift.
     List(ListArgs),
+    /// Find risky credentials and bindings across the cluster (read-only).
+    Audit(AuditArgs),
     /// Grant every tenant of a TenantSet file (on each --context), and prune those that left it.
     Apply(ApplyArgs),
     /// Delete a grant (token Secret first) and prove its old token refused (401).
@@ -126,6 +128,10 @@ pub struct GrantArgs {
     #[arg(long)]
     pub adopt: bool,
 
+    /// Accept a template that grants escalate, bind, impersonate or serviceaccounts/token create.
+    #[arg(long)]
+    pub allow_escalation: bool,
+
     /// Print the manifests without touching the cluster (client), or have the server validate them (server).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
     pub dry_run: Option<DryRun>,
@@ -186,6 +192,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub kubeconfig_file: Option<PathBuf>,
 
+    /// Ask about every resource and verb the server serves (CRDs included), not the fixed matrix.
+    #[arg(long)]
+    pub all_resources: bool,
+
     #[command(flatten)]
     pub access: AccessArgs,
 
@@ -199,6 +209,21 @@ pub struct ListArgs {
     /// Only the grants in this namespace (default: all namespaces).
     #[arg(short, long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Only the findings in this namespace (and those of cluster-wide objects).
+    #[arg(short, long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Exit 3 when a finding of this severity or higher is found.
+    #[arg(long, value_enum, default_value_t = crate::audit::Severity::High)]
+    pub fail_on: crate::audit::Severity,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
@@ -226,6 +251,10 @@ pub struct ApplyArgs {
     /// Prune without asking (required when stdin is not a terminal).
     #[arg(short, long, requires = "prune")]
     pub yes: bool,
+
+    /// Accept templates that grant escalate, bind, impersonate or serviceaccounts/token create.
+    #[arg(long)]
+    pub allow_escalation: bool,
 
     /// Print the manifests without touching a cluster (client), or have the server validate them (server).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
@@ -346,4 +375,8 @@ pub struct WizardArgs {
     /// Take over objects of the same names that kscope does not manage, without asking.
     #[arg(long)]
     pub adopt: bool,
+
+    /// Accept a template that grants escalate, bind, impersonate or serviceaccounts/token create.
+    #[arg(long)]
+    pub allow_escalation: bool,
 }

@@ -6,8 +6,7 @@
 //! method and path on stderr (never headers or bodies, so never a token).
 
 use std::fmt::Debug;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -35,105 +34,28 @@ use crate::error::{Error, Result, api_status};
 use crate::kubeconfig::Token;
 use crate::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome};
 use crate::rules::Permission;
+use crate::wire::idempotent;
+pub use crate::wire::{RequestTimedOut, Wire};
 
-/// How many reviews run at once.
-const REVIEW_CONCURRENCY: usize = 8;
+/// How many reviews run at once (reviews are cheap for the API server: no storage).
+const REVIEW_CONCURRENCY: usize = 32;
 
-/// What travels with every client of one kscope run: whether `-v` logs requests, and the
-/// count of requests sent (shared by the caller's client and any client holding a
-/// ServiceAccount's credential).
-#[derive(Debug, Clone, Default)]
-pub struct Wire {
-    verbose: bool,
-    sent: Arc<AtomicUsize>,
-    /// `--request-timeout`: how long one request may wait for the server's answer.
-    request_timeout: Option<Duration>,
+/// One resource the API server serves, from discovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub group: String,
+    pub resource: String,
+    pub namespaced: bool,
+    pub verbs: Vec<String>,
 }
 
-impl Wire {
-    pub fn new(verbose: bool, request_timeout: Option<Duration>) -> Wire {
-        Wire {
-            verbose,
-            sent: Arc::default(),
-            request_timeout,
-        }
-    }
-
-    pub fn verbose(&self) -> bool {
-        self.verbose
-    }
-
-    /// How many HTTP requests the clients of this run have sent.
-    pub fn requests_sent(&self) -> usize {
-        self.sent.load(Ordering::Relaxed)
-    }
-}
-
-/// A request that got no answer within `--request-timeout`.
-#[derive(Debug)]
-pub struct RequestTimedOut {
-    pub server: String,
-    pub after: Duration,
-}
-
-impl std::fmt::Display for RequestTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "no answer from the API server at {} within {} (--request-timeout): timed out",
-            self.server,
-            crate::duration::flag(self.after)
-        )
-    }
-}
-
-impl std::error::Error for RequestTimedOut {}
-
-/// How many times an idempotent request is sent at most, when it fails transiently.
-const ATTEMPTS: u32 = 4;
-
-/// Sends an idempotent request (a get, a list, a review, a server-side apply, a delete) again
-/// when it fails transiently: 429 (after its Retry-After), 500/502/503/504, or a connection
-/// the server reset. Backs off 200 ms, 400 ms, 800 ms; never retries a timeout, which would
-/// stretch `--request-timeout`.
-async fn idempotent<T, F, Fut>(mut send: F) -> std::result::Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
-{
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 1;
-    loop {
-        match send().await {
-            Err(error) if attempt < ATTEMPTS && transient(&error) => {
-                let retry_after = api_status(&error)
-                    .and_then(|s| s.details.as_ref())
-                    .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
-                    .filter(|d| !d.is_zero());
-                tokio::time::sleep(retry_after.unwrap_or(delay).min(Duration::from_secs(10))).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn transient(error: &kube::Error) -> bool {
-    if let Some(status) = api_status(error) {
-        return matches!(status.code, 429 | 500 | 502 | 503 | 504);
-    }
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    let text = text.to_lowercase();
-    !text.contains("timed out")
-        && (text.contains("connection reset")
-            || text.contains("broken pipe")
-            || text.contains("connection closed before message completed"))
+/// One SelfSubjectAccessReview answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub allowed: bool,
+    /// The authorizer's reason, e.g. `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole
+    /// "view" to Group "system:serviceaccounts"`.
+    pub reason: Option<String>,
 }
 
 /// Whether writes are real or only validated by the server (`--dry-run=server`).
@@ -279,6 +201,65 @@ impl Cluster {
             idempotent(|| api.delete(name, &params)).await,
             &format!("Namespace {name}"),
         )
+    }
+
+    /// Every resource the API server serves (CRDs and aggregated APIs included), by aggregated
+    /// discovery (two requests), or group by group where the server lacks it.
+    pub async fn served(&self) -> Result<Vec<Served>> {
+        use kube::discovery::{Discovery, Scope};
+        let discovery = match Discovery::new(self.client.clone()).run_aggregated().await {
+            Ok(found) => found,
+            Err(_) => Discovery::new(self.client.clone())
+                .run()
+                .await
+                .map_err(|e| Error::api("discover the resources the API server serves", e))?,
+        };
+        let mut served = Vec::new();
+        for group in discovery.groups() {
+            for (resource, capabilities) in group.recommended_resources() {
+                served.push(Served {
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    namespaced: capabilities.scope == Scope::Namespaced,
+                    verbs: capabilities.operations.clone(),
+                });
+            }
+        }
+        served.sort_by(|a, b| (&a.group, &a.resource).cmp(&(&b.group, &b.resource)));
+        Ok(served)
+    }
+
+    /// Cluster-scoped objects of kind `K` with a label (one list request).
+    pub async fn list_labelled<K>(&self, selector: &str) -> Result<Vec<K>>
+    where
+        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let api = Api::<K>::all(self.client.clone());
+        let params = ListParams::default().labels(selector);
+        idempotent(|| api.list(&params))
+            .await
+            .map(|list| list.items)
+            .map_err(|e| Error::api(format!("list {}s ({selector})", kind::<K>()), e))
+    }
+
+    /// Every object of kind `K` the caller can list, in all namespaces or cluster-wide, with an
+    /// optional field selector (one list request).
+    pub async fn list_all<K>(&self, fields: Option<&str>) -> Result<Vec<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
+    {
+        let api = Api::<K>::all(self.client.clone());
+        let mut params = ListParams::default();
+        if let Some(fields) = fields {
+            params = params.fields(fields);
+        }
+        idempotent(|| api.list(&params))
+            .await
+            .map(|list| list.items)
+            .map_err(|e| Error::api(format!("list {}s in all namespaces", kind::<K>()), e))
     }
 
     /// The names of all namespaces, sorted (metadata only).
@@ -519,6 +500,17 @@ impl Cluster {
     /// SelfSubjectAccessReview for each (namespace or cluster scope, permission), at most
     /// `REVIEW_CONCURRENCY` at once; answers come back in the order asked.
     pub async fn can_i(&self, questions: &[(Option<String>, Permission)]) -> Result<Vec<bool>> {
+        Ok(self
+            .reviews(questions)
+            .await?
+            .into_iter()
+            .map(|r| r.allowed)
+            .collect())
+    }
+
+    /// SelfSubjectAccessReview for each question, with the authorizer's reason (which binding
+    /// and role allowed it), at most `REVIEW_CONCURRENCY` at once, in the order asked.
+    pub async fn reviews(&self, questions: &[(Option<String>, Permission)]) -> Result<Vec<Review>> {
         let api = Api::<SelfSubjectAccessReview>::all(self.client.clone());
         futures::stream::iter(questions.iter().map(|(namespace, permission)| {
             let api = api.clone();
@@ -544,7 +536,13 @@ impl Cluster {
                 let post = PostParams::default();
                 idempotent(|| api.create(&post, &review))
                     .await
-                    .map(|r| r.status.is_some_and(|s| s.allowed))
+                    .map(|r| {
+                        let status = r.status.unwrap_or_default();
+                        Review {
+                            allowed: status.allowed,
+                            reason: status.reason.filter(|r| !r.is_empty()),
+                        }
+                    })
                     .map_err(|e| Error::api(format!("review access to {permission}"), e))
             }
         }))

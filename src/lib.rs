@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod cluster;
@@ -39,6 +40,7 @@ pub mod templates;
 pub mod tenants;
 #[cfg(test)]
 mod test_support;
+pub mod wire;
 pub mod wizard;
 
 use clap::CommandFactory;
@@ -61,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Kubeconfig(args)) => cmd::kubeconfig::kubeconfig(global, args, &wire).await,
         Some(Command::Check(args)) => cmd::check::check(global, args, &wire).await,
         Some(Command::List(args)) => cmd::list::list(global, args, &wire).await,
+        Some(Command::Audit(args)) => cmd::audit::audit(global, args, &wire).await,
         Some(Command::Apply(args)) => cmd::apply::apply(global, args, &wire).await,
         Some(Command::Revoke(args)) => cmd::revoke::revoke(global, args, &wire).await,
         Some(Command::Rotate(args)) => cmd::rotate::rotate(global, args, &wire).await,

@@ -137,6 +137,8 @@ pub struct CheckPlan {
     pub role: Option<RoleSource>,
     /// Where templates named by a recorded grant are looked up.
     pub template_dirs: Vec<PathBuf>,
+    /// Ask about every resource the server serves, not the fixed matrix.
+    pub all_resources: bool,
 }
 
 /// `kscope wizard`'s flags: each one answers its question in advance.
@@ -150,6 +152,8 @@ pub struct WizardPreset {
     pub output: Option<PathBuf>,
     pub force: bool,
     pub adopt: bool,
+    /// Templates that escalate may be chosen (`--allow-escalation`).
+    pub allow_escalation: bool,
 }
 
 /// `kscope list`, validated.
@@ -243,10 +247,13 @@ pub fn grant(args: &GrantArgs) -> Result<GrantPlan> {
         spec: GrantSpec {
             namespace: NamespaceName::parse(&args.namespace)?,
             service_account: ServiceAccountName::parse(&args.serviceaccount)?,
-            role: match role_source(&args.access)? {
-                Some(role) => role,
-                None => default_role(&args.access)?,
-            },
+            role: refuse_escalation(
+                match role_source(&args.access)? {
+                    Some(role) => role,
+                    None => default_role(&args.access)?,
+                },
+                args.allow_escalation,
+            )?,
             set: None,
         },
         adopt: args.adopt,
@@ -262,13 +269,16 @@ pub fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
         path: args.file.clone(),
         detail: e.to_string(),
     })?;
-    let set =
-        tenants::parse(&text, &args.file, args.template_dir.as_deref()).map_err(|problems| {
-            Error::InvalidTenantSet {
-                path: args.file.clone(),
-                problems,
-            }
-        })?;
+    let set = tenants::parse(
+        &text,
+        &args.file,
+        args.template_dir.as_deref(),
+        args.allow_escalation,
+    )
+    .map_err(|problems| Error::InvalidTenantSet {
+        path: args.file.clone(),
+        problems,
+    })?;
     if args.concurrency == 0 {
         return Err(Error::InvalidConcurrency);
     }
@@ -308,6 +318,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckPlan> {
         through: args.kubeconfig_file.clone(),
         role: role_source(&args.access)?,
         template_dirs: templates::user_dirs(args.access.template_dir.as_deref()),
+        all_resources: args.all_resources,
     })
 }
 
@@ -331,12 +342,15 @@ pub fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
             .as_deref()
             .map(ServiceAccountName::parse)
             .transpose()?,
-        role: role_source(&args.access)?,
+        role: role_source(&args.access)?
+            .map(|role| refuse_escalation(role, args.allow_escalation))
+            .transpose()?,
         template_dir: args.access.template_dir.clone(),
         token,
         output: args.output.clone(),
         force: args.force,
         adopt: args.adopt,
+        allow_escalation: args.allow_escalation,
     })
 }
 
@@ -350,6 +364,21 @@ pub fn role_source(access: &AccessArgs) -> Result<Option<RoleSource>> {
         )?))),
         (None, None) => Ok(None),
     }
+}
+
+/// A template that lets its tenant step outside what it was given is refused, naming the rule,
+/// unless `--allow-escalation`.
+pub fn refuse_escalation(role: RoleSource, allow: bool) -> Result<RoleSource> {
+    if let RoleSource::Template(template) = &role
+        && !allow
+        && let Some(rule) = templates::escalations(template).into_iter().next()
+    {
+        return Err(Error::EscalatingTemplate {
+            template: template.name.clone(),
+            rule,
+        });
+    }
+    Ok(role)
 }
 
 /// The role of a grant that names none: the default template.
@@ -456,6 +485,7 @@ mod tests {
             serviceaccount: sa.into(),
             access: AccessArgs::default(),
             adopt: false,
+            allow_escalation: false,
             dry_run: None,
             timeout: "60s".into(),
             output: crate::cli::Output::Table,

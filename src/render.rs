@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::access::{Report, VERBS};
 use crate::apply::TenantResult;
+use crate::audit::Finding;
 use crate::cli::Output;
 use crate::credential::Expiry;
 use crate::duration;
@@ -247,6 +248,22 @@ pub fn age(seconds: i64) -> String {
     "0s".into()
 }
 
+/// `kscope audit`: a row per finding, most severe first.
+pub fn findings(found: &[Finding]) -> String {
+    if found.is_empty() {
+        return "No findings.\n".into();
+    }
+    let mut table = plain(&["SEVERITY", "OBJECT", "FINDING"]);
+    for finding in found {
+        table.add_row(vec![
+            finding.severity.to_string(),
+            finding.object.clone(),
+            finding.message.clone(),
+        ]);
+    }
+    finish(&table)
+}
+
 /// `kscope apply`: a row per tenant (and cluster, when several).
 pub fn tenant_results(rows: &[TenantResult], with_context: bool) -> String {
     let mut header = vec!["NAMESPACE", "SERVICEACCOUNT", "ACCESS", "RESULT", "REASON"];
@@ -353,14 +370,29 @@ pub fn revocation(report: &RevokeReport) -> String {
 
 pub fn templates(all: &[Template]) -> String {
     let mut table = plain(&["NAME", "SOURCE", "DESCRIPTION"]);
+    let mut notes = String::new();
     for t in all {
         let source = match &t.origin {
             Origin::BuiltIn => "built-in".to_string(),
             Origin::File(path) => path.display().to_string(),
         };
         table.add_row(vec![t.name.clone(), source, t.description.clone()]);
+        for reach in crate::templates::reach(t) {
+            notes.push_str(&format!("{}: {reach}\n", t.name));
+        }
+        for escalation in crate::templates::escalations(t) {
+            notes.push_str(&format!(
+                "{}: ESCALATES, refused without --allow-escalation: {escalation}\n",
+                t.name
+            ));
+        }
     }
-    finish(&table)
+    let mut text = finish(&table);
+    if !notes.is_empty() {
+        text.push_str("\nWhat the templates reach beyond the resources they list:\n");
+        text.push_str(&notes);
+    }
+    text
 }
 
 /// The templates with their rules, for `-o yaml|json`.
@@ -371,6 +403,10 @@ pub struct TemplateDoc<'a> {
     pub description: &'a str,
     pub source: String,
     pub rules: &'a [k8s_openapi::api::rbac::v1::PolicyRule],
+    /// What its wildcard resources reach, in words.
+    pub reach: Vec<&'static str>,
+    /// Rules that let the tenant step outside its grant (refused without --allow-escalation).
+    pub escalations: Vec<String>,
 }
 
 pub fn template_docs(all: &[Template]) -> Vec<TemplateDoc<'_>> {
@@ -383,6 +419,8 @@ pub fn template_docs(all: &[Template]) -> Vec<TemplateDoc<'_>> {
                 Origin::File(p) => p.display().to_string(),
             },
             rules: &t.rules,
+            reach: crate::templates::reach(t),
+            escalations: crate::templates::escalations(t),
         })
         .collect()
 }
@@ -405,8 +443,16 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
     } else {
         table.force_no_tty();
     }
+    // The usual verbs as columns, then any other verb asked (escalate, bind, …) in order.
+    let mut verbs: Vec<&str> = VERBS.to_vec();
+    for answer in &report.answers {
+        let verb = answer.probe.permission.verb.as_str();
+        if !verbs.contains(&verb) {
+            verbs.push(verb);
+        }
+    }
     let mut header = vec!["NAMESPACE".to_string(), "RESOURCE".to_string()];
-    header.extend(VERBS.iter().map(|v| v.to_uppercase()));
+    header.extend(verbs.iter().map(|v| v.to_uppercase()));
     table.set_header(header);
     let mut rows: Vec<(String, String)> = Vec::new();
     for answer in &report.answers {
@@ -424,7 +470,7 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
     }
     for (scope, resource) in rows {
         let mut cells = vec![Cell::new(&scope), Cell::new(&resource)];
-        for verb in VERBS {
+        for verb in verbs.iter().copied() {
             let found = report.answers.iter().find(|a| {
                 a.probe
                     .namespace
@@ -439,6 +485,7 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
                 Some(a) => {
                     let mark = if a.allowed { "✓" } else { "✗" };
                     match (a.matches(), a.allowed) {
+                        (true, true) if a.probe.baseline => Cell::new("✓ b").fg(Color::Green),
                         (true, true) => Cell::new(mark).fg(Color::Green),
                         (true, false) => Cell::new(mark),
                         (false, _) => Cell::new(format!("{mark} !"))
@@ -450,7 +497,7 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
         }
         table.add_row(cells);
     }
-    for column in 2..2 + VERBS.len() {
+    for column in 2..2 + verbs.len() {
         if let Some(c) = table.column_mut(column) {
             c.set_cell_alignment(CellAlignment::Center);
         }
@@ -477,6 +524,27 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
     }
     text.push_str(&table.to_string());
     text.push('\n');
+    if report.answers.iter().any(|a| a.probe.baseline) {
+        text.push_str(
+            "b: allowed to every ServiceAccount by Kubernetes' own bindings (rbac-defaults), not by the grant\n",
+        );
+    }
+    // Where access the grant does not explain comes from: the authorizer's own reason.
+    for answer in report.answers.iter().filter(|a| a.unexpected_allow()) {
+        text.push_str(&format!(
+            "! {} {}: {}\n",
+            answer
+                .probe
+                .namespace
+                .as_deref()
+                .map_or("(cluster)".to_string(), |n| format!("in {n},")),
+            answer.probe.permission,
+            answer
+                .reason
+                .as_deref()
+                .unwrap_or("allowed (the server gave no reason)")
+        ));
+    }
     let differing = report.mismatches().len();
     if differing == 0 && report.identity_matches() && report.binding_matches() {
         text.push_str(&format!(
@@ -506,6 +574,7 @@ mod tests {
             .enumerate()
             .map(|(i, probe)| Answer {
                 allowed: probe.expected != (Some(i) == flip),
+                reason: None,
                 probe,
             })
             .collect();
@@ -563,7 +632,7 @@ mod tests {
         assert!(!r.all_match());
         let text = check_matrix(&r);
         assert!(text.contains("✗ !"), "{text}");
-        assert!(text.contains("1 of 93 answers differ"), "{text}");
+        assert!(text.contains("1 of 105 answers differ"), "{text}");
         snapshot("check_matrix_differs", &text);
     }
 

@@ -106,6 +106,60 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).trim().to_string()
 }
 
+/// The rules of a template that would let a tenant step outside what it was given: a verb
+/// `escalate`, `bind` or `impersonate` (by name or through `*`), or `create` on
+/// `serviceaccounts/token` named outright. Each as a sentence naming the rule.
+pub fn escalations(template: &Template) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, rule) in template.rules.iter().enumerate() {
+        let n = i + 1;
+        let resources = rule.resources.clone().unwrap_or_default().join(", ");
+        for verb in &rule.verbs {
+            if verb == "*" {
+                found.push(format!(
+                    "rule {n} grants every verb (so escalate, bind and impersonate) on {resources}"
+                ));
+            } else if ESCALATION_VERBS.contains(&verb.as_str()) {
+                found.push(format!("rule {n} grants {verb} on {resources}"));
+            }
+        }
+        let token = rule
+            .resources
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r == "serviceaccounts/token"));
+        if token && rule.verbs.iter().any(|v| v == "create") {
+            found.push(format!(
+                "rule {n} grants create on serviceaccounts/token (minting tokens for any ServiceAccount of the namespace)"
+            ));
+        }
+    }
+    found
+}
+
+/// What a template reaches beyond its list, through wildcard resources: sentences for
+/// `kscope templates`.
+pub fn reach(template: &Template) -> Vec<&'static str> {
+    use crate::rules::{Permission, allows};
+    let can = |group: &str, resource: &str, verb: &str| {
+        allows(&template.rules, &Permission::new(group, resource, verb))
+    };
+    let mut notes = Vec::new();
+    if can("", "serviceaccounts/token", "create") {
+        notes.push("may mint tokens for the namespace's other ServiceAccounts");
+    }
+    if can("", "secrets", "get") {
+        notes
+            .push("may read every Secret of the namespace, other ServiceAccounts' tokens included");
+    }
+    if can("rbac.authorization.k8s.io", "rolebindings", "create") {
+        notes.push("may make Roles and RoleBindings, within what it holds itself");
+    }
+    if can("", "pods", "create") {
+        notes.push("may run pods as any ServiceAccount of the namespace");
+    }
+    notes
+}
+
 /// The built-in templates. They are compiled in and tested, so a parse failure is a bug.
 pub fn built_ins() -> Vec<Template> {
     BUILT_INS
@@ -215,6 +269,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn escalating_templates_are_named_and_built_ins_are_clean() {
+        for template in built_ins() {
+            assert!(escalations(&template).is_empty(), "{}", template.name);
+        }
+        let bad = parse(
+            "name: x\ndescription: d\nrules:\n- {apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [get, escalate]}\n- {apiGroups: ['*'], resources: ['*'], verbs: ['*']}\n- {apiGroups: [''], resources: [serviceaccounts/token], verbs: [create]}\n",
+            Origin::BuiltIn,
+        )
+        .unwrap();
+        let found = escalations(&bad);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].contains("rule 1 grants escalate on roles"),
+            "{found:?}"
+        );
+        assert!(found[1].contains("rule 2 grants every verb"), "{found:?}");
+        assert!(
+            found[2].contains("rule 3 grants create on serviceaccounts/token"),
+            "{found:?}"
+        );
+        let admin = built_ins().remove(0);
+        assert!(
+            reach(&admin).contains(&"may mint tokens for the namespace's other ServiceAccounts")
+        );
+        let read_only = built_ins()
+            .into_iter()
+            .find(|t| t.name == "read-only")
+            .unwrap();
+        assert!(reach(&read_only).is_empty());
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub fn parse(
     text: &str,
     file: &Path,
     template_dir: Option<&Path>,
+    allow_escalation: bool,
 ) -> Result<TenantSet, Vec<Problem>> {
     let document: Document = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e
@@ -250,6 +251,7 @@ pub fn parse(
             (Some(t), None) => match t.value.as_str() {
                 Some(name) => template_for(name, base, &dirs)
                     .map(RoleSource::Template)
+                    .and_then(|role| plan::refuse_escalation(role, allow_escalation))
                     .map_err(|e| problem(at(t), e.to_string()))
                     .ok(),
                 None => {
@@ -384,7 +386,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Result<TenantSet, Vec<Problem>> {
-        parse(text, Path::new("/nonexistent/set.yaml"), None)
+        parse(text, Path::new("/nonexistent/set.yaml"), None, false)
     }
 
     #[test]

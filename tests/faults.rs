@@ -43,9 +43,79 @@ impl Drop for Stopped {
 #[tokio::test]
 async fn faults_of_real_clusters() {
     let dir = common::faults_cluster_dir();
+    a_binding_to_every_service_account_is_named_by_check_and_audit(&dir).await;
     shortened_tokens_are_said_and_strict_refuses(&dir);
     a_hung_api_server_is_reported_within_the_request_timeout(&dir);
     a_grant_cut_by_an_api_server_restart_completes_on_rerun(&dir);
+}
+
+/// Access from outside the grant: `view` for every ServiceAccount. `check` exits 3 naming the
+/// binding (the authorizer's reason) and `audit` reports it as high.
+async fn a_binding_to_every_service_account_is_named_by_check_and_audit(dir: &Path) {
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    use kube::Api;
+    use kube::api::{DeleteParams, PostParams};
+    let client = common::admin_client(dir).await;
+    let ns = common::unique_name("broad");
+    let mut kscope = admin(dir);
+    kscope
+        .run(["grant", &ns, "app", "--template", "read-only"])
+        .expect_code(0);
+    kscope.run(["check", &ns, "app"]).expect_code(0);
+    let name = common::unique_name("everyone-views");
+    let binding: ClusterRoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:serviceaccounts"}],
+    }))
+    .unwrap();
+    let bindings = Api::<ClusterRoleBinding>::all(client);
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let check = common::eventually(
+        "the broad binding takes effect",
+        std::time::Duration::from_secs(20),
+        || {
+            let run = kscope.run(["check", &ns, "app"]);
+            async move {
+                if run.code == 3 {
+                    Ok(run)
+                } else {
+                    Err(format!("exit {}", run.code))
+                }
+            }
+        },
+    )
+    .await;
+    let audit = kscope.run(["audit", "-o", "json"]);
+    bindings
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        check.stdout.contains(&format!("ClusterRoleBinding \"{name}\" of ClusterRole \"view\" to Group \"system:serviceaccounts\"")),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("! in default, list pods:"),
+        "{}",
+        check.stdout
+    );
+    assert_eq!(audit.code, 3, "{}", audit.stderr);
+    let found: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "high"
+                && f["object"] == format!("ClusterRoleBinding {name}").as_str()),
+        "{}",
+        audit.stdout
+    );
 }
 
 fn shortened_tokens_are_said_and_strict_refuses(dir: &Path) {

@@ -144,7 +144,7 @@ async fn acceptance_walkthrough() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("all 93 answers match the grant"),
+        run.stdout.contains("all 105 answers match the grant"),
         "{}",
         run.stdout
     );

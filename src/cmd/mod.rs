@@ -2,6 +2,7 @@
 //! little they share: connecting as the caller, printing data, and the exit of a check.
 
 pub mod apply;
+pub mod audit;
 pub mod check;
 pub mod grant;
 pub mod kubeconfig;

@@ -224,6 +224,7 @@ pub fn interview(
             through: Some(output.clone()),
             role: None,
             template_dirs: setup.template_dirs.clone(),
+            all_resources: false,
         },
     );
     let (grant, kubeconfig, mut check) = run_plans;

@@ -156,6 +156,16 @@ pub(super) fn access(
             Some(role) => role,
             None => pick_access(setup, prompter)?,
         };
+        if let RoleSource::Template(template) = &role
+            && let Err(refused) =
+                plan::refuse_escalation(role.clone(), setup.preset.allow_escalation)
+        {
+            prompter.note(&format!(
+                "{refused}. Pick another, or start the wizard with --allow-escalation."
+            ));
+            let _ = template;
+            continue;
+        }
         if let RoleSource::ClusterRole(name) = &role
             && facts.cluster_role_exists(context, name)? == Some(false)
         {

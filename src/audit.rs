@@ -1,0 +1,598 @@
+//! The audit operation: read-only findings across the cluster, from a fixed number of list
+//! requests (bindings, roles, ServiceAccounts, token Secrets) however many objects exist.
+//! `findings` is pure: it sees the lists and the time, and says what is risky and why.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::cluster::has_token;
+use crate::error::Result;
+use crate::list::{LAST_USED_LABEL, Listed, rows};
+use crate::manifest::{FIELD_MANAGER, MANAGED_BY};
+use crate::rules::{self, Permission};
+use crate::session::Session;
+
+/// The label the API server puts on a legacy token it invalidated.
+pub const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
+const BOOTSTRAP_LABEL: (&str, &str) = ("kubernetes.io/bootstrapping", "rbac-defaults");
+const BROAD_GROUPS: [&str; 3] = [
+    "system:serviceaccounts",
+    "system:authenticated",
+    "system:unauthenticated",
+];
+const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+/// A token unused for this long is a finding.
+const UNUSED_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub severity: Severity,
+    /// `Kind namespace/name` (or `Kind name` for a cluster-scoped object).
+    pub object: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub message: String,
+}
+
+/// Everything the audit looks at.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
+    pub role_bindings: Vec<RoleBinding>,
+    pub cluster_roles: Vec<ClusterRole>,
+    pub roles: Vec<Role>,
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Secrets of type `kubernetes.io/service-account-token`.
+    pub token_secrets: Vec<Secret>,
+}
+
+/// Reads the cluster with six list requests.
+pub async fn inventory(session: &Session) -> Result<Inventory> {
+    let cluster = &session.cluster;
+    let token_type = format!("type={TOKEN_SECRET_TYPE}");
+    let (
+        cluster_role_bindings,
+        role_bindings,
+        cluster_roles,
+        roles,
+        service_accounts,
+        token_secrets,
+    ) = futures::try_join!(
+        cluster.list_all::<ClusterRoleBinding>(None),
+        cluster.list_all::<RoleBinding>(None),
+        cluster.list_all::<ClusterRole>(None),
+        cluster.list_all::<Role>(None),
+        cluster.list_all::<ServiceAccount>(None),
+        cluster.list_all::<Secret>(Some(&token_type)),
+    )?;
+    Ok(Inventory {
+        cluster_role_bindings,
+        role_bindings,
+        cluster_roles,
+        roles,
+        service_accounts,
+        token_secrets,
+    })
+}
+
+fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+fn name(meta: &ObjectMeta) -> &str {
+    meta.name.as_deref().unwrap_or_default()
+}
+
+fn bootstrap(meta: &ObjectMeta) -> bool {
+    label(meta, BOOTSTRAP_LABEL.0) == Some(BOOTSTRAP_LABEL.1)
+}
+
+/// A binding, cluster-wide or in one namespace.
+struct Binding<'a> {
+    object: String,
+    namespace: Option<&'a str>,
+    meta: &'a ObjectMeta,
+    role_ref: &'a RoleRef,
+    subjects: &'a [Subject],
+}
+
+impl Inventory {
+    fn bindings(&self) -> Vec<Binding<'_>> {
+        let cluster = self.cluster_role_bindings.iter().map(|b| Binding {
+            object: format!("ClusterRoleBinding {}", name(&b.metadata)),
+            namespace: None,
+            meta: &b.metadata,
+            role_ref: &b.role_ref,
+            subjects: b.subjects.as_deref().unwrap_or_default(),
+        });
+        let namespaced = self.role_bindings.iter().map(|b| Binding {
+            object: format!(
+                "RoleBinding {}/{}",
+                b.metadata.namespace.as_deref().unwrap_or_default(),
+                name(&b.metadata)
+            ),
+            namespace: b.metadata.namespace.as_deref(),
+            meta: &b.metadata,
+            role_ref: &b.role_ref,
+            subjects: b.subjects.as_deref().unwrap_or_default(),
+        });
+        cluster.chain(namespaced).collect()
+    }
+
+    fn rules_of(&self, role_ref: &RoleRef, namespace: Option<&str>) -> Vec<PolicyRule> {
+        let found = if role_ref.kind == "ClusterRole" {
+            self.cluster_roles
+                .iter()
+                .find(|r| name(&r.metadata) == role_ref.name)
+                .and_then(|r| r.rules.clone())
+        } else {
+            self.roles
+                .iter()
+                .find(|r| {
+                    name(&r.metadata) == role_ref.name
+                        && r.metadata.namespace.as_deref() == namespace
+                })
+                .and_then(|r| r.rules.clone())
+        };
+        found.unwrap_or_default()
+    }
+
+    /// What Kubernetes' own bindings give every authenticated user and ServiceAccount.
+    fn baseline(&self) -> Vec<PolicyRule> {
+        self.cluster_role_bindings
+            .iter()
+            .filter(|b| bootstrap(&b.metadata))
+            .filter(|b| {
+                b.subjects
+                    .iter()
+                    .flatten()
+                    .any(|s| s.kind == "Group" && broad_group(&s.name))
+            })
+            .flat_map(|b| self.rules_of(&b.role_ref, None))
+            .collect()
+    }
+}
+
+fn broad_group(group: &str) -> bool {
+    BROAD_GROUPS.contains(&group) || group.starts_with("system:serviceaccounts:")
+}
+
+/// Whether rules hand out power over the whole cluster: everything, every Secret, or the
+/// verbs that step outside RBAC.
+fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
+    let can = |group: &str, resource: &str, verb: &str| {
+        rules::allows(rules, &Permission::new(group, resource, verb))
+    };
+    if can("*", "*", "*") || can("", "*", "*") && can("rbac.authorization.k8s.io", "*", "*") {
+        Some("everything (cluster-admin)")
+    } else if can("", "secrets", "get") || can("", "secrets", "list") {
+        Some("reading every Secret")
+    } else if can("rbac.authorization.k8s.io", "clusterroles", "escalate")
+        || can("rbac.authorization.k8s.io", "roles", "escalate")
+        || can("rbac.authorization.k8s.io", "clusterroles", "bind")
+    {
+        Some("RBAC escalation")
+    } else {
+        None
+    }
+}
+
+/// The findings about `inventory` at `now` (seconds since the epoch), most severe first.
+pub fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let bindings = inventory.bindings();
+    let baseline = inventory.baseline();
+    let accounts: BTreeSet<(String, String)> = inventory
+        .service_accounts
+        .iter()
+        .map(|sa| {
+            (
+                sa.metadata.namespace.clone().unwrap_or_default(),
+                name(&sa.metadata).to_string(),
+            )
+        })
+        .collect();
+
+    // Powerful ServiceAccounts, by the bindings that reach them.
+    let mut powers: Vec<((String, String), String, &'static str)> = Vec::new();
+    for binding in &bindings {
+        let rules = inventory.rules_of(binding.role_ref, binding.namespace);
+        let power = if binding.role_ref.name == "cluster-admin" {
+            Some("everything (cluster-admin)")
+        } else if binding.namespace.is_none() {
+            powerful(&rules)
+        } else {
+            None
+        };
+        let Some(power) = power else { continue };
+        for subject in binding
+            .subjects
+            .iter()
+            .filter(|s| s.kind == "ServiceAccount")
+        {
+            let ns = subject
+                .namespace
+                .clone()
+                .or(binding.namespace.map(String::from))
+                .unwrap_or_default();
+            powers.push(((ns, subject.name.clone()), binding.object.clone(), power));
+        }
+    }
+    for secret in &inventory.token_secrets {
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let object = format!("Secret {ns}/{}", name(&secret.metadata));
+        let Some(sa) = secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubernetes.io/service-account.name"))
+        else {
+            continue;
+        };
+        if !has_token(secret) {
+            continue;
+        }
+        for (account, binding, power) in &powers {
+            if account.0 == ns && &account.1 == sa {
+                found.push(Finding {
+                    severity: Severity::High,
+                    object: object.clone(),
+                    namespace: Some(ns.clone()),
+                    message: format!(
+                        "a long-lived token of ServiceAccount {ns}/{sa}, which {binding} gives {power}"
+                    ),
+                });
+            }
+        }
+        if let Some(since) = label(&secret.metadata, INVALID_SINCE_LABEL) {
+            found.push(Finding {
+                severity: Severity::Medium,
+                object: object.clone(),
+                namespace: Some(ns.clone()),
+                message: format!(
+                    "the API server invalidated this token on {since}; delete the Secret"
+                ),
+            });
+        } else {
+            match label(&secret.metadata, LAST_USED_LABEL) {
+                None => found.push(Finding {
+                    severity: Severity::Medium,
+                    object: object.clone(),
+                    namespace: Some(ns.clone()),
+                    message: format!(
+                        "the long-lived token of ServiceAccount {ns}/{sa} was never used"
+                    ),
+                }),
+                Some(day) => {
+                    if let Some(age) = days_since(day, now)
+                        && age >= UNUSED_DAYS
+                    {
+                        found.push(Finding {
+                            severity: Severity::Medium,
+                            object: object.clone(),
+                            namespace: Some(ns.clone()),
+                            message: format!(
+                                "the long-lived token of ServiceAccount {ns}/{sa} was last used {age} days ago ({day})"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    for binding in &bindings {
+        if bootstrap(binding.meta) {
+            continue;
+        }
+        // Broad groups: more than the baseline to everyone.
+        let groups: Vec<&str> = binding
+            .subjects
+            .iter()
+            .filter(|s| s.kind == "Group" && broad_group(&s.name))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !groups.is_empty() {
+            let rules = inventory.rules_of(binding.role_ref, binding.namespace);
+            let beyond = rules::missing(&baseline, &rules);
+            if !beyond.is_empty() {
+                found.push(Finding {
+                    severity: Severity::High,
+                    object: binding.object.clone(),
+                    namespace: binding.namespace.map(String::from),
+                    message: format!(
+                        "gives {} {} to {}: more than every user gets by default ({})",
+                        binding.role_ref.kind,
+                        binding.role_ref.name,
+                        groups.join(", "),
+                        beyond.into_iter().take(3).collect::<Vec<_>>().join("; ")
+                    ),
+                });
+            }
+        }
+        // ServiceAccounts that do not exist: whoever makes that name inherits the binding.
+        for subject in binding
+            .subjects
+            .iter()
+            .filter(|s| s.kind == "ServiceAccount")
+        {
+            let ns = subject
+                .namespace
+                .clone()
+                .or(binding.namespace.map(String::from))
+                .unwrap_or_default();
+            if !accounts.contains(&(ns.clone(), subject.name.clone())) {
+                found.push(Finding {
+                    severity: Severity::Medium,
+                    object: binding.object.clone(),
+                    namespace: binding.namespace.map(String::from),
+                    message: format!(
+                        "binds ServiceAccount {ns}/{}, which does not exist: whoever creates it inherits {} {}",
+                        subject.name, binding.role_ref.kind, binding.role_ref.name
+                    ),
+                });
+            }
+        }
+    }
+
+    // kscope's own grants that drifted.
+    let managed = |meta: &ObjectMeta| label(meta, MANAGED_BY) == Some(FIELD_MANAGER);
+    let listed = Listed {
+        service_accounts: inventory
+            .service_accounts
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        secrets: inventory
+            .token_secrets
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        roles: inventory
+            .roles
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        role_bindings: inventory
+            .role_bindings
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+    };
+    for row in rows(&listed).into_iter().filter(|r| r.status != "ok") {
+        found.push(Finding {
+            severity: Severity::Medium,
+            object: format!("kscope grant {}/{}", row.namespace, row.service_account),
+            namespace: Some(row.namespace.clone()),
+            message: format!("drifted: {}", row.status),
+        });
+    }
+    found.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.object.cmp(&b.object))
+    });
+    found
+}
+
+/// Whole days from a `YYYY-MM-DD` label to `now`.
+fn days_since(day: &str, now: i64) -> Option<i64> {
+    let date: k8s_openapi::jiff::civil::Date = day.parse().ok()?;
+    let then = date
+        .to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp()
+        .as_second();
+    Some((now - then) / 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(namespace: Option<&str>, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            namespace: namespace.map(String::from),
+            name: Some(name.into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn role_ref(kind: &str, name: &str) -> RoleRef {
+        RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: kind.into(),
+            name: name.into(),
+        }
+    }
+
+    fn subject(kind: &str, name: &str, namespace: Option<&str>) -> Subject {
+        Subject {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: namespace.map(String::from),
+            api_group: None,
+        }
+    }
+
+    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        PolicyRule {
+            api_groups: Some(own(groups)),
+            resources: Some(own(resources)),
+            verbs: own(verbs),
+            ..Default::default()
+        }
+    }
+
+    fn token_secret(ns: &str, name: &str, sa: &str, labels: &[(&str, &str)]) -> Secret {
+        let mut metadata = meta(Some(ns), name, labels);
+        metadata.annotations = Some(
+            [(
+                "kubernetes.io/service-account.name".to_string(),
+                sa.to_string(),
+            )]
+            .into(),
+        );
+        Secret {
+            metadata,
+            data: Some([("token".to_string(), k8s_openapi::ByteString(b"t".to_vec()))].into()),
+            type_: Some(TOKEN_SECRET_TYPE.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn risky_tokens_broad_bindings_and_dangling_subjects_are_found() {
+        let now = 1_800_000_000; // 2027-01-15
+        let inventory = Inventory {
+            cluster_role_bindings: vec![
+                ClusterRoleBinding {
+                    metadata: meta(None, "ops-admin", &[]),
+                    role_ref: role_ref("ClusterRole", "cluster-admin"),
+                    subjects: Some(vec![subject("ServiceAccount", "ops", Some("tools"))]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "everyone-views", &[]),
+                    role_ref: role_ref("ClusterRole", "view"),
+                    subjects: Some(vec![subject("Group", "system:serviceaccounts", None)]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "system:basic-user", &[BOOTSTRAP_LABEL]),
+                    role_ref: role_ref("ClusterRole", "system:basic-user"),
+                    subjects: Some(vec![subject("Group", "system:authenticated", None)]),
+                },
+            ],
+            role_bindings: vec![RoleBinding {
+                metadata: meta(Some("team"), "ghost", &[]),
+                role_ref: role_ref("ClusterRole", "edit"),
+                subjects: Some(vec![subject("ServiceAccount", "gone", Some("team"))]),
+            }],
+            cluster_roles: vec![
+                ClusterRole {
+                    metadata: meta(None, "view", &[]),
+                    rules: Some(vec![rule(&[""], &["pods"], &["get", "list"])]),
+                    ..Default::default()
+                },
+                ClusterRole {
+                    metadata: meta(None, "system:basic-user", &[BOOTSTRAP_LABEL]),
+                    rules: Some(vec![rule(
+                        &["authorization.k8s.io"],
+                        &["selfsubjectaccessreviews"],
+                        &["create"],
+                    )]),
+                    ..Default::default()
+                },
+            ],
+            roles: Vec::new(),
+            service_accounts: vec![ServiceAccount {
+                metadata: meta(Some("tools"), "ops", &[]),
+                ..Default::default()
+            }],
+            token_secrets: vec![
+                token_secret(
+                    "tools",
+                    "ops-token",
+                    "ops",
+                    &[(LAST_USED_LABEL, "2027-01-14")],
+                ),
+                token_secret("team", "old-token", "x", &[(LAST_USED_LABEL, "2026-11-01")]),
+                token_secret(
+                    "team",
+                    "dead-token",
+                    "y",
+                    &[(INVALID_SINCE_LABEL, "2026-12-01")],
+                ),
+            ],
+        };
+        let found = findings(&inventory, now);
+        let said = |severity: Severity, object: &str, text: &str| {
+            found
+                .iter()
+                .any(|f| f.severity == severity && f.object == object && f.message.contains(text))
+        };
+        assert!(
+            said(
+                Severity::High,
+                "Secret tools/ops-token",
+                "ClusterRoleBinding ops-admin gives everything"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                Severity::High,
+                "ClusterRoleBinding everyone-views",
+                "to system:serviceaccounts"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                Severity::Medium,
+                "Secret team/old-token",
+                "last used 75 days ago"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(Severity::Medium, "Secret team/dead-token", "invalidated"),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                Severity::Medium,
+                "RoleBinding team/ghost",
+                "team/gone, which does not exist"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            !found.iter().any(|f| f.object.contains("basic-user")),
+            "the baseline is no finding"
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.object == "Secret tools/ops-token" && f.severity == Severity::Medium),
+            "used yesterday"
+        );
+        assert_eq!(found[0].severity, Severity::High);
+        assert_eq!(found.len(), 5, "{found:#?}");
+    }
+}

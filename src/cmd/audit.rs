@@ -1,0 +1,44 @@
+//! `kscope audit [-n NAMESPACE] [--fail-on high|medium|low]`: read-only findings across the
+//! cluster. Exit 0 when none reaches `--fail-on`, 3 otherwise.
+
+use crate::audit;
+use crate::cli::{AuditArgs, Global};
+use crate::cluster::Wire;
+use crate::cmd::{connect, print};
+use crate::error::{Exit, Result};
+use crate::names::NamespaceName;
+use crate::progress::note;
+use crate::render;
+
+pub async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Result<Exit> {
+    let namespace = args
+        .namespace
+        .as_deref()
+        .map(NamespaceName::parse)
+        .transpose()?;
+    let session = connect(global, wire).await?;
+    let inventory = audit::inventory(&session).await?;
+    let now = k8s_openapi::jiff::Timestamp::now().as_second();
+    let found: Vec<audit::Finding> = audit::findings(&inventory, now)
+        .into_iter()
+        .filter(|f| match (&namespace, &f.namespace) {
+            (Some(wanted), Some(ns)) => wanted.as_str() == ns,
+            (Some(_), None) => true,
+            (None, _) => true,
+        })
+        .collect();
+    print(&render::as_output(
+        args.output,
+        &render::list("Finding", &found),
+        || render::findings(&found),
+    )?)?;
+    let failing = found.iter().filter(|f| f.severity >= args.fail_on).count();
+    if failing > 0 {
+        note(&format!(
+            "{failing} finding(s) at or above {}: exit 3",
+            args.fail_on
+        ));
+        return Ok(Exit::AccessDiffers);
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,107 @@
+//! What every request of one kscope run shares, below the API calls themselves: the request
+//! counter and `-v` logging (travelling with each client, never in a static), the bound on
+//! each request (`--request-timeout`) and the retry of idempotent requests that failed
+//! transiently.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::error::api_status;
+
+/// What travels with every client of one kscope run: whether `-v` logs requests, and the
+/// count of requests sent (shared by the caller's client and any client holding a
+/// ServiceAccount's credential).
+#[derive(Debug, Clone, Default)]
+pub struct Wire {
+    pub(crate) verbose: bool,
+    pub(crate) sent: Arc<AtomicUsize>,
+    /// `--request-timeout`: how long one request may wait for the server's answer.
+    pub(crate) request_timeout: Option<Duration>,
+}
+
+impl Wire {
+    pub fn new(verbose: bool, request_timeout: Option<Duration>) -> Wire {
+        Wire {
+            verbose,
+            sent: Arc::default(),
+            request_timeout,
+        }
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// How many HTTP requests the clients of this run have sent.
+    pub fn requests_sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+/// A request that got no answer within `--request-timeout`.
+#[derive(Debug)]
+pub struct RequestTimedOut {
+    pub server: String,
+    pub after: Duration,
+}
+
+impl std::fmt::Display for RequestTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no answer from the API server at {} within {} (--request-timeout): timed out",
+            self.server,
+            crate::duration::flag(self.after)
+        )
+    }
+}
+
+impl std::error::Error for RequestTimedOut {}
+
+/// How many times an idempotent request is sent at most, when it fails transiently.
+const ATTEMPTS: u32 = 4;
+
+/// Sends an idempotent request (a get, a list, a review, a server-side apply, a delete) again
+/// when it fails transiently: 429 (after its Retry-After), 500/502/503/504, or a connection
+/// the server reset. Backs off 200 ms, 400 ms, 800 ms; never retries a timeout, which would
+/// stretch `--request-timeout`.
+pub(crate) async fn idempotent<T, F, Fut>(mut send: F) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match send().await {
+            Err(error) if attempt < ATTEMPTS && transient(&error) => {
+                let retry_after = api_status(&error)
+                    .and_then(|s| s.details.as_ref())
+                    .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
+                    .filter(|d| !d.is_zero());
+                tokio::time::sleep(retry_after.unwrap_or(delay).min(Duration::from_secs(10))).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn transient(error: &kube::Error) -> bool {
+    if let Some(status) = api_status(error) {
+        return matches!(status.code, 429 | 500 | 502 | 503 | 504);
+    }
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let text = text.to_lowercase();
+    !text.contains("timed out")
+        && (text.contains("connection reset")
+            || text.contains("broken pipe")
+            || text.contains("connection closed before message completed"))
+}

@@ -1,0 +1,192 @@
+//! Proof of least privilege against the real control plane: `check --all-resources` over a
+//! CRD, `audit` finding a cluster-admin token, and templates that escalate refused. (A binding
+//! to a broad group changes every ServiceAccount's access, so that test runs on the faults
+//! control plane, in tests/faults.rs.)
+
+mod common;
+mod runner;
+
+use std::path::Path;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
+use runner::Kscope;
+use serde_json::json;
+
+fn admin(dir: &Path) -> Kscope {
+    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
+}
+
+#[tokio::test]
+async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let group = format!("{}.kscope.test", common::unique_name("g"));
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": format!("widgets.{group}")},
+        "spec": {
+            "group": group,
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}],
+        },
+    }))
+    .unwrap();
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    let ns = common::unique_name("allres");
+    let mut kscope = admin(&dir);
+    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    kscope
+        .run(["grant", &ns, "dev", "--template", "developer"])
+        .expect_code(0);
+    let widget = |sa: &'static str| {
+        let mut kscope = admin(&dir);
+        let (ns, group) = (ns.clone(), group.clone());
+        async move {
+            let run = kscope.run(["check", &ns, sa, "--all-resources", "-o", "json"]);
+            if run.code != 0 {
+                return Err(format!("exit {}: {}{}", run.code, run.stdout, run.stderr));
+            }
+            let report: serde_json::Value =
+                serde_json::from_str(&run.stdout).map_err(|e| e.to_string())?;
+            report["answers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| {
+                    a["group"] == group.as_str()
+                        && a["namespace"] == ns.as_str()
+                        && a["verb"] == "list"
+                })
+                .cloned()
+                .ok_or_else(|| "the CRD is not served yet".to_string())
+        }
+    };
+    let for_admin = common::eventually(
+        "the CRD in --all-resources",
+        Duration::from_secs(30),
+        || widget("admin"),
+    )
+    .await;
+    assert_eq!(for_admin["allowed"], true, "{for_admin}");
+    assert_eq!(for_admin["expected"], true, "{for_admin}");
+    assert!(
+        for_admin["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("RoleBinding"),
+        "{for_admin}"
+    );
+    let for_dev = common::eventually("the CRD for developer", Duration::from_secs(30), || {
+        widget("dev")
+    })
+    .await;
+    assert_eq!(for_dev["allowed"], false, "{for_dev}");
+    assert_eq!(for_dev["expected"], false, "{for_dev}");
+    crds.delete(&format!("widgets.{group}"), &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn audit_finds_a_long_lived_token_of_a_cluster_admin_service_account() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("audit");
+    common::create_namespace(&client, &ns).await;
+    common::create_service_account(&client, &ns, "root").await;
+    let binding_name = common::unique_name("audit-root");
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": binding_name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "root", "namespace": ns}],
+    }))
+    .unwrap();
+    let bindings = Api::<ClusterRoleBinding>::all(client.clone());
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    common::create_token_secret(&client, &ns, "root-token", "root").await;
+    let secrets = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns);
+    common::wait_for(
+        &secrets,
+        "root-token",
+        "its token",
+        common::CONTROLLER_TIMEOUT,
+        |s: Option<&k8s_openapi::api::core::v1::Secret>| common::secret_has_token(s),
+    )
+    .await;
+
+    let mut kscope = admin(&dir);
+    let run = kscope
+        .run(["audit", "-n", &ns, "-o", "json"])
+        .expect_code(3);
+    let found: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(found["kind"], "FindingList");
+    let high = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["severity"] == "high" && f["object"] == format!("Secret {ns}/root-token").as_str()
+        })
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        high["message"].as_str().unwrap().contains(&format!(
+            "ClusterRoleBinding {binding_name} gives everything"
+        )),
+        "{high}"
+    );
+    // Fewer than high does not fail by default; --fail-on low does.
+    bindings
+        .delete(&binding_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let run = kscope.run(["audit", "-n", &ns]).expect_code(0);
+    assert!(run.stdout.contains("was never used"), "{}", run.stdout);
+    kscope
+        .run(["audit", "-n", &ns, "--fail-on", "medium"])
+        .expect_code(3);
+}
+
+#[tokio::test]
+async fn a_template_that_escalates_is_refused_unless_allowed() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("escalating");
+    let mut kscope = admin(&dir);
+    let template = kscope.path("binder.yaml");
+    std::fs::write(
+        &template,
+        "name: binder\ndescription: may bind roles\nrules:\n- {apiGroups: [rbac.authorization.k8s.io], resources: [roles, rolebindings], verbs: [get, create, bind]}\n",
+    )
+    .unwrap();
+    let t = template.to_str().unwrap();
+    let run = kscope
+        .run(["grant", &ns, "app", "--template", t])
+        .expect_code(2);
+    assert!(run.stderr.contains("template binder lets the tenant step outside its grant: rule 1 grants bind on roles, rolebindings"), "{}", run.stderr);
+    assert!(
+        Api::<Namespace>::all(client.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing created"
+    );
+    kscope
+        .run(["grant", &ns, "app", "--template", t, "--allow-escalation"])
+        .expect_code(0);
+    // The default matrix asks about the escalating verbs too, and the grant explains them.
+    let run = kscope
+        .run(["check", &ns, "app", "--template", t])
+        .expect_code(0);
+    assert!(run.stdout.contains("BIND"), "{}", run.stdout);
+}
