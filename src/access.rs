@@ -76,9 +76,8 @@ impl Answer {
     }
 }
 
-/// The questions for a grant in `tenant` whose role has `rules`: the tenant namespace is
-/// expected to follow the rules; `default`, `kube-system` and cluster scope to deny all.
-pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
+/// The tenant namespace, then the namespaces that must stay out of its reach.
+fn probed_namespaces(tenant: &str) -> Vec<String> {
     let mut namespaces = vec![tenant.to_string()];
     namespaces.extend(
         FORBIDDEN_NAMESPACES
@@ -86,6 +85,13 @@ pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
             .filter(|n| **n != tenant)
             .map(|n| n.to_string()),
     );
+    namespaces
+}
+
+/// The questions for a grant in `tenant` whose role has `rules`: the tenant namespace is
+/// expected to follow the rules; `default`, `kube-system` and cluster scope to deny all.
+pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
+    let namespaces = probed_namespaces(tenant);
     let mut probes = Vec::new();
     for namespace in &namespaces {
         for (group, resource, verbs) in NAMESPACED {
@@ -127,13 +133,7 @@ pub fn all_probes(
     baseline: &[PolicyRule],
     served: &[ServedResource],
 ) -> Vec<Probe> {
-    let mut namespaces = vec![tenant.to_string()];
-    namespaces.extend(
-        FORBIDDEN_NAMESPACES
-            .iter()
-            .filter(|n| **n != tenant)
-            .map(|n| n.to_string()),
-    );
+    let namespaces = probed_namespaces(tenant);
     let mut probes = Vec::new();
     let mut ask = |namespace: Option<&String>, group: &str, resource: &str, verb: &str| {
         let permission = Permission::new(group, resource, verb);

@@ -121,6 +121,24 @@ struct Binding<'a> {
     subjects: &'a [Subject],
 }
 
+impl Binding<'_> {
+    /// (namespace, name) of each ServiceAccount the binding binds.
+    fn service_accounts(&self) -> Vec<(String, String)> {
+        self.subjects
+            .iter()
+            .filter(|s| s.kind == "ServiceAccount")
+            .map(|s| {
+                let ns = s
+                    .namespace
+                    .as_deref()
+                    .or(self.namespace)
+                    .unwrap_or_default();
+                (ns.to_string(), s.name.clone())
+            })
+            .collect()
+    }
+}
+
 impl Inventory {
     fn bindings(&self) -> Vec<Binding<'_>> {
         let cluster = self.cluster_role_bindings.iter().map(|b| Binding {
@@ -230,17 +248,8 @@ pub fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
             None
         };
         let Some(power) = power else { continue };
-        for subject in binding
-            .subjects
-            .iter()
-            .filter(|s| s.kind == "ServiceAccount")
-        {
-            let ns = subject
-                .namespace
-                .clone()
-                .or(binding.namespace.map(String::from))
-                .unwrap_or_default();
-            powers.push(((ns, subject.name.clone()), binding.object.clone(), power));
+        for account in binding.service_accounts() {
+            powers.push((account, binding.object.clone(), power));
         }
     }
     for secret in &inventory.token_secrets {
@@ -336,24 +345,15 @@ pub fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
             }
         }
         // ServiceAccounts that do not exist: whoever makes that name inherits the binding.
-        for subject in binding
-            .subjects
-            .iter()
-            .filter(|s| s.kind == "ServiceAccount")
-        {
-            let ns = subject
-                .namespace
-                .clone()
-                .or(binding.namespace.map(String::from))
-                .unwrap_or_default();
-            if !accounts.contains(&(ns.clone(), subject.name.clone())) {
+        for (ns, sa) in binding.service_accounts() {
+            if !accounts.contains(&(ns.clone(), sa.clone())) {
                 found.push(Finding {
                     severity: Severity::Medium,
                     object: binding.object.clone(),
                     namespace: binding.namespace.map(String::from),
                     message: format!(
-                        "binds ServiceAccount {ns}/{}, which does not exist: whoever creates it inherits {} {}",
-                        subject.name, binding.role_ref.kind, binding.role_ref.name
+                        "binds ServiceAccount {ns}/{sa}, which does not exist: whoever creates it inherits {} {}",
+                        binding.role_ref.kind, binding.role_ref.name
                     ),
                 });
             }
