@@ -26,6 +26,7 @@ fn help_of_every_command() {
         vec!["revoke", "--help"],
         vec!["rotate", "--help"],
         vec!["apply", "--help"],
+        vec!["audit", "--help"],
         vec!["templates", "--help"],
         vec!["wizard", "--help"],
         vec!["completions", "--help"],
