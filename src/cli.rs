@@ -154,6 +154,21 @@ pub struct KubeconfigArgs {
     /// ServiceAccount of the grant.
     pub serviceaccount: Option<String>,
 
+    #[command(flatten)]
+    pub emit: EmitArgs,
+
+    /// API server address to put in the kubeconfig (default: the one of your context).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// CA certificate (PEM) to embed (default: the one of your context).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How a kubeconfig is issued and where it goes (shared by `kubeconfig` and `rotate`).
+#[derive(Debug, Clone, Args)]
+pub struct EmitArgs {
     /// Embed an expiring token of this lifetime (at least 10m), bound to the grant's token Secret.
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
@@ -169,14 +184,6 @@ pub struct KubeconfigArgs {
     /// Fail (exit 1, nothing written) if the server grants a shorter --duration than asked.
     #[arg(long, requires = "duration")]
     pub strict_duration: bool,
-
-    /// API server address to put in the kubeconfig (default: the one of your context).
-    #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
-
-    /// CA certificate (PEM) to embed (default: the one of your context).
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -310,21 +317,8 @@ pub struct RotateArgs {
     /// ServiceAccount of the grant.
     pub serviceaccount: String,
 
-    /// Embed an expiring token of this lifetime (at least 10m), bound to the new token Secret.
-    #[arg(long, value_name = "DURATION")]
-    pub duration: Option<String>,
-
-    /// Write the new kubeconfig to FILE (mode 0600, atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Replace an existing --output file.
-    #[arg(long, requires = "output")]
-    pub force: bool,
-
-    /// Fail (exit 1, nothing written) if the server grants a shorter --duration than asked.
-    #[arg(long, requires = "duration")]
-    pub strict_duration: bool,
+    #[command(flatten)]
+    pub emit: EmitArgs,
 
     /// How long to wait for the new token and for the old one to be refused, e.g. 60s.
     #[arg(long, default_value = "60s", value_name = "DURATION")]

@@ -208,9 +208,9 @@ pub fn revoke(args: &RevokeArgs) -> Result<RevokePlan> {
 pub fn rotate(args: &RotateArgs) -> Result<RotatePlan> {
     Ok(RotatePlan {
         grant: named(&args.namespace, &args.serviceaccount)?,
-        token: token_kind(args.duration.as_deref())?,
-        destination: destination(args.output.as_deref(), args.force)?,
-        strict_duration: args.strict_duration,
+        token: token_kind(args.emit.duration.as_deref())?,
+        destination: destination(args.emit.output.as_deref(), args.emit.force)?,
+        strict_duration: args.emit.strict_duration,
         timeout: timeout(&args.timeout)?,
     })
 }
@@ -304,9 +304,9 @@ pub fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
 pub fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
     Ok(KubeconfigPlan {
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
-        token: token_kind(args.duration.as_deref())?,
-        destination: destination(args.output.as_deref(), args.force)?,
-        strict_duration: args.strict_duration,
+        token: token_kind(args.emit.duration.as_deref())?,
+        destination: destination(args.emit.output.as_deref(), args.emit.force)?,
+        strict_duration: args.emit.strict_duration,
         server: args.server.clone(),
         ca_file: args.ca_file.clone(),
     })
