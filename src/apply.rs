@@ -18,6 +18,7 @@ use crate::cluster::Mode;
 use crate::credential;
 use crate::error::{Error, Result};
 use crate::grant;
+use crate::kubeconfig::Endpoint;
 use crate::manifest::{self, GRANT_LABEL, Outcome};
 use crate::names::{NamespaceName, ServiceAccountName};
 use crate::plan::{ApplyPlan, GrantPlan, GrantRef, RevokePlan};
@@ -71,11 +72,12 @@ fn set_permissions() -> Vec<Permission> {
     wanted
 }
 
-/// Grants every tenant on the session's cluster. `done` is called after each tenant.
+/// Grants every tenant on the session's cluster; with `kubeconfigs`, writes each tenant's
+/// kubeconfig for that endpoint into that directory. `done` is called after each tenant.
 pub async fn apply(
     session: &Session,
     plan: &ApplyPlan,
-    kubeconfig_dir: Option<&Path>,
+    kubeconfigs: Option<(&Path, &Endpoint)>,
     done: &(dyn Fn() + Sync),
 ) -> Vec<TenantResult> {
     let session = session.quiet();
@@ -91,21 +93,10 @@ pub async fn apply(
         .can_i(&questions)
         .await
         .is_ok_and(|answers| answers.iter().all(|a| *a));
-    let endpoint = session.caller.endpoint(None, None);
     let session = &session;
-    let endpoint = &endpoint;
     futures::stream::iter(&plan.set.tenants)
         .map(|tenant| async move {
-            let result = one(
-                session,
-                plan,
-                tenant,
-                mode,
-                checked_once,
-                endpoint,
-                kubeconfig_dir,
-            )
-            .await;
+            let result = one(session, plan, tenant, mode, checked_once, kubeconfigs).await;
             done();
             result
         })
@@ -120,8 +111,7 @@ async fn one(
     tenant: &Tenant,
     mode: Mode,
     checked_once: bool,
-    endpoint: &Result<crate::kubeconfig::Endpoint>,
-    kubeconfig_dir: Option<&Path>,
+    kubeconfigs: Option<(&Path, &Endpoint)>,
 ) -> TenantResult {
     let grant_plan = GrantPlan {
         spec: tenant.spec.clone(),
@@ -142,11 +132,11 @@ async fn one(
     };
     let outcome = async {
         let report = grant::execute(session, &grant_plan, mode).await?;
-        let written = match (kubeconfig_dir, mode) {
-            (Some(dir), Mode::Apply) => {
-                let endpoint = endpoint.as_ref().map_err(clone_error)?;
-                Some(write_kubeconfig(session, tenant, endpoint, dir).await?)
-            }
+        let written = match (kubeconfigs, mode) {
+            (Some((dir, endpoint)), Mode::Apply) => Some(
+                write_kubeconfig(session, tenant, report.token_secret.as_ref(), endpoint, dir)
+                    .await?,
+            ),
             _ => None,
         };
         Ok::<_, Error>((report, written))
@@ -169,11 +159,6 @@ async fn one(
     result
 }
 
-/// An endpoint error again, for each tenant that needs the endpoint.
-fn clone_error(error: &Error) -> Error {
-    Error::bug(format!("the caller's cluster cannot be used: {error}"))
-}
-
 /// One word for what a grant did to its objects.
 fn summary(objects: &[manifest::ObjectResult]) -> &'static str {
     let created = objects
@@ -193,11 +178,12 @@ fn summary(objects: &[manifest::ObjectResult]) -> &'static str {
 async fn write_kubeconfig(
     session: &Session,
     tenant: &Tenant,
-    endpoint: &crate::kubeconfig::Endpoint,
+    known: Option<&k8s_openapi::api::core::v1::Secret>,
+    endpoint: &Endpoint,
     dir: &Path,
 ) -> Result<String> {
     let grant = tenant.spec.grant_ref();
-    let issued = credential::issue(session, &grant, tenant.token, endpoint).await?;
+    let issued = credential::issue(session, &grant, known, tenant.token, endpoint).await?;
     let path: PathBuf = dir.join(format!(
         "{}-{}.kubeconfig",
         grant.namespace, grant.service_account

@@ -53,23 +53,32 @@ impl Expiry {
     }
 }
 
-/// The grant's credential as a kubeconfig for `endpoint`.
+/// The grant's credential as a kubeconfig for `endpoint`. `known` is the grant's token
+/// Secret when the caller has just read it filled in (after a grant or a rotation); otherwise
+/// it is read here.
 pub async fn issue(
     session: &Session,
     grant: &GrantRef,
+    known: Option<&Secret>,
     token: TokenKind,
     endpoint: &Endpoint,
 ) -> Result<Credential> {
     let (namespace, service_account) = (&grant.namespace, &grant.service_account);
-    let secret_name = service_account.token_secret();
-    let secret = session
-        .cluster
-        .get::<Secret>(namespace.as_str(), &secret_name)
-        .await?
-        .ok_or_else(|| Error::NoTokenSecret {
-            namespace: namespace.to_string(),
-            service_account: service_account.to_string(),
-        })?;
+    let read;
+    let secret = match known {
+        Some(secret) => secret,
+        None => {
+            read = session
+                .cluster
+                .get::<Secret>(namespace.as_str(), &service_account.token_secret())
+                .await?
+                .ok_or_else(|| Error::NoTokenSecret {
+                    namespace: namespace.to_string(),
+                    service_account: service_account.to_string(),
+                })?;
+            &read
+        }
+    };
     let (token, expiry) = match token {
         TokenKind::Expiring(lifetime) => {
             let token = session
@@ -78,7 +87,7 @@ pub async fn issue(
                     namespace.as_str(),
                     service_account.as_str(),
                     lifetime.as_secs(),
-                    Some(&secret),
+                    Some(secret),
                 )
                 .await?;
             let expiry = Expiry {
@@ -90,7 +99,7 @@ pub async fn issue(
             };
             (token, Some(expiry))
         }
-        TokenKind::LongLived => (long_lived_token(&secret, grant)?, None),
+        TokenKind::LongLived => (long_lived_token(secret, grant)?, None),
     };
     Ok(Credential {
         kubeconfig: kubeconfig::scoped_kubeconfig(endpoint, namespace, service_account, &token)?,
@@ -158,6 +167,15 @@ pub async fn prove_refused(
 pub async fn identity_of(session: &Session, kubeconfig: &str) -> Result<String> {
     let client = client_of(session, kubeconfig).await?;
     Ok(client.whoami().await?.username.unwrap_or_default())
+}
+
+/// The long-lived token a filled token Secret holds, if it holds one as text.
+pub fn secret_token(secret: &Secret) -> Option<Token> {
+    let bytes = secret.data.as_ref()?.get("token")?;
+    String::from_utf8(bytes.0.clone())
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Token::new)
 }
 
 fn long_lived_token(secret: &Secret, grant: &GrantRef) -> Result<Token> {

@@ -37,6 +37,8 @@ pub enum Outcome {
     Replaced,
     /// Deleted: a Role the grant no longer needs, or an object of a revoked grant.
     Deleted,
+    /// To be deleted, but already gone (an earlier revoke got that far).
+    Gone,
     /// An existing namespace, deliberately left as it is.
     Exists,
 }
@@ -49,6 +51,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Unchanged => "unchanged",
             Outcome::Replaced => "replaced",
             Outcome::Deleted => "deleted",
+            Outcome::Gone => "already gone",
             Outcome::Exists => "exists (left untouched)",
         })
     }

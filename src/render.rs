@@ -12,7 +12,7 @@ use crate::credential::Expiry;
 use crate::duration;
 use crate::error::{Error, Result};
 use crate::list::GrantRow;
-use crate::manifest::{ObjectResult, Outcome};
+use crate::manifest::ObjectResult;
 use crate::revoke::{NamespaceFate, Report as RevokeReport, Survey};
 use crate::templates::{Origin, Template};
 
@@ -339,10 +339,7 @@ pub fn revocation(report: &RevokeReport) -> String {
         table.add_row(vec![
             object.kind.clone(),
             object.name.clone(),
-            match object.result {
-                Outcome::Unchanged => "already gone".to_string(),
-                other => other.to_string(),
-            },
+            object.result.to_string(),
         ]);
     }
     for target in &report.left {
@@ -564,6 +561,7 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
 mod tests {
     use super::*;
     use crate::access::{Answer, probes};
+    use crate::manifest::Outcome;
     use crate::templates;
     use crate::test_support::snapshot;
 

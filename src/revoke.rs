@@ -11,8 +11,8 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::cluster::{has_token, is_managed};
-use crate::credential::prove_refused;
+use crate::cluster::is_managed;
+use crate::credential::{prove_refused, secret_token};
 use crate::error::{Error, Result};
 use crate::kubeconfig::Token;
 use crate::manifest::{ObjectResult, Outcome, belongs_to};
@@ -109,10 +109,8 @@ pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
     }
     let token = secret
         .as_ref()
-        .filter(|s| belongs_to(&s.metadata, grant) && has_token(s))
-        .and_then(|s| s.data.as_ref()?.get("token"))
-        .and_then(|t| String::from_utf8(t.0.clone()).ok())
-        .map(Token::new);
+        .filter(|s| belongs_to(&s.metadata, grant))
+        .and_then(secret_token);
     let namespace = if !plan.delete_namespace {
         NamespaceFate::Kept
     } else {
@@ -162,7 +160,7 @@ pub async fn execute(session: &Session, survey: &Survey, timeout: Duration) -> R
             result: if gone {
                 Outcome::Deleted
             } else {
-                Outcome::Unchanged
+                Outcome::Gone
             },
         });
     }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
-use crate::cluster::{Mode, has_token};
-use crate::credential::{self, Credential, identity_of, prove_refused};
+use crate::cluster::Mode;
+use crate::credential::{self, Credential, identity_of, prove_refused, secret_token};
 use crate::error::{Error, Result};
-use crate::kubeconfig::{Endpoint, Token};
+use crate::kubeconfig::Endpoint;
 use crate::manifest::{self, belongs_to};
 use crate::plan::RotatePlan;
 use crate::session::Session;
@@ -46,12 +46,7 @@ pub async fn execute(session: &Session, plan: &RotatePlan, endpoint: &Endpoint) 
             objects: vec![format!("Secret {ns}/{secret_name}")],
         });
     }
-    let old_token = old
-        .as_ref()
-        .filter(|s| has_token(s))
-        .and_then(|s| s.data.as_ref()?.get("token"))
-        .and_then(|t| String::from_utf8(t.0.clone()).ok())
-        .map(Token::new);
+    let old_token = old.as_ref().and_then(secret_token);
     if old.is_some() {
         cluster.delete::<Secret>(ns, &secret_name).await?;
     }
@@ -66,14 +61,14 @@ pub async fn execute(session: &Session, plan: &RotatePlan, endpoint: &Endpoint) 
     let spinner = session.progress.start(&format!(
         "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"
     ));
-    cluster.wait_for_token(fresh, plan.timeout).await?;
+    let filled = cluster.wait_for_token(fresh, plan.timeout).await?;
     spinner.finish(&format!("new token ready in Secret {ns}/{secret_name}"));
 
     let old_refused_after = match &old_token {
         Some(token) => Some(prove_refused(session, grant, token, plan.timeout).await?),
         None => None,
     };
-    let credential = credential::issue(session, grant, plan.token, endpoint).await?;
+    let credential = credential::issue(session, grant, Some(&filled), plan.token, endpoint).await?;
     let identity = identity_of(session, &credential.kubeconfig).await?;
     if identity != format!("system:serviceaccount:{ns}:{sa}") {
         return Err(Error::NewTokenRefused {

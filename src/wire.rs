@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::error::api_status;
+use crate::error::{api_status, chain};
 
 /// What travels with every client of one kscope run: whether `-v` logs requests, and the
 /// count of requests sent (shared by the caller's client and any client holding a
@@ -93,13 +93,7 @@ fn transient(error: &kube::Error) -> bool {
     if let Some(status) = api_status(error) {
         return matches!(status.code, 429 | 500 | 502 | 503 | 504);
     }
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    let text = text.to_lowercase();
+    let text = chain(error).to_lowercase();
     !text.contains("timed out")
         && (text.contains("connection reset")
             || text.contains("broken pipe")

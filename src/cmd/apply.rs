@@ -9,15 +9,14 @@ use crate::apply::{self, Counter, TenantResult};
 use crate::cli::{ApplyArgs, DryRun, Global};
 use crate::cluster::Wire;
 use crate::cmd::print;
-use crate::cmd::terminal::Terminal;
+use crate::cmd::terminal;
 use crate::error::{Error, Exit, Result};
-use crate::kubeconfig::load;
+use crate::kubeconfig::{Endpoint, load};
 use crate::plan;
 use crate::progress::note;
 use crate::render;
 use crate::session::Session;
 use crate::tenants;
-use crate::wizard::Prompter;
 
 pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
     let plan = match plan::apply(args) {
@@ -41,9 +40,8 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
         ));
         return Ok(Exit::Ok);
     }
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let ask_prune = plan.prune && !plan.confirmed && plan.dry_run.is_none();
-    if ask_prune && !interactive {
+    if ask_prune && !terminal::can_ask() {
         return Err(Error::ConfirmationNeeded {
             command_line: format!("kscope apply -f {} --prune --yes", args.file.display()),
         });
@@ -60,23 +58,25 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
         sessions.push(Session::connect(base.with_context(context)?, wire).await?);
     }
     let several = sessions.len() > 1;
-    let dirs: Vec<Option<PathBuf>> = contexts
-        .iter()
-        .map(|context| {
-            let dir = plan.kubeconfig_dir.as_ref()?;
-            Some(if several {
-                dir.join(file_safe(context))
-            } else {
-                dir.clone()
-            })
-        })
-        .collect();
-    for dir in dirs.iter().flatten() {
-        std::fs::create_dir_all(dir).map_err(|source| Error::File {
+    // Where each cluster's kubeconfigs go, and the endpoint they point at: settled before any
+    // tenant is granted, so an unusable context fails once, up front.
+    let mut targets: Vec<Option<(PathBuf, Endpoint)>> = Vec::new();
+    for session in &sessions {
+        let Some(dir) = &plan.kubeconfig_dir else {
+            targets.push(None);
+            continue;
+        };
+        let dir = if several {
+            dir.join(file_safe(&session.caller.context))
+        } else {
+            dir.clone()
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| Error::File {
             action: "create the kubeconfig directory",
             path: dir.clone(),
             source,
         })?;
+        targets.push(Some((dir, session.caller.endpoint(None, None)?)));
     }
 
     let total = set.tenants.len() * sessions.len();
@@ -89,13 +89,14 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
             let _ = std::io::stderr().flush();
         }
     };
-    let applied = futures::future::join_all(
-        sessions
-            .iter()
-            .zip(&dirs)
-            .map(|(session, dir)| apply::apply(session, &plan, dir.as_deref(), &done)),
-    )
-    .await;
+    let applied =
+        futures::future::join_all(sessions.iter().zip(&targets).map(|(session, target)| {
+            let kubeconfigs = target
+                .as_ref()
+                .map(|(dir, endpoint)| (dir.as_path(), endpoint));
+            apply::apply(session, &plan, kubeconfigs, &done)
+        }))
+        .await;
     if show {
         eprintln!();
     }
@@ -118,10 +119,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
                     ));
                 }
             }
-            let mut terminal = Terminal::new();
-            tokio::task::block_in_place(|| {
-                terminal.confirm(&format!("Revoke these {count} grants?"), false)
-            })?
+            terminal::confirm(&format!("Revoke these {count} grants?"))?
         };
         if go {
             for (session, grants) in sessions.iter().zip(&candidates) {

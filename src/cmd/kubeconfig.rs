@@ -17,7 +17,7 @@ pub async fn kubeconfig(global: &Global, args: &KubeconfigArgs, wire: &Wire) -> 
     let grant = session
         .grant_meant(plan.grant.as_ref(), "kubeconfig")
         .await?;
-    let issued = credential::issue(&session, &grant, plan.token, &endpoint).await?;
+    let issued = credential::issue(&session, &grant, None, plan.token, &endpoint).await?;
     emit_kubeconfig(&issued, &plan.destination, plan.strict_duration)?;
     Ok(Exit::Ok)
 }

@@ -2,23 +2,20 @@
 //! (`--yes` otherwise), runs the revoke operation and reports, with the proof that the old
 //! token is refused.
 
-use std::io::IsTerminal;
-
 use crate::cli::{Global, RevokeArgs};
 use crate::cluster::Wire;
-use crate::cmd::terminal::Terminal;
+use crate::cmd::terminal;
 use crate::cmd::{connect, print};
 use crate::error::{Error, Exit, Result};
 use crate::plan;
 use crate::progress::note;
 use crate::render;
 use crate::revoke;
-use crate::wizard::Prompter;
 
 pub async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::revoke(args)?;
     let ask = !plan.confirmed && !plan.dry_run;
-    if ask && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    if ask && !terminal::can_ask() {
         return Err(Error::ConfirmationNeeded {
             command_line: format!(
                 "kscope revoke {} {} --yes",
@@ -35,11 +32,7 @@ pub async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> Result<E
     }
     if ask {
         note(render::revocation_preview(&survey).trim_end());
-        let mut terminal = Terminal::new();
-        let yes = tokio::task::block_in_place(|| {
-            terminal.confirm("Delete these objects and revoke the credential?", false)
-        })?;
-        if !yes {
+        if !terminal::confirm("Delete these objects and revoke the credential?")? {
             note("Nothing was deleted.");
             return Ok(Exit::Ok);
         }

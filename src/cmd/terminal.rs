@@ -27,6 +27,17 @@ impl Terminal {
     }
 }
 
+/// Whether kscope may ask: stdin and stderr are both a terminal.
+pub fn can_ask() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks a yes/no question (default no) from async code, on a thread that may block.
+pub fn confirm(prompt: &str) -> Result<bool> {
+    tokio::task::block_in_place(|| Terminal::new().confirm(prompt, false))
+}
+
 /// dialoguer reports Ctrl-C as an interrupted read; anything else is a broken terminal.
 fn prompt_error(error: dialoguer::Error) -> Error {
     // A select hides the cursor and leaves it hidden when it fails.

@@ -115,7 +115,14 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
 
     let grant_ref = run.grant.spec.grant_ref();
     let endpoint = session.caller.endpoint(None, None)?;
-    let issued = credential::issue(&session, &grant_ref, run.kubeconfig.token, &endpoint).await?;
+    let issued = credential::issue(
+        &session,
+        &grant_ref,
+        report.token_secret.as_ref(),
+        run.kubeconfig.token,
+        &endpoint,
+    )
+    .await?;
     let destination = Destination::File {
         path: output.to_path_buf(),
         force,

@@ -132,7 +132,7 @@ fn is_tls(text: &str) -> bool {
 }
 
 /// The whole source chain in one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![error.to_string()];
     let mut next = error.source();
     while let Some(cause) = next {

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use crate::names::InvalidName;
 
 mod api;
+pub(crate) use api::chain;
 pub use api::{api_status, escalation_missing};
 use api::{describe_api, hint_api};
 

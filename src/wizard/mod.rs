@@ -199,36 +199,32 @@ pub fn interview(
         set: None,
     };
     let grant_ref = spec.grant_ref();
-    let run_plans = (
-        GrantPlan {
-            spec,
-            adopt,
-            dry_run: None,
-            timeout: setup.timeout,
-            preflight: true,
-            remember: true,
+    let check = CheckPlan {
+        grant: Some(grant_ref.clone()),
+        through: Some(output.clone()),
+        role: Some(spec.role.clone()),
+        template_dirs: setup.template_dirs.clone(),
+        all_resources: false,
+    };
+    let kubeconfig = KubeconfigPlan {
+        grant: Some(grant_ref),
+        token,
+        destination: Destination::File {
+            path: output.clone(),
+            force,
         },
-        KubeconfigPlan {
-            grant: Some(grant_ref.clone()),
-            token,
-            destination: Destination::File {
-                path: output.clone(),
-                force,
-            },
-            strict_duration: false,
-            server: None,
-            ca_file: None,
-        },
-        CheckPlan {
-            grant: Some(grant_ref),
-            through: Some(output.clone()),
-            role: None,
-            template_dirs: setup.template_dirs.clone(),
-            all_resources: false,
-        },
-    );
-    let (grant, kubeconfig, mut check) = run_plans;
-    check.role = Some(grant.spec.role.clone());
+        strict_duration: false,
+        server: None,
+        ca_file: None,
+    };
+    let grant = GrantPlan {
+        spec,
+        adopt,
+        dry_run: None,
+        timeout: setup.timeout,
+        preflight: true,
+        remember: true,
+    };
     let context_flag =
         (setup.kubeconfig_current.as_deref() != Some(context.as_str())).then_some(context.as_str());
     let command_line = command_line::for_plans(setup, context_flag, &grant, &kubeconfig, &check);
