@@ -33,14 +33,15 @@ ks_check_state_path() {
 # The pid recorded for a component, if that process is still alive and still is the
 # component's binary started for this state dir (pids get reused).
 ks_live_pid() { # state component
-  local state=$1 comp=$2 pid exe
+  local state=$1 comp=$2 pid exe cmdline
   [ -f "$state/pids/$comp.pid" ] || return 1
   pid=$(cat "$state/pids/$comp.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
   exe=${exe% (deleted)}
   [ "$(basename "$exe")" = "$comp" ] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/" || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"$state/"* ]] || return 1
   echo "$pid"
 }
 
