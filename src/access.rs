@@ -1,6 +1,8 @@
 //! The access matrix of `check`: which questions to ask the API server as the ServiceAccount,
 //! what the grant says each answer should be, and how the answers compare. Pure.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::Serialize;
 
@@ -60,9 +62,22 @@ pub struct Answer {
     #[serde(flatten)]
     pub probe: Probe,
     pub allowed: bool,
-    /// The authorizer's reason: for an allow, the binding and role that allowed it.
+    /// The authorizer's reason: for an allow, the binding and role that allowed it. Only
+    /// a SelfSubjectAccessReview gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(rename = "answeredBy")]
+    pub answered_by: AnsweredBy,
+}
+
+/// Which of the API server's reviews gave an answer, both asked as the ServiceAccount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AnsweredBy {
+    /// One question, one review: the authorizer's decision and its reason.
+    SelfSubjectAccessReview,
+    /// Read off the rules the authorizer lists for the credential in a namespace (one review
+    /// per namespace), when that list was complete and agreed with the grant.
+    SelfSubjectRulesReview,
 }
 
 impl Answer {
@@ -118,6 +133,33 @@ pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
         }
     }
     probes
+}
+
+/// What complete rules reviews settle, probe by probe: `Some(answer)` where the rules the
+/// authorizer listed decide the probe *and* agree with the grant's expectation; `None` where a
+/// SelfSubjectAccessReview must be asked (it is authoritative and names the source of an
+/// allow). `listed` holds, per namespace, the rules of a complete SelfSubjectRulesReview.
+///
+/// A namespace's list holds the rules of every ClusterRoleBinding plus the RoleBindings of
+/// that namespace, so a request at cluster scope (ClusterRoleBindings only) that some list
+/// does not allow is denied; one that every list allows may still come from RoleBindings
+/// alone, and is asked.
+pub fn settle(probes: &[Probe], listed: &BTreeMap<String, Vec<PolicyRule>>) -> Vec<Option<bool>> {
+    probes
+        .iter()
+        .map(|probe| {
+            let allowed = match &probe.namespace {
+                Some(namespace) => listed
+                    .get(namespace)
+                    .map(|rules| rules::allows(rules, &probe.permission)),
+                None => listed
+                    .values()
+                    .any(|rules| !rules::allows(rules, &probe.permission))
+                    .then_some(false),
+            };
+            allowed.filter(|allowed| *allowed == probe.expected)
+        })
+        .collect()
 }
 
 /// One served resource for `--all-resources`: (group, resource, namespaced, verbs).
@@ -224,6 +266,7 @@ impl Report {
 mod tests {
     use super::*;
     use crate::templates;
+    use crate::test_support::rule;
 
     #[test]
     fn the_walkthrough_role_allows_the_tenant_namespace_only() {
@@ -289,5 +332,98 @@ mod tests {
             .filter(|p| p.namespace.as_deref() == Some("default"))
             .count();
         assert_eq!(defaults, 7 * 4 + 1 + 4);
+    }
+
+    /// What a clean cluster lists for a fresh `namespace-admin` grant in `ask`: the role in
+    /// its namespace, Kubernetes' self-reviews everywhere.
+    fn clean_lists(role: &[PolicyRule]) -> BTreeMap<String, Vec<PolicyRule>> {
+        let baseline = rule(
+            &["authorization.k8s.io", "authentication.k8s.io"],
+            &[
+                "selfsubjectaccessreviews",
+                "selfsubjectrulesreviews",
+                "selfsubjectreviews",
+            ],
+            &["create"],
+        );
+        let mut tenant = role.to_vec();
+        tenant.push(baseline.clone());
+        BTreeMap::from([
+            ("ask".to_string(), tenant),
+            ("default".to_string(), vec![baseline.clone()]),
+            ("kube-system".to_string(), vec![baseline]),
+        ])
+    }
+
+    #[test]
+    fn complete_lists_that_agree_with_the_grant_settle_every_probe() {
+        let role = templates::built_ins().remove(0).rules;
+        let probes = probes("ask", &role);
+        let settled = settle(&probes, &clean_lists(&role));
+        for (probe, answer) in probes.iter().zip(&settled) {
+            assert_eq!(*answer, Some(probe.expected), "{probe:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_lists_do_not_settle_is_left_to_an_access_review() {
+        let role = templates::built_ins().remove(0).rules;
+        let probes = probes("ask", &role);
+        let mut lists = clean_lists(&role);
+        // A binding in default to a role that reads pods: an allow the grant does not explain.
+        lists
+            .get_mut("default")
+            .unwrap()
+            .push(rule(&[""], &["pods"], &["get", "list"]));
+        // kube-system's list was incomplete (a webhook authorizer): nothing there is settled.
+        lists.remove("kube-system");
+        let settled = settle(&probes, &lists);
+        for (probe, answer) in probes.iter().zip(&settled) {
+            let namespace = probe.namespace.as_deref();
+            let unexplained = namespace == Some("default")
+                && probe.permission.resource == "pods"
+                && ["get", "list"].contains(&probe.permission.verb.as_str());
+            if unexplained || namespace == Some("kube-system") {
+                assert_eq!(*answer, None, "{probe:?}");
+            } else {
+                assert_eq!(*answer, Some(probe.expected), "{probe:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cluster_scope_is_denied_only_when_some_list_lacks_the_rule() {
+        let nodes = Permission::new("", "nodes", "list");
+        let probe = Probe {
+            namespace: None,
+            permission: nodes,
+            expected: false,
+            baseline: false,
+        };
+        let reads_nodes = rule(&[""], &["nodes"], &["list"]);
+        // A RoleBinding in the tenant namespace to a ClusterRole that reads nodes: the rule is
+        // listed there only, and reaches nothing at cluster scope.
+        let mut lists = clean_lists(std::slice::from_ref(&reads_nodes));
+        assert_eq!(settle(std::slice::from_ref(&probe), &lists), [Some(false)]);
+        // A ClusterRoleBinding puts it in every namespace's list: only an access review can
+        // tell whether cluster scope is reached.
+        for rules in lists.values_mut() {
+            rules.push(reads_nodes.clone());
+        }
+        assert_eq!(settle(std::slice::from_ref(&probe), &lists), [None]);
+        // No complete list at all settles nothing.
+        assert_eq!(settle(&[probe], &BTreeMap::new()), [None]);
+    }
+
+    #[test]
+    fn an_expected_allow_the_list_lacks_is_asked_again() {
+        let role = templates::built_ins().remove(0).rules;
+        let probes = probes("ask", &role);
+        // The Role is gone: the tenant's list holds the baseline only.
+        let settled = settle(&probes, &clean_lists(&[]));
+        for (probe, answer) in probes.iter().zip(&settled) {
+            let expected = if probe.expected { None } else { Some(false) };
+            assert_eq!(*answer, expected, "{probe:?}");
+        }
     }
 }

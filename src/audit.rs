@@ -418,6 +418,7 @@ fn days_since(day: &str, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::rule;
 
     fn meta(namespace: Option<&str>, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
         ObjectMeta {
@@ -447,16 +448,6 @@ mod tests {
             name: name.into(),
             namespace: namespace.map(String::from),
             api_group: None,
-        }
-    }
-
-    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        PolicyRule {
-            api_groups: Some(own(groups)),
-            resources: Some(own(resources)),
-            verbs: own(verbs),
-            ..Default::default()
         }
     }
 

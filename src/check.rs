@@ -3,12 +3,13 @@
 //! says who the credential is; SelfSubjectAccessReviews answer the access matrix, which is
 //! compared with what the grant implies. Returns the answers; prints nothing.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
-use crate::access::{self, Answer, Binding, Report};
+use crate::access::{self, Answer, AnsweredBy, Binding, Report};
 use crate::cluster::{Cluster, is_forbidden};
 use crate::credential;
 use crate::error::{Error, Exit, Result};
@@ -39,8 +40,7 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
         Some((client, _)) => client,
         None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?,
     };
-    let identity = as_sa.whoami().await?.username.unwrap_or_default();
-    let probes = if plan.all_resources {
+    let (identity, answers) = if plan.all_resources {
         let (served, baseline) =
             futures::try_join!(session.cluster.served(), baseline_rules(session, &grant))?;
         let served: Vec<access::ServedResource> = served
@@ -54,24 +54,12 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
                 )
             })
             .collect();
-        access::all_probes(grant.namespace.as_str(), &rules, &baseline, &served)
+        let probes = access::all_probes(grant.namespace.as_str(), &rules, &baseline, &served);
+        futures::try_join!(who(&as_sa), ask_each(&as_sa, probes))?
     } else {
-        access::probes(grant.namespace.as_str(), &rules)
+        let probes = access::probes(grant.namespace.as_str(), &rules);
+        futures::try_join!(who(&as_sa), ask_matrix(&as_sa, probes))?
     };
-    let questions: Vec<_> = probes
-        .iter()
-        .map(|p| (p.namespace.clone(), p.permission.clone()))
-        .collect();
-    let reviews = as_sa.reviews(&questions).await?;
-    let answers = probes
-        .into_iter()
-        .zip(reviews)
-        .map(|(probe, review)| Answer {
-            probe,
-            allowed: review.allowed,
-            reason: review.reason,
-        })
-        .collect();
     Ok(Report {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
@@ -79,6 +67,80 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
         binding: Some(binding),
         answers,
     })
+}
+
+/// The username the API server sees for the credential (SelfSubjectReview).
+async fn who(as_sa: &Cluster) -> Result<String> {
+    Ok(as_sa.whoami().await?.username.unwrap_or_default())
+}
+
+/// Every probe asked by its own SelfSubjectAccessReview (`--all-resources`: exhaustive).
+async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Answer>> {
+    let questions: Vec<_> = probes
+        .iter()
+        .map(|p| (p.namespace.clone(), p.permission.clone()))
+        .collect();
+    let reviews = as_sa.reviews(&questions).await?;
+    Ok(probes
+        .into_iter()
+        .zip(reviews)
+        .map(|(probe, review)| Answer {
+            probe,
+            allowed: review.allowed,
+            reason: review.reason,
+            answered_by: AnsweredBy::SelfSubjectAccessReview,
+        })
+        .collect())
+}
+
+/// The default matrix: one SelfSubjectRulesReview per namespace probed answers every probe
+/// that the listed rules decide in agreement with the grant; everything else (a difference,
+/// an incomplete list, cluster scope the lists allow) is asked by its own
+/// SelfSubjectAccessReview, whose answer stands and which names the source of an allow.
+/// About 3 requests instead of one per probe when the grant holds.
+async fn ask_matrix(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Answer>> {
+    let mut namespaces: Vec<&str> = Vec::new();
+    for namespace in probes.iter().filter_map(|p| p.namespace.as_deref()) {
+        if !namespaces.contains(&namespace) {
+            namespaces.push(namespace);
+        }
+    }
+    let lists =
+        futures::future::try_join_all(namespaces.iter().map(|n| as_sa.caller_rules(n))).await?;
+    let listed: BTreeMap<String, Vec<PolicyRule>> = namespaces
+        .iter()
+        .zip(lists)
+        .filter(|(_, list)| !list.incomplete)
+        .map(|(namespace, list)| (namespace.to_string(), list.rules))
+        .collect();
+    let settled = access::settle(&probes, &listed);
+    let mut answers: Vec<Answer> = probes
+        .into_iter()
+        .zip(settled)
+        .map(|(probe, settled)| Answer {
+            probe,
+            allowed: settled.unwrap_or(false),
+            reason: None,
+            answered_by: match settled {
+                Some(_) => AnsweredBy::SelfSubjectRulesReview,
+                None => AnsweredBy::SelfSubjectAccessReview,
+            },
+        })
+        .collect();
+    let mut asked: Vec<&mut Answer> = answers
+        .iter_mut()
+        .filter(|a| a.answered_by == AnsweredBy::SelfSubjectAccessReview)
+        .collect();
+    let questions: Vec<_> = asked
+        .iter()
+        .map(|a| (a.probe.namespace.clone(), a.probe.permission.clone()))
+        .collect();
+    // One review per question, in the order asked.
+    for (answer, review) in asked.iter_mut().zip(as_sa.reviews(&questions).await?) {
+        answer.allowed = review.allowed;
+        answer.reason = review.reason;
+    }
+    Ok(answers)
 }
 
 /// Exit 0 when every answer matches the grant, 3 when access differs.

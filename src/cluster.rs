@@ -69,7 +69,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct CallerRules {
     pub rules: Vec<PolicyRule>,
-    /// The authorizer could not list everything (e.g. a webhook): absence proves nothing.
+    /// The authorizer could not list everything (e.g. a webhook), or hit an error while
+    /// listing (e.g. a binding to a role that does not exist): absence proves nothing.
     pub incomplete: bool,
 }
 
@@ -491,9 +492,10 @@ impl Cluster {
                 non_resource_urls: None,
             })
             .collect();
+        let failed = status.evaluation_error.is_some_and(|e| !e.is_empty());
         Ok(CallerRules {
             rules,
-            incomplete: status.incomplete,
+            incomplete: status.incomplete || failed,
         })
     }
 

@@ -4,7 +4,7 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::access::{Report, VERBS};
+use crate::access::{AnsweredBy, Report, VERBS};
 use crate::apply::TenantResult;
 use crate::audit::Finding;
 use crate::cli::Output;
@@ -542,6 +542,18 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
                 .unwrap_or("allowed (the server gave no reason)")
         ));
     }
+    let listed = report
+        .answers
+        .iter()
+        .filter(|a| a.answered_by == AnsweredBy::SelfSubjectRulesReview)
+        .count();
+    let asked = report.answers.len() - listed;
+    text.push_str(&match (listed, asked) {
+        (0, _) => format!("answered as the ServiceAccount: {asked} by SelfSubjectAccessReview\n"),
+        _ => format!(
+            "answered as the ServiceAccount: {listed} from the rules its SelfSubjectRulesReviews list, {asked} by SelfSubjectAccessReview\n"
+        ),
+    });
     let differing = report.mismatches().len();
     if differing == 0 && report.identity_matches() && report.binding_matches() {
         text.push_str(&format!(
@@ -573,6 +585,12 @@ mod tests {
             .map(|(i, probe)| Answer {
                 allowed: probe.expected != (Some(i) == flip),
                 reason: None,
+                // A difference is always asked again, one review for the one question.
+                answered_by: if Some(i) == flip {
+                    AnsweredBy::SelfSubjectAccessReview
+                } else {
+                    AnsweredBy::SelfSubjectRulesReview
+                },
                 probe,
             })
             .collect();

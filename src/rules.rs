@@ -122,16 +122,7 @@ pub fn missing(held: &[PolicyRule], wanted: &[PolicyRule]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-        let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
-        PolicyRule {
-            api_groups: own(groups),
-            resources: own(resources),
-            verbs: verbs.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
+    use crate::test_support::rule;
 
     #[test]
     fn allows_follows_wildcards_and_subresources() {

@@ -405,7 +405,32 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
     kscope
         .run(["grant", &ns, "app", "--template", "developer"])
         .expect_code(0);
-    kscope.run(["check", &ns, "app"]).expect_code(0);
+    // A grant that holds is answered from one rules review per namespace, not one request
+    // per answer.
+    let holds = kscope
+        .run(["check", &ns, "app", "-o", "json", "-v"])
+        .expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&holds.stdout).unwrap();
+    let answers = report["answers"].as_array().unwrap();
+    assert!(answers.len() > 100, "{}", holds.stdout);
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["answeredBy"] == "SelfSubjectRulesReview"),
+        "{}",
+        holds.stdout
+    );
+    assert_eq!(
+        holds.stderr.matches("selfsubjectrulesreviews").count(),
+        3,
+        "{}",
+        holds.stderr
+    );
+    assert!(
+        !holds.stderr.contains("selfsubjectaccessreviews"),
+        "{}",
+        holds.stderr
+    );
     Api::<RoleBinding>::namespaced(client.clone(), &ns)
         .delete("app", &DeleteParams::default())
         .await
@@ -431,6 +456,11 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
         .unwrap()
         .iter()
         .filter(|a| a["allowed"] != a["expected"])
+        .inspect(|a| {
+            // A difference always comes from the authorizer's own decision on that question.
+            assert_eq!(a["answeredBy"], "SelfSubjectAccessReview", "{a}");
+            assert_eq!(a["allowed"], false, "{a}");
+        })
         .count();
     assert!(differing > 0);
     assert!(
