@@ -199,7 +199,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub kubeconfig_file: Option<PathBuf>,
 
-    /// Ask about every resource and verb the server serves (CRDs included), not the fixed matrix.
+    /// Ask about every resource, subresource and verb the server serves (CRDs included), one
+    /// SelfSubjectAccessReview each, not the fixed matrix.
     #[arg(long)]
     pub all_resources: bool,
 

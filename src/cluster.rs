@@ -218,12 +218,23 @@ impl Cluster {
         let mut served = Vec::new();
         for group in discovery.groups() {
             for (resource, capabilities) in group.recommended_resources() {
+                let namespaced = capabilities.scope == Scope::Namespaced;
                 served.push(Served {
                     group: resource.group.clone(),
                     resource: resource.plural.clone(),
-                    namespaced: capabilities.scope == Scope::Namespaced,
+                    namespaced,
                     verbs: capabilities.operations.clone(),
                 });
+                // Subresources (pods/exec, deployments/scale, serviceaccounts/token, …) have
+                // verbs of their own and share their resource's scope.
+                for (sub, sub_capabilities) in &capabilities.subresources {
+                    served.push(Served {
+                        group: resource.group.clone(),
+                        resource: format!("{}/{}", resource.plural, sub.plural),
+                        namespaced,
+                        verbs: sub_capabilities.operations.clone(),
+                    });
+                }
             }
         }
         served.sort_by(|a, b| (&a.group, &a.resource).cmp(&(&b.group, &b.resource)));
@@ -517,17 +528,14 @@ impl Cluster {
         futures::stream::iter(questions.iter().map(|(namespace, permission)| {
             let api = api.clone();
             async move {
-                let (resource, subresource) = match permission.resource.split_once('/') {
-                    Some((r, s)) => (r.to_string(), Some(s.to_string())),
-                    None => (permission.resource.clone(), None),
-                };
+                let (resource, subresource) = permission.parts();
                 let review = SelfSubjectAccessReview {
                     spec: SelfSubjectAccessReviewSpec {
                         resource_attributes: Some(ResourceAttributes {
                             group: Some(permission.group.clone()),
                             namespace: namespace.clone(),
-                            resource: Some(resource),
-                            subresource,
+                            resource: Some(resource.to_string()),
+                            subresource: subresource.map(String::from),
                             verb: Some(permission.verb.clone()),
                             ..Default::default()
                         }),

@@ -4,8 +4,9 @@
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
-/// One (API group, resource[/subresource], verb) that a request needs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+/// One (API group, resource[/subresource], verb) that a request needs. Serialized with the
+/// subresource apart: `{group, resource, subresource?, verb}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Permission {
     pub group: String,
     pub resource: String,
@@ -21,9 +22,32 @@ impl Permission {
         }
     }
 
+    /// The resource and its subresource: `pods/log` is (`pods`, `Some("log")`).
+    pub fn parts(&self) -> (&str, Option<&str>) {
+        match self.resource.split_once('/') {
+            Some((resource, sub)) => (resource, Some(sub)),
+            None => (&self.resource, None),
+        }
+    }
+
     /// `kubectl`-style resource name: `deployments.apps`, `pods/log`, `pods`.
     pub fn qualified_resource(&self) -> String {
         qualified(&self.resource, &self.group)
+    }
+}
+
+impl serde::Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (resource, subresource) = self.parts();
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("group", &self.group)?;
+        map.serialize_entry("resource", resource)?;
+        if let Some(subresource) = subresource {
+            map.serialize_entry("subresource", subresource)?;
+        }
+        map.serialize_entry("verb", &self.verb)?;
+        map.end()
     }
 }
 
@@ -123,6 +147,19 @@ pub fn missing(held: &[PolicyRule], wanted: &[PolicyRule]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::test_support::rule;
+
+    #[test]
+    fn a_subresource_is_serialized_apart() {
+        let json = |p: Permission| serde_json::to_value(p).unwrap();
+        assert_eq!(
+            json(Permission::new("", "pods/log", "get")),
+            serde_json::json!({"group": "", "resource": "pods", "subresource": "log", "verb": "get"})
+        );
+        assert_eq!(
+            json(Permission::new("apps", "deployments", "list")),
+            serde_json::json!({"group": "apps", "resource": "deployments", "verb": "list"})
+        );
+    }
 
     #[test]
     fn allows_follows_wildcards_and_subresources() {

@@ -89,6 +89,36 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     .await;
     assert_eq!(for_dev["allowed"], false, "{for_dev}");
     assert_eq!(for_dev["expected"], false, "{for_dev}");
+    // Subresources are asked too, with the subresource apart: developer may exec into the
+    // pods of its own namespace and nowhere else.
+    let run = kscope
+        .run(["check", &ns, "dev", "--all-resources", "-o", "json"])
+        .expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let exec: Vec<(String, bool)> = report["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["group"] == "" && a["resource"] == "pods" && a["subresource"] == "exec")
+        .filter(|a| a["verb"] == "create")
+        .map(|a| {
+            assert_eq!(a["allowed"], a["expected"], "{a}");
+            (
+                a["namespace"].as_str().unwrap().to_string(),
+                a["allowed"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        exec,
+        [
+            (ns.clone(), true),
+            ("default".to_string(), false),
+            ("kube-system".to_string(), false)
+        ],
+        "{}",
+        run.stdout
+    );
     crds.delete(&format!("widgets.{group}"), &DeleteParams::default())
         .await
         .unwrap();
