@@ -72,6 +72,21 @@ pub struct Endpoint {
     pub ca_pem: Option<Vec<u8>>,
     pub insecure_skip_tls_verify: bool,
     pub tls_server_name: Option<String>,
+    /// The proxy the cluster is reached through (`proxy-url`: http, https or socks5).
+    pub proxy_url: Option<String>,
+}
+
+impl Endpoint {
+    /// What a user must hear before trusting a kubeconfig for this endpoint: it skips TLS
+    /// verification because the caller's own cluster entry does.
+    pub fn warning(&self) -> Option<String> {
+        self.insecure_skip_tls_verify.then(|| {
+            format!(
+                "warning: cluster {} skips TLS verification (insecure-skip-tls-verify in your kubeconfig), and so do the kubeconfigs kscope writes for it: anyone between them and the API server can take their token; give the cluster a certificate-authority instead",
+                self.cluster
+            )
+        })
+    }
 }
 
 /// Loads the caller's kubeconfig: `--kubeconfig`, else `KUBECONFIG` (a `:`-list), else
@@ -214,6 +229,7 @@ impl Caller {
             ca_pem,
             insecure_skip_tls_verify: cluster.insecure_skip_tls_verify.unwrap_or(false),
             tls_server_name: cluster.tls_server_name.clone(),
+            proxy_url: cluster.proxy_url.clone(),
         })
     }
 }
@@ -282,6 +298,8 @@ struct ClusterEntry<'a> {
     insecure_skip_tls_verify: bool,
     #[serde(rename = "tls-server-name", skip_serializing_if = "Option::is_none")]
     tls_server_name: Option<&'a str>,
+    #[serde(rename = "proxy-url", skip_serializing_if = "Option::is_none")]
+    proxy_url: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -341,6 +359,7 @@ pub fn scoped_kubeconfig(
                     .map(|pem| STANDARD.encode(pem)),
                 insecure_skip_tls_verify: endpoint.insecure_skip_tls_verify,
                 tls_server_name: endpoint.tls_server_name.as_deref(),
+                proxy_url: endpoint.proxy_url.as_deref(),
             },
         }],
         contexts: [NamedContext {
@@ -451,7 +470,81 @@ mod tests {
             ),
             insecure_skip_tls_verify: false,
             tls_server_name: None,
+            proxy_url: None,
         }
+    }
+
+    /// An admin context as cloud clusters have them: an exec plugin, a client certificate, a
+    /// CA as a path relative to the file, tls-server-name and proxy-url.
+    const CLOUD_ADMIN: &str = r#"apiVersion: v1
+kind: Config
+clusters:
+- name: cloud
+  cluster:
+    server: https://10.0.0.1:443
+    certificate-authority: ca/ca.crt
+    tls-server-name: api.cloud.example
+    proxy-url: http://proxy.corp.example:3128
+users:
+- name: admin
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key-data: S0VZ
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: cloud-cli
+      args: [token, --cluster, cloud]
+      interactiveMode: Never
+contexts:
+- name: cloud-admin
+  context: {cluster: cloud, user: admin}
+current-context: cloud-admin
+"#;
+
+    #[test]
+    fn a_cloud_admin_context_gives_its_endpoint_but_never_its_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("ca")).unwrap();
+        let pem = b"-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+        std::fs::write(dir.path().join("ca/ca.crt"), pem).unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, CLOUD_ADMIN).unwrap();
+        let caller = load(Some(&path), None).unwrap();
+        let endpoint = caller.endpoint(None, None).unwrap();
+        assert_eq!(endpoint.ca_pem.as_deref(), Some(&pem[..]));
+        assert_eq!(endpoint.warning(), None);
+        let ns = NamespaceName::parse("team-a").unwrap();
+        let sa = ServiceAccountName::parse("ci").unwrap();
+        let text = scoped_kubeconfig(&endpoint, &ns, &sa, &Token::new("t0ken")).unwrap();
+        for admin_only in [
+            "exec",
+            "cloud-cli",
+            "client-certificate",
+            "client-key",
+            "ca/ca.crt",
+        ] {
+            assert!(!text.contains(admin_only), "{admin_only} leaked: {text}");
+        }
+        crate::test_support::snapshot("kubeconfig_cloud", &text.replace("t0ken", "<redacted>"));
+    }
+
+    #[test]
+    fn skipping_tls_verification_is_carried_with_a_warning() {
+        let insecure = Endpoint {
+            ca_pem: None,
+            insecure_skip_tls_verify: true,
+            ..endpoint()
+        };
+        let warning = insecure.warning().unwrap();
+        assert!(
+            warning.contains("cluster kind-dev skips TLS verification"),
+            "{warning}"
+        );
+        let ns = NamespaceName::parse("ask").unwrap();
+        let sa = ServiceAccountName::parse("ask-sa").unwrap();
+        let text = scoped_kubeconfig(&insecure, &ns, &sa, &Token::new("t")).unwrap();
+        assert!(text.contains("insecure-skip-tls-verify: true"), "{text}");
+        assert_eq!(endpoint().warning(), None);
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
             path: dir.clone(),
             source,
         })?;
-        targets.push(Some((dir, session.caller.endpoint(None, None)?)));
+        targets.push(Some((dir, super::endpoint(session, None, None)?)));
     }
 
     let total = set.tenants.len() * sessions.len();

@@ -3,7 +3,7 @@
 
 use crate::cli::{Global, KubeconfigArgs};
 use crate::cluster::Wire;
-use crate::cmd::{connect, emit_kubeconfig};
+use crate::cmd::{connect, emit_kubeconfig, endpoint};
 use crate::credential;
 use crate::error::{Exit, Result};
 use crate::plan;
@@ -11,9 +11,7 @@ use crate::plan;
 pub async fn kubeconfig(global: &Global, args: &KubeconfigArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::kubeconfig(args)?;
     let session = connect(global, wire).await?;
-    let endpoint = session
-        .caller
-        .endpoint(plan.server.as_deref(), plan.ca_file.as_deref())?;
+    let endpoint = endpoint(&session, plan.server.as_deref(), plan.ca_file.as_deref())?;
     let grant = session
         .grant_meant(plan.grant.as_ref(), "kubeconfig")
         .await?;

@@ -21,7 +21,7 @@ use crate::cli::Global;
 use crate::cluster::Wire;
 use crate::credential::Credential;
 use crate::error::{Error, Exit, Result};
-use crate::kubeconfig::{Caller, load, write_private};
+use crate::kubeconfig::{Caller, Endpoint, load, write_private};
 use crate::plan::Destination;
 use crate::progress::note;
 use crate::render;
@@ -44,6 +44,20 @@ pub fn single_context(global: &Global) -> Result<Option<&str>> {
 /// A session acting as the caller.
 pub async fn connect(global: &Global, wire: &Wire) -> Result<Session> {
     Session::connect(caller(global)?, wire).await
+}
+
+/// Where the kubeconfigs kscope writes for `session` point (`server`/`ca_file` override the
+/// context), saying on stderr when they skip TLS verification as the caller's context does.
+pub fn endpoint(
+    session: &Session,
+    server: Option<&str>,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Endpoint> {
+    let endpoint = session.caller.endpoint(server, ca_file)?;
+    if let Some(warning) = endpoint.warning() {
+        note(&warning);
+    }
+    Ok(endpoint)
 }
 
 /// Writes data to stdout. A closed pipe (`kscope … | head`) is not an error.

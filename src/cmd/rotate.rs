@@ -3,7 +3,7 @@
 
 use crate::cli::{Global, RotateArgs};
 use crate::cluster::Wire;
-use crate::cmd::{connect, emit_kubeconfig};
+use crate::cmd::{connect, emit_kubeconfig, endpoint};
 use crate::error::{Exit, Result};
 use crate::plan;
 use crate::progress::note;
@@ -12,7 +12,7 @@ use crate::rotate;
 pub async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::rotate(args)?;
     let session = connect(global, wire).await?;
-    let endpoint = session.caller.endpoint(None, None)?;
+    let endpoint = endpoint(&session, None, None)?;
     let report = rotate::execute(&session, &plan, &endpoint).await?;
     match report.old_refused_after {
         Some(after) => note(&format!(

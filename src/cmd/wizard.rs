@@ -114,7 +114,7 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
     }
 
     let grant_ref = run.grant.spec.grant_ref();
-    let endpoint = session.caller.endpoint(None, None)?;
+    let endpoint = super::endpoint(&session, None, None)?;
     let issued = credential::issue(
         &session,
         &grant_ref,

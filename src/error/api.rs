@@ -70,6 +70,11 @@ pub(super) fn hint_api(error: &kube::Error) -> String {
             "is the cluster running, and does your kubeconfig's server (or --context) point at it?"
                 .into()
         }
+        Some(Transport::Tls) if names_another_host(error) => {
+            "the server's certificate does not name the address in your kubeconfig's server; \
+             use a name it was issued for, or set tls-server-name on the cluster entry"
+                .into()
+        }
         Some(Transport::Tls) => {
             "the server's certificate does not match the CA in your kubeconfig; \
              check certificate-authority-data or --context"
@@ -122,6 +127,12 @@ fn connection_failure(error: &kube::Error) -> Option<String> {
             }
         }
     })
+}
+
+/// A certificate the CA vouches for, issued for another name than the one connected to.
+fn names_another_host(error: &kube::Error) -> bool {
+    let text = chain(error);
+    text.contains("not valid for name") || text.contains("NotValidForName")
 }
 
 fn is_tls(text: &str) -> bool {

@@ -1,0 +1,292 @@
+//! Admin contexts as cloud and corporate clusters have them, against the real control plane:
+//! an exec plugin, a CA given as a file path, `tls-server-name`, `proxy-url` and
+//! `insecure-skip-tls-verify`. kscope must work through each, carry what the tenant needs
+//! into the kubeconfig it emits (embedding the CA) and never hand out the admin's own
+//! credentials; the real kubectl then uses what kscope emitted.
+
+mod common;
+mod runner;
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use runner::{Kscope, kubectl_as};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The admin kubeconfig of the test cluster as JSON (kube and kubectl read JSON as YAML).
+fn admin_json(dir: &Path) -> Value {
+    let path = common::admin_kubeconfig_path(dir);
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn write_json(path: &Path, value: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+}
+
+/// What an emitted kubeconfig must never hold: the admin's way of authenticating.
+fn assert_no_admin_credentials(emitted: &str) {
+    for admin_only in [
+        "exec",
+        "client-certificate",
+        "client-key",
+        "auth-provider",
+        "plugin",
+    ] {
+        assert!(
+            !emitted.contains(admin_only),
+            "{admin_only} in the emitted kubeconfig:\n{emitted}"
+        );
+    }
+}
+
+/// Proves an emitted kubeconfig with the real kubectl: it lists the tenant's pods.
+fn kubectl_lists_pods(dir: &Path, kubeconfig: &Path, ns: &str) {
+    let run = kubectl_as(common::kubectl(dir), kubeconfig, &["get", "pods"]);
+    assert_eq!(run.code, 0, "kubectl: {}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("No resources found in {ns} namespace.")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn an_exec_plugin_admin_with_a_ca_file_grants_and_never_hands_out_its_credentials() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let mut config = admin_json(&dir);
+    // The CA as a path relative to the kubeconfig, as many installers write it.
+    std::fs::write(work.path().join("ca.crt"), common::ca_pem(&dir)).unwrap();
+    let cluster = &mut config["clusters"][0]["cluster"];
+    cluster
+        .as_object_mut()
+        .unwrap()
+        .remove("certificate-authority-data");
+    cluster["certificate-authority"] = json!("ca.crt");
+    // The admin's client certificate comes from an exec plugin (a script printing an
+    // ExecCredential), not from the file.
+    let user = config["users"][0]["user"].as_object_mut().unwrap();
+    let mut pem = |key: &str| {
+        let data = user.remove(key).unwrap();
+        String::from_utf8(STANDARD.decode(data.as_str().unwrap()).unwrap()).unwrap()
+    };
+    let credential = json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {
+            "clientCertificateData": pem("client-certificate-data"),
+            "clientKeyData": pem("client-key-data"),
+        },
+    });
+    let (credential_file, plugin) = (work.path().join("cred.json"), work.path().join("plugin"));
+    write_json(&credential_file, &credential);
+    std::fs::write(
+        &plugin,
+        format!("#!/bin/sh\nexec cat '{}'\n", credential_file.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    user.insert(
+        "exec".into(),
+        json!({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": plugin,
+            "interactiveMode": "Never",
+        }),
+    );
+    let admin = work.path().join("admin.json");
+    write_json(&admin, &config);
+
+    let ns = common::unique_name("cloud");
+    let mut kscope = Kscope::new().kubeconfig(&admin);
+    kscope.run(["grant", &ns, "app"]).expect_code(0);
+    let out = work.path().join("app.kubeconfig");
+    let out_arg = out.to_str().unwrap();
+    kscope
+        .run(["kubeconfig", &ns, "app", "--output", out_arg])
+        .expect_code(0);
+    let emitted = std::fs::read_to_string(&out).unwrap();
+    assert_no_admin_credentials(&emitted);
+    assert!(!emitted.contains("ca.crt"), "{emitted}");
+    let parsed = kube::config::Kubeconfig::from_yaml(&emitted).unwrap();
+    let cluster = parsed.clusters[0].cluster.as_ref().unwrap();
+    assert_eq!(
+        cluster.certificate_authority_data.as_deref(),
+        Some(common::ca_data_base64(&dir).as_str()),
+        "the CA must be embedded"
+    );
+    assert_eq!(cluster.certificate_authority, None);
+    kubectl_lists_pods(&dir, &out, &ns);
+    kscope.run(["check", &ns, "app"]).expect_code(0);
+}
+
+/// Forwards every connection to `upstream` (a load balancer in front of the API server).
+async fn forwarder(listen: &str, upstream: String) -> SocketAddr {
+    let listener = TcpListener::bind(listen).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut server) = TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// An HTTP proxy that serves CONNECT (as corporate proxies do), counting the tunnels opened.
+async fn connect_proxy(tunnels: Arc<AtomicUsize>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let tunnels = tunnels.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(target) = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|rest| rest.split_whitespace().next())
+                else {
+                    let _ = client.write_all(b"HTTP/1.1 405 CONNECT only\r\n\r\n").await;
+                    return;
+                };
+                let Ok(mut server) = TcpStream::connect(target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                tunnels.fetch_add(1, Ordering::SeqCst);
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_server_name_and_proxy_url_are_used_and_carried() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let server = common::server_url(&dir);
+    let upstream = server.trim_start_matches("https://").to_string();
+    // The API server reached at an address its certificate does not name (127.0.0.2 is
+    // loopback too), so only tls-server-name makes TLS verification pass; and only through
+    // a proxy.
+    let balancer = forwarder("127.0.0.2:0", upstream).await;
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let proxy = connect_proxy(tunnels.clone()).await;
+    let mut config = admin_json(&dir);
+    let cluster = &mut config["clusters"][0]["cluster"];
+    cluster["server"] = json!(format!("https://{balancer}"));
+    cluster["proxy-url"] = json!(format!("http://{proxy}"));
+    let unnamed = work.path().join("unnamed.json");
+    write_json(&unnamed, &config);
+    config["clusters"][0]["cluster"]["tls-server-name"] = json!("localhost");
+    let admin = work.path().join("admin.json");
+    write_json(&admin, &config);
+
+    // Control: without tls-server-name the certificate does not match the address.
+    let ns = common::unique_name("tsn");
+    let refused = Kscope::new()
+        .kubeconfig(&unnamed)
+        .run(["grant", &ns, "app"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("TLS handshake"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("tls-server-name"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        tunnels.load(Ordering::SeqCst) > 0,
+        "kscope went around the proxy"
+    );
+
+    let mut kscope = Kscope::new().kubeconfig(&admin);
+    kscope.run(["grant", &ns, "app"]).expect_code(0);
+    let out = work.path().join("app.kubeconfig");
+    kscope
+        .run(["kubeconfig", &ns, "app", "--output", out.to_str().unwrap()])
+        .expect_code(0);
+    let emitted = std::fs::read_to_string(&out).unwrap();
+    assert_no_admin_credentials(&emitted);
+    assert!(emitted.contains("tls-server-name: localhost"), "{emitted}");
+    assert!(
+        emitted.contains(&format!("proxy-url: http://{proxy}")),
+        "{emitted}"
+    );
+    assert!(
+        emitted.contains(&format!("server: https://{balancer}")),
+        "{emitted}"
+    );
+    let before = tunnels.load(Ordering::SeqCst);
+    kubectl_lists_pods(&dir, &out, &ns);
+    assert!(
+        tunnels.load(Ordering::SeqCst) > before,
+        "kubectl went around the proxy"
+    );
+}
+
+#[tokio::test]
+async fn skipping_tls_verification_is_carried_only_with_a_warning() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let mut config = admin_json(&dir);
+    let cluster = &mut config["clusters"][0]["cluster"];
+    cluster
+        .as_object_mut()
+        .unwrap()
+        .remove("certificate-authority-data");
+    cluster["insecure-skip-tls-verify"] = json!(true);
+    let admin = work.path().join("admin.json");
+    write_json(&admin, &config);
+
+    let ns = common::unique_name("insecure");
+    let mut kscope = Kscope::new().kubeconfig(&admin);
+    kscope.run(["grant", &ns, "app"]).expect_code(0);
+    let out = work.path().join("app.kubeconfig");
+    let run = kscope
+        .run(["kubeconfig", &ns, "app", "--output", out.to_str().unwrap()])
+        .expect_code(0);
+    assert!(
+        run.stderr.contains("skips TLS verification"),
+        "{}",
+        run.stderr
+    );
+    let emitted = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        emitted.contains("insecure-skip-tls-verify: true"),
+        "{emitted}"
+    );
+    assert_no_admin_credentials(&emitted);
+    kubectl_lists_pods(&dir, &out, &ns);
+}
