@@ -1,7 +1,9 @@
 //! The check operation: proves a grant *as the ServiceAccount* through a real credential (a
 //! kubeconfig file, or a short TokenRequest token), never impersonation. SelfSubjectReview
-//! says who the credential is; SelfSubjectAccessReviews answer the access matrix, which is
-//! compared with what the grant implies. Returns the answers; prints nothing.
+//! says who the credential is; the access matrix is answered by the API server's reviews
+//! (SelfSubjectRulesReview per namespace where its rules agree with the grant,
+//! SelfSubjectAccessReview for everything else and for `--all-resources`) and compared with
+//! what the grant implies. Returns the answers; prints nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
