@@ -92,7 +92,7 @@ impl Answer {
 }
 
 /// The tenant namespace, then the namespaces that must stay out of its reach.
-fn probed_namespaces(tenant: &str) -> Vec<String> {
+pub fn probed_namespaces(tenant: &str) -> Vec<String> {
     let mut namespaces = vec![tenant.to_string()];
     namespaces.extend(
         FORBIDDEN_NAMESPACES

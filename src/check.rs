@@ -60,7 +60,10 @@ pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
         futures::try_join!(who(&as_sa), ask_each(&as_sa, probes))?
     } else {
         let probes = access::probes(grant.namespace.as_str(), &rules);
-        futures::try_join!(who(&as_sa), ask_matrix(&as_sa, probes))?
+        futures::try_join!(
+            who(&as_sa),
+            ask_matrix(&as_sa, grant.namespace.as_str(), probes)
+        )?
     };
     Ok(Report {
         namespace: grant.namespace.to_string(),
@@ -78,21 +81,8 @@ async fn who(as_sa: &Cluster) -> Result<String> {
 
 /// Every probe asked by its own SelfSubjectAccessReview (`--all-resources`: exhaustive).
 async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Answer>> {
-    let questions: Vec<_> = probes
-        .iter()
-        .map(|p| (p.namespace.clone(), p.permission.clone()))
-        .collect();
-    let reviews = as_sa.reviews(&questions).await?;
-    Ok(probes
-        .into_iter()
-        .zip(reviews)
-        .map(|(probe, review)| Answer {
-            probe,
-            allowed: review.allowed,
-            reason: review.reason,
-            answered_by: AnsweredBy::SelfSubjectAccessReview,
-        })
-        .collect())
+    let unsettled = vec![None; probes.len()];
+    answer(as_sa, probes, unsettled).await
 }
 
 /// The default matrix: one SelfSubjectRulesReview per namespace probed answers every probe
@@ -100,49 +90,61 @@ async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Ans
 /// an incomplete list, cluster scope the lists allow) is asked by its own
 /// SelfSubjectAccessReview, whose answer stands and which names the source of an allow.
 /// About 3 requests instead of one per probe when the grant holds.
-async fn ask_matrix(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Answer>> {
-    let mut namespaces: Vec<&str> = Vec::new();
-    for namespace in probes.iter().filter_map(|p| p.namespace.as_deref()) {
-        if !namespaces.contains(&namespace) {
-            namespaces.push(namespace);
-        }
-    }
+async fn ask_matrix(
+    as_sa: &Cluster,
+    tenant: &str,
+    probes: Vec<access::Probe>,
+) -> Result<Vec<Answer>> {
+    let namespaces = access::probed_namespaces(tenant);
     let lists =
         futures::future::try_join_all(namespaces.iter().map(|n| as_sa.caller_rules(n))).await?;
     let listed: BTreeMap<String, Vec<PolicyRule>> = namespaces
-        .iter()
+        .into_iter()
         .zip(lists)
         .filter(|(_, list)| !list.incomplete)
-        .map(|(namespace, list)| (namespace.to_string(), list.rules))
+        .map(|(namespace, list)| (namespace, list.rules))
         .collect();
     let settled = access::settle(&probes, &listed);
-    let mut answers: Vec<Answer> = probes
+    answer(as_sa, probes, settled).await
+}
+
+/// The answers: each settled probe as the rules reviews settled it, each other one asked by
+/// its own SelfSubjectAccessReview (concurrently, in the order asked).
+async fn answer(
+    as_sa: &Cluster,
+    probes: Vec<access::Probe>,
+    settled: Vec<Option<bool>>,
+) -> Result<Vec<Answer>> {
+    let questions: Vec<_> = probes
+        .iter()
+        .zip(&settled)
+        .filter(|(_, settled)| settled.is_none())
+        .map(|(p, _)| (p.namespace.clone(), p.permission.clone()))
+        .collect();
+    let mut reviews = as_sa.reviews(&questions).await?.into_iter();
+    probes
         .into_iter()
         .zip(settled)
-        .map(|(probe, settled)| Answer {
-            probe,
-            allowed: settled.unwrap_or(false),
-            reason: None,
-            answered_by: match settled {
-                Some(_) => AnsweredBy::SelfSubjectRulesReview,
-                None => AnsweredBy::SelfSubjectAccessReview,
-            },
+        .map(|(probe, settled)| match settled {
+            Some(allowed) => Ok(Answer {
+                probe,
+                allowed,
+                reason: None,
+                answered_by: AnsweredBy::SelfSubjectRulesReview,
+            }),
+            None => {
+                let review = reviews
+                    .next()
+                    .ok_or_else(|| Error::bug("fewer access reviews than questions"))?;
+                Ok(Answer {
+                    probe,
+                    allowed: review.allowed,
+                    reason: review.reason,
+                    answered_by: AnsweredBy::SelfSubjectAccessReview,
+                })
+            }
         })
-        .collect();
-    let mut asked: Vec<&mut Answer> = answers
-        .iter_mut()
-        .filter(|a| a.answered_by == AnsweredBy::SelfSubjectAccessReview)
-        .collect();
-    let questions: Vec<_> = asked
-        .iter()
-        .map(|a| (a.probe.namespace.clone(), a.probe.permission.clone()))
-        .collect();
-    // One review per question, in the order asked.
-    for (answer, review) in asked.iter_mut().zip(as_sa.reviews(&questions).await?) {
-        answer.allowed = review.allowed;
-        answer.reason = review.reason;
-    }
-    Ok(answers)
+        .collect()
 }
 
 /// Exit 0 when every answer matches the grant, 3 when access differs.

@@ -76,19 +76,6 @@ pub struct Endpoint {
     pub proxy_url: Option<String>,
 }
 
-impl Endpoint {
-    /// What a user must hear before trusting a kubeconfig for this endpoint: it skips TLS
-    /// verification because the caller's own cluster entry does.
-    pub fn warning(&self) -> Option<String> {
-        self.insecure_skip_tls_verify.then(|| {
-            format!(
-                "warning: cluster {} skips TLS verification (insecure-skip-tls-verify in your kubeconfig), and so do the kubeconfigs kscope writes for it: anyone between them and the API server can take their token; give the cluster a certificate-authority instead",
-                self.cluster
-            )
-        })
-    }
-}
-
 /// Loads the caller's kubeconfig: `--kubeconfig`, else `KUBECONFIG` (a `:`-list), else
 /// `~/.kube/config`. Then picks `--context` or the current context.
 pub fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
@@ -512,7 +499,7 @@ current-context: cloud-admin
         let caller = load(Some(&path), None).unwrap();
         let endpoint = caller.endpoint(None, None).unwrap();
         assert_eq!(endpoint.ca_pem.as_deref(), Some(&pem[..]));
-        assert_eq!(endpoint.warning(), None);
+        assert!(!endpoint.insecure_skip_tls_verify);
         let ns = NamespaceName::parse("team-a").unwrap();
         let sa = ServiceAccountName::parse("ci").unwrap();
         let text = scoped_kubeconfig(&endpoint, &ns, &sa, &Token::new("t0ken")).unwrap();
@@ -529,22 +516,16 @@ current-context: cloud-admin
     }
 
     #[test]
-    fn skipping_tls_verification_is_carried_with_a_warning() {
+    fn skipping_tls_verification_is_carried() {
         let insecure = Endpoint {
             ca_pem: None,
             insecure_skip_tls_verify: true,
             ..endpoint()
         };
-        let warning = insecure.warning().unwrap();
-        assert!(
-            warning.contains("cluster kind-dev skips TLS verification"),
-            "{warning}"
-        );
         let ns = NamespaceName::parse("ask").unwrap();
         let sa = ServiceAccountName::parse("ask-sa").unwrap();
         let text = scoped_kubeconfig(&insecure, &ns, &sa, &Token::new("t")).unwrap();
         assert!(text.contains("insecure-skip-tls-verify: true"), "{text}");
-        assert_eq!(endpoint().warning(), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::cli::Output;
 use crate::credential::Expiry;
 use crate::duration;
 use crate::error::{Error, Result};
+use crate::kubeconfig::Endpoint;
 use crate::list::GrantRow;
 use crate::manifest::ObjectResult;
 use crate::revoke::{NamespaceFate, Report as RevokeReport, Survey};
@@ -98,6 +99,17 @@ pub fn expiry_notes(expiry: &Expiry, now: i64) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// What a user must hear before trusting the kubeconfigs written for `endpoint`: they skip
+/// TLS verification because the caller's own cluster entry does.
+pub fn endpoint_warning(endpoint: &Endpoint) -> Option<String> {
+    endpoint.insecure_skip_tls_verify.then(|| {
+        format!(
+            "warning: cluster {} skips TLS verification (insecure-skip-tls-verify in your kubeconfig), and so do the kubeconfigs kscope writes for it: anyone between them and the API server can take their token; give the cluster a certificate-authority instead",
+            endpoint.cluster
+        )
+    })
 }
 
 /// The manual page of `command` and of each of its subcommands, in roff: the main page, then a
@@ -601,6 +613,25 @@ mod tests {
             binding: None,
             answers,
         }
+    }
+
+    #[test]
+    fn skipping_tls_verification_is_warned_of_by_cluster() {
+        let mut endpoint = Endpoint {
+            cluster: "kind-dev".into(),
+            server: "https://127.0.0.1:6443".into(),
+            ca_pem: None,
+            insecure_skip_tls_verify: true,
+            tls_server_name: None,
+            proxy_url: None,
+        };
+        let warning = endpoint_warning(&endpoint).unwrap();
+        assert!(
+            warning.contains("cluster kind-dev skips TLS verification"),
+            "{warning}"
+        );
+        endpoint.insecure_skip_tls_verify = false;
+        assert_eq!(endpoint_warning(&endpoint), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod runner;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -44,6 +44,32 @@ fn assert_no_admin_credentials(emitted: &str) {
             !emitted.contains(admin_only),
             "{admin_only} in the emitted kubeconfig:\n{emitted}"
         );
+    }
+}
+
+/// The kubeconfig kscope emitted for a grant: where it was written, what it holds, and what
+/// `kscope kubeconfig` said on stderr.
+struct Emitted {
+    path: PathBuf,
+    text: String,
+    stderr: String,
+}
+
+/// Grants `app` in `ns` through the admin kubeconfig `admin`, then writes its kubeconfig into
+/// `work`; it must hold none of the admin's credentials.
+fn grant_and_emit(admin: &Path, ns: &str, work: &Path) -> Emitted {
+    let mut kscope = Kscope::new().kubeconfig(admin);
+    kscope.run(["grant", ns, "app"]).expect_code(0);
+    let path = work.join("app.kubeconfig");
+    let run = kscope
+        .run(["kubeconfig", ns, "app", "--output", path.to_str().unwrap()])
+        .expect_code(0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_no_admin_credentials(&text);
+    Emitted {
+        path,
+        text,
+        stderr: run.stderr,
     }
 }
 
@@ -107,17 +133,9 @@ async fn an_exec_plugin_admin_with_a_ca_file_grants_and_never_hands_out_its_cred
     write_json(&admin, &config);
 
     let ns = common::unique_name("cloud");
-    let mut kscope = Kscope::new().kubeconfig(&admin);
-    kscope.run(["grant", &ns, "app"]).expect_code(0);
-    let out = work.path().join("app.kubeconfig");
-    let out_arg = out.to_str().unwrap();
-    kscope
-        .run(["kubeconfig", &ns, "app", "--output", out_arg])
-        .expect_code(0);
-    let emitted = std::fs::read_to_string(&out).unwrap();
-    assert_no_admin_credentials(&emitted);
-    assert!(!emitted.contains("ca.crt"), "{emitted}");
-    let parsed = kube::config::Kubeconfig::from_yaml(&emitted).unwrap();
+    let emitted = grant_and_emit(&admin, &ns, work.path());
+    assert!(!emitted.text.contains("ca.crt"), "{}", emitted.text);
+    let parsed = kube::config::Kubeconfig::from_yaml(&emitted.text).unwrap();
     let cluster = parsed.clusters[0].cluster.as_ref().unwrap();
     assert_eq!(
         cluster.certificate_authority_data.as_deref(),
@@ -125,8 +143,11 @@ async fn an_exec_plugin_admin_with_a_ca_file_grants_and_never_hands_out_its_cred
         "the CA must be embedded"
     );
     assert_eq!(cluster.certificate_authority, None);
-    kubectl_lists_pods(&dir, &out, &ns);
-    kscope.run(["check", &ns, "app"]).expect_code(0);
+    kubectl_lists_pods(&dir, &emitted.path, &ns);
+    Kscope::new()
+        .kubeconfig(&admin)
+        .run(["check", &ns, "app"])
+        .expect_code(0);
 }
 
 /// Forwards every connection to `upstream` (a load balancer in front of the API server).
@@ -231,14 +252,8 @@ async fn tls_server_name_and_proxy_url_are_used_and_carried() {
         "kscope went around the proxy"
     );
 
-    let mut kscope = Kscope::new().kubeconfig(&admin);
-    kscope.run(["grant", &ns, "app"]).expect_code(0);
-    let out = work.path().join("app.kubeconfig");
-    kscope
-        .run(["kubeconfig", &ns, "app", "--output", out.to_str().unwrap()])
-        .expect_code(0);
-    let emitted = std::fs::read_to_string(&out).unwrap();
-    assert_no_admin_credentials(&emitted);
+    let emitted = grant_and_emit(&admin, &ns, work.path());
+    let (out, emitted) = (emitted.path, emitted.text);
     assert!(emitted.contains("tls-server-name: localhost"), "{emitted}");
     assert!(
         emitted.contains(&format!("proxy-url: http://{proxy}")),
@@ -271,22 +286,16 @@ async fn skipping_tls_verification_is_carried_only_with_a_warning() {
     write_json(&admin, &config);
 
     let ns = common::unique_name("insecure");
-    let mut kscope = Kscope::new().kubeconfig(&admin);
-    kscope.run(["grant", &ns, "app"]).expect_code(0);
-    let out = work.path().join("app.kubeconfig");
-    let run = kscope
-        .run(["kubeconfig", &ns, "app", "--output", out.to_str().unwrap()])
-        .expect_code(0);
+    let emitted = grant_and_emit(&admin, &ns, work.path());
     assert!(
-        run.stderr.contains("skips TLS verification"),
+        emitted.stderr.contains("skips TLS verification"),
         "{}",
-        run.stderr
+        emitted.stderr
     );
-    let emitted = std::fs::read_to_string(&out).unwrap();
     assert!(
-        emitted.contains("insecure-skip-tls-verify: true"),
-        "{emitted}"
+        emitted.text.contains("insecure-skip-tls-verify: true"),
+        "{}",
+        emitted.text
     );
-    assert_no_admin_credentials(&emitted);
-    kubectl_lists_pods(&dir, &out, &ns);
+    kubectl_lists_pods(&dir, &emitted.path, &ns);
 }

@@ -54,7 +54,7 @@ pub fn endpoint(
     ca_file: Option<&std::path::Path>,
 ) -> Result<Endpoint> {
     let endpoint = session.caller.endpoint(server, ca_file)?;
-    if let Some(warning) = endpoint.warning() {
+    if let Some(warning) = render::endpoint_warning(&endpoint) {
         note(&warning);
     }
     Ok(endpoint)

@@ -70,7 +70,7 @@ pub(super) fn hint_api(error: &kube::Error) -> String {
             "is the cluster running, and does your kubeconfig's server (or --context) point at it?"
                 .into()
         }
-        Some(Transport::Tls) if names_another_host(error) => {
+        Some(Transport::TlsName) => {
             "the server's certificate does not name the address in your kubeconfig's server; \
              use a name it was issued for, or set tls-server-name on the cluster entry"
                 .into()
@@ -90,6 +90,8 @@ pub(super) fn hint_api(error: &kube::Error) -> String {
 /// Why a request never got an answer from the API server.
 enum Transport {
     Refused,
+    /// A certificate the CA vouches for, issued for another name than the one connected to.
+    TlsName,
     Tls,
     Dns,
     Timeout,
@@ -99,6 +101,8 @@ fn transport_failure(error: &kube::Error) -> Option<Transport> {
     let text = chain(error);
     if text.contains("Connection refused") || text.contains("connection refused") {
         Some(Transport::Refused)
+    } else if text.contains("not valid for name") || text.contains("NotValidForName") {
+        Some(Transport::TlsName)
     } else if is_tls(&text) {
         Some(Transport::Tls)
     } else if text.contains("dns error") || text.contains("failed to lookup address") {
@@ -113,7 +117,7 @@ fn transport_failure(error: &kube::Error) -> Option<Transport> {
 fn connection_failure(error: &kube::Error) -> Option<String> {
     Some(match transport_failure(error)? {
         Transport::Refused => "the connection to the API server was refused".into(),
-        Transport::Tls => format!(
+        Transport::Tls | Transport::TlsName => format!(
             "the TLS handshake with the API server failed ({})",
             last_cause(error)
         ),
@@ -127,12 +131,6 @@ fn connection_failure(error: &kube::Error) -> Option<String> {
             }
         }
     })
-}
-
-/// A certificate the CA vouches for, issued for another name than the one connected to.
-fn names_another_host(error: &kube::Error) -> bool {
-    let text = chain(error);
-    text.contains("not valid for name") || text.contains("NotValidForName")
 }
 
 fn is_tls(text: &str) -> bool {
