@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -16,44 +15,79 @@ use serde::Serialize;
 use crate::cli::DryRun;
 use crate::cluster::Mode;
 use crate::credential;
+use crate::domain::kubeconfig::Endpoint;
+use crate::domain::manifest::{self, GRANT_LABEL, Outcome};
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::rules::Permission;
+use crate::domain::spec::GrantRef;
+use crate::domain::tenants::Tenant;
 use crate::error::{Error, Result};
 use crate::grant;
-use crate::kubeconfig::Endpoint;
-use crate::manifest::{self, GRANT_LABEL, Outcome};
-use crate::names::{NamespaceName, ServiceAccountName};
-use crate::plan::{ApplyPlan, GrantPlan, GrantRef, RevokePlan};
+use crate::plan::{ApplyPlan, GrantPlan, RevokePlan};
 use crate::revoke;
-use crate::rules::Permission;
 use crate::session::Session;
-use crate::tenants::Tenant;
 
 /// What happened to one tenant on one cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TenantResult {
-    pub context: String,
-    pub namespace: String,
-    pub service_account: String,
-    pub access: String,
-    /// created, configured, unchanged, failed, pruned (or, in a dry run, validated / would prune).
-    pub result: String,
+pub(crate) struct TenantResult {
+    pub(crate) context: String,
+    pub(crate) namespace: String,
+    pub(crate) service_account: String,
+    pub(crate) access: String,
+    pub(crate) result: TenantOutcome,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The kubeconfig written for it, and whether it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kubeconfig: Option<String>,
+    pub(crate) kubeconfig: Option<String>,
+}
+
+/// What happened to a tenant, in one word (two in a dry run's prune).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) enum TenantOutcome {
+    #[serde(rename = "created")]
+    Created,
+    #[serde(rename = "configured")]
+    Configured,
+    #[serde(rename = "unchanged")]
+    Unchanged,
+    /// `--dry-run=server`: the server accepted every object.
+    #[serde(rename = "validated")]
+    Validated,
+    #[serde(rename = "pruned")]
+    Pruned,
+    /// `--dry-run`: the grant left the file and would be revoked.
+    #[serde(rename = "would prune")]
+    WouldPrune,
+    #[serde(rename = "failed")]
+    Failed,
+}
+
+impl std::fmt::Display for TenantOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TenantOutcome::Created => "created",
+            TenantOutcome::Configured => "configured",
+            TenantOutcome::Unchanged => "unchanged",
+            TenantOutcome::Validated => "validated",
+            TenantOutcome::Pruned => "pruned",
+            TenantOutcome::WouldPrune => "would prune",
+            TenantOutcome::Failed => "failed",
+        })
+    }
 }
 
 impl TenantResult {
-    pub fn failed(&self) -> bool {
-        self.result == "failed"
+    pub(crate) fn failed(&self) -> bool {
+        self.result == TenantOutcome::Failed
     }
 }
 
 /// The permissions a caller needs, cluster-wide, so that no tenant needs its own check.
 fn set_permissions() -> Vec<Permission> {
-    const RBAC: &str = "rbac.authorization.k8s.io";
+    use crate::domain::rules::RBAC_GROUP as RBAC;
     let mut wanted = vec![
         Permission::new("", "namespaces", "create"),
         Permission::new(RBAC, "roles", "escalate"),
@@ -73,12 +107,12 @@ fn set_permissions() -> Vec<Permission> {
 }
 
 /// Grants every tenant on the session's cluster; with `kubeconfigs`, writes each tenant's
-/// kubeconfig for that endpoint into that directory. `done` is called after each tenant.
-pub async fn apply(
+/// kubeconfig for that endpoint into that directory. `done` is given each tenant's result.
+pub(crate) async fn apply(
     session: &Session,
     plan: &ApplyPlan,
     kubeconfigs: Option<(&Path, &Endpoint)>,
-    done: &(dyn Fn() + Sync),
+    done: &(dyn Fn(&TenantResult) + Sync),
 ) -> Vec<TenantResult> {
     let session = session.quiet();
     let mode = match plan.dry_run {
@@ -97,7 +131,7 @@ pub async fn apply(
     futures::stream::iter(&plan.set.tenants)
         .map(|tenant| async move {
             let result = one(session, plan, tenant, mode, checked_once, kubeconfigs).await;
-            done();
+            done(&result);
             result
         })
         .buffer_unordered(plan.concurrency)
@@ -125,8 +159,8 @@ async fn one(
         context: session.caller.context.clone(),
         namespace: tenant.spec.namespace.to_string(),
         service_account: tenant.spec.service_account.to_string(),
-        access: tenant.spec.role.access_annotation(),
-        result: String::new(),
+        access: tenant.spec.role.record().to_string(),
+        result: TenantOutcome::Failed,
         reason: None,
         kubeconfig: None,
     };
@@ -145,14 +179,14 @@ async fn one(
     match outcome {
         Ok((report, written)) => {
             result.result = if mode == Mode::ServerDryRun {
-                "validated".into()
+                TenantOutcome::Validated
             } else {
-                summary(&report.objects).into()
+                summary(&report.objects)
             };
             result.kubeconfig = written;
         }
         Err(error) => {
-            result.result = "failed".into();
+            result.result = TenantOutcome::Failed;
             result.reason = Some(error.to_string());
         }
     }
@@ -160,17 +194,17 @@ async fn one(
 }
 
 /// One word for what a grant did to its objects.
-fn summary(objects: &[manifest::ObjectResult]) -> &'static str {
+fn summary(objects: &[manifest::ObjectResult]) -> TenantOutcome {
     let created = objects
         .iter()
-        .any(|o| o.kind == "ServiceAccount" && o.result == Outcome::Created);
+        .any(|o| o.kind == manifest::Kind::ServiceAccount && o.result == Outcome::Created);
     let changed = objects
         .iter()
         .any(|o| !matches!(o.result, Outcome::Unchanged | Outcome::Exists));
     match (created, changed) {
-        (true, _) => "created",
-        (false, true) => "configured",
-        (false, false) => "unchanged",
+        (true, _) => TenantOutcome::Created,
+        (false, true) => TenantOutcome::Configured,
+        (false, false) => TenantOutcome::Unchanged,
     }
 }
 
@@ -198,7 +232,7 @@ async fn write_kubeconfig(
 
 /// The set's grants on the session's cluster that are no longer in the file: found by the
 /// set's label on ServiceAccounts and RoleBindings (two list requests).
-pub async fn prune_candidates(session: &Session, plan: &ApplyPlan) -> Result<Vec<GrantRef>> {
+pub(crate) async fn prune_candidates(session: &Session, plan: &ApplyPlan) -> Result<Vec<GrantRef>> {
     let set = plan.set.name.as_str();
     let cluster = &session.cluster;
     let (accounts, bindings) = futures::try_join!(
@@ -250,7 +284,11 @@ pub async fn prune_candidates(session: &Session, plan: &ApplyPlan) -> Result<Vec
 }
 
 /// Revokes each of `grants`, proving each old token refused.
-pub async fn prune(session: &Session, plan: &ApplyPlan, grants: &[GrantRef]) -> Vec<TenantResult> {
+pub(crate) async fn prune(
+    session: &Session,
+    plan: &ApplyPlan,
+    grants: &[GrantRef],
+) -> Vec<TenantResult> {
     let session = session.quiet();
     let session = &session;
     futures::stream::iter(grants)
@@ -265,15 +303,15 @@ pub async fn prune(session: &Session, plan: &ApplyPlan, grants: &[GrantRef]) -> 
             let outcome = async {
                 let survey = revoke::survey(session, &revoke_plan).await?;
                 if plan.dry_run.is_some() {
-                    return Ok("would prune".to_string());
+                    return Ok(TenantOutcome::WouldPrune);
                 }
                 revoke::execute(session, &survey, plan.timeout).await?;
-                Ok::<_, Error>("pruned".to_string())
+                Ok::<_, Error>(TenantOutcome::Pruned)
             }
             .await;
             let (result, reason) = match outcome {
                 Ok(word) => (word, None),
-                Err(e) => ("failed".to_string(), Some(e.to_string())),
+                Err(e) => (TenantOutcome::Failed, Some(e.to_string())),
             };
             TenantResult {
                 context: session.caller.context.clone(),
@@ -292,7 +330,7 @@ pub async fn prune(session: &Session, plan: &ApplyPlan, grants: &[GrantRef]) -> 
 
 /// Every tenant's manifests as one multi-document YAML stream, each Namespace once: input for
 /// `kubectl apply -f` or a GitOps engine. Never a token.
-pub fn manifests(plan: &ApplyPlan) -> Result<String> {
+pub(crate) fn manifests(plan: &ApplyPlan) -> Result<String> {
     let mut seen = BTreeSet::new();
     let mut out = String::new();
     for tenant in &plan.set.tenants {
@@ -303,14 +341,4 @@ pub fn manifests(plan: &ApplyPlan) -> Result<String> {
         )?);
     }
     Ok(out)
-}
-
-/// A counter for progress: how many tenants are done.
-#[derive(Default)]
-pub struct Counter(AtomicUsize);
-
-impl Counter {
-    pub fn tick(&self) -> usize {
-        self.0.fetch_add(1, Ordering::Relaxed) + 1
-    }
 }

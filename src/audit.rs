@@ -12,27 +12,26 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::cluster::has_token;
+use crate::domain::manifest::{FIELD_MANAGER, MANAGED_BY, TOKEN_SECRET_TYPE};
+use crate::domain::rules::{self, Permission, RBAC_GROUP};
 use crate::error::Result;
 use crate::list::{LAST_USED_LABEL, Listed, rows};
-use crate::manifest::{FIELD_MANAGER, MANAGED_BY};
-use crate::rules::{self, Permission};
 use crate::session::Session;
 
 /// The label the API server puts on a legacy token it invalidated.
-pub const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
+pub(crate) const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
 const BOOTSTRAP_LABEL: (&str, &str) = ("kubernetes.io/bootstrapping", "rbac-defaults");
 const BROAD_GROUPS: [&str; 3] = [
     "system:serviceaccounts",
     "system:authenticated",
     "system:unauthenticated",
 ];
-const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
 /// A token unused for this long is a finding.
 const UNUSED_DAYS: i64 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Low,
     Medium,
     High,
@@ -50,29 +49,29 @@ impl std::fmt::Display for Severity {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Finding {
-    pub severity: Severity,
+pub(crate) struct Finding {
+    pub(crate) severity: Severity,
     /// `Kind namespace/name` (or `Kind name` for a cluster-scoped object).
-    pub object: String,
+    pub(crate) object: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub message: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) message: String,
 }
 
 /// Everything the audit looks at.
 #[derive(Debug, Default)]
-pub struct Inventory {
-    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
-    pub role_bindings: Vec<RoleBinding>,
-    pub cluster_roles: Vec<ClusterRole>,
-    pub roles: Vec<Role>,
-    pub service_accounts: Vec<ServiceAccount>,
+pub(crate) struct Inventory {
+    pub(crate) cluster_role_bindings: Vec<ClusterRoleBinding>,
+    pub(crate) role_bindings: Vec<RoleBinding>,
+    pub(crate) cluster_roles: Vec<ClusterRole>,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) service_accounts: Vec<ServiceAccount>,
     /// Secrets of type `kubernetes.io/service-account-token`.
-    pub token_secrets: Vec<Secret>,
+    pub(crate) token_secrets: Vec<Secret>,
 }
 
 /// Reads the cluster with six list requests.
-pub async fn inventory(session: &Session) -> Result<Inventory> {
+pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
     let cluster = &session.cluster;
     let token_type = format!("type={TOKEN_SECRET_TYPE}");
     let (
@@ -206,13 +205,13 @@ fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
     let can = |group: &str, resource: &str, verb: &str| {
         rules::allows(rules, &Permission::new(group, resource, verb))
     };
-    if can("*", "*", "*") || can("", "*", "*") && can("rbac.authorization.k8s.io", "*", "*") {
+    if can("*", "*", "*") || can("", "*", "*") && can(RBAC_GROUP, "*", "*") {
         Some("everything (cluster-admin)")
     } else if can("", "secrets", "get") || can("", "secrets", "list") {
         Some("reading every Secret")
-    } else if can("rbac.authorization.k8s.io", "clusterroles", "escalate")
-        || can("rbac.authorization.k8s.io", "roles", "escalate")
-        || can("rbac.authorization.k8s.io", "clusterroles", "bind")
+    } else if can(RBAC_GROUP, "clusterroles", "escalate")
+        || can(RBAC_GROUP, "roles", "escalate")
+        || can(RBAC_GROUP, "clusterroles", "bind")
     {
         Some("RBAC escalation")
     } else {
@@ -221,7 +220,7 @@ fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
 }
 
 /// The findings about `inventory` at `now` (seconds since the epoch), most severe first.
-pub fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
+pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
     let mut found = Vec::new();
     let bindings = inventory.bindings();
     let baseline = inventory.baseline();
@@ -388,7 +387,7 @@ pub fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
             .cloned()
             .collect(),
     };
-    for row in rows(&listed).into_iter().filter(|r| r.status != "ok") {
+    for row in rows(&listed).into_iter().filter(|r| !r.status.is_ok()) {
         found.push(Finding {
             severity: Severity::Medium,
             object: format!("kscope grant {}/{}", row.namespace, row.service_account),

@@ -11,22 +11,24 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
-use crate::access::{self, Answer, AnsweredBy, Binding, Report};
 use crate::cluster::{Cluster, is_forbidden};
 use crate::credential;
+use crate::domain::access::{self, Answer, AnsweredBy, Binding, Report};
+use crate::domain::manifest::ACCESS_ANNOTATION;
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::spec::{AccessRecord, GrantRef, RoleSource, parse_service_account_user};
+use crate::domain::templates;
 use crate::error::{Error, Exit, Result};
+use crate::error::{GrantError, Input};
 use crate::kubeconfig;
-use crate::manifest::ACCESS_ANNOTATION;
-use crate::names::{NamespaceName, ServiceAccountName};
-use crate::plan::{CheckPlan, GrantRef, RoleSource};
+use crate::plan::CheckPlan;
 use crate::session::Session;
-use crate::templates;
 
 /// Lifetime of the token minted for a check: the shortest the API accepts.
-const CHECK_TOKEN_SECONDS: u64 = crate::plan::MIN_TOKEN_SECONDS;
+const CHECK_TOKEN_SECONDS: u64 = crate::domain::duration::MIN_TOKEN_SECONDS;
 
 /// Checks the grant that `plan` names (or implies) and returns every answer.
-pub async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
+pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
     let through = match &plan.through {
         Some(path) => Some(connect_file(session, path).await?),
         None => None,
@@ -148,7 +150,7 @@ async fn answer(
 }
 
 /// Exit 0 when every answer matches the grant, 3 when access differs.
-pub fn verdict(report: &Report) -> Exit {
+pub(crate) fn verdict(report: &Report) -> Exit {
     if report.all_match() {
         Exit::Ok
     } else {
@@ -162,7 +164,7 @@ async fn connect_file(session: &Session, path: &Path) -> Result<(Cluster, Option
     let client = session
         .client_for(file)
         .await
-        .map_err(|detail| Error::CredentialFile {
+        .map_err(|detail| Input::CredentialFile {
             path: PathBuf::from(path),
             detail,
         })?;
@@ -170,7 +172,7 @@ async fn connect_file(session: &Session, path: &Path) -> Result<(Cluster, Option
 }
 
 /// The bootstrapping label of the bindings and roles that come with Kubernetes.
-pub const BOOTSTRAP_SELECTOR: &str = "kubernetes.io/bootstrapping=rbac-defaults";
+pub(crate) const BOOTSTRAP_SELECTOR: &str = "kubernetes.io/bootstrapping=rbac-defaults";
 
 /// What every ServiceAccount of the grant's namespace may do without the grant: the rules of
 /// the ClusterRoles that Kubernetes' own ClusterRoleBindings give to the groups it is in. A
@@ -218,13 +220,14 @@ async fn baseline_rules(session: &Session, grant: &GrantRef) -> Result<Vec<Polic
 /// The grant of a credential file: the ServiceAccount it authenticates as.
 async fn identity_grant(client: &Cluster, namespace: &str) -> Result<GrantRef> {
     let identity = client.whoami().await?.username.unwrap_or_default();
-    let not_ours = || Error::NotAServiceAccountOf {
+    let not_ours = || GrantError::NotAServiceAccountOf {
         identity: identity.clone(),
         namespace: namespace.to_string(),
     };
-    let sa = identity
-        .strip_prefix(&format!("system:serviceaccount:{namespace}:"))
-        .ok_or_else(not_ours)?;
+    let sa = match parse_service_account_user(&identity) {
+        Some((ns, sa)) if ns == namespace => sa,
+        _ => return Err(not_ours().into()),
+    };
     Ok(GrantRef {
         namespace: NamespaceName::parse(namespace).map_err(|_| not_ours())?,
         service_account: ServiceAccountName::parse(sa).map_err(|_| not_ours())?,
@@ -279,7 +282,7 @@ async fn rules_of(session: &Session, role: &RoleSource) -> Result<Vec<PolicyRule
             .get_cluster_scoped::<ClusterRole>(name)
             .await?
             .map(|r| r.rules.unwrap_or_default())
-            .ok_or_else(|| Error::GrantClusterRoleMissing { name: name.clone() }),
+            .ok_or_else(|| GrantError::GrantClusterRoleMissing { name: name.clone() }.into()),
     }
 }
 
@@ -296,7 +299,7 @@ async fn recorded_role(
         .cluster
         .get::<ServiceAccount>(&namespace, &service_account)
         .await?
-        .ok_or_else(|| Error::ServiceAccountMissing {
+        .ok_or_else(|| GrantError::ServiceAccountMissing {
             namespace: namespace.clone(),
             service_account: service_account.clone(),
         })?;
@@ -306,21 +309,19 @@ async fn recorded_role(
         .as_ref()
         .and_then(|a| a.get(ACCESS_ANNOTATION))
         .cloned()
-        .ok_or_else(|| Error::NotGrantedByKscope {
+        .ok_or_else(|| GrantError::NotGrantedByKscope {
             namespace: namespace.clone(),
             service_account: service_account.clone(),
         })?;
-    match access.split_once('/') {
-        Some(("clusterrole", name)) => Ok(RoleSource::ClusterRole(name.to_string())),
-        Some(("template", name)) => templates::resolve(name, template_dirs)
+    match AccessRecord::parse(&access) {
+        Some(AccessRecord::ClusterRole(name)) => Ok(RoleSource::ClusterRole(name)),
+        Some(AccessRecord::Template(name)) => templates::resolve(&name, template_dirs)
             .map(RoleSource::Template)
-            .map_err(|_| Error::GrantTemplateMissing {
-                name: name.to_string(),
-            }),
-        _ => Err(Error::UnknownAccessRecord {
+            .map_err(|_| GrantError::GrantTemplateMissing { name }.into()),
+        None => Err(Error::from(GrantError::UnknownAccessRecord {
             namespace,
             service_account,
             value: access,
-        }),
+        })),
     }
 }

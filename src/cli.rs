@@ -3,13 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-
-/// The command line as the user calls kscope: `kscope`, or `kubectl kscope` as a plugin.
-pub fn command() -> clap::Command {
-    let name = crate::program::name();
-    Cli::command().name(name).bin_name(name)
-}
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Hand a tenant a namespace-scoped Kubernetes credential, and prove that it works.
 ///
@@ -21,35 +15,35 @@ pub fn command() -> clap::Command {
     propagate_version = true,
     max_term_width = 100
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub(crate) global: Global,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
-pub struct Global {
+pub(crate) struct Global {
     /// Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
 
     /// The kubeconfig context to use (default: its current context). `apply` takes several.
     #[arg(long = "context", global = true, value_name = "NAME")]
-    pub contexts: Vec<String>,
+    pub(crate) contexts: Vec<String>,
 
     /// Log every API request (method and path) on stderr. Tokens are never logged.
     #[arg(short, long, global = true)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// How long one API request may wait for the server's answer, e.g. 10s or 1m.
     #[arg(long, global = true, default_value = "30s", value_name = "DURATION")]
-    pub request_timeout: String,
+    pub(crate) request_timeout: String,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create or update the Namespace, ServiceAccount, token Secret, Role and RoleBinding.
     Grant(GrantArgs),
     /// Print a kubeconfig scoped to a grant's namespace and ServiceAccount.
@@ -81,16 +75,24 @@ pub enum Command {
 
 /// How a command prints the objects it reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Output {
+pub(crate) enum Output {
     #[default]
     Table,
     Yaml,
     Json,
 }
 
+/// `audit --fail-on`: the lowest severity that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    Low,
+    Medium,
+    High,
+}
+
 /// `--dry-run` modes, as kubectl names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DryRun {
+pub(crate) enum DryRun {
     /// Print the manifests; touch no cluster.
     Client,
     /// Send the manifests for validation; persist nothing.
@@ -99,279 +101,279 @@ pub enum DryRun {
 
 /// Where a grant's access comes from (shared by `grant` and the wizard).
 #[derive(Debug, Clone, Args, Default)]
-pub struct AccessArgs {
+pub(crate) struct AccessArgs {
     /// Role template: a name from `kscope templates` or a YAML file.
     #[arg(long, value_name = "NAME|FILE", conflicts_with = "cluster_role")]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
 
     /// Bind an existing ClusterRole (such as edit or view) in the namespace instead of a template.
     #[arg(long, value_name = "NAME")]
-    pub cluster_role: Option<String>,
+    pub(crate) cluster_role: Option<String>,
 
     /// Extra directory of user templates (also read: $XDG_CONFIG_HOME/kscope/templates).
     #[arg(long, value_name = "DIR")]
-    pub template_dir: Option<PathBuf>,
+    pub(crate) template_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct GrantArgs {
+pub(crate) struct GrantArgs {
     /// Namespace to grant access in (created if missing; an existing one is never modified).
-    pub namespace: String,
+    pub(crate) namespace: String,
 
     /// ServiceAccount that receives the access.
-    pub serviceaccount: String,
+    pub(crate) serviceaccount: String,
 
     #[command(flatten)]
-    pub access: AccessArgs,
+    pub(crate) access: AccessArgs,
 
     /// Take over objects of the same names that kscope does not manage.
     #[arg(long)]
-    pub adopt: bool,
+    pub(crate) adopt: bool,
 
     /// Accept a template that grants escalate, bind, impersonate or serviceaccounts/token create.
     #[arg(long)]
-    pub allow_escalation: bool,
+    pub(crate) allow_escalation: bool,
 
     /// Print the manifests without touching the cluster (client), or have the server validate them (server).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
-    pub dry_run: Option<DryRun>,
+    pub(crate) dry_run: Option<DryRun>,
 
     /// How long to wait for the token controller to fill in the token, e.g. 60s or 2m.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
+    pub(crate) timeout: String,
 
     /// Output format of the per-object results.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct KubeconfigArgs {
+pub(crate) struct KubeconfigArgs {
     /// Namespace of the grant (default: the last grant made from this machine for this context).
     #[arg(requires = "serviceaccount")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 
     /// ServiceAccount of the grant.
-    pub serviceaccount: Option<String>,
+    pub(crate) serviceaccount: Option<String>,
 
     #[command(flatten)]
-    pub emit: EmitArgs,
+    pub(crate) emit: EmitArgs,
 
     /// API server address to put in the kubeconfig (default: the one of your context).
     #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
 
     /// CA certificate (PEM) to embed (default: the one of your context).
     #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// How a kubeconfig is issued and where it goes (shared by `kubeconfig` and `rotate`).
 #[derive(Debug, Clone, Args)]
-pub struct EmitArgs {
+pub(crate) struct EmitArgs {
     /// Embed an expiring token of this lifetime (at least 10m), bound to the grant's token Secret.
     #[arg(long, value_name = "DURATION")]
-    pub duration: Option<String>,
+    pub(crate) duration: Option<String>,
 
     /// Write to FILE (mode 0600, atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// Replace an existing --output file.
     #[arg(long, requires = "output")]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// Fail (exit 1, nothing written) if the server grants a shorter --duration than asked.
     #[arg(long, requires = "duration")]
-    pub strict_duration: bool,
+    pub(crate) strict_duration: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Namespace of the grant (default: the last grant, or the namespace of --kubeconfig-file).
     #[arg(requires = "serviceaccount")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 
     /// ServiceAccount of the grant.
-    pub serviceaccount: Option<String>,
+    pub(crate) serviceaccount: Option<String>,
 
     /// Check through this kubeconfig (e.g. one kscope wrote) instead of a freshly minted token.
     #[arg(long, value_name = "FILE")]
-    pub kubeconfig_file: Option<PathBuf>,
+    pub(crate) kubeconfig_file: Option<PathBuf>,
 
     /// Ask about every resource, subresource and verb the server serves (CRDs included), one
     /// SelfSubjectAccessReview each, not the fixed matrix.
     #[arg(long)]
-    pub all_resources: bool,
+    pub(crate) all_resources: bool,
 
     #[command(flatten)]
-    pub access: AccessArgs,
+    pub(crate) access: AccessArgs,
 
     /// Output format: the matrix as a table, or every answer as JSON or YAML.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Only the grants in this namespace (default: all namespaces).
     #[arg(short, long, value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Only the findings in this namespace (and those of cluster-wide objects).
     #[arg(short, long, value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 
     /// Exit 3 when a finding of this severity or higher is found.
-    #[arg(long, value_enum, default_value_t = crate::audit::Severity::High)]
-    pub fail_on: crate::audit::Severity,
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub(crate) fail_on: FailOn,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// The TenantSet file (apiVersion kscope.dev/v1alpha1, kind TenantSet).
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 
     /// Write one kubeconfig per tenant here: <namespace>-<serviceaccount>.kubeconfig (mode 0600).
     #[arg(long, value_name = "DIR")]
-    pub kubeconfig_dir: Option<PathBuf>,
+    pub(crate) kubeconfig_dir: Option<PathBuf>,
 
     /// How many tenants are granted at once, per cluster.
     #[arg(long, default_value_t = 8, value_name = "N")]
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
 
     /// Revoke (with the 401 proof) the grants of this set that are no longer in the file.
     #[arg(long)]
-    pub prune: bool,
+    pub(crate) prune: bool,
 
     /// Prune without asking (required when stdin is not a terminal).
     #[arg(short, long, requires = "prune")]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Accept templates that grant escalate, bind, impersonate or serviceaccounts/token create.
     #[arg(long)]
-    pub allow_escalation: bool,
+    pub(crate) allow_escalation: bool,
 
     /// Print the manifests without touching a cluster (client), or have the server validate them (server).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
-    pub dry_run: Option<DryRun>,
+    pub(crate) dry_run: Option<DryRun>,
 
     /// Extra directory of user templates (also read: $XDG_CONFIG_HOME/kscope/templates).
     #[arg(long, value_name = "DIR")]
-    pub template_dir: Option<PathBuf>,
+    pub(crate) template_dir: Option<PathBuf>,
 
     /// How long to wait for each tenant's token, e.g. 60s or 2m.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
+    pub(crate) timeout: String,
 
     /// Output format of the per-tenant results.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct RevokeArgs {
+pub(crate) struct RevokeArgs {
     /// Namespace of the grant.
-    pub namespace: String,
+    pub(crate) namespace: String,
 
     /// ServiceAccount of the grant.
-    pub serviceaccount: String,
+    pub(crate) serviceaccount: String,
 
     /// Revoke without asking (required when stdin is not a terminal).
     #[arg(short, long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Show what would be deleted; delete nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Also delete the namespace, if kscope created it.
     #[arg(long)]
-    pub delete_namespace: bool,
+    pub(crate) delete_namespace: bool,
 
     /// How long to wait for the API server to refuse the old token, e.g. 60s or 2m.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
+    pub(crate) timeout: String,
 
     /// Output format of the report.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// Namespace of the grant.
-    pub namespace: String,
+    pub(crate) namespace: String,
 
     /// ServiceAccount of the grant.
-    pub serviceaccount: String,
+    pub(crate) serviceaccount: String,
 
     #[command(flatten)]
-    pub emit: EmitArgs,
+    pub(crate) emit: EmitArgs,
 
     /// How long to wait for the new token and for the old one to be refused, e.g. 60s.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
+    pub(crate) timeout: String,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct TemplatesArgs {
+pub(crate) struct TemplatesArgs {
     /// Extra directory of user templates (also read: $XDG_CONFIG_HOME/kscope/templates).
     #[arg(long, value_name = "DIR")]
-    pub template_dir: Option<PathBuf>,
+    pub(crate) template_dir: Option<PathBuf>,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    pub(crate) output: Output,
 }
 
 /// Pre-answers for the wizard: each flag skips its question (the preview is always shown).
 #[derive(Debug, Clone, Args, Default)]
-pub struct WizardArgs {
+pub(crate) struct WizardArgs {
     /// Namespace to grant access in (skips the namespace question).
     #[arg(long, value_name = "NAME")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 
     /// ServiceAccount that receives the access (skips the name question).
     #[arg(long, value_name = "NAME")]
-    pub serviceaccount: Option<String>,
+    pub(crate) serviceaccount: Option<String>,
 
     #[command(flatten)]
-    pub access: AccessArgs,
+    pub(crate) access: AccessArgs,
 
     /// Put an expiring token of this lifetime (at least 10m) in the kubeconfig (skips the token question).
     #[arg(long, value_name = "DURATION", conflicts_with = "long_lived")]
-    pub duration: Option<String>,
+    pub(crate) duration: Option<String>,
 
     /// Put the long-lived token of the grant's Secret in the kubeconfig (skips the token question).
     #[arg(long)]
-    pub long_lived: bool,
+    pub(crate) long_lived: bool,
 
     /// Write the kubeconfig to FILE (default: ./<namespace>-<serviceaccount>.kubeconfig).
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// Replace an existing --output file without asking.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// Take over objects of the same names that kscope does not manage, without asking.
     #[arg(long)]
-    pub adopt: bool,
+    pub(crate) adopt: bool,
 
     /// Accept a template that grants escalate, bind, impersonate or serviceaccounts/token create.
     #[arg(long)]
-    pub allow_escalation: bool,
+    pub(crate) allow_escalation: bool,
 }

@@ -8,17 +8,18 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::config::Kubeconfig;
 
 use crate::cluster::{Cluster, accepts};
+use crate::domain::kubeconfig::{self, Endpoint, SecretToken, Token};
+use crate::domain::spec::{GrantRef, TokenKind};
+use crate::error::TokenError;
 use crate::error::{Error, Result};
-use crate::kubeconfig::{self, Endpoint, Token};
-use crate::plan::{GrantRef, TokenKind};
 use crate::session::Session;
 
 /// A kubeconfig that holds a credential. `Debug` never shows it.
-pub struct Credential {
+pub(crate) struct Credential {
     /// The kubeconfig YAML, token included.
-    pub kubeconfig: String,
+    pub(crate) kubeconfig: String,
     /// For an expiring token: what was asked for, and the `exp` claim the server put in it.
-    pub expiry: Option<Expiry>,
+    pub(crate) expiry: Option<Expiry>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -31,23 +32,23 @@ impl std::fmt::Debug for Credential {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expiry {
-    pub requested: Duration,
+pub(crate) struct Expiry {
+    pub(crate) requested: Duration,
     /// Seconds since the epoch; `None` when the token carries no `exp` claim.
-    pub expires_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
     /// When the token was issued (seconds since the epoch, from its `iat` claim or the clock).
-    pub issued_at: i64,
+    pub(crate) issued_at: i64,
 }
 
 impl Expiry {
     /// The lifetime the server actually granted.
-    pub fn granted(&self) -> Option<Duration> {
+    pub(crate) fn granted(&self) -> Option<Duration> {
         let seconds = self.expires_at? - self.issued_at;
         u64::try_from(seconds).ok().map(Duration::from_secs)
     }
 
     /// Whether the server granted noticeably less than was asked for.
-    pub fn shortened(&self) -> bool {
+    pub(crate) fn shortened(&self) -> bool {
         self.granted()
             .is_some_and(|granted| granted.as_secs() + 60 < self.requested.as_secs())
     }
@@ -56,7 +57,7 @@ impl Expiry {
 /// The grant's credential as a kubeconfig for `endpoint`. `known` is the grant's token
 /// Secret when the caller has just read it filled in (after a grant or a rotation); otherwise
 /// it is read here.
-pub async fn issue(
+pub(crate) async fn issue(
     session: &Session,
     grant: &GrantRef,
     known: Option<&Secret>,
@@ -72,7 +73,7 @@ pub async fn issue(
                 .cluster
                 .get::<Secret>(namespace.as_str(), &service_account.token_secret())
                 .await?
-                .ok_or_else(|| Error::NoTokenSecret {
+                .ok_or_else(|| TokenError::NoSecret {
                     namespace: namespace.to_string(),
                     service_account: service_account.to_string(),
                 })?;
@@ -109,7 +110,7 @@ pub async fn issue(
 
 /// A client holding a short-lived token of the ServiceAccount (unbound): what `check` proves
 /// access through when given no kubeconfig file.
-pub async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<Cluster> {
+pub(crate) async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<Cluster> {
     let token = session
         .cluster
         .request_token(
@@ -124,7 +125,11 @@ pub async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<C
 
 /// A client that presents `token` to the caller's cluster, through the same kubeconfig that
 /// `kscope kubeconfig` would write.
-pub async fn client_with(session: &Session, grant: &GrantRef, token: &Token) -> Result<Cluster> {
+pub(crate) async fn client_with(
+    session: &Session,
+    grant: &GrantRef,
+    token: &Token,
+) -> Result<Cluster> {
     let endpoint = session.caller.endpoint(None, None)?;
     let text =
         kubeconfig::scoped_kubeconfig(&endpoint, &grant.namespace, &grant.service_account, token)?;
@@ -132,7 +137,7 @@ pub async fn client_with(session: &Session, grant: &GrantRef, token: &Token) -> 
 }
 
 /// A client for a kubeconfig kscope built itself.
-pub async fn client_of(session: &Session, kubeconfig: &str) -> Result<Cluster> {
+pub(crate) async fn client_of(session: &Session, kubeconfig: &str) -> Result<Cluster> {
     let parsed = Kubeconfig::from_yaml(kubeconfig)
         .map_err(|e| Error::bug(format!("kscope built a kubeconfig it cannot read: {e}")))?;
     session.client_for(parsed).await.map_err(Error::bug)
@@ -140,7 +145,7 @@ pub async fn client_of(session: &Session, kubeconfig: &str) -> Result<Cluster> {
 
 /// Presents `token` until the API server refuses it (401), at most `timeout` (the server may
 /// cache a token it accepted for a few seconds). Returns how long that took.
-pub async fn prove_refused(
+pub(crate) async fn prove_refused(
     session: &Session,
     grant: &GrantRef,
     token: &Token,
@@ -153,47 +158,43 @@ pub async fn prove_refused(
             return Ok(start.elapsed());
         }
         if start.elapsed() >= timeout {
-            return Err(Error::TokenStillAccepted {
+            return Err(Error::from(TokenError::StillAccepted {
                 namespace: grant.namespace.to_string(),
                 service_account: grant.service_account.to_string(),
                 seconds: timeout.as_secs(),
-            });
+            }));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
 /// Who the API server says the holder of `kubeconfig` is.
-pub async fn identity_of(session: &Session, kubeconfig: &str) -> Result<String> {
+pub(crate) async fn identity_of(session: &Session, kubeconfig: &str) -> Result<String> {
     let client = client_of(session, kubeconfig).await?;
     Ok(client.whoami().await?.username.unwrap_or_default())
 }
 
 /// The long-lived token a filled token Secret holds, if it holds one as text.
-pub fn secret_token(secret: &Secret) -> Option<Token> {
-    let bytes = secret.data.as_ref()?.get("token")?;
-    String::from_utf8(bytes.0.clone())
-        .ok()
-        .filter(|t| !t.is_empty())
-        .map(Token::new)
+pub(crate) fn secret_token(secret: &Secret) -> Option<Token> {
+    SecretToken::token(secret)
 }
 
 fn long_lived_token(secret: &Secret, grant: &GrantRef) -> Result<Token> {
-    let secret_name = grant.service_account.token_secret();
-    let value = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get("token"))
-        .map(|t| t.0.clone())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::TokenNotFilled {
-            namespace: grant.namespace.to_string(),
-            secret: secret_name.clone(),
-        })?;
-    String::from_utf8(value)
-        .map(Token::new)
-        .map_err(|_| Error::TokenNotText {
-            namespace: grant.namespace.to_string(),
+    let (namespace, secret_name) = (
+        grant.namespace.to_string(),
+        grant.service_account.token_secret(),
+    );
+    match SecretToken::of(secret) {
+        SecretToken::Filled(token) => Ok(token),
+        SecretToken::Empty => Err(TokenError::NotFilled {
+            namespace,
             secret: secret_name,
-        })
+        }
+        .into()),
+        SecretToken::NotText => Err(TokenError::NotText {
+            namespace,
+            secret: secret_name,
+        }
+        .into()),
+    }
 }

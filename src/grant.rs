@@ -6,30 +6,34 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
 
 use crate::cluster::{Cluster, Mode, has_token, is_forbidden, is_managed};
+use crate::error::GrantError;
 use crate::error::{Error, Result};
 use k8s_openapi::NamespaceResourceScope;
 use kube::Resource;
 
-use crate::manifest::{self, Manifests, ObjectResult, Outcome, belongs_to};
-use crate::plan::{GrantPlan, GrantSpec, RoleSource};
-use crate::rules::{self, Permission};
+use crate::domain::manifest::{
+    self, GrantObject, Kind, Manifests, ObjectResult, Outcome, belongs_to,
+};
+use crate::domain::rules::{self, Permission};
+use crate::domain::spec::{GrantSpec, RoleSource};
+use crate::plan::GrantPlan;
 use crate::session::Session;
 use crate::state;
 
-const RBAC: &str = "rbac.authorization.k8s.io";
+use crate::domain::rules::RBAC_GROUP as RBAC;
 
 /// What a grant did.
-pub struct Report {
-    pub objects: Vec<ObjectResult>,
+pub(crate) struct Report {
+    pub(crate) objects: Vec<ObjectResult>,
     /// The token Secret, filled in (absent under a server dry run).
-    pub token_secret: Option<Secret>,
+    pub(crate) token_secret: Option<Secret>,
     /// Set when the grant could not be remembered locally (a warning, never a failure).
-    pub not_remembered: Option<Error>,
+    pub(crate) not_remembered: Option<Error>,
 }
 
 /// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
 /// token and, unless a dry run, remembers it for this context.
-pub async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<Report> {
+pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<Report> {
     let manifests = manifest::build(&plan.spec);
     let (objects, secret) = apply(&session.cluster, plan, &manifests, mode).await?;
     let token_secret = match (mode, secret) {
@@ -77,14 +81,14 @@ async fn apply(
         .as_ref()
         .is_some_and(|found| found.metadata.deletion_timestamp.is_some())
     {
-        return Err(Error::NamespaceTerminating {
+        return Err(Error::from(GrantError::NamespaceTerminating {
             namespace: ns.to_string(),
-        });
+        }));
     }
     if existing.is_none() && mode == Mode::ServerDryRun {
-        return Err(Error::NamespaceMissingForServerDryRun {
+        return Err(Error::from(GrantError::NamespaceMissingForServerDryRun {
             namespace: ns.to_string(),
-        });
+        }));
     }
     if plan.preflight {
         preflight(cluster, spec, existing.is_none()).await?;
@@ -98,11 +102,11 @@ async fn apply(
     };
     let unmanaged = live.unmanaged();
     if !unmanaged.is_empty() && !plan.adopt {
-        return Err(Error::NotManaged { objects: unmanaged });
+        return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
     }
 
     let namespace = ObjectResult {
-        kind: "Namespace".into(),
+        kind: Kind::Namespace,
         name: ns.to_string(),
         result: cluster
             .ensure_namespace(&manifests.namespace, existing.as_ref(), mode)
@@ -138,18 +142,9 @@ async fn apply(
         applier.remove(stale).await?;
     }
     let mut objects = applier.objects;
-    objects.sort_by_key(|o| DISPLAY_ORDER.iter().position(|k| *k == o.kind));
+    objects.sort_by_key(|o| o.kind);
     Ok((objects, secret))
 }
-
-/// The order in which a grant's objects are reported.
-const DISPLAY_ORDER: [&str; 5] = [
-    "Namespace",
-    "ServiceAccount",
-    "Secret",
-    "Role",
-    "RoleBinding",
-];
 
 /// Applies a grant's namespaced objects one by one, recording what happened to each.
 struct Applier<'a> {
@@ -163,6 +158,7 @@ impl Applier<'_> {
     async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + GrantObject
             + Clone
             + std::fmt::Debug
             + serde::Serialize
@@ -176,9 +172,9 @@ impl Applier<'_> {
         Ok(applied)
     }
 
-    fn record<K: Resource<DynamicType = ()>>(&mut self, object: &K, result: Outcome) {
+    fn record<K: Resource<DynamicType = ()> + GrantObject>(&mut self, object: &K, result: Outcome) {
         self.objects.push(ObjectResult {
-            kind: K::kind(&()).into_owned(),
+            kind: K::KIND,
             name: format!(
                 "{}/{}",
                 object.meta().namespace.as_deref().unwrap_or_default(),
@@ -339,7 +335,11 @@ async fn preflight(cluster: &Cluster, spec: &GrantSpec, create_namespace: bool) 
                         .filter(|r| r.resources.as_ref().is_some_and(|r| !r.is_empty()))
                         .collect(),
                     Ok(Some(_)) => Vec::new(),
-                    Ok(None) => return Err(Error::ClusterRoleMissing { name: name.clone() }),
+                    Ok(None) => {
+                        return Err(Error::from(GrantError::ClusterRoleMissing {
+                            name: name.clone(),
+                        }));
+                    }
                     // Not allowed to read ClusterRoles: the server's own check will decide.
                     Err(_) => Vec::new(),
                 }
@@ -351,6 +351,6 @@ async fn preflight(cluster: &Cluster, spec: &GrantSpec, create_namespace: bool) 
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(Error::MissingPermissions { missing })
+        Err(Error::from(GrantError::MissingPermissions { missing }))
     }
 }

@@ -1,6 +1,6 @@
-//! Kubeconfigs: loading the caller's (`--kubeconfig`, `KUBECONFIG` with several paths, the
-//! default file; `--context`), building the scoped kubeconfig kscope hands out (pure), and
-//! writing it to a file atomically with mode 0600.
+//! The caller's kubeconfig and kscope's files: loading it (`--kubeconfig`, `KUBECONFIG` with
+//! several paths, the default file; `--context`), reading the endpoint to hand out, and writing
+//! a scoped kubeconfig (built in `domain::kubeconfig`) atomically with mode 0600.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,83 +8,26 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
-use serde::Serialize;
 
-use crate::error::Unwritable;
-use crate::error::{Error, Result};
-use crate::names::{NamespaceName, ServiceAccountName};
-
-/// A bearer token. Deliberately has no `Display`, and `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    pub fn new(value: impl Into<String>) -> Self {
-        Token(value.into())
-    }
-    /// The secret value, for the one place that must write it (the kubeconfig's user).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Token {
-    /// The `exp` claim (seconds since the epoch) of a JWT, read without verifying it: the
-    /// server may shorten a requested lifetime, and this is what it actually granted.
-    pub fn expires_at(&self) -> Option<i64> {
-        self.claim("exp")
-    }
-
-    /// The `iat` claim: when the server issued the token.
-    pub fn issued_at(&self) -> Option<i64> {
-        self.claim("iat")
-    }
-
-    fn claim(&self, name: &str) -> Option<i64> {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let payload = self.0.split('.').nth(1)?;
-        let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        claims.get(name)?.as_i64()
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
+use crate::domain::kubeconfig::Endpoint;
+use crate::error::{Error, Input, Result, Unwritable};
 
 /// The caller's kubeconfig, merged, plus the chosen context's name.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub kubeconfig: Kubeconfig,
-    pub context: String,
-}
-
-/// Where the API server is and how to trust it, as it will go into the scoped kubeconfig.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// The caller's cluster entry name; kscope's names are derived from it.
-    pub cluster: String,
-    pub server: String,
-    /// PEM bytes of the CA, embedded (never a file path).
-    pub ca_pem: Option<Vec<u8>>,
-    pub insecure_skip_tls_verify: bool,
-    pub tls_server_name: Option<String>,
-    /// The proxy the cluster is reached through (`proxy-url`: http, https or socks5).
-    pub proxy_url: Option<String>,
+pub(crate) struct Caller {
+    pub(crate) kubeconfig: Kubeconfig,
+    pub(crate) context: String,
 }
 
 /// Loads the caller's kubeconfig: `--kubeconfig`, else `KUBECONFIG` (a `:`-list), else
 /// `~/.kube/config`. Then picks `--context` or the current context.
-pub fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
+pub(crate) fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
     let loaded = match path {
         Some(p) => Kubeconfig::read_from(p).map_err(|e| kubeconfig_error(e, Some(p))),
         None => match Kubeconfig::from_env() {
             Ok(Some(k)) => Ok(k),
             Ok(None) => default_path()
-                .ok_or(Error::NoHome)
+                .ok_or(Input::NoHome)
                 .and_then(|p| Kubeconfig::read_from(&p).map_err(|e| kubeconfig_error(e, Some(&p)))),
             Err(e) => Err(kubeconfig_error(e, None)),
         },
@@ -95,7 +38,7 @@ pub fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
             .current_context
             .clone()
             .filter(|c| !c.is_empty())
-            .ok_or(Error::NoCurrentContext)?,
+            .ok_or(Input::NoCurrentContext)?,
     };
     Caller {
         kubeconfig: loaded,
@@ -108,20 +51,20 @@ fn default_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
 }
 
-fn kubeconfig_error(error: KubeconfigError, path: Option<&Path>) -> Error {
+fn kubeconfig_error(error: KubeconfigError, path: Option<&Path>) -> Input {
     let shown = path
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "$KUBECONFIG".to_string());
     match error {
-        KubeconfigError::ReadConfig(e, p) => Error::KubeconfigUnreadable {
+        KubeconfigError::ReadConfig(e, p) => Input::KubeconfigUnreadable {
             path: p,
             detail: e.to_string(),
         },
-        KubeconfigError::Parse(e) => Error::KubeconfigNotYaml {
+        KubeconfigError::Parse(e) => Input::KubeconfigNotYaml {
             shown,
             detail: e.to_string().lines().next().unwrap_or_default().to_string(),
         },
-        other => Error::KubeconfigUnusable {
+        other => Input::KubeconfigUnusable {
             shown,
             detail: other.to_string(),
         },
@@ -130,9 +73,9 @@ fn kubeconfig_error(error: KubeconfigError, path: Option<&Path>) -> Error {
 
 impl Caller {
     /// The same kubeconfig with another of its contexts chosen.
-    pub fn with_context(&self, context: &str) -> Result<Caller> {
+    pub(crate) fn with_context(&self, context: &str) -> Result<Caller> {
         if !self.kubeconfig.contexts.iter().any(|c| c.name == context) {
-            return Err(Error::UnknownContext {
+            return Err(Error::from(Input::UnknownContext {
                 context: context.to_string(),
                 known: self
                     .kubeconfig
@@ -140,7 +83,7 @@ impl Caller {
                     .iter()
                     .map(|c| c.name.clone())
                     .collect(),
-            });
+            }));
         }
         Ok(Caller {
             kubeconfig: self.kubeconfig.clone(),
@@ -149,29 +92,36 @@ impl Caller {
     }
 
     /// A kube-rs client configuration for the chosen context.
-    pub async fn client_config(&self) -> Result<kube::Config> {
+    pub(crate) async fn client_config(&self) -> Result<kube::Config> {
         let options = KubeConfigOptions {
             context: Some(self.context.clone()),
             ..Default::default()
         };
         kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
             .await
-            .map_err(|e| Error::ContextUnusable {
-                context: self.context.clone(),
-                detail: e.to_string(),
+            .map_err(|e| {
+                Input::ContextUnusable {
+                    context: self.context.clone(),
+                    detail: e.to_string(),
+                }
+                .into()
             })
     }
 
     /// The cluster the chosen context points at, with its CA embedded. `server`/`ca_file`
     /// override what the kubeconfig says.
-    pub fn endpoint(&self, server: Option<&str>, ca_file: Option<&Path>) -> Result<Endpoint> {
+    pub(crate) fn endpoint(
+        &self,
+        server: Option<&str>,
+        ca_file: Option<&Path>,
+    ) -> Result<Endpoint> {
         let context = self
             .kubeconfig
             .contexts
             .iter()
             .find(|c| c.name == self.context)
             .and_then(|c| c.context.as_ref())
-            .ok_or_else(|| Error::ContextEmpty {
+            .ok_or_else(|| Input::ContextEmpty {
                 context: self.context.clone(),
             })?;
         let cluster_name = context.cluster.clone();
@@ -181,13 +131,13 @@ impl Caller {
             .iter()
             .find(|c| c.name == cluster_name)
             .and_then(|c| c.cluster.clone())
-            .ok_or_else(|| Error::ClusterMissing {
+            .ok_or_else(|| Input::ClusterMissing {
                 context: self.context.clone(),
                 cluster: cluster_name.clone(),
             })?;
         let server = match server {
             Some(s) => s.to_string(),
-            None => cluster.server.clone().ok_or_else(|| Error::NoServer {
+            None => cluster.server.clone().ok_or_else(|| Input::NoServer {
                 cluster: cluster_name.clone(),
             })?,
         };
@@ -201,7 +151,7 @@ impl Caller {
                 Some(
                     STANDARD
                         .decode(data.trim())
-                        .map_err(|e| Error::CaDataNotBase64 {
+                        .map_err(|e| Input::CaDataNotBase64 {
                             cluster: cluster_name.clone(),
                             detail: e.to_string(),
                         })?,
@@ -222,24 +172,24 @@ impl Caller {
 }
 
 fn read_ca(path: &Path, flag: &'static str) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::CaUnreadable {
+    let bytes = std::fs::read(path).map_err(|e| Input::CaUnreadable {
         path: path.to_path_buf(),
         flag,
         detail: e.to_string(),
     })?;
     if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
-        return Err(Error::CaNotPem {
+        return Err(Error::from(Input::CaNotPem {
             path: path.to_path_buf(),
             flag,
-        });
+        }));
     }
     Ok(bytes)
 }
 
 /// A kubeconfig file given as a credential (`check --kubeconfig-file`), and the namespace of
 /// its current context.
-pub fn read_credential_file(path: &Path) -> Result<(Kubeconfig, Option<String>)> {
-    let file = Kubeconfig::read_from(path).map_err(|e| Error::CredentialFile {
+pub(crate) fn read_credential_file(path: &Path) -> Result<(Kubeconfig, Option<String>)> {
+    let file = Kubeconfig::read_from(path).map_err(|e| Input::CredentialFile {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
@@ -252,132 +202,17 @@ pub fn read_credential_file(path: &Path) -> Result<(Kubeconfig, Option<String>)>
     Ok((file, namespace))
 }
 
-#[derive(Debug, Serialize)]
-struct File<'a> {
-    #[serde(rename = "apiVersion")]
-    api_version: &'static str,
-    kind: &'static str,
-    clusters: [NamedCluster<'a>; 1],
-    contexts: [NamedContext<'a>; 1],
-    users: [NamedUser<'a>; 1],
-    #[serde(rename = "current-context")]
-    current_context: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-struct NamedCluster<'a> {
-    name: &'a str,
-    cluster: ClusterEntry<'a>,
-}
-
-#[derive(Debug, Serialize)]
-struct ClusterEntry<'a> {
-    server: &'a str,
-    #[serde(
-        rename = "certificate-authority-data",
-        skip_serializing_if = "Option::is_none"
-    )]
-    certificate_authority_data: Option<String>,
-    #[serde(
-        rename = "insecure-skip-tls-verify",
-        skip_serializing_if = "std::ops::Not::not"
-    )]
-    insecure_skip_tls_verify: bool,
-    #[serde(rename = "tls-server-name", skip_serializing_if = "Option::is_none")]
-    tls_server_name: Option<&'a str>,
-    #[serde(rename = "proxy-url", skip_serializing_if = "Option::is_none")]
-    proxy_url: Option<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-struct NamedContext<'a> {
-    name: &'a str,
-    context: ContextEntry<'a>,
-}
-
-#[derive(Debug, Serialize)]
-struct ContextEntry<'a> {
-    cluster: &'a str,
-    user: &'a str,
-    namespace: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-struct NamedUser<'a> {
-    name: &'a str,
-    user: UserEntry<'a>,
-}
-
-#[derive(Debug, Serialize)]
-struct UserEntry<'a> {
-    token: &'a str,
-}
-
-/// The name shared by the cluster, user and context entries of one grant's kubeconfig:
-/// distinct per (cluster, namespace, ServiceAccount), so kubeconfigs merge via `KUBECONFIG`.
-/// Neither a namespace nor a ServiceAccount name can contain '/', so it is unambiguous.
-pub fn entry_name(
-    endpoint: &Endpoint,
-    namespace: &NamespaceName,
-    sa: &ServiceAccountName,
-) -> String {
-    format!("{namespace}/{sa}@{}", endpoint.cluster)
-}
-
-/// The scoped kubeconfig as YAML: one cluster, one user holding the token, one context
-/// with the grant's namespace, set as current.
-pub fn scoped_kubeconfig(
-    endpoint: &Endpoint,
-    namespace: &NamespaceName,
-    sa: &ServiceAccountName,
-    token: &Token,
-) -> Result<String> {
-    let name = entry_name(endpoint, namespace, sa);
-    let file = File {
-        api_version: "v1",
-        kind: "Config",
-        clusters: [NamedCluster {
-            name: &name,
-            cluster: ClusterEntry {
-                server: &endpoint.server,
-                certificate_authority_data: endpoint
-                    .ca_pem
-                    .as_ref()
-                    .map(|pem| STANDARD.encode(pem)),
-                insecure_skip_tls_verify: endpoint.insecure_skip_tls_verify,
-                tls_server_name: endpoint.tls_server_name.as_deref(),
-                proxy_url: endpoint.proxy_url.as_deref(),
-            },
-        }],
-        contexts: [NamedContext {
-            name: &name,
-            context: ContextEntry {
-                cluster: &name,
-                user: &name,
-                namespace: namespace.as_str(),
-            },
-        }],
-        users: [NamedUser {
-            name: &name,
-            user: UserEntry {
-                token: token.expose(),
-            },
-        }],
-        current_context: &name,
-    };
-    serde_saphyr::to_string(&file)
-        .map_err(|e| Error::bug(format!("could not render the kubeconfig: {e}")))
-}
-
 /// Refuses what `write_private` would refuse, without writing: an empty name, a missing
 /// directory, a symlink, a directory, or an existing file without `force`. Lets commands fail
 /// before they send a request.
-pub fn check_destination(path: &Path, force: bool) -> Result<()> {
+pub(crate) fn check_destination(path: &Path, force: bool) -> Result<()> {
     let refuse = |why| {
-        Err(Error::Output {
+        Err(Input::Output {
             path: path.to_path_buf(),
             why,
-        })
+            flag: "--output",
+        }
+        .into())
     };
     if path.as_os_str().is_empty() {
         return refuse(Unwritable::EmptyName);
@@ -392,10 +227,11 @@ pub fn check_destination(path: &Path, force: bool) -> Result<()> {
             if dir.is_dir() {
                 Ok(())
             } else {
-                Err(Error::Output {
+                Err(Error::from(Input::Output {
                     path: dir,
                     why: Unwritable::MissingDirectory,
-                })
+                    flag: "--output",
+                }))
             }
         }
     }
@@ -410,7 +246,7 @@ fn directory_of(path: &Path) -> PathBuf {
 
 /// Writes `contents` to `path` atomically with mode 0600: a private temporary file in the same
 /// directory, synced, then linked into place (no-clobber) or, with `force`, renamed over.
-pub fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
     check_destination(path, force)?;
     let dir = directory_of(path);
     let io = |source| Error::File {
@@ -433,10 +269,12 @@ pub fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
     };
     persisted.map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::Output {
+            Input::Output {
                 path: path.to_path_buf(),
                 why: Unwritable::Exists,
+                flag: "--output",
             }
+            .into()
         } else {
             io(e.error)
         }
@@ -448,18 +286,8 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn endpoint() -> Endpoint {
-        Endpoint {
-            cluster: "kind-dev".into(),
-            server: "https://127.0.0.1:6443".into(),
-            ca_pem: Some(
-                b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_vec(),
-            ),
-            insecure_skip_tls_verify: false,
-            tls_server_name: None,
-            proxy_url: None,
-        }
-    }
+    use crate::domain::kubeconfig::{Token, scoped_kubeconfig};
+    use crate::domain::names::{NamespaceName, ServiceAccountName};
 
     /// An admin context as cloud clusters have them: an exec plugin, a client certificate, a
     /// CA as a path relative to the file, tls-server-name and proxy-url.
@@ -513,63 +341,6 @@ current-context: cloud-admin
             assert!(!text.contains(admin_only), "{admin_only} leaked: {text}");
         }
         crate::test_support::snapshot("kubeconfig_cloud", &text.replace("t0ken", "<redacted>"));
-    }
-
-    #[test]
-    fn skipping_tls_verification_is_carried() {
-        let insecure = Endpoint {
-            ca_pem: None,
-            insecure_skip_tls_verify: true,
-            ..endpoint()
-        };
-        let ns = NamespaceName::parse("ask").unwrap();
-        let sa = ServiceAccountName::parse("ask-sa").unwrap();
-        let text = scoped_kubeconfig(&insecure, &ns, &sa, &Token::new("t")).unwrap();
-        assert!(text.contains("insecure-skip-tls-verify: true"), "{text}");
-    }
-
-    #[test]
-    fn scoped_kubeconfig_snapshot_with_the_token_redacted() {
-        let ns = NamespaceName::parse("ask").unwrap();
-        let sa = ServiceAccountName::parse("ask-sa").unwrap();
-        let text = scoped_kubeconfig(
-            &endpoint(),
-            &ns,
-            &sa,
-            &Token::new("eyJhbGciOi.secret.value"),
-        )
-        .unwrap();
-        assert!(
-            text.contains("eyJhbGciOi.secret.value"),
-            "the token must be in the file"
-        );
-        let parsed = Kubeconfig::from_yaml(&text).unwrap();
-        assert_eq!(
-            parsed.current_context.as_deref(),
-            Some("ask/ask-sa@kind-dev")
-        );
-        let ctx = parsed.contexts[0].context.as_ref().unwrap();
-        assert_eq!(ctx.namespace.as_deref(), Some("ask"));
-        crate::test_support::snapshot(
-            "kubeconfig_scoped",
-            &text.replace("eyJhbGciOi.secret.value", "<redacted>"),
-        );
-    }
-
-    #[test]
-    fn expiry_is_read_from_the_jwt() {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1900000000,"sub":"x"}"#);
-        assert_eq!(
-            Token::new(format!("h.{payload}.s")).expires_at(),
-            Some(1_900_000_000)
-        );
-        assert_eq!(Token::new("not-a-jwt").expires_at(), None);
-    }
-
-    #[test]
-    fn token_debug_never_shows_the_value() {
-        assert_eq!(format!("{:?}", Token::new("abc")), "Token(<redacted>)");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! kscope: hand a tenant a namespace-scoped Kubernetes credential, and prove that it works.
 //!
-//! The library holds everything; `main` only parses, calls [`run`], prints the one error and
-//! exits with its code. Layers, each using only those below it:
+//! The library holds everything; the binary only calls [`main`], which parses, runs, prints
+//! the one error and exits with its code. Everything else is `pub(crate)`, so the compiler
+//! reports dead code. Layers, each using only those below it (`tests/layers.rs` enforces
+//! the order written in `tests/layers.txt`):
 //! - `cmd` (one thin module per subcommand) and `wizard` (questions → plans);
 //! - `plan` (validated "high" arguments, from flags or from the wizard's answers);
 //! - operations `grant`, `credential`, `check`, `list`, `revoke`, `rotate`:
@@ -12,45 +14,76 @@
 //!   `render`;
 //! - `error` (every sentence a user reads about a failure), `names`, `duration`, `cli`.
 
-pub mod access;
-pub mod apply;
-pub mod audit;
-pub mod check;
-pub mod cli;
-pub mod cluster;
-pub mod cmd;
-pub mod credential;
-pub mod duration;
-pub mod error;
-pub mod grant;
-pub mod kubeconfig;
-pub mod list;
-pub mod manifest;
-pub mod names;
-pub mod plan;
-pub mod program;
-pub mod progress;
-pub mod render;
-pub mod revoke;
-pub mod rotate;
-pub mod rules;
-pub mod session;
-pub mod state;
-pub mod templates;
-pub mod tenants;
+pub(crate) mod apply;
+pub(crate) mod audit;
+pub(crate) mod check;
+pub(crate) mod cli;
+pub(crate) mod cluster;
+pub(crate) mod cmd;
+pub(crate) mod credential;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod grant;
+pub(crate) mod kubeconfig;
+pub(crate) mod list;
+pub(crate) mod plan;
+pub(crate) mod program;
+pub(crate) mod progress;
+pub(crate) mod render;
+pub(crate) mod revoke;
+pub(crate) mod rotate;
+pub(crate) mod session;
+pub(crate) mod state;
 #[cfg(test)]
 mod test_support;
-pub mod wire;
-pub mod wizard;
+pub(crate) mod wire;
+pub(crate) mod wizard;
 
-use clap::CommandFactory;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::cluster::Wire;
-use crate::error::{Exit, Result};
+use crate::error::{Error, Exit, Result};
+
+/// The whole program: parse, run, print the one error, exit with its code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::from_arg_matches(&program::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(Error::AsyncRuntime(e)),
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = run(cli) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => report(error),
+    }
+}
+
+/// Prints the one error of a run, and its hint, and returns its exit code.
+fn report(error: Error) -> ExitCode {
+    progress::note(&format!("error: {error}"));
+    let hint = error.hint();
+    if !hint.is_empty() {
+        progress::note(&format!("hint: {hint}"));
+    }
+    error.exit().into()
+}
 
 /// Runs one command line. The only dispatch in kscope.
-pub async fn run(cli: Cli) -> Result<Exit> {
+async fn run(cli: Cli) -> Result<Exit> {
     let request_timeout = plan::request_timeout(&cli.global.request_timeout)?;
     let wire = Wire::new(cli.global.verbose, Some(request_timeout));
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
@@ -73,7 +106,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             clap_complete::generate(*shell, &mut Cli::command(), "kscope", &mut out);
             cmd::print(&String::from_utf8_lossy(&out)).map(|()| Exit::Ok)
         }
-        Some(Command::Man) => cmd::print(&render::man_page(cli::command())?).map(|()| Exit::Ok),
+        Some(Command::Man) => cmd::print(&render::man_page(program::command())?).map(|()| Exit::Ok),
         Some(Command::Wizard(args)) => {
             cmd::wizard::wizard(global, args, cmd::wizard::Started::Subcommand, &wire).await
         }
@@ -83,7 +116,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
     };
     if wire.verbose() {
-        eprintln!("kscope: {} API requests", wire.requests_sent());
+        progress::note(&format!("kscope: {} API requests", wire.requests_sent()));
     }
     exit
 }

@@ -10,29 +10,96 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::cluster::{has_token, is_forbidden};
+use crate::domain::manifest::{ACCESS_ANNOTATION, GRANT_LABEL};
+use crate::domain::names::token_secret_name;
+use crate::domain::spec::AccessRecord;
+use crate::error::GrantError;
 use crate::error::{Error, Result};
-use crate::manifest::{ACCESS_ANNOTATION, GRANT_LABEL};
 use crate::plan::ListPlan;
 use crate::session::Session;
 
 /// The label the API server keeps on Secret-based tokens: the date they were last used.
-pub const LAST_USED_LABEL: &str = "kubernetes.io/legacy-token-last-used";
+pub(crate) const LAST_USED_LABEL: &str = "kubernetes.io/legacy-token-last-used";
 
 /// One grant as `kscope list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GrantRow {
-    pub namespace: String,
-    pub service_account: String,
-    /// `template/<name>` or `clusterrole/<name>`, as the grant recorded it.
-    pub access: Option<String>,
+pub(crate) struct GrantRow {
+    pub(crate) namespace: String,
+    pub(crate) service_account: String,
+    /// What the grant recorded on its ServiceAccount.
+    pub(crate) access: Option<AccessRecord>,
     /// When the token Secret was made (seconds since the epoch, RFC 3339 in JSON).
     #[serde(serialize_with = "as_rfc3339")]
-    pub token_created: Option<i64>,
+    pub(crate) token_created: Option<i64>,
     /// The day the token was last used, as the API server records it.
-    pub last_used: Option<String>,
+    pub(crate) last_used: Option<String>,
     /// `ok`, or every drift in words.
-    pub status: String,
+    pub(crate) status: Status,
+}
+
+/// One way a grant differs from what kscope made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Drift {
+    ServiceAccountMissing,
+    SecretMissing,
+    TokenEmpty,
+    RoleMissing,
+    RoleBindingMissing,
+    /// The RoleBinding binds another role than the grant recorded.
+    BindingPointsTo {
+        kind: String,
+        name: String,
+    },
+    /// The ServiceAccount's `kscope.dev/access` is not a record kscope writes.
+    UnknownAccess,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Drift::ServiceAccountMissing => f.write_str("ServiceAccount missing"),
+            Drift::SecretMissing => f.write_str("token Secret missing"),
+            Drift::TokenEmpty => f.write_str("token empty"),
+            Drift::RoleMissing => f.write_str("Role missing"),
+            Drift::RoleBindingMissing => f.write_str("RoleBinding missing"),
+            Drift::BindingPointsTo { kind, name } => {
+                write!(f, "RoleBinding points to {kind} {name}")
+            }
+            Drift::UnknownAccess => f.write_str("unknown kscope.dev/access record"),
+        }
+    }
+}
+
+/// A grant's health: whole (`ok`), or each drift.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Status(pub(crate) Vec<Drift>);
+
+impl Status {
+    pub(crate) fn is_ok(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("ok");
+        }
+        for (i, drift) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{drift}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 fn as_rfc3339<S: serde::Serializer>(
@@ -47,21 +114,22 @@ fn as_rfc3339<S: serde::Serializer>(
 
 /// The kscope objects of the caller's view, as listed.
 #[derive(Debug, Default)]
-pub struct Listed {
-    pub service_accounts: Vec<ServiceAccount>,
-    pub secrets: Vec<Secret>,
-    pub roles: Vec<Role>,
-    pub role_bindings: Vec<RoleBinding>,
+pub(crate) struct Listed {
+    pub(crate) service_accounts: Vec<ServiceAccount>,
+    pub(crate) secrets: Vec<Secret>,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) role_bindings: Vec<RoleBinding>,
 }
 
-pub async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<GrantRow>> {
+pub(crate) async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<GrantRow>> {
     let namespace = plan.namespace.as_ref().map(|n| n.as_str());
     let cluster = &session.cluster;
     let forbidden = |e: Error| {
         if is_forbidden(&e) && namespace.is_none() {
-            Error::ListForbidden {
+            GrantError::ListForbidden {
                 detail: e.to_string(),
             }
+            .into()
         } else {
             e
         }
@@ -82,7 +150,7 @@ pub async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<GrantRow>
 }
 
 /// The grants in `listed`, sorted by namespace and ServiceAccount. Pure.
-pub fn rows(listed: &Listed) -> Vec<GrantRow> {
+pub(crate) fn rows(listed: &Listed) -> Vec<GrantRow> {
     #[derive(Default)]
     struct Parts<'a> {
         service_account: Option<&'a ServiceAccount>,
@@ -109,7 +177,7 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
     }
     for secret in &listed.secrets {
         if let Some(key) = at(&secret.metadata)
-            && secret.metadata.name.as_deref() == Some(&format!("{}-token", key.1))
+            && secret.metadata.name.as_deref() == Some(&token_secret_name(&key.1))
         {
             grants.entry(key).or_default().secret = Some(secret);
         }
@@ -131,36 +199,44 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
     grants
         .into_iter()
         .map(|((namespace, service_account), parts)| {
-            let access = parts
+            let recorded = parts
                 .service_account
                 .and_then(|sa| sa.metadata.annotations.as_ref())
-                .and_then(|a| a.get(ACCESS_ANNOTATION))
-                .cloned();
+                .and_then(|a| a.get(ACCESS_ANNOTATION));
+            let access = recorded.and_then(|value| AccessRecord::parse(value));
             let mut drift = Vec::new();
             if parts.service_account.is_none() {
-                drift.push("ServiceAccount missing".to_string());
+                drift.push(Drift::ServiceAccountMissing);
+            }
+            if recorded.is_some() && access.is_none() {
+                drift.push(Drift::UnknownAccess);
             }
             match parts.secret {
-                None => drift.push("token Secret missing".into()),
-                Some(secret) if !has_token(secret) => drift.push("token empty".into()),
+                None => drift.push(Drift::SecretMissing),
+                Some(secret) if !has_token(secret) => drift.push(Drift::TokenEmpty),
                 Some(_) => {}
             }
-            let expected_ref = match access.as_deref().and_then(|a| a.split_once('/')) {
-                Some(("template", _)) => {
+            let expected_ref = match &access {
+                Some(AccessRecord::Template(_)) => {
                     if parts.role.is_none() {
-                        drift.push("Role missing".into());
+                        drift.push(Drift::RoleMissing);
                     }
                     Some(("Role".to_string(), service_account.clone()))
                 }
-                Some(("clusterrole", name)) => Some(("ClusterRole".to_string(), name.to_string())),
-                _ => None,
+                Some(AccessRecord::ClusterRole(name)) => {
+                    Some(("ClusterRole".to_string(), name.clone()))
+                }
+                None => None,
             };
             match parts.role_binding {
-                None => drift.push("RoleBinding missing".into()),
+                None => drift.push(Drift::RoleBindingMissing),
                 Some(binding) => {
                     let actual = (binding.role_ref.kind.clone(), binding.role_ref.name.clone());
                     if expected_ref.as_ref().is_some_and(|e| *e != actual) {
-                        drift.push(format!("RoleBinding points to {} {}", actual.0, actual.1));
+                        drift.push(Drift::BindingPointsTo {
+                            kind: actual.0,
+                            name: actual.1,
+                        });
                     }
                 }
             }
@@ -176,11 +252,7 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
                     .and_then(|m| m.labels.as_ref())
                     .and_then(|l| l.get(LAST_USED_LABEL))
                     .cloned(),
-                status: if drift.is_empty() {
-                    "ok".into()
-                } else {
-                    drift.join(", ")
-                },
+                status: Status(drift),
             }
         })
         .collect()
@@ -269,24 +341,32 @@ mod tests {
             ],
         };
         let rows = rows(&listed);
-        let status: Vec<(&str, &str, &str)> = rows
+        let status: Vec<(&str, &str, String)> = rows
             .iter()
             .map(|r| {
                 (
                     r.namespace.as_str(),
                     r.service_account.as_str(),
-                    r.status.as_str(),
+                    r.status.to_string(),
                 )
             })
             .collect();
         assert_eq!(
             status,
             [
-                ("a", "elsewhere", "RoleBinding points to ClusterRole edit"),
-                ("a", "no-role", "Role missing"),
-                ("a", "whole", "ok"),
-                ("b", "empty", "token empty, RoleBinding missing"),
-                ("c", "orphan", "ServiceAccount missing, RoleBinding missing"),
+                (
+                    "a",
+                    "elsewhere",
+                    "RoleBinding points to ClusterRole edit".into()
+                ),
+                ("a", "no-role", "Role missing".into()),
+                ("a", "whole", "ok".into()),
+                ("b", "empty", "token empty, RoleBinding missing".into()),
+                (
+                    "c",
+                    "orphan",
+                    "ServiceAccount missing, RoleBinding missing".into()
+                ),
             ]
         );
         assert_eq!(rows[2].last_used.as_deref(), Some("2026-11-28"));

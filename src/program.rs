@@ -1,26 +1,32 @@
 //! The name kscope was started by. Installed as `kubectl-kscope` on PATH, kubectl runs it as a
 //! plugin (`kubectl kscope …`), and then every usage line, hint and suggested command says
-//! `kubectl kscope`. Depends on nothing else in kscope.
+//! `kubectl kscope`. Uses only the clap definition of the command line (`cli`).
 
 use std::path::Path;
+use std::sync::OnceLock;
 
-/// The subcommands, as they appear in suggested command lines.
-const SUBCOMMANDS: [&str; 11] = [
-    "grant",
-    "kubeconfig",
-    "check",
-    "list",
-    "revoke",
-    "rotate",
-    "templates",
-    "wizard",
-    "completions",
-    "man",
-    "apply",
-];
+use clap::CommandFactory;
+
+/// The command line as the user calls kscope: `kscope`, or `kubectl kscope` as a plugin.
+pub(crate) fn command() -> clap::Command {
+    let name = name();
+    crate::cli::Cli::command().name(name).bin_name(name)
+}
+
+/// The subcommands, as they appear in suggested command lines: read off the clap definition,
+/// so that a new subcommand is rewritten for the plugin without anyone keeping a list.
+fn subcommands() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        crate::cli::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect()
+    })
+}
 
 /// Whether this process runs as a kubectl plugin (its program file is `kubectl-kscope`).
-pub fn is_plugin() -> bool {
+pub(crate) fn is_plugin() -> bool {
     std::env::args_os()
         .next()
         .is_some_and(|arg0| plugin_file(Path::new(&arg0)))
@@ -33,7 +39,7 @@ fn plugin_file(path: &Path) -> bool {
 }
 
 /// How the user calls kscope: `kscope`, or `kubectl kscope` as a plugin.
-pub fn name() -> &'static str {
+pub(crate) fn name() -> &'static str {
     if is_plugin() {
         "kubectl kscope"
     } else {
@@ -42,7 +48,7 @@ pub fn name() -> &'static str {
 }
 
 /// `text` with every suggested kscope command spelled the way the user calls kscope.
-pub fn spell(text: &str) -> String {
+pub(crate) fn spell(text: &str) -> String {
     if is_plugin() {
         as_plugin(text)
     } else {
@@ -64,7 +70,7 @@ fn as_plugin(text: &str) -> String {
             .is_none_or(|c| c.is_whitespace() || "`'\"(:&|".contains(c));
         let tail = &after["kscope ".len()..];
         let next = tail.split(|c: char| c.is_whitespace()).next().unwrap_or("");
-        let command = SUBCOMMANDS.contains(&next) || next.starts_with('-');
+        let command = subcommands().iter().any(|s| s == next) || next.starts_with('-');
         let already = before.ends_with("kubectl ");
         if word_start && command && !already {
             out.push_str("kubectl kscope ");
@@ -96,6 +102,10 @@ mod tests {
             "kubectl kscope --context prod grant a b && kubectl kscope kubeconfig a b"
         );
         assert_eq!(as_plugin("kubectl kscope list"), "kubectl kscope list");
+        assert_eq!(
+            as_plugin("see kscope audit --fail-on low"),
+            "see kubectl kscope audit --fail-on low"
+        );
     }
 
     #[test]

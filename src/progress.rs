@@ -1,21 +1,29 @@
-//! Progress on stderr while a command waits: a spinner on a terminal, one plain line
-//! otherwise, nothing at all when the session is quiet. Operations announce what they wait
-//! for through [`Progress`]; they never print data.
+//! What a command says on stderr while it works: status lines, a spinner while it waits (on
+//! a terminal), a progress bar over many tenants (on a terminal), nothing at all when the
+//! session is quiet. Operations announce what they wait for through [`Progress`]; they never
+//! print data. Every write here tolerates a closed stderr: a message that cannot be shown is
+//! dropped, never a panic, and the exit code stays the command's own.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Prints a status line on stderr (suggested commands spelled as the user calls kscope).
-pub fn note(message: &str) {
-    eprintln!("{}", crate::program::spell(message));
+pub(crate) fn note(message: &str) {
+    let line = crate::program::spell(message);
+    // A closed or broken stderr must not end the command: the line is simply lost.
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Whether stderr is a terminal, where spinners and bars are drawn.
+fn on_terminal() -> bool {
+    std::io::stderr().is_terminal()
 }
 
 /// Whether a session shows what it waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Progress {
+pub(crate) enum Progress {
     #[default]
     Shown,
     Hidden,
@@ -23,73 +31,98 @@ pub enum Progress {
 
 impl Progress {
     /// Starts showing that something is waited for; the returned spinner says when it ends.
-    pub fn start(self, message: &str) -> Spinner {
-        let stopped = Arc::new(Mutex::new(false));
+    pub(crate) fn start(self, message: &str) -> Spinner {
         if self == Progress::Hidden {
             return Spinner {
-                stopped,
+                bar: None,
                 shown: false,
-                animated: false,
             };
         }
-        if !std::io::stderr().is_terminal() {
+        if !on_terminal() {
             note(message);
             return Spinner {
-                stopped,
+                bar: None,
                 shown: true,
-                animated: false,
             };
         }
-        let flag = stopped.clone();
-        let text = message.to_string();
-        tokio::spawn(async move {
-            for frame in FRAMES.iter().cycle() {
-                {
-                    // The lock orders every frame before the line is cleared for good.
-                    let stop = flag.lock().unwrap_or_else(|e| e.into_inner());
-                    if *stop {
-                        break;
-                    }
-                    eprint!("\r{frame} {text}");
-                    let _ = std::io::stderr().flush();
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
         Spinner {
-            stopped,
+            bar: Some(bar),
             shown: true,
-            animated: true,
         }
     }
 }
 
-pub struct Spinner {
-    stopped: Arc<Mutex<bool>>,
+/// A wait being shown; dropping it clears the spinner.
+pub(crate) struct Spinner {
+    bar: Option<ProgressBar>,
     shown: bool,
-    animated: bool,
 }
 
 impl Spinner {
     /// Stops the spinner and leaves `message` in its place.
-    pub fn finish(self, message: &str) {
-        self.stop();
+    pub(crate) fn finish(mut self, message: &str) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
         if self.shown {
             note(message);
         }
-    }
-
-    fn stop(&self) {
-        let mut stop = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
-        if !*stop && self.animated {
-            eprint!("\r\x1b[2K");
-        }
-        *stop = true;
     }
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        self.stop();
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A bar over a known number of items (tenants of a TenantSet): done / total, failures so
+/// far, rate and ETA. Drawn only on a terminal; elsewhere it stays silent, so that piped
+/// output is what it always was.
+pub(crate) struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Bar {
+    pub(crate) fn new(progress: Progress, prefix: &str, total: u64) -> Bar {
+        if progress == Progress::Hidden || !on_terminal() {
+            return Bar { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} tenants, {msg} ({per_sec}, ETA {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(prefix.to_string());
+        bar.set_message("0 failed");
+        Bar { bar: Some(bar) }
+    }
+
+    /// One more item done; `failed` is how many have failed so far.
+    pub(crate) fn advance(&self, failed: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{failed} failed"));
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -13,24 +13,44 @@ use serde::Serialize;
 
 use crate::cluster::is_managed;
 use crate::credential::{prove_refused, secret_token};
+use crate::domain::kubeconfig::Token;
+use crate::domain::manifest::{Kind, ObjectResult, Outcome, belongs_to};
+use crate::domain::spec::GrantRef;
+use crate::error::GrantError;
 use crate::error::{Error, Result};
-use crate::kubeconfig::Token;
-use crate::manifest::{ObjectResult, Outcome, belongs_to};
-use crate::plan::{GrantRef, RevokePlan};
+use crate::plan::RevokePlan;
 use crate::session::Session;
 use crate::state;
 
-/// One object of the grant's names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
-    pub kind: &'static str,
-    pub name: String,
+/// One object of the grant's names, in the grant's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) kind: Kind,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+}
+
+impl Target {
+    /// `namespace/name`, as reports show it.
+    pub(crate) fn shown(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Target", 2)?;
+        out.serialize_field("kind", &self.kind)?;
+        out.serialize_field("name", &self.shown())?;
+        out.end()
+    }
 }
 
 /// What happens to the grant's namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum NamespaceFate {
+pub(crate) enum NamespaceFate {
     /// Not asked to delete it.
     Kept,
     /// `--delete-namespace`, and kscope created it: deleted.
@@ -44,13 +64,13 @@ pub enum NamespaceFate {
 }
 
 /// What a revocation will do, read before anything is deleted.
-pub struct Survey {
-    pub grant: GrantRef,
+pub(crate) struct Survey {
+    pub(crate) grant: GrantRef,
     /// kscope's objects of the grant, in the order they are deleted.
-    pub delete: Vec<Target>,
+    pub(crate) delete: Vec<Target>,
     /// Objects of the grant's names that kscope does not manage: left alone.
-    pub keep: Vec<Target>,
-    pub namespace: NamespaceFate,
+    pub(crate) keep: Vec<Target>,
+    pub(crate) namespace: NamespaceFate,
     /// The long-lived token, to prove it refused afterwards.
     token: Option<Token>,
 }
@@ -58,20 +78,20 @@ pub struct Survey {
 /// What a revocation did.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
-    pub namespace: String,
-    pub service_account: String,
-    pub objects: Vec<ObjectResult>,
-    pub left: Vec<Target>,
-    pub namespace_fate: NamespaceFate,
+pub(crate) struct Report {
+    pub(crate) namespace: String,
+    pub(crate) service_account: String,
+    pub(crate) objects: Vec<ObjectResult>,
+    pub(crate) left: Vec<Target>,
+    pub(crate) namespace_fate: NamespaceFate,
     /// Seconds until the old token was refused (401); `None` when there was no token left to
     /// present (an earlier, interrupted revoke had already deleted its Secret).
-    pub token_refused_after: Option<f64>,
+    pub(crate) token_refused_after: Option<f64>,
 }
 
 /// Reads the grant's objects and decides what goes. A grant with nothing of kscope's left is
 /// an error.
-pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
+pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
     let grant = &plan.grant;
     let cluster = &session.cluster;
     let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
@@ -82,18 +102,19 @@ pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
         cluster.get::<Role>(ns, sa),
         cluster.get::<ServiceAccount>(ns, sa),
     )?;
-    let found: [(&'static str, Option<&ObjectMeta>); 4] = [
-        ("Secret", secret.as_ref().map(|o| &o.metadata)),
-        ("RoleBinding", binding.as_ref().map(|o| &o.metadata)),
-        ("Role", role.as_ref().map(|o| &o.metadata)),
-        ("ServiceAccount", account.as_ref().map(|o| &o.metadata)),
+    let found: [(Kind, Option<&ObjectMeta>); 4] = [
+        (Kind::Secret, secret.as_ref().map(|o| &o.metadata)),
+        (Kind::RoleBinding, binding.as_ref().map(|o| &o.metadata)),
+        (Kind::Role, role.as_ref().map(|o| &o.metadata)),
+        (Kind::ServiceAccount, account.as_ref().map(|o| &o.metadata)),
     ];
     let (mut delete, mut keep) = (Vec::new(), Vec::new());
     for (kind, meta) in found {
         let Some(meta) = meta else { continue };
         let target = Target {
             kind,
-            name: format!("{ns}/{}", meta.name.as_deref().unwrap_or_default()),
+            namespace: ns.to_string(),
+            name: meta.name.clone().unwrap_or_default(),
         };
         if belongs_to(meta, grant) {
             delete.push(target);
@@ -102,10 +123,11 @@ pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
         }
     }
     if delete.is_empty() {
-        return Err(Error::NoSuchGrant {
+        return Err(GrantError::NoSuchGrant {
             namespace: ns.to_string(),
             service_account: sa.to_string(),
-        });
+        }
+        .into());
     }
     let token = secret
         .as_ref()
@@ -141,22 +163,31 @@ pub async fn survey(session: &Session, plan: &RevokePlan) -> Result<Survey> {
 
 /// Deletes what the survey found, token Secret first, proves the old token refused, and
 /// forgets the grant locally.
-pub async fn execute(session: &Session, survey: &Survey, timeout: Duration) -> Result<Report> {
+pub(crate) async fn execute(
+    session: &Session,
+    survey: &Survey,
+    timeout: Duration,
+) -> Result<Report> {
     let cluster = &session.cluster;
     let grant = &survey.grant;
     let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
     let mut objects = Vec::new();
     for target in &survey.delete {
-        let name = target.name.rsplit('/').next().unwrap_or_default();
+        let name = target.name.as_str();
         let gone = match target.kind {
-            "Secret" => cluster.delete::<Secret>(ns, name).await?,
-            "RoleBinding" => cluster.delete::<RoleBinding>(ns, name).await?,
-            "Role" => cluster.delete::<Role>(ns, name).await?,
-            _ => cluster.delete::<ServiceAccount>(ns, name).await?,
+            Kind::Secret => cluster.delete::<Secret>(ns, name).await?,
+            Kind::RoleBinding => cluster.delete::<RoleBinding>(ns, name).await?,
+            Kind::Role => cluster.delete::<Role>(ns, name).await?,
+            Kind::ServiceAccount => cluster.delete::<ServiceAccount>(ns, name).await?,
+            Kind::Namespace => {
+                return Err(Error::bug(
+                    "a revoke surveyed the Namespace as an object of the grant",
+                ));
+            }
         };
         objects.push(ObjectResult {
-            kind: target.kind.to_string(),
-            name: target.name.clone(),
+            kind: target.kind,
+            name: target.shown(),
             result: if gone {
                 Outcome::Deleted
             } else {
@@ -178,7 +209,7 @@ pub async fn execute(session: &Session, survey: &Survey, timeout: Duration) -> R
     if survey.namespace == NamespaceFate::Deleted {
         cluster.delete_namespace(ns).await?;
         objects.push(ObjectResult {
-            kind: "Namespace".into(),
+            kind: Kind::Namespace,
             name: ns.to_string(),
             result: Outcome::Deleted,
         });

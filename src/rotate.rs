@@ -8,27 +8,34 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
 use crate::cluster::Mode;
 use crate::credential::{self, Credential, identity_of, prove_refused, secret_token};
+use crate::domain::kubeconfig::Endpoint;
+use crate::domain::manifest::{self, belongs_to};
 use crate::error::{Error, Result};
-use crate::kubeconfig::Endpoint;
-use crate::manifest::{self, belongs_to};
+use crate::error::{GrantError, TokenError};
 use crate::plan::RotatePlan;
 use crate::session::Session;
 
-pub struct Report {
-    pub credential: Credential,
+pub(crate) struct Report {
+    pub(crate) credential: Credential,
     /// How long the old token took to be refused; `None` when there was none.
-    pub old_refused_after: Option<Duration>,
+    pub(crate) old_refused_after: Option<Duration>,
     /// Who the API server says the new credential is.
-    pub identity: String,
+    pub(crate) identity: String,
 }
 
-pub async fn execute(session: &Session, plan: &RotatePlan, endpoint: &Endpoint) -> Result<Report> {
+pub(crate) async fn execute(
+    session: &Session,
+    plan: &RotatePlan,
+    endpoint: &Endpoint,
+) -> Result<Report> {
     let grant = &plan.grant;
     let cluster = &session.cluster;
     let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
-    let no_grant = || Error::NoSuchGrant {
-        namespace: ns.to_string(),
-        service_account: sa.to_string(),
+    let no_grant = || {
+        Error::from(GrantError::NoSuchGrant {
+            namespace: ns.to_string(),
+            service_account: sa.to_string(),
+        })
     };
     let account = cluster
         .get::<ServiceAccount>(ns, sa)
@@ -42,9 +49,9 @@ pub async fn execute(session: &Session, plan: &RotatePlan, endpoint: &Endpoint) 
     if let Some(old) = &old
         && !belongs_to(&old.metadata, grant)
     {
-        return Err(Error::NotManaged {
+        return Err(Error::from(GrantError::NotManaged {
             objects: vec![format!("Secret {ns}/{secret_name}")],
-        });
+        }));
     }
     let old_token = old.as_ref().and_then(secret_token);
     if old.is_some() {
@@ -70,12 +77,12 @@ pub async fn execute(session: &Session, plan: &RotatePlan, endpoint: &Endpoint) 
     };
     let credential = credential::issue(session, grant, Some(&filled), plan.token, endpoint).await?;
     let identity = identity_of(session, &credential.kubeconfig).await?;
-    if identity != format!("system:serviceaccount:{ns}:{sa}") {
-        return Err(Error::NewTokenRefused {
+    if identity != grant.username() {
+        return Err(Error::from(TokenError::NewRefused {
             namespace: ns.to_string(),
             service_account: sa.to_string(),
             identity,
-        });
+        }));
     }
     Ok(Report {
         credential,

@@ -5,22 +5,23 @@
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cluster::{Cluster, Wire};
+use crate::domain::spec::GrantRef;
+use crate::error::GrantError;
 use crate::error::{Error, Result};
 use crate::kubeconfig::Caller;
-use crate::plan::GrantRef;
 use crate::progress::Progress;
 use crate::state;
 
-pub struct Session {
-    pub caller: Caller,
-    pub cluster: Cluster,
-    pub wire: Wire,
-    pub progress: Progress,
+pub(crate) struct Session {
+    pub(crate) caller: Caller,
+    pub(crate) cluster: Cluster,
+    pub(crate) wire: Wire,
+    pub(crate) progress: Progress,
 }
 
 impl Session {
     /// Connects as the caller, through the caller's chosen context.
-    pub async fn connect(caller: Caller, wire: &Wire) -> Result<Session> {
+    pub(crate) async fn connect(caller: Caller, wire: &Wire) -> Result<Session> {
         let cluster = Cluster::connect(caller.client_config().await?, wire)?;
         Ok(Session {
             caller,
@@ -31,7 +32,7 @@ impl Session {
     }
 
     /// The same session, showing no progress (for many operations at once).
-    pub fn quiet(&self) -> Session {
+    pub(crate) fn quiet(&self) -> Session {
         Session {
             caller: self.caller.clone(),
             cluster: self.cluster.clone(),
@@ -42,7 +43,7 @@ impl Session {
 
     /// A client holding another credential (a ServiceAccount's kubeconfig), counted and
     /// logged like the caller's. The error is why the kubeconfig cannot be used.
-    pub async fn client_for(&self, kubeconfig: Kubeconfig) -> Result<Cluster, String> {
+    pub(crate) async fn client_for(&self, kubeconfig: Kubeconfig) -> Result<Cluster, String> {
         let config =
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                 .await
@@ -52,7 +53,7 @@ impl Session {
 
     /// The grant a command means: the one named, else the last one made from this machine
     /// for the context. Without either, the error lists the kscope grants the caller can see.
-    pub async fn grant_meant(
+    pub(crate) async fn grant_meant(
         &self,
         named: Option<&GrantRef>,
         command: &'static str,
@@ -63,10 +64,10 @@ impl Session {
         if let Some(last) = state::last(&self.caller.context) {
             return Ok(last);
         }
-        Err(Error::NoGrantNamed {
+        Err(Error::from(GrantError::NoGrantNamed {
             context: self.caller.context.clone(),
             command,
             grants: self.cluster.grants(None).await.unwrap_or_default(),
-        })
+        }))
     }
 }

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::spec::GrantRef;
 use crate::error::{Error, Result};
 use crate::kubeconfig;
-use crate::names::{NamespaceName, ServiceAccountName};
-use crate::plan::GrantRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,7 +41,7 @@ fn read_all() -> BTreeMap<String, LastGrant> {
 }
 
 /// The last grant made from this machine for `context`.
-pub fn last(context: &str) -> Option<GrantRef> {
+pub(crate) fn last(context: &str) -> Option<GrantRef> {
     let last = read_all().remove(context)?;
     Some(GrantRef {
         namespace: NamespaceName::parse(&last.namespace).ok()?,
@@ -50,7 +50,7 @@ pub fn last(context: &str) -> Option<GrantRef> {
 }
 
 /// Records a grant for `context`.
-pub fn remember(context: &str, grant: &GrantRef) -> Result<()> {
+pub(crate) fn remember(context: &str, grant: &GrantRef) -> Result<()> {
     let mut all = read_all();
     all.insert(
         context.to_string(),
@@ -63,7 +63,7 @@ pub fn remember(context: &str, grant: &GrantRef) -> Result<()> {
 }
 
 /// Forgets `grant` if it is the one remembered for `context` (it was revoked).
-pub fn forget(context: &str, grant: &GrantRef) -> Result<()> {
+pub(crate) fn forget(context: &str, grant: &GrantRef) -> Result<()> {
     let mut all = read_all();
     if last(context).as_ref() != Some(grant) {
         return Ok(());

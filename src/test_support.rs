@@ -1,7 +1,7 @@
 //! Test-only helpers shared by the unit tests.
 
 /// Asserts an insta snapshot kept in the top-level `snapshots/` directory.
-pub fn snapshot(name: &str, text: &str) {
+pub(crate) fn snapshot(name: &str, text: &str) {
     insta::with_settings!({
         snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
         prepend_module_to_snapshot => false,
@@ -11,7 +11,7 @@ pub fn snapshot(name: &str, text: &str) {
 }
 
 /// A PolicyRule for tests: API groups, resources and verbs.
-pub fn rule(
+pub(crate) fn rule(
     groups: &[&str],
     resources: &[&str],
     verbs: &[&str],

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::error::{api_status, chain};
+use crate::error::{Transport, api_status, transport_failure};
 
 /// What travels with every client of one kscope run: whether `-v` logs requests, and the
 /// count of requests sent (shared by the caller's client and any client holding a
 /// ServiceAccount's credential).
 #[derive(Debug, Clone, Default)]
-pub struct Wire {
+pub(crate) struct Wire {
     pub(crate) verbose: bool,
     pub(crate) sent: Arc<AtomicUsize>,
     /// `--request-timeout`: how long one request may wait for the server's answer.
@@ -21,7 +21,7 @@ pub struct Wire {
 }
 
 impl Wire {
-    pub fn new(verbose: bool, request_timeout: Option<Duration>) -> Wire {
+    pub(crate) fn new(verbose: bool, request_timeout: Option<Duration>) -> Wire {
         Wire {
             verbose,
             sent: Arc::default(),
@@ -29,35 +29,15 @@ impl Wire {
         }
     }
 
-    pub fn verbose(&self) -> bool {
+    pub(crate) fn verbose(&self) -> bool {
         self.verbose
     }
 
     /// How many HTTP requests the clients of this run have sent.
-    pub fn requests_sent(&self) -> usize {
+    pub(crate) fn requests_sent(&self) -> usize {
         self.sent.load(Ordering::Relaxed)
     }
 }
-
-/// A request that got no answer within `--request-timeout`.
-#[derive(Debug)]
-pub struct RequestTimedOut {
-    pub server: String,
-    pub after: Duration,
-}
-
-impl std::fmt::Display for RequestTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "no answer from the API server at {} within {} (--request-timeout): timed out",
-            self.server,
-            crate::duration::flag(self.after)
-        )
-    }
-}
-
-impl std::error::Error for RequestTimedOut {}
 
 /// How many times an idempotent request is sent at most, when it fails transiently.
 const ATTEMPTS: u32 = 4;
@@ -93,9 +73,5 @@ fn transient(error: &kube::Error) -> bool {
     if let Some(status) = api_status(error) {
         return matches!(status.code, 429 | 500 | 502 | 503 | 504);
     }
-    let text = chain(error).to_lowercase();
-    !text.contains("timed out")
-        && (text.contains("connection reset")
-            || text.contains("broken pipe")
-            || text.contains("connection closed before message completed"))
+    transport_failure(error) == Some(Transport::Reset)
 }

@@ -286,3 +286,39 @@ fn the_krew_manifest_has_what_krew_needs() {
         assert_eq!(platform["files"][0]["from"], "kscope");
     }
 }
+
+/// `kscope … 2>&1 | head -1` closes the pipe early: what kscope still has to say on stderr is
+/// lost, but it neither panics (Rust's `eprintln!` would, with exit 101) nor changes its exit
+/// code. Both an error (exit 2) and a run that succeeds with notes on stderr are tried.
+#[test]
+fn a_closed_stderr_changes_nothing_but_what_is_seen() {
+    let mut kscope = Kscope::new();
+    let set = kscope.path("set.yaml");
+    std::fs::write(
+        &set,
+        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: s}\nspec:\n  tenants:\n  - {namespace: team-a, serviceAccount: ci, template: developer}\n",
+    )
+    .unwrap();
+    let set = set.to_string_lossy().into_owned();
+    for (args, code) in [
+        (
+            vec![
+                "--kubeconfig",
+                "/nonexistent/kubeconfig",
+                "kubeconfig",
+                "a",
+                "b",
+            ],
+            2,
+        ),
+        (vec!["apply", "-f", set.as_str(), "--dry-run"], 0),
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        assert_eq!(
+            kscope.status_with_stderr(&args, writer),
+            code,
+            "kscope {args:?} with stderr into a closed pipe"
+        );
+    }
+}

@@ -2,29 +2,36 @@
 //! manifests (`--dry-run`) or apply the set on each `--context` at once, prune what left the
 //! file (asking first), and report per tenant. Exit 1 when any tenant failed.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::apply::{self, Counter, TenantResult};
+use crate::apply::{self, TenantResult};
 use crate::cli::{ApplyArgs, DryRun, Global};
 use crate::cluster::Wire;
 use crate::cmd::print;
 use crate::cmd::terminal;
+use crate::domain::kubeconfig::Endpoint;
+use crate::domain::tenants;
 use crate::error::{Error, Exit, Result};
-use crate::kubeconfig::{Endpoint, load};
+use crate::error::{GrantError, Input};
+use crate::kubeconfig::load;
 use crate::plan;
-use crate::progress::note;
+use crate::progress::{Bar, Progress, note};
 use crate::render;
 use crate::session::Session;
-use crate::tenants;
 
-pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
     let plan = match plan::apply(args) {
-        Err(Error::InvalidTenantSet { path, problems }) => {
+        Err(Error::Input(Input::InvalidTenantSet { path, problems })) => {
             for p in &problems {
-                eprintln!("{}:{}:{}: {}", path.display(), p.line, p.column, p.message);
+                note(&format!(
+                    "{}:{}:{}: {}",
+                    path.display(),
+                    p.line,
+                    p.column,
+                    p.message
+                ));
             }
-            return Err(Error::InvalidTenantSet { path, problems });
+            return Err(Input::InvalidTenantSet { path, problems }.into());
         }
         other => other?,
     };
@@ -42,9 +49,10 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
     }
     let ask_prune = plan.prune && !plan.confirmed && plan.dry_run.is_none();
     if ask_prune && !terminal::can_ask() {
-        return Err(Error::ConfirmationNeeded {
+        return Err(Input::ConfirmationNeeded {
             command_line: format!("kscope apply -f {} --prune --yes", args.file.display()),
-        });
+        }
+        .into());
     }
 
     let base = load(global.kubeconfig.as_deref(), None)?;
@@ -80,14 +88,19 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
     }
 
     let total = set.tenants.len() * sessions.len();
-    let counter = Counter::default();
-    let show = std::io::stderr().is_terminal();
-    let done = || {
-        let n = counter.tick();
-        if show {
-            eprint!("\rapplying TenantSet {}: {n}/{total} tenants", set.name);
-            let _ = std::io::stderr().flush();
-        }
+    let bar = Bar::new(
+        Progress::Shown,
+        &format!("applying TenantSet {}", set.name),
+        total as u64,
+    );
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    let done = |result: &TenantResult| {
+        let failed = if result.failed() {
+            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+        } else {
+            failures.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        bar.advance(failed);
     };
     let applied =
         futures::future::join_all(sessions.iter().zip(&targets).map(|(session, target)| {
@@ -97,9 +110,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
             apply::apply(session, &plan, kubeconfigs, &done)
         }))
         .await;
-    if show {
-        eprintln!();
-    }
+    drop(bar);
     let mut results: Vec<TenantResult> = applied.into_iter().flatten().collect();
 
     if plan.prune {
@@ -144,10 +155,11 @@ pub async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exi
     )?)?;
     let failed = results.iter().filter(|r| r.failed()).count();
     if failed > 0 {
-        return Err(Error::TenantsFailed {
+        return Err(GrantError::TenantsFailed {
             failed,
             total: results.len(),
-        });
+        }
+        .into());
     }
     Ok(Exit::Ok)
 }

@@ -2,15 +2,15 @@
 //! cluster. Exit 0 when none reaches `--fail-on`, 3 otherwise.
 
 use crate::audit;
-use crate::cli::{AuditArgs, Global};
+use crate::cli::{AuditArgs, FailOn, Global};
 use crate::cluster::Wire;
 use crate::cmd::{connect, print};
+use crate::domain::names::NamespaceName;
 use crate::error::{Exit, Result};
-use crate::names::NamespaceName;
 use crate::progress::note;
 use crate::render;
 
-pub async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Result<Exit> {
     let namespace = args
         .namespace
         .as_deref()
@@ -32,11 +32,15 @@ pub async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Result<Exi
         &render::list("Finding", &found),
         || render::findings(&found),
     )?)?;
-    let failing = found.iter().filter(|f| f.severity >= args.fail_on).count();
+    let fail_on = match args.fail_on {
+        FailOn::Low => audit::Severity::Low,
+        FailOn::Medium => audit::Severity::Medium,
+        FailOn::High => audit::Severity::High,
+    };
+    let failing = found.iter().filter(|f| f.severity >= fail_on).count();
     if failing > 0 {
         note(&format!(
-            "{failing} finding(s) at or above {}: exit 3",
-            args.fail_on
+            "{failing} finding(s) at or above {fail_on}: exit 3"
         ));
         return Ok(Exit::AccessDiffers);
     }

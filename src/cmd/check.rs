@@ -12,7 +12,7 @@ use crate::error::{Exit, Result};
 use crate::plan;
 use crate::render;
 
-pub async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::check(args)?;
     let session = connect(global, wire).await?;
     let report = check::execute(&session, &plan).await?;

@@ -4,14 +4,14 @@
 use crate::cli::{DryRun, Global, GrantArgs};
 use crate::cluster::{Mode, Wire};
 use crate::cmd::{connect, print, warn};
+use crate::domain::manifest;
 use crate::error::{Exit, Result};
 use crate::grant;
-use crate::manifest;
 use crate::plan;
 use crate::progress::note;
 use crate::render;
 
-pub async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::grant(args)?;
     if plan.dry_run == Some(DryRun::Client) {
         print(&manifest::to_yaml(&manifest::build(&plan.spec))?)?;

@@ -8,7 +8,11 @@ use crate::credential;
 use crate::error::{Exit, Result};
 use crate::plan;
 
-pub async fn kubeconfig(global: &Global, args: &KubeconfigArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn kubeconfig(
+    global: &Global,
+    args: &KubeconfigArgs,
+    wire: &Wire,
+) -> Result<Exit> {
     let plan = plan::kubeconfig(args)?;
     let session = connect(global, wire).await?;
     let endpoint = endpoint(&session, plan.server.as_deref(), plan.ca_file.as_deref())?;

@@ -8,7 +8,7 @@ use crate::list;
 use crate::plan;
 use crate::render;
 
-pub async fn list(global: &Global, args: &ListArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn list(global: &Global, args: &ListArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::list(args)?;
     let session = connect(global, wire).await?;
     let rows = list::execute(&session, &plan).await?;

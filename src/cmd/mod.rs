@@ -1,54 +1,56 @@
 //! One module per subcommand, each thin: plan → execute → render → exit code. Here is the
 //! little they share: connecting as the caller, printing data, and the exit of a check.
 
-pub mod apply;
-pub mod audit;
-pub mod check;
-pub mod grant;
-pub mod kubeconfig;
-pub mod list;
-pub mod revoke;
-pub mod rotate;
-pub mod templates;
+pub(crate) mod apply;
+pub(crate) mod audit;
+pub(crate) mod check;
+pub(crate) mod grant;
+pub(crate) mod kubeconfig;
+pub(crate) mod list;
+pub(crate) mod revoke;
+pub(crate) mod rotate;
+pub(crate) mod templates;
 mod terminal;
-pub mod wizard;
+pub(crate) mod wizard;
 
 use std::io::{IsTerminal, Write};
 
-use crate::access::Report;
 use crate::check::verdict;
 use crate::cli::Global;
 use crate::cluster::Wire;
 use crate::credential::Credential;
+use crate::domain::access::Report;
+use crate::domain::kubeconfig::Endpoint;
 use crate::error::{Error, Exit, Result};
-use crate::kubeconfig::{Caller, Endpoint, load, write_private};
+use crate::error::{Input, TokenError};
+use crate::kubeconfig::{Caller, load, write_private};
 use crate::plan::Destination;
 use crate::progress::note;
 use crate::render;
 use crate::session::Session;
 
 /// The caller's kubeconfig and context, as `--kubeconfig`, `KUBECONFIG` and `--context` say.
-pub fn caller(global: &Global) -> Result<Caller> {
+pub(crate) fn caller(global: &Global) -> Result<Caller> {
     load(global.kubeconfig.as_deref(), single_context(global)?)
 }
 
 /// The one `--context` of a command that works on one cluster.
-pub fn single_context(global: &Global) -> Result<Option<&str>> {
+pub(crate) fn single_context(global: &Global) -> Result<Option<&str>> {
     match global.contexts.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        many => Err(Error::SeveralContexts { count: many.len() }),
+        many => Err(Error::from(Input::SeveralContexts { count: many.len() })),
     }
 }
 
 /// A session acting as the caller.
-pub async fn connect(global: &Global, wire: &Wire) -> Result<Session> {
+pub(crate) async fn connect(global: &Global, wire: &Wire) -> Result<Session> {
     Session::connect(caller(global)?, wire).await
 }
 
 /// Where the kubeconfigs kscope writes for `session` point (`server`/`ca_file` override the
 /// context), saying on stderr when they skip TLS verification as the caller's context does.
-pub fn endpoint(
+pub(crate) fn endpoint(
     session: &Session,
     server: Option<&str>,
     ca_file: Option<&std::path::Path>,
@@ -61,7 +63,7 @@ pub fn endpoint(
 }
 
 /// Writes data to stdout. A closed pipe (`kscope … | head`) is not an error.
-pub fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
@@ -70,7 +72,7 @@ pub fn print(text: &str) -> Result<()> {
 }
 
 /// The exit code of a finished check, saying on stderr why when access differs.
-pub fn check_exit(report: &Report) -> Exit {
+pub(crate) fn check_exit(report: &Report) -> Exit {
     let exit = verdict(report);
     if exit != Exit::Ok {
         note(&render::access_differs(report));
@@ -81,15 +83,19 @@ pub fn check_exit(report: &Report) -> Exit {
 /// Emits an issued kubeconfig: to `--output` (atomically, mode 0600) or to stdout with a
 /// warning that it holds a credential; with the real expiry of an expiring token.
 /// With `strict`, a token shorter than asked for is an error and nothing is written.
-pub fn emit_kubeconfig(issued: &Credential, destination: &Destination, strict: bool) -> Result<()> {
+pub(crate) fn emit_kubeconfig(
+    issued: &Credential,
+    destination: &Destination,
+    strict: bool,
+) -> Result<()> {
     if let Some(expiry) = &issued.expiry {
         if strict && expiry.shortened() {
-            return Err(Error::TokenShortened {
-                requested: crate::duration::flag(expiry.requested),
+            return Err(Error::from(TokenError::Shortened {
+                requested: crate::domain::duration::flag(expiry.requested),
                 granted: expiry
                     .granted()
-                    .map_or_else(|| "an unknown time".into(), crate::duration::flag),
-            });
+                    .map_or_else(|| "an unknown time".into(), crate::domain::duration::flag),
+            }));
         }
         let now = k8s_openapi::jiff::Timestamp::now().as_second();
         render::expiry_notes(expiry, now)
@@ -114,6 +120,6 @@ pub fn emit_kubeconfig(issued: &Credential, destination: &Destination, strict: b
 }
 
 /// A warning on stderr; never changes the exit code.
-pub fn warn(error: &Error) {
+pub(crate) fn warn(error: &Error) {
     note(&format!("warning: {error}"));
 }

@@ -6,22 +6,23 @@ use crate::cli::{Global, RevokeArgs};
 use crate::cluster::Wire;
 use crate::cmd::terminal;
 use crate::cmd::{connect, print};
+use crate::error::Input;
 use crate::error::{Error, Exit, Result};
 use crate::plan;
 use crate::progress::note;
 use crate::render;
 use crate::revoke;
 
-pub async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::revoke(args)?;
     let ask = !plan.confirmed && !plan.dry_run;
     if ask && !terminal::can_ask() {
-        return Err(Error::ConfirmationNeeded {
+        return Err(Error::from(Input::ConfirmationNeeded {
             command_line: format!(
                 "kscope revoke {} {} --yes",
                 plan.grant.namespace, plan.grant.service_account
             ),
-        });
+        }));
     }
     let session = connect(global, wire).await?;
     let survey = revoke::survey(&session, &plan).await?;

@@ -9,7 +9,7 @@ use crate::plan;
 use crate::progress::note;
 use crate::rotate;
 
-pub async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> Result<Exit> {
+pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::rotate(args)?;
     let session = connect(global, wire).await?;
     let endpoint = endpoint(&session, None, None)?;

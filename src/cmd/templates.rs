@@ -2,11 +2,11 @@
 
 use crate::cli::TemplatesArgs;
 use crate::cmd::print;
+use crate::domain::templates;
 use crate::error::{Exit, Result};
 use crate::render;
-use crate::templates;
 
-pub fn templates(args: &TemplatesArgs) -> Result<Exit> {
+pub(crate) fn templates(args: &TemplatesArgs) -> Result<Exit> {
     let all = templates::catalog(&templates::user_dirs(args.template_dir.as_deref()))?;
     let docs = render::template_docs(&all);
     print(&render::as_output(

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::wizard::Prompter;
 
 /// Questions on the terminal (stderr), with dialoguer.
-pub struct Terminal {
+pub(crate) struct Terminal {
     theme: ColorfulTheme,
 }
 
@@ -20,7 +20,7 @@ impl Default for Terminal {
 }
 
 impl Terminal {
-    pub fn new() -> Terminal {
+    pub(crate) fn new() -> Terminal {
         Terminal {
             theme: ColorfulTheme::default(),
         }
@@ -28,13 +28,13 @@ impl Terminal {
 }
 
 /// Whether kscope may ask: stdin and stderr are both a terminal.
-pub fn can_ask() -> bool {
+pub(crate) fn can_ask() -> bool {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 /// Asks a yes/no question (default no) from async code, on a thread that may block.
-pub fn confirm(prompt: &str) -> Result<bool> {
+pub(crate) fn confirm(prompt: &str) -> Result<bool> {
     tokio::task::block_in_place(|| Terminal::new().confirm(prompt, false))
 }
 
@@ -44,7 +44,7 @@ fn prompt_error(error: dialoguer::Error) -> Error {
     let _ = Term::stderr().show_cursor();
     let error = std::io::Error::from(error);
     if error.kind() == std::io::ErrorKind::Interrupted {
-        eprintln!();
+        crate::progress::note("");
         Error::Interrupted
     } else {
         Error::Terminal(error)

@@ -16,25 +16,26 @@ use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
 use crate::cmd::terminal::Terminal;
 use crate::cmd::{caller, check_exit, emit_kubeconfig, print, single_context, warn};
 use crate::credential;
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::templates;
+use crate::error::Input;
 use crate::error::{Error, Exit, Result};
 use crate::grant;
 use crate::kubeconfig::Caller;
-use crate::names::{NamespaceName, ServiceAccountName};
 use crate::plan::{self, Destination};
 use crate::progress::{Progress, note};
 use crate::render;
 use crate::session::Session;
-use crate::templates;
 use crate::wizard::{self, Decision, Facts, Presence, Run, Setup};
 
 /// How the wizard was started: bare `kscope` shows the whole usage when it must refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Started {
+pub(crate) enum Started {
     Bare,
     Subcommand,
 }
 
-pub async fn wizard(
+pub(crate) async fn wizard(
     global: &Global,
     args: &WizardArgs,
     started: Started,
@@ -50,7 +51,7 @@ pub async fn wizard(
         None
     };
     if let Some(stream) = missing {
-        let mut command = crate::cli::command();
+        let mut command = crate::program::command();
         command.build();
         let usage = match started {
             Started::Bare => command.render_help(),
@@ -59,8 +60,8 @@ pub async fn wizard(
                 .map(|w| w.render_usage())
                 .unwrap_or_else(|| command.render_usage()),
         };
-        eprintln!("{}\n", usage.to_string().trim_end());
-        return Err(Error::WizardNeedsTerminal {
+        crate::progress::note(&format!("{}\n", usage.to_string().trim_end()));
+        return Err(Error::from(Input::WizardNeedsTerminal {
             stream,
             command_line: wizard::for_preset(
                 &preset,
@@ -68,7 +69,7 @@ pub async fn wizard(
                 single_context(global)?,
                 &template_dirs,
             ),
-        });
+        }));
     }
 
     let caller = caller(global)?;
@@ -130,9 +131,8 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
     emit_kubeconfig(&issued, &destination, false)?;
 
     let spinner = session.progress.start(&format!(
-        "checking the access of system:serviceaccount:{}:{} through {}",
-        grant_ref.namespace,
-        grant_ref.service_account,
+        "checking the access of {} through {}",
+        grant_ref.username(),
         output.display()
     ));
     let checked = check::execute(&session, &run.check).await;
@@ -143,25 +143,13 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
 
     note(&format!(
         "Try it:\n  kubectl --kubeconfig {} get pods",
-        shell_path(output)
+        wizard::shell_path(output)
     ));
     note(&format!(
         "The same with flags, for next time:\n  {}",
         wizard::wrapped(&run.command_line)
     ));
     Ok(check_exit(&checked))
-}
-
-fn shell_path(path: &std::path::Path) -> String {
-    let text = path.display().to_string();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 /// The wizard's cluster questions, asked as the caller through the chosen context. Runs on the

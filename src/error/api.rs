@@ -3,11 +3,16 @@
 //! by why (refused, TLS, DNS, timed out).
 
 /// The API status, when the server answered with one.
-pub fn api_status(error: &kube::Error) -> Option<&kube::core::Status> {
+pub(crate) fn api_status(error: &kube::Error) -> Option<&kube::core::Status> {
     match error {
         kube::Error::Api(status) => Some(status),
         _ => None,
     }
+}
+
+/// Whether the server answered with this HTTP status code.
+pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
+    api_status(error).is_some_and(|s| s.code == code)
 }
 
 /// What went wrong with a request, in one clause (the sentence's tail).
@@ -88,30 +93,82 @@ pub(super) fn hint_api(error: &kube::Error) -> String {
 }
 
 /// Why a request never got an answer from the API server.
-enum Transport {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
     Refused,
     /// A certificate the CA vouches for, issued for another name than the one connected to.
     TlsName,
     Tls,
     Dns,
     Timeout,
+    /// The connection broke off mid-request (reset, broken pipe, closed before the answer):
+    /// worth sending an idempotent request again.
+    Reset,
 }
 
-fn transport_failure(error: &kube::Error) -> Option<Transport> {
-    let text = chain(error);
-    if text.contains("Connection refused") || text.contains("connection refused") {
-        Some(Transport::Refused)
-    } else if text.contains("not valid for name") || text.contains("NotValidForName") {
-        Some(Transport::TlsName)
-    } else if is_tls(&text) {
-        Some(Transport::Tls)
-    } else if text.contains("dns error") || text.contains("failed to lookup address") {
-        Some(Transport::Dns)
-    } else if text.contains("timed out") || text.contains("deadline has elapsed") {
-        Some(Transport::Timeout)
-    } else {
-        None
+/// Classifies a failed request by the types in its source chain: the I/O error's kind, the
+/// TLS library's error, the HTTP library's flags, kscope's own request timeout.
+pub(crate) fn transport_failure(error: &kube::Error) -> Option<Transport> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = next {
+        // An io::Error's `source` skips the error it wraps, and TLS failures come wrapped
+        // twice (hyper-rustls wraps tokio-rustls's io::Error, which wraps rustls's error):
+        // look through every layer.
+        let mut layer = Some(cause);
+        while let Some(error) = layer {
+            if let Some(found) = classify(error) {
+                return Some(found);
+            }
+            layer = error
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn std::error::Error + 'static));
+        }
+        next = cause.source();
     }
+    // hyper-util reports a failed name lookup as a private ConnectError whose only mark is
+    // its message, and the resolver's io::Error has no kind of its own: text is all there is.
+    let text = chain(error);
+    (text.contains("dns error") || text.contains("failed to lookup address"))
+        .then_some(Transport::Dns)
+}
+
+fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<Transport> {
+    use std::io::ErrorKind;
+    if cause.is::<RequestTimedOut>()
+        || cause.is::<tower::timeout::error::Elapsed>()
+        || cause.is::<tokio::time::error::Elapsed>()
+    {
+        return Some(Transport::Timeout);
+    }
+    if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        return Some(match tls {
+            rustls::Error::InvalidCertificate(NotValidForName | NotValidForNameContext { .. }) => {
+                Transport::TlsName
+            }
+            _ => Transport::Tls,
+        });
+    }
+    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            ErrorKind::ConnectionRefused => return Some(Transport::Refused),
+            ErrorKind::TimedOut => return Some(Transport::Timeout),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                return Some(Transport::Reset);
+            }
+            _ => {}
+        }
+    }
+    if let Some(http) = cause.downcast_ref::<hyper::Error>() {
+        if http.is_timeout() {
+            return Some(Transport::Timeout);
+        }
+        if http.is_incomplete_message() || http.is_canceled() {
+            return Some(Transport::Reset);
+        }
+    }
+    None
 }
 
 fn connection_failure(error: &kube::Error) -> Option<String> {
@@ -122,6 +179,10 @@ fn connection_failure(error: &kube::Error) -> Option<String> {
             last_cause(error)
         ),
         Transport::Dns => "the API server's host name could not be resolved".into(),
+        Transport::Reset => format!(
+            "the connection to the API server broke off ({})",
+            last_cause(error)
+        ),
         Transport::Timeout => {
             let cause = last_cause(error);
             if cause.contains("--request-timeout") {
@@ -131,13 +192,6 @@ fn connection_failure(error: &kube::Error) -> Option<String> {
             }
         }
     })
-}
-
-fn is_tls(text: &str) -> bool {
-    text.contains("invalid peer certificate")
-        || text.contains("certificate")
-        || text.contains("UnknownIssuer")
-        || text.contains("handshake")
 }
 
 /// The whole source chain in one line.
@@ -164,7 +218,7 @@ fn last_cause(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// Escalation prevention lists the rules the caller is missing after "missing rules:";
 /// keep that part, folded onto one line.
-pub fn escalation_missing(message: &str) -> String {
+pub(crate) fn escalation_missing(message: &str) -> String {
     let tail = message
         .split_once("missing rules:")
         .or_else(|| message.split_once("not currently held:"))
@@ -181,3 +235,23 @@ pub fn escalation_missing(message: &str) -> String {
     }
     text
 }
+
+/// A request that got no answer within `--request-timeout`.
+#[derive(Debug)]
+pub(crate) struct RequestTimedOut {
+    pub(crate) server: String,
+    pub(crate) after: std::time::Duration,
+}
+
+impl std::fmt::Display for RequestTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no answer from the API server at {} within {} (--request-timeout): timed out",
+            self.server,
+            crate::domain::duration::flag(self.after)
+        )
+    }
+}
+
+impl std::error::Error for RequestTimedOut {}

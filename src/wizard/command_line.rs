@@ -4,12 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::duration;
-use crate::names::{NamespaceName, ServiceAccountName};
-use crate::plan::{
-    self, CheckPlan, Destination, GrantPlan, KubeconfigPlan, RoleSource, TokenKind, WizardPreset,
-};
-use crate::templates::{self, Origin};
+use crate::domain::duration;
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::spec::{RoleSource, TokenKind};
+use crate::domain::templates::{self, Origin};
+use crate::plan::{self, CheckPlan, Destination, GrantPlan, KubeconfigPlan, WizardPreset};
 
 use super::Setup;
 
@@ -62,7 +61,7 @@ pub(super) fn for_plans(
 
 /// The flags that do what the wizard would, with `<namespace>` and `<serviceaccount>` where
 /// the flags did not say (for the refusal without a terminal).
-pub fn for_preset(
+pub(crate) fn for_preset(
     preset: &WizardPreset,
     kubeconfig: Option<&Path>,
     context: Option<&str>,
@@ -163,11 +162,12 @@ fn render(steps: &Steps) -> String {
 }
 
 /// A command line of `&&`-joined commands, one command per line (a shell reads it the same).
-pub fn wrapped(command_line: &str) -> String {
+pub(crate) fn wrapped(command_line: &str) -> String {
     command_line.replace(" && ", " &&\n  ")
 }
 
-fn shell_path(path: &Path) -> String {
+/// A path as a POSIX shell reads it back (see [`shell_word`]).
+pub(crate) fn shell_path(path: &Path) -> String {
     shell_word(&path.to_string_lossy())
 }
 

@@ -14,19 +14,18 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use command_line::{for_preset, wrapped};
+pub(crate) use command_line::{for_preset, shell_path, wrapped};
 
+use crate::domain::manifest;
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::spec::{GrantSpec, TokenKind};
+use crate::domain::templates::Template;
 use crate::error::{Error, Result};
 use crate::kubeconfig::Caller;
-use crate::manifest;
-use crate::names::{NamespaceName, ServiceAccountName};
-use crate::plan::{
-    CheckPlan, Destination, GrantPlan, GrantSpec, KubeconfigPlan, TokenKind, WizardPreset,
-};
-use crate::templates::Template;
+use crate::plan::{CheckPlan, Destination, GrantPlan, KubeconfigPlan, WizardPreset};
 
 /// How the user answers. Every method returns `Error::Interrupted` on Ctrl-C.
-pub trait Prompter {
+pub(crate) trait Prompter {
     /// One of `items` (at least one); returns its index.
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize>;
     /// A line of text, asked again (with the reason shown) until `validate` accepts it. An
@@ -44,7 +43,7 @@ pub trait Prompter {
 
 /// What the cluster behind a context says. `Ok(None)` means the caller may not ask (403); any
 /// other failure is an error that ends the wizard.
-pub trait Facts {
+pub(crate) trait Facts {
     /// The namespaces' names.
     fn namespaces(&mut self, context: &str) -> Result<Option<Vec<String>>>;
     fn service_account(
@@ -58,7 +57,7 @@ pub trait Facts {
 
 /// Whether an object of the grant's name is already there, and whose it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
+pub(crate) enum Presence {
     Absent,
     /// Labelled `app.kubernetes.io/managed-by: kscope`: the grant updates it.
     Managed,
@@ -70,33 +69,33 @@ pub enum Presence {
 
 /// A context of the caller's kubeconfig and the API server it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextEntry {
-    pub name: String,
-    pub server: String,
+pub(crate) struct ContextEntry {
+    pub(crate) name: String,
+    pub(crate) server: String,
 }
 
 /// What the wizard starts from: the caller's contexts, the templates, the flags.
 #[derive(Debug, Clone)]
-pub struct Setup {
-    pub contexts: Vec<ContextEntry>,
+pub(crate) struct Setup {
+    pub(crate) contexts: Vec<ContextEntry>,
     /// Index into `contexts` of the preselected one (`--context`, else the current context).
-    pub current: usize,
+    pub(crate) current: usize,
     /// `--context` was given: no question.
-    pub context_given: bool,
+    pub(crate) context_given: bool,
     /// The kubeconfig's own current context; another choice is spelled `--context NAME`.
-    pub kubeconfig_current: Option<String>,
+    pub(crate) kubeconfig_current: Option<String>,
     /// `--kubeconfig`, repeated in the printed command lines.
-    pub kubeconfig_path: Option<PathBuf>,
-    pub templates: Vec<Template>,
+    pub(crate) kubeconfig_path: Option<PathBuf>,
+    pub(crate) templates: Vec<Template>,
     /// The user template directories (`--template-dir`, then the XDG one).
-    pub template_dirs: Vec<PathBuf>,
+    pub(crate) template_dirs: Vec<PathBuf>,
     /// The defaults for a grant's timeout (the wizard has no question for it).
-    pub timeout: std::time::Duration,
-    pub preset: WizardPreset,
+    pub(crate) timeout: std::time::Duration,
+    pub(crate) preset: WizardPreset,
 }
 
 impl Setup {
-    pub fn new(
+    pub(crate) fn new(
         caller: &Caller,
         kubeconfig_path: Option<PathBuf>,
         context_given: bool,
@@ -142,21 +141,21 @@ impl Setup {
 
 /// What the wizard will do: the plans the three commands would make from the same flags.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub(crate) struct Run {
     /// The chosen context of the caller's kubeconfig.
-    pub context: String,
-    pub grant: GrantPlan,
+    pub(crate) context: String,
+    pub(crate) grant: GrantPlan,
     /// Always writes to a file (`Destination::File`).
-    pub kubeconfig: KubeconfigPlan,
+    pub(crate) kubeconfig: KubeconfigPlan,
     /// Checks through that file, against the role just granted.
-    pub check: CheckPlan,
+    pub(crate) check: CheckPlan,
     /// The same, for a script: `kscope grant … && kscope kubeconfig … && kscope check …`.
-    pub command_line: String,
+    pub(crate) command_line: String,
 }
 
 impl Run {
     /// The kubeconfig file the run writes.
-    pub fn output(&self) -> Result<(&std::path::Path, bool)> {
+    pub(crate) fn output(&self) -> Result<(&std::path::Path, bool)> {
         match &self.kubeconfig.destination {
             Destination::File { path, force } => Ok((path, *force)),
             Destination::Stdout => Err(Error::bug("the wizard chose no kubeconfig file")),
@@ -165,7 +164,7 @@ impl Run {
 }
 
 /// How the wizard ended.
-pub enum Decision {
+pub(crate) enum Decision {
     /// Confirmed: run it.
     Go(Box<Run>),
     /// Declined at the preview: nothing is done.
@@ -174,7 +173,7 @@ pub enum Decision {
 
 /// Asks every question that the flags did not answer, previews the grant and asks for
 /// confirmation. Nothing is created here: a `Decision::Go` is run by the caller.
-pub fn interview(
+pub(crate) fn interview(
     setup: &Setup,
     prompter: &mut dyn Prompter,
     facts: &mut dyn Facts,
@@ -243,8 +242,10 @@ pub fn interview(
         output.display(),
         match token {
             TokenKind::LongLived => "the long-lived token of the Secret".to_string(),
-            TokenKind::Expiring(d) =>
-                format!("a token that expires after {}", crate::duration::flag(d)),
+            TokenKind::Expiring(d) => format!(
+                "a token that expires after {}",
+                crate::domain::duration::flag(d)
+            ),
         }
     ));
     prompter.note(&format!(

@@ -3,12 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::domain::manifest;
+use crate::domain::names::{self, NamespaceName, ServiceAccountName};
+use crate::domain::spec::{RoleSource, TokenKind};
+use crate::domain::templates;
+use crate::error::Input;
 use crate::error::{Error, Result};
 use crate::kubeconfig;
-use crate::manifest;
-use crate::names::{self, NamespaceName, ServiceAccountName};
-use crate::plan::{self, RoleSource, TokenKind, WizardPreset};
-use crate::templates;
+use crate::plan::{self, WizardPreset};
 
 use super::{Facts, Presence, Prompter, Setup};
 
@@ -37,7 +39,7 @@ fn accepts<T, E: Into<Error>>(
 
 pub(super) fn context(setup: &Setup, prompter: &mut dyn Prompter) -> Result<String> {
     let Some(current) = setup.contexts.get(setup.current) else {
-        return Err(Error::NoContexts);
+        return Err(Error::from(Input::NoContexts));
     };
     if setup.context_given || setup.contexts.len() == 1 {
         prompter.note(&format!("Context: {} ({})", current.name, current.server));
@@ -156,14 +158,12 @@ pub(super) fn access(
             Some(role) => role,
             None => pick_access(setup, prompter)?,
         };
-        if let RoleSource::Template(template) = &role
-            && let Err(refused) =
-                plan::refuse_escalation(role.clone(), setup.preset.allow_escalation)
+        if let Err(refused) =
+            crate::domain::spec::refuse_escalation(role.clone(), setup.preset.allow_escalation)
         {
             prompter.note(&format!(
                 "{refused}. Pick another, or start the wizard with --allow-escalation."
             ));
-            let _ = template;
             continue;
         }
         if let RoleSource::ClusterRole(name) = &role
@@ -228,9 +228,11 @@ pub(super) fn token(preset: &WizardPreset, prompter: &mut dyn Prompter) -> Resul
     let typed = prompter.input(
         "Token lifetime (at least 10m, e.g. 8h, 7d)",
         Some(DEFAULT_DURATION),
-        &accepts(plan::token_lifetime),
+        &accepts(crate::domain::spec::token_lifetime),
     )?;
-    Ok(TokenKind::Expiring(plan::token_lifetime(&typed)?))
+    Ok(TokenKind::Expiring(crate::domain::spec::token_lifetime(
+        &typed,
+    )?))
 }
 
 /// The kubeconfig file, and whether it replaces an existing one.

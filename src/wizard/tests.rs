@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::*;
 use crate::cli::{AccessArgs, WizardArgs};
-use crate::plan::{self, RoleSource};
-use crate::templates;
+use crate::domain::spec::RoleSource;
+use crate::domain::templates;
+use crate::plan::{self};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]

@@ -79,7 +79,8 @@ impl Kscope {
         self
     }
 
-    pub fn run<I, S>(&mut self, args: I) -> Run
+    /// A command for one run: the binary with `args`, this home's environment and directory.
+    fn prepared<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -95,7 +96,16 @@ impl Kscope {
         if let Some(dir) = self.command.get_current_dir() {
             command.current_dir(dir);
         }
-        let out = command.stdin(Stdio::null()).output().expect("run kscope");
+        command.stdin(Stdio::null());
+        command
+    }
+
+    pub fn run<I, S>(&mut self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.prepared(args).output().expect("run kscope");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -105,5 +115,23 @@ impl Kscope {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.home.path().join(name)
+    }
+}
+
+impl Kscope {
+    /// Runs with stdout discarded and stderr into `stderr`; only the exit code comes back
+    /// (for runs whose stderr is deliberately unreadable, such as a closed pipe).
+    pub fn status_with_stderr<I, S>(&mut self, args: I, stderr: impl Into<Stdio>) -> i32
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let status = self
+            .prepared(args)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .status()
+            .expect("run kscope");
+        status.code().unwrap_or(-1)
     }
 }

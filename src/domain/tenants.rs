@@ -19,35 +19,34 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::names::{self, NamespaceName, ServiceAccountName};
-use crate::plan::{self, GrantSpec, RoleSource, TokenKind};
-use crate::templates;
+use crate::domain::invalid::Invalid;
+use crate::domain::names::{self, NamespaceName, ServiceAccountName};
+use crate::domain::spec::{self, GrantSpec, RoleSource, TokenKind};
+use crate::domain::templates;
 
-pub const API_VERSION: &str = "kscope.dev/v1alpha1";
-pub const KIND: &str = "TenantSet";
+pub(crate) const API_VERSION: &str = "kscope.dev/v1alpha1";
+pub(crate) const KIND: &str = "TenantSet";
 
 /// One problem in the file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
+pub(crate) struct Problem {
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+    pub(crate) message: String,
 }
 
 /// A valid TenantSet.
 #[derive(Debug, Clone)]
-pub struct TenantSet {
-    pub name: String,
-    pub tenants: Vec<Tenant>,
+pub(crate) struct TenantSet {
+    pub(crate) name: String,
+    pub(crate) tenants: Vec<Tenant>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Tenant {
+pub(crate) struct Tenant {
     /// Labelled with the set's name.
-    pub spec: GrantSpec,
-    pub token: TokenKind,
-    /// The line of the tenant in the file.
-    pub line: u32,
+    pub(crate) spec: GrantSpec,
+    pub(crate) token: TokenKind,
 }
 
 type Fields = BTreeMap<String, Spanned<serde_json::Value>>;
@@ -79,7 +78,7 @@ const TENANT_FIELDS: [&str; 5] = [
 
 /// Parses and validates a TenantSet; `file` names it and anchors relative template paths.
 /// The result is every problem found, or the set.
-pub fn parse(
+pub(crate) fn parse(
     text: &str,
     file: &Path,
     template_dir: Option<&Path>,
@@ -209,7 +208,7 @@ pub fn parse(
         };
         let namespace = match text("namespace", &mut problem) {
             Some((value, pos)) => NamespaceName::parse(&value)
-                .map_err(|e| problem(pos, crate::error::Error::from(e).to_string()))
+                .map_err(|e| problem(pos, Invalid::from(e).to_string()))
                 .ok(),
             None => {
                 problem(here, "namespace is missing".into());
@@ -218,7 +217,7 @@ pub fn parse(
         };
         let service_account = match text("serviceAccount", &mut problem) {
             Some((value, pos)) => ServiceAccountName::parse(&value)
-                .map_err(|e| problem(pos, crate::error::Error::from(e).to_string()))
+                .map_err(|e| problem(pos, Invalid::from(e).to_string()))
                 .ok(),
             None => {
                 problem(here, "serviceAccount is missing".into());
@@ -251,7 +250,7 @@ pub fn parse(
             (Some(t), None) => match t.value.as_str() {
                 Some(name) => template_for(name, base, &dirs)
                     .map(RoleSource::Template)
-                    .and_then(|role| plan::refuse_escalation(role, allow_escalation))
+                    .and_then(|role| spec::refuse_escalation(role, allow_escalation))
                     .map_err(|e| problem(at(t), e.to_string()))
                     .ok(),
                 None => {
@@ -287,13 +286,10 @@ pub fn parse(
                     }
                     match options.get("duration") {
                         None => Some(TokenKind::LongLived),
-                        Some(serde_json::Value::String(d)) => plan::token_lifetime(d)
+                        Some(serde_json::Value::String(d)) => spec::token_lifetime(d)
                             .map(TokenKind::Expiring)
                             .map_err(|e| {
-                                problem(
-                                    at(k),
-                                    e.to_string().replace("--duration", "kubeconfig.duration"),
-                                )
+                                problem(at(k), e.for_field("kubeconfig.duration").to_string())
                             })
                             .ok(),
                         Some(_) => {
@@ -336,7 +332,6 @@ pub fn parse(
                     set: name.clone(),
                 },
                 token,
-                line: here.0,
             });
         }
     }
@@ -361,12 +356,8 @@ fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
 
 /// A tenant's template: a name (built-in or from the template directories) or a file path,
 /// relative to the TenantSet file.
-fn template_for(
-    arg: &str,
-    base: &Path,
-    dirs: &[PathBuf],
-) -> crate::error::Result<templates::Template> {
-    if arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml") {
+fn template_for(arg: &str, base: &Path, dirs: &[PathBuf]) -> Result<templates::Template, Invalid> {
+    if templates::is_path(arg) {
         let path = base.join(arg);
         return templates::load_file(&path);
     }
@@ -374,7 +365,7 @@ fn template_for(
 }
 
 /// The namespaces of a set's tenants, each once.
-pub fn namespaces(set: &TenantSet) -> BTreeSet<&str> {
+pub(crate) fn namespaces(set: &TenantSet) -> BTreeSet<&str> {
     set.tenants
         .iter()
         .map(|t| t.spec.namespace.as_str())
@@ -399,7 +390,7 @@ mod tests {
         let access: Vec<String> = set
             .tenants
             .iter()
-            .map(|t| t.spec.role.access_annotation())
+            .map(|t| t.spec.role.record().to_string())
             .collect();
         assert_eq!(
             access,
@@ -413,7 +404,6 @@ mod tests {
             set.tenants[1].token,
             TokenKind::Expiring(std::time::Duration::from_secs(86_400))
         );
-        assert_eq!(set.tenants[2].line, 10);
         assert!(
             set.tenants
                 .iter()

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::Serialize;
 
-use crate::rules::{self, Permission};
+use crate::domain::rules::{self, Permission, RBAC_GROUP};
+use crate::domain::spec::service_account_user;
 
 /// The verbs of the matrix's columns.
-pub const VERBS: [&str; 4] = ["get", "list", "create", "delete"];
+pub(crate) const VERBS: [&str; 4] = ["get", "list", "create", "delete"];
 
 /// The rows probed in every namespace: (API group, resource, verbs asked). The last three ask
 /// the verbs that would let a tenant step outside its grant.
@@ -20,9 +21,9 @@ const NAMESPACED: [(&str, &str, &[&str]); 11] = [
     ("", "services", &VERBS),
     ("", "configmaps", &VERBS),
     ("", "secrets", &VERBS),
-    ("rbac.authorization.k8s.io", "roles", &VERBS),
-    ("rbac.authorization.k8s.io", "rolebindings", &VERBS),
-    ("rbac.authorization.k8s.io", "roles", &["escalate", "bind"]),
+    (RBAC_GROUP, "roles", &VERBS),
+    (RBAC_GROUP, "rolebindings", &VERBS),
+    (RBAC_GROUP, "roles", &["escalate", "bind"]),
     ("", "serviceaccounts", &["impersonate"]),
     ("", "serviceaccounts/token", &["create"]),
 ];
@@ -32,47 +33,43 @@ const NAMESPACED: [(&str, &str, &[&str]); 11] = [
 const CLUSTER: [(&str, &str, &[&str]); 4] = [
     ("", "nodes", &["get", "list"]),
     ("", "namespaces", &["list", "create"]),
-    ("rbac.authorization.k8s.io", "clusterroles", &["create"]),
-    (
-        "rbac.authorization.k8s.io",
-        "clusterrolebindings",
-        &["create"],
-    ),
+    (RBAC_GROUP, "clusterroles", &["create"]),
+    (RBAC_GROUP, "clusterrolebindings", &["create"]),
 ];
 
 /// Namespaces that must stay out of reach of every tenant.
-pub const FORBIDDEN_NAMESPACES: [&str; 2] = ["default", "kube-system"];
+pub(crate) const FORBIDDEN_NAMESPACES: [&str; 2] = ["default", "kube-system"];
 
 /// One question, and the answer the grant implies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// `None` for cluster scope.
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     #[serde(flatten)]
-    pub permission: Permission,
-    pub expected: bool,
+    pub(crate) permission: Permission,
+    pub(crate) expected: bool,
     /// Allowed to every authenticated user or ServiceAccount by the bindings that come with
     /// Kubernetes (`kubernetes.io/bootstrapping: rbac-defaults`), not by the grant.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub baseline: bool,
+    pub(crate) baseline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Answer {
+pub(crate) struct Answer {
     #[serde(flatten)]
-    pub probe: Probe,
-    pub allowed: bool,
+    pub(crate) probe: Probe,
+    pub(crate) allowed: bool,
     /// The authorizer's reason: for an allow, the binding and role that allowed it. Only
     /// a SelfSubjectAccessReview gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     #[serde(rename = "answeredBy")]
-    pub answered_by: AnsweredBy,
+    pub(crate) answered_by: AnsweredBy,
 }
 
 /// Which of the API server's reviews gave an answer, both asked as the ServiceAccount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum AnsweredBy {
+pub(crate) enum AnsweredBy {
     /// One question, one review: the authorizer's decision and its reason.
     SelfSubjectAccessReview,
     /// Read off the rules the authorizer lists for the credential in a namespace (one review
@@ -81,18 +78,18 @@ pub enum AnsweredBy {
 }
 
 impl Answer {
-    pub fn matches(&self) -> bool {
+    pub(crate) fn matches(&self) -> bool {
         self.allowed == self.probe.expected
     }
 
     /// Allowed although the grant does not explain it: access from somewhere else.
-    pub fn unexpected_allow(&self) -> bool {
+    pub(crate) fn unexpected_allow(&self) -> bool {
         self.allowed && !self.probe.expected
     }
 }
 
 /// The tenant namespace, then the namespaces that must stay out of its reach.
-pub fn probed_namespaces(tenant: &str) -> Vec<String> {
+pub(crate) fn probed_namespaces(tenant: &str) -> Vec<String> {
     let mut namespaces = vec![tenant.to_string()];
     namespaces.extend(
         FORBIDDEN_NAMESPACES
@@ -105,7 +102,7 @@ pub fn probed_namespaces(tenant: &str) -> Vec<String> {
 
 /// The questions for a grant in `tenant` whose role has `rules`: the tenant namespace is
 /// expected to follow the rules; `default`, `kube-system` and cluster scope to deny all.
-pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
+pub(crate) fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
     let namespaces = probed_namespaces(tenant);
     let mut probes = Vec::new();
     for namespace in &namespaces {
@@ -144,7 +141,10 @@ pub fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
 /// that namespace, so a request at cluster scope (ClusterRoleBindings only) that some list
 /// does not allow is denied; one that every list allows may still come from RoleBindings
 /// alone, and is asked.
-pub fn settle(probes: &[Probe], listed: &BTreeMap<String, Vec<PolicyRule>>) -> Vec<Option<bool>> {
+pub(crate) fn settle(
+    probes: &[Probe],
+    listed: &BTreeMap<String, Vec<PolicyRule>>,
+) -> Vec<Option<bool>> {
     probes
         .iter()
         .map(|probe| {
@@ -163,13 +163,13 @@ pub fn settle(probes: &[Probe], listed: &BTreeMap<String, Vec<PolicyRule>>) -> V
 }
 
 /// One served resource for `--all-resources`: (group, resource, namespaced, verbs).
-pub type ServedResource<'a> = (&'a str, &'a str, bool, &'a [String]);
+pub(crate) type ServedResource<'a> = (&'a str, &'a str, bool, &'a [String]);
 
 /// The questions for `check --all-resources`: every served resource and verb, in the tenant
 /// namespace, `default` and `kube-system` for namespaced ones and at cluster scope for the
 /// others. Expected: the role's rules in the tenant namespace (a RoleBinding reaches nothing
 /// else), plus the Kubernetes baseline everywhere, marked as such.
-pub fn all_probes(
+pub(crate) fn all_probes(
     tenant: &str,
     rules: &[PolicyRule],
     baseline: &[PolicyRule],
@@ -205,30 +205,30 @@ pub fn all_probes(
 /// The result of a check.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
-    pub namespace: String,
-    pub service_account: String,
+pub(crate) struct Report {
+    pub(crate) namespace: String,
+    pub(crate) service_account: String,
     /// The username the API server saw.
-    pub identity: String,
+    pub(crate) identity: String,
     /// The grant's RoleBinding against the access it records; `None` when not read.
-    pub binding: Option<Binding>,
-    pub answers: Vec<Answer>,
+    pub(crate) binding: Option<Binding>,
+    pub(crate) answers: Vec<Answer>,
 }
 
 /// What the grant's RoleBinding binds, against what the grant's access says it must bind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Binding {
+pub(crate) struct Binding {
     /// `namespace/name` of the RoleBinding.
-    pub name: String,
+    pub(crate) name: String,
     /// `Role/<name>` or `ClusterRole/<name>`.
-    pub expected: String,
+    pub(crate) expected: String,
     /// What it binds; `Some(None)` when it is missing; `None` when it could not be read.
-    pub actual: Option<Option<String>>,
+    pub(crate) actual: Option<Option<String>>,
 }
 
 impl Binding {
-    pub fn matches(&self) -> bool {
+    pub(crate) fn matches(&self) -> bool {
         match &self.actual {
             Some(actual) => actual.as_deref() == Some(self.expected.as_str()),
             None => true,
@@ -238,26 +238,23 @@ impl Binding {
 
 impl Report {
     /// `system:serviceaccount:<ns>:<sa>`: who the credential must be.
-    pub fn expected_identity(&self) -> String {
-        format!(
-            "system:serviceaccount:{}:{}",
-            self.namespace, self.service_account
-        )
+    pub(crate) fn expected_identity(&self) -> String {
+        service_account_user(&self.namespace, &self.service_account)
     }
 
-    pub fn identity_matches(&self) -> bool {
+    pub(crate) fn identity_matches(&self) -> bool {
         self.identity == self.expected_identity()
     }
 
-    pub fn mismatches(&self) -> Vec<&Answer> {
+    pub(crate) fn mismatches(&self) -> Vec<&Answer> {
         self.answers.iter().filter(|a| !a.matches()).collect()
     }
 
-    pub fn binding_matches(&self) -> bool {
+    pub(crate) fn binding_matches(&self) -> bool {
         self.binding.as_ref().is_none_or(Binding::matches)
     }
 
-    pub fn all_match(&self) -> bool {
+    pub(crate) fn all_match(&self) -> bool {
         self.identity_matches() && self.binding_matches() && self.mismatches().is_empty()
     }
 }
@@ -265,7 +262,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates;
+    use crate::domain::templates;
     use crate::test_support::rule;
 
     #[test]

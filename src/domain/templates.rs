@@ -9,38 +9,39 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
-use crate::names;
+use crate::domain::invalid::Invalid;
+use crate::domain::names;
+use crate::domain::rules::{Permission, RBAC_GROUP, allows};
 
 /// The built-in templates, in the order `kscope templates` lists them.
 const BUILT_INS: [(&str, &str); 4] = [
     (
         "namespace-admin",
-        include_str!("../templates/namespace-admin.yaml"),
+        include_str!("../../templates/namespace-admin.yaml"),
     ),
-    ("developer", include_str!("../templates/developer.yaml")),
-    ("deployer", include_str!("../templates/deployer.yaml")),
-    ("read-only", include_str!("../templates/read-only.yaml")),
+    ("developer", include_str!("../../templates/developer.yaml")),
+    ("deployer", include_str!("../../templates/deployer.yaml")),
+    ("read-only", include_str!("../../templates/read-only.yaml")),
 ];
 
 /// The default template: the walkthrough's role.
-pub const DEFAULT: &str = "namespace-admin";
+pub(crate) const DEFAULT: &str = "namespace-admin";
 
 /// Verbs that let a subject step outside what it was given; no built-in grants them.
-pub const ESCALATION_VERBS: [&str; 3] = ["bind", "escalate", "impersonate"];
+pub(crate) const ESCALATION_VERBS: [&str; 3] = ["bind", "escalate", "impersonate"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     BuiltIn,
     File(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Template {
-    pub name: String,
-    pub description: String,
-    pub rules: Vec<PolicyRule>,
-    pub origin: Origin,
+pub(crate) struct Template {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) rules: Vec<PolicyRule>,
+    pub(crate) origin: Origin,
 }
 
 #[derive(Deserialize)]
@@ -52,12 +53,12 @@ struct TemplateFile {
 }
 
 /// Parses and validates one template document. `source` names it in errors.
-pub fn parse(text: &str, origin: Origin) -> Result<Template> {
+pub(crate) fn parse(text: &str, origin: Origin) -> Result<Template, Invalid> {
     let source = match &origin {
         Origin::BuiltIn => "built-in template".to_string(),
         Origin::File(path) => format!("template file {}", path.display()),
     };
-    let bad = |reason: String| Error::BadTemplate {
+    let bad = |reason: String| Invalid::BadTemplate {
         source_name: source.clone(),
         reason,
     };
@@ -109,7 +110,7 @@ fn first_line(text: &str) -> String {
 /// The rules of a template that would let a tenant step outside what it was given: a verb
 /// `escalate`, `bind` or `impersonate` (by name or through `*`), or `create` on
 /// `serviceaccounts/token` named outright. Each as a sentence naming the rule.
-pub fn escalations(template: &Template) -> Vec<String> {
+pub(crate) fn escalations(template: &Template) -> Vec<String> {
     let mut found = Vec::new();
     for (i, rule) in template.rules.iter().enumerate() {
         let n = i + 1;
@@ -138,8 +139,7 @@ pub fn escalations(template: &Template) -> Vec<String> {
 
 /// What a template reaches beyond its list, through wildcard resources: sentences for
 /// `kscope templates`.
-pub fn reach(template: &Template) -> Vec<&'static str> {
-    use crate::rules::{Permission, allows};
+pub(crate) fn reach(template: &Template) -> Vec<&'static str> {
     let can = |group: &str, resource: &str, verb: &str| {
         allows(&template.rules, &Permission::new(group, resource, verb))
     };
@@ -151,7 +151,7 @@ pub fn reach(template: &Template) -> Vec<&'static str> {
         notes
             .push("may read every Secret of the namespace, other ServiceAccounts' tokens included");
     }
-    if can("rbac.authorization.k8s.io", "rolebindings", "create") {
+    if can(RBAC_GROUP, "rolebindings", "create") {
         notes.push("may make Roles and RoleBindings, within what it holds itself");
     }
     if can("", "pods", "create") {
@@ -161,7 +161,7 @@ pub fn reach(template: &Template) -> Vec<&'static str> {
 }
 
 /// The built-in templates. They are compiled in and tested, so a parse failure is a bug.
-pub fn built_ins() -> Vec<Template> {
+pub(crate) fn built_ins() -> Vec<Template> {
     BUILT_INS
         .iter()
         .map(|(name, text)| match parse(text, Origin::BuiltIn) {
@@ -173,7 +173,7 @@ pub fn built_ins() -> Vec<Template> {
 }
 
 /// The user template directories, in lookup order: `--template-dir`, then the XDG one.
-pub fn user_dirs(flag: Option<&Path>) -> Vec<PathBuf> {
+pub(crate) fn user_dirs(flag: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = flag.map(Path::to_path_buf).into_iter().collect();
     let config = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
@@ -187,12 +187,12 @@ pub fn user_dirs(flag: Option<&Path>) -> Vec<PathBuf> {
 
 /// Reads the `*.yaml`/`*.yml` templates of one directory, sorted by file name. A missing
 /// directory has none; an unreadable or bad file is an error.
-pub fn load_dir(dir: &Path) -> Result<Vec<Template>> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Template>, Invalid> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
-            return Err(Error::TemplateDir {
+            return Err(Invalid::TemplateDir {
                 dir: dir.to_path_buf(),
                 source,
             });
@@ -206,8 +206,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Template>> {
     paths.iter().map(|p| load_file(p)).collect()
 }
 
-pub fn load_file(path: &Path) -> Result<Template> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::TemplateFile {
+pub(crate) fn load_file(path: &Path) -> Result<Template, Invalid> {
+    let text = std::fs::read_to_string(path).map_err(|source| Invalid::TemplateFile {
         path: path.to_path_buf(),
         source,
     })?;
@@ -216,7 +216,7 @@ pub fn load_file(path: &Path) -> Result<Template> {
 
 /// Built-ins first, then user templates; a user template shadows a built-in of the same name,
 /// and the first directory wins among user templates.
-pub fn catalog(dirs: &[PathBuf]) -> Result<Vec<Template>> {
+pub(crate) fn catalog(dirs: &[PathBuf]) -> Result<Vec<Template>, Invalid> {
     let mut all = built_ins();
     for dir in dirs {
         for template in load_dir(dir)? {
@@ -230,17 +230,23 @@ pub fn catalog(dirs: &[PathBuf]) -> Result<Vec<Template>> {
     Ok(all)
 }
 
-/// `--template NAME|FILE`: a path (contains a slash or ends in .yaml/.yml) is read as a file;
-/// anything else is looked up by name.
-pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<Template> {
-    if arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml") {
+/// Whether a template argument names a file (it contains a slash or ends in .yaml/.yml)
+/// rather than a template by name.
+pub(crate) fn is_path(arg: &str) -> bool {
+    arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml")
+}
+
+/// `--template NAME|FILE`: a path (see [`is_path`]) is read as a file; anything else is
+/// looked up by name.
+pub(crate) fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<Template, Invalid> {
+    if is_path(arg) {
         return load_file(Path::new(arg));
     }
     let all = catalog(dirs)?;
     all.iter()
         .find(|t| t.name == arg)
         .cloned()
-        .ok_or_else(|| Error::UnknownTemplate {
+        .ok_or_else(|| Invalid::UnknownTemplate {
             name: arg.to_string(),
             known: all.iter().map(|t| t.name.clone()).collect(),
         })
@@ -360,7 +366,7 @@ mod tests {
             let e = parse(text, Origin::File("t.yaml".into())).unwrap_err();
             assert!(e.to_string().contains(why), "{text:?}: {e}");
             assert!(e.to_string().starts_with("bad template file t.yaml"), "{e}");
-            assert_eq!(e.exit() as u8, 2);
+            assert!(matches!(e, Invalid::BadTemplate { .. }), "{e}");
         }
     }
 

@@ -11,25 +11,25 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::plan::{GrantRef, GrantSpec, RoleSource};
+use crate::domain::invalid::Unrenderable;
+use crate::domain::rules::RBAC_GROUP;
+use crate::domain::spec::{GrantRef, GrantSpec, RoleSource};
 
 /// The field manager of every server-side apply kscope makes.
-pub const FIELD_MANAGER: &str = "kscope";
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const GRANT_LABEL: &str = "kscope.dev/grant";
+pub(crate) const FIELD_MANAGER: &str = "kscope";
+pub(crate) const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub(crate) const GRANT_LABEL: &str = "kscope.dev/grant";
 /// On every object of a grant made by `apply`: the TenantSet (`metadata.name`) it belongs to.
-pub const SET_LABEL: &str = "kscope.dev/set";
+pub(crate) const SET_LABEL: &str = "kscope.dev/set";
 /// On the ServiceAccount: what the grant gave it (`template/<name>` or `clusterrole/<name>`).
-pub const ACCESS_ANNOTATION: &str = "kscope.dev/access";
-pub const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
-pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
-const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub(crate) const ACCESS_ANNOTATION: &str = "kscope.dev/access";
+pub(crate) const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
+pub(crate) const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
 
 /// What a server-side apply did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Created,
     Configured,
     Unchanged,
@@ -57,23 +57,66 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// The kinds of object a grant is made of, in the order they are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub(crate) enum Kind {
+    Namespace,
+    ServiceAccount,
+    Secret,
+    Role,
+    RoleBinding,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Namespace => "Namespace",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Secret => "Secret",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+        })
+    }
+}
+
+/// An object type a grant is made of, and its [`Kind`].
+pub(crate) trait GrantObject {
+    const KIND: Kind;
+}
+
+impl GrantObject for Namespace {
+    const KIND: Kind = Kind::Namespace;
+}
+impl GrantObject for ServiceAccount {
+    const KIND: Kind = Kind::ServiceAccount;
+}
+impl GrantObject for Secret {
+    const KIND: Kind = Kind::Secret;
+}
+impl GrantObject for Role {
+    const KIND: Kind = Kind::Role;
+}
+impl GrantObject for RoleBinding {
+    const KIND: Kind = Kind::RoleBinding;
+}
+
 /// One object a grant applied, and what happened to it.
 #[derive(Debug, Clone, Serialize)]
-pub struct ObjectResult {
-    pub kind: String,
-    pub name: String,
-    pub result: Outcome,
+pub(crate) struct ObjectResult {
+    pub(crate) kind: Kind,
+    pub(crate) name: String,
+    pub(crate) result: Outcome,
 }
 
 /// The objects of one grant, in the order they are applied.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Manifests {
-    pub namespace: Namespace,
-    pub service_account: ServiceAccount,
-    pub token_secret: Secret,
+pub(crate) struct Manifests {
+    pub(crate) namespace: Namespace,
+    pub(crate) service_account: ServiceAccount,
+    pub(crate) token_secret: Secret,
     /// Absent when the grant binds an existing ClusterRole.
-    pub role: Option<Role>,
-    pub role_binding: RoleBinding,
+    pub(crate) role: Option<Role>,
+    pub(crate) role_binding: RoleBinding,
 }
 
 fn labels(grant: &GrantRef, set: Option<&str>) -> BTreeMap<String, String> {
@@ -104,19 +147,19 @@ fn meta(spec: &GrantSpec, name: &str) -> ObjectMeta {
 }
 
 /// The TenantSet a grant belongs to, from an object's labels.
-pub fn set_of(meta: &ObjectMeta) -> Option<String> {
+pub(crate) fn set_of(meta: &ObjectMeta) -> Option<String> {
     meta.labels.as_ref()?.get(SET_LABEL).cloned()
 }
 
 /// Whether an object belongs to the grant: kscope's labels, with the grant's name.
-pub fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
+pub(crate) fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
     let labels = meta.labels.as_ref();
     let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
     label(MANAGED_BY) == Some(FIELD_MANAGER)
         && label(GRANT_LABEL) == Some(grant.service_account.as_str())
 }
 
-pub fn namespace(spec: &GrantSpec) -> Namespace {
+pub(crate) fn namespace(spec: &GrantSpec) -> Namespace {
     let mut labels = BTreeMap::from([(MANAGED_BY.to_string(), FIELD_MANAGER.to_string())]);
     if let Some(set) = &spec.set {
         labels.insert(SET_LABEL.to_string(), set.clone());
@@ -131,11 +174,11 @@ pub fn namespace(spec: &GrantSpec) -> Namespace {
     }
 }
 
-pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
+pub(crate) fn service_account(spec: &GrantSpec) -> ServiceAccount {
     let mut metadata = meta(spec, spec.service_account.as_str());
     metadata.annotations = Some(BTreeMap::from([(
         ACCESS_ANNOTATION.to_string(),
-        spec.role.access_annotation(),
+        spec.role.record().to_string(),
     )]));
     // `.secrets` stays unset: it is no token index, and listed Secrets are what the
     // legacy-token clean-up targets.
@@ -146,7 +189,7 @@ pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
 }
 
 /// The long-lived token Secret; the token controller fills in `token`, `ca.crt`, `namespace`.
-pub fn token_secret(grant: &GrantRef, set: Option<&str>) -> Secret {
+pub(crate) fn token_secret(grant: &GrantRef, set: Option<&str>) -> Secret {
     let mut metadata = meta_of(grant, set, &grant.service_account.token_secret());
     metadata.annotations = Some(BTreeMap::from([(
         SA_NAME_ANNOTATION.to_string(),
@@ -159,7 +202,7 @@ pub fn token_secret(grant: &GrantRef, set: Option<&str>) -> Secret {
     }
 }
 
-pub fn role(spec: &GrantSpec) -> Option<Role> {
+pub(crate) fn role(spec: &GrantSpec) -> Option<Role> {
     match &spec.role {
         RoleSource::Template(template) => Some(Role {
             metadata: meta(spec, spec.service_account.as_str()),
@@ -169,7 +212,7 @@ pub fn role(spec: &GrantSpec) -> Option<Role> {
     }
 }
 
-pub fn role_binding(spec: &GrantSpec) -> RoleBinding {
+pub(crate) fn role_binding(spec: &GrantSpec) -> RoleBinding {
     let (kind, name) = match &spec.role {
         RoleSource::Template(_) => ("Role", spec.service_account.as_str().to_string()),
         RoleSource::ClusterRole(name) => ("ClusterRole", name.clone()),
@@ -190,7 +233,7 @@ pub fn role_binding(spec: &GrantSpec) -> RoleBinding {
     }
 }
 
-pub fn build(spec: &GrantSpec) -> Manifests {
+pub(crate) fn build(spec: &GrantSpec) -> Manifests {
     Manifests {
         namespace: namespace(spec),
         service_account: service_account(spec),
@@ -201,18 +244,21 @@ pub fn build(spec: &GrantSpec) -> Manifests {
 }
 
 /// One YAML document of an object.
-pub fn object_yaml<T: serde::Serialize>(object: &T) -> Result<String> {
-    serde_saphyr::to_string(object).map_err(|e| Error::bug(format!("could not render YAML: {e}")))
+pub(crate) fn object_yaml<T: serde::Serialize>(object: &T) -> Result<String, Unrenderable> {
+    serde_saphyr::to_string(object).map_err(|e| Unrenderable {
+        what: "YAML",
+        detail: e.to_string(),
+    })
 }
 
 /// The grant as multi-document YAML, in apply order.
-pub fn to_yaml(manifests: &Manifests) -> Result<String> {
+pub(crate) fn to_yaml(manifests: &Manifests) -> Result<String, Unrenderable> {
     to_yaml_with(manifests, true)
 }
 
 /// The grant as multi-document YAML; without its Namespace when another grant of the same
 /// output already has it.
-pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String> {
+pub(crate) fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String, Unrenderable> {
     let mut docs = Vec::new();
     if namespace {
         docs.push(object_yaml(&manifests.namespace)?);
@@ -229,8 +275,8 @@ pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::names::{NamespaceName, ServiceAccountName};
-    use crate::templates;
+    use crate::domain::names::{NamespaceName, ServiceAccountName};
+    use crate::domain::templates;
     use crate::test_support::snapshot;
 
     fn spec(role: RoleSource) -> GrantSpec {

@@ -1,6 +1,6 @@
 //! The only module that talks to the API server. It returns data, never text: server-side
-//! apply with kscope's field manager, the watch for the token, TokenRequest, SelfSubjectReview,
-//! SelfSubjectRulesReview and SelfSubjectAccessReview.
+//! apply with kscope's field manager, the wait for the token, TokenRequest; and, in `review`,
+//! SelfSubjectReview, SelfSubjectRulesReview and SelfSubjectAccessReview.
 //!
 //! Every HTTP request goes through one tower layer that counts it and, with `-v`, logs its
 //! method and path on stderr (never headers or bodies, so never a token).
@@ -9,73 +9,46 @@ use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::authentication::v1::{
-    BoundObjectReference, SelfSubjectReview, TokenRequest, TokenRequestSpec, UserInfo,
-};
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
-};
+use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{PolicyRule, RoleBinding};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
-use kube::api::{
-    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
-};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::client::ClientBuilder;
 use kube::runtime::wait::{Condition, await_condition};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result, api_status};
-use crate::kubeconfig::Token;
-use crate::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome};
-use crate::rules::Permission;
-use crate::wire::idempotent;
-pub use crate::wire::{RequestTimedOut, Wire};
+use crate::domain::kubeconfig::{SecretToken, Token};
+use crate::domain::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome};
+use crate::error::RequestTimedOut;
+use crate::error::TokenError;
+use crate::error::{Error, Result, is_status};
+pub(crate) use crate::wire::Wire;
 
-/// How many reviews run at once (reviews are cheap for the API server: no storage).
-const REVIEW_CONCURRENCY: usize = 32;
+mod review;
+use crate::wire::idempotent;
 
 /// One resource the API server serves, from discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Served {
-    pub group: String,
-    pub resource: String,
-    pub namespaced: bool,
-    pub verbs: Vec<String>,
-}
-
-/// One SelfSubjectAccessReview answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Review {
-    pub allowed: bool,
-    /// The authorizer's reason, e.g. `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole
-    /// "view" to Group "system:serviceaccounts"`.
-    pub reason: Option<String>,
+pub(crate) struct Served {
+    pub(crate) group: String,
+    pub(crate) resource: String,
+    pub(crate) namespaced: bool,
+    pub(crate) verbs: Vec<String>,
 }
 
 /// Whether writes are real or only validated by the server (`--dry-run=server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Apply,
     ServerDryRun,
 }
 
-/// The caller's RBAC rules in one namespace, as SelfSubjectRulesReview reports them.
-#[derive(Debug, Clone)]
-pub struct CallerRules {
-    pub rules: Vec<PolicyRule>,
-    /// The authorizer could not list everything (e.g. a webhook), or hit an error while
-    /// listing (e.g. a binding to a role that does not exist): absence proves nothing.
-    pub incomplete: bool,
-}
-
 #[derive(Clone)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     client: Client,
 }
 
@@ -87,7 +60,7 @@ fn kind<K: Resource<DynamicType = ()>>() -> String {
 impl Cluster {
     /// The one place kscope builds an API client. Every request goes through a layer that
     /// counts it in `wire` and, with `-v`, logs its method and path (never a header or body).
-    pub fn connect(config: kube::Config, wire: &Wire) -> Result<Self> {
+    pub(crate) fn connect(config: kube::Config, wire: &Wire) -> Result<Self> {
         let server = config.cluster_url.to_string();
         let bound = wire.request_timeout.unwrap_or(Duration::MAX);
         // The answer's headers must come within the bound (a watch's events may take longer:
@@ -114,7 +87,7 @@ impl Cluster {
                         .path_and_query()
                         .map(|p| p.as_str())
                         .unwrap_or("/");
-                    eprintln!("kscope: {} {}", request.method(), path);
+                    crate::progress::note(&format!("kscope: {} {}", request.method(), path));
                 }
                 request
             });
@@ -134,7 +107,7 @@ impl Cluster {
     }
 
     /// A namespaced object, if it exists.
-    pub async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>>
+    pub(crate) async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -150,7 +123,7 @@ impl Cluster {
     }
 
     /// A cluster-scoped object, if it exists.
-    pub async fn get_cluster_scoped<K>(&self, name: &str) -> Result<Option<K>>
+    pub(crate) async fn get_cluster_scoped<K>(&self, name: &str) -> Result<Option<K>>
     where
         K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
             + Clone
@@ -162,7 +135,7 @@ impl Cluster {
 
     /// The objects of kind `K` that carry kscope's managed-by label, in one namespace or (with
     /// `None`) in all of them: one list request.
-    pub async fn list_managed<K>(&self, namespace: Option<&str>) -> Result<Vec<K>>
+    pub(crate) async fn list_managed<K>(&self, namespace: Option<&str>) -> Result<Vec<K>>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -182,7 +155,7 @@ impl Cluster {
     }
 
     /// Deletes a namespaced object; `false` when it was already gone.
-    pub async fn delete<K>(&self, namespace: &str, name: &str) -> Result<bool>
+    pub(crate) async fn delete<K>(&self, namespace: &str, name: &str) -> Result<bool>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
             + Clone
@@ -195,7 +168,7 @@ impl Cluster {
     }
 
     /// Deletes a namespace; `false` when it was already gone.
-    pub async fn delete_namespace(&self, name: &str) -> Result<bool> {
+    pub(crate) async fn delete_namespace(&self, name: &str) -> Result<bool> {
         let api = Api::<Namespace>::all(self.client.clone());
         let params = DeleteParams::default();
         deleted(
@@ -206,7 +179,7 @@ impl Cluster {
 
     /// Every resource the API server serves (CRDs and aggregated APIs included), by aggregated
     /// discovery (two requests), or group by group where the server lacks it.
-    pub async fn served(&self) -> Result<Vec<Served>> {
+    pub(crate) async fn served(&self) -> Result<Vec<Served>> {
         use kube::discovery::{Discovery, Scope};
         let discovery = match Discovery::new(self.client.clone()).run_aggregated().await {
             Ok(found) => found,
@@ -242,7 +215,7 @@ impl Cluster {
     }
 
     /// Cluster-scoped objects of kind `K` with a label (one list request).
-    pub async fn list_labelled<K>(&self, selector: &str) -> Result<Vec<K>>
+    pub(crate) async fn list_labelled<K>(&self, selector: &str) -> Result<Vec<K>>
     where
         K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
             + Clone
@@ -259,7 +232,7 @@ impl Cluster {
 
     /// Every object of kind `K` the caller can list, in all namespaces or cluster-wide, with an
     /// optional field selector (one list request).
-    pub async fn list_all<K>(&self, fields: Option<&str>) -> Result<Vec<K>>
+    pub(crate) async fn list_all<K>(&self, fields: Option<&str>) -> Result<Vec<K>>
     where
         K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
     {
@@ -275,7 +248,7 @@ impl Cluster {
     }
 
     /// The names of all namespaces, sorted (metadata only).
-    pub async fn namespaces(&self) -> Result<Vec<String>> {
+    pub(crate) async fn namespaces(&self) -> Result<Vec<String>> {
         let api = Api::<Namespace>::all(self.client.clone());
         let params = ListParams::default();
         let list = idempotent(|| api.list_metadata(&params))
@@ -288,7 +261,7 @@ impl Cluster {
 
     /// Every grant kscope made that the caller can see, in one namespace or all of them:
     /// (namespace, ServiceAccount) of the RoleBindings it labelled, sorted.
-    pub async fn grants(&self, namespace: Option<&str>) -> Result<Vec<(String, String)>> {
+    pub(crate) async fn grants(&self, namespace: Option<&str>) -> Result<Vec<(String, String)>> {
         let params = ListParams::default().labels(&format!("{MANAGED_BY}={FIELD_MANAGER}"));
         let api = match namespace {
             Some(ns) => self.namespaced::<RoleBinding>(ns),
@@ -310,7 +283,7 @@ impl Cluster {
     /// Server-side apply of a namespaced object whose live version (`existing`) the caller
     /// has just read; the outcome says whether it was created, changed or left as it was.
     /// `adopt` forces ownership of fields that other managers hold.
-    pub async fn apply<K>(
+    pub(crate) async fn apply<K>(
         &self,
         object: &K,
         existing: Option<&K>,
@@ -348,7 +321,7 @@ impl Cluster {
 
     /// Server-side apply of the Namespace, only when it does not exist yet (`existing` is the
     /// caller's fresh read, so no second GET is needed).
-    pub async fn ensure_namespace(
+    pub(crate) async fn ensure_namespace(
         &self,
         object: &Namespace,
         existing: Option<&Namespace>,
@@ -367,61 +340,45 @@ impl Cluster {
         Ok(Outcome::Created)
     }
 
-    /// Waits until the token controller has filled in the Secret's token, at most `timeout`.
-    /// `current` is the Secret as the apply returned it: one watch starts from its
-    /// resourceVersion, so nothing between the apply and the watch is missed. Should that
-    /// watch end or expire (410 Gone) first, kube's runtime takes over with a fresh list+watch.
-    pub async fn wait_for_token(&self, current: Secret, timeout: Duration) -> Result<Secret> {
+    /// Waits until the token controller has filled in the Secret's token, at most `timeout`,
+    /// with kube's runtime: one list and a watch from it, so nothing between the apply and
+    /// the watch is missed, and a watch that ends or expires (410 Gone) is started again.
+    pub(crate) async fn wait_for_token(
+        &self,
+        current: Secret,
+        timeout: Duration,
+    ) -> Result<Secret> {
         if has_token(&current) {
             return Ok(current);
         }
         let namespace = current.namespace().unwrap_or_default();
         let name = current.name_any();
-        let deleted = || Error::TokenSecretDeleted {
-            namespace: namespace.clone(),
-            secret: name.clone(),
-        };
-        let watch_error = |e| Error::api(format!("watch Secret {namespace}/{name}"), e);
         let api = self.namespaced::<Secret>(&namespace);
-        let wait = async {
-            let version = current.resource_version().unwrap_or_else(|| "0".into());
-            let params = WatchParams::default().fields(&format!("metadata.name={name}"));
-            let mut events = api
-                .watch(&params, &version)
-                .await
-                .map_err(watch_error)?
-                .boxed();
-            while let Some(event) = events.try_next().await.map_err(watch_error)? {
-                match event {
-                    WatchEvent::Added(s) | WatchEvent::Modified(s) if has_token(&s) => {
-                        return Ok(s);
-                    }
-                    WatchEvent::Deleted(_) => return Err(deleted()),
-                    WatchEvent::Error(_) => break,
-                    _ => {}
-                }
-            }
-            match await_condition(api.clone(), &name, token_filled()).await {
-                Ok(Some(secret)) => Ok(secret),
-                Ok(None) => Err(deleted()),
-                Err(e) => Err(Error::api(
-                    format!("watch Secret {namespace}/{name}"),
-                    kube::Error::Service(Box::new(e)),
-                )),
-            }
-        };
-        tokio::time::timeout(timeout, wait)
+        let waited = tokio::time::timeout(timeout, await_condition(api, &name, filled_or_gone()))
             .await
-            .map_err(|_| Error::TokenTimeout {
+            .map_err(|_| TokenError::Timeout {
                 namespace: namespace.clone(),
                 secret: name.clone(),
                 seconds: timeout.as_secs(),
-            })?
+            })?;
+        match waited {
+            Ok(Some(secret)) => Ok(secret),
+            // The condition holds for a Secret that is gone: the controller deletes orphans.
+            Ok(None) => Err(TokenError::SecretDeleted {
+                namespace,
+                secret: name,
+            }
+            .into()),
+            Err(e) => Err(Error::api(
+                format!("watch Secret {namespace}/{name}"),
+                kube::Error::Service(Box::new(e)),
+            )),
+        }
     }
 
     /// A TokenRequest for the ServiceAccount; bound to `secret` when given, so that deleting
     /// the Secret revokes the token.
-    pub async fn request_token(
+    pub(crate) async fn request_token(
         &self,
         namespace: &str,
         service_account: &str,
@@ -454,111 +411,11 @@ impl Cluster {
             })?;
         match answer.status.map(|s| s.token).filter(|t| !t.is_empty()) {
             Some(token) => Ok(Token::new(token)),
-            None => Err(Error::EmptyIssuedToken {
+            None => Err(Error::from(TokenError::EmptyIssued {
                 namespace: namespace.to_string(),
                 service_account: service_account.to_string(),
-            }),
+            })),
         }
-    }
-
-    /// Who the API server says the credential is (SelfSubjectReview).
-    pub async fn whoami(&self) -> Result<UserInfo> {
-        let api = Api::<SelfSubjectReview>::all(self.client.clone());
-        let (post, question) = (PostParams::default(), SelfSubjectReview::default());
-        let review = idempotent(|| api.create(&post, &question))
-            .await
-            .map_err(|e| {
-                Error::api(
-                    "ask the API server who this credential is (SelfSubjectReview)",
-                    e,
-                )
-            })?;
-        Ok(review.status.and_then(|s| s.user_info).unwrap_or_default())
-    }
-
-    /// The caller's rules in `namespace` (SelfSubjectRulesReview).
-    pub async fn caller_rules(&self, namespace: &str) -> Result<CallerRules> {
-        let review = SelfSubjectRulesReview {
-            spec: SelfSubjectRulesReviewSpec {
-                namespace: Some(namespace.to_string()),
-            },
-            ..Default::default()
-        };
-        let api = Api::<SelfSubjectRulesReview>::all(self.client.clone());
-        let post = PostParams::default();
-        let answer = idempotent(|| api.create(&post, &review))
-            .await
-            .map_err(|e| {
-                Error::api(format!("list your permissions in namespace {namespace}"), e)
-            })?;
-        let status = answer.status.unwrap_or_default();
-        let rules = status
-            .resource_rules
-            .into_iter()
-            .map(|r| PolicyRule {
-                api_groups: r.api_groups,
-                resources: r.resources,
-                resource_names: r.resource_names,
-                verbs: r.verbs,
-                non_resource_urls: None,
-            })
-            .collect();
-        let failed = status.evaluation_error.is_some_and(|e| !e.is_empty());
-        Ok(CallerRules {
-            rules,
-            incomplete: status.incomplete || failed,
-        })
-    }
-
-    /// SelfSubjectAccessReview for each (namespace or cluster scope, permission), at most
-    /// `REVIEW_CONCURRENCY` at once; answers come back in the order asked.
-    pub async fn can_i(&self, questions: &[(Option<String>, Permission)]) -> Result<Vec<bool>> {
-        Ok(self
-            .reviews(questions)
-            .await?
-            .into_iter()
-            .map(|r| r.allowed)
-            .collect())
-    }
-
-    /// SelfSubjectAccessReview for each question, with the authorizer's reason (which binding
-    /// and role allowed it), at most `REVIEW_CONCURRENCY` at once, in the order asked.
-    pub async fn reviews(&self, questions: &[(Option<String>, Permission)]) -> Result<Vec<Review>> {
-        let api = Api::<SelfSubjectAccessReview>::all(self.client.clone());
-        futures::stream::iter(questions.iter().map(|(namespace, permission)| {
-            let api = api.clone();
-            async move {
-                let (resource, subresource) = permission.parts();
-                let review = SelfSubjectAccessReview {
-                    spec: SelfSubjectAccessReviewSpec {
-                        resource_attributes: Some(ResourceAttributes {
-                            group: Some(permission.group.clone()),
-                            namespace: namespace.clone(),
-                            resource: Some(resource.to_string()),
-                            subresource: subresource.map(String::from),
-                            verb: Some(permission.verb.clone()),
-                            ..Default::default()
-                        }),
-                        non_resource_attributes: None,
-                    },
-                    ..Default::default()
-                };
-                let post = PostParams::default();
-                idempotent(|| api.create(&post, &review))
-                    .await
-                    .map(|r| {
-                        let status = r.status.unwrap_or_default();
-                        Review {
-                            allowed: status.allowed,
-                            reason: status.reason.filter(|r| !r.is_empty()),
-                        }
-                    })
-                    .map_err(|e| Error::api(format!("review access to {permission}"), e))
-            }
-        }))
-        .buffered(REVIEW_CONCURRENCY)
-        .try_collect()
-        .await
     }
 }
 
@@ -573,7 +430,7 @@ fn apply_params(adopt: bool, mode: Mode) -> PatchParams {
 }
 
 /// Whether kscope made (or adopted) the object: it carries kscope's managed-by label.
-pub fn is_managed(meta: &ObjectMeta) -> bool {
+pub(crate) fn is_managed(meta: &ObjectMeta) -> bool {
     meta.labels
         .as_ref()
         .and_then(|l| l.get(MANAGED_BY))
@@ -581,17 +438,13 @@ pub fn is_managed(meta: &ObjectMeta) -> bool {
 }
 
 /// The token controller has filled in the Secret, as a condition for kube's runtime.
-fn token_filled() -> impl Condition<Secret> {
-    |secret: Option<&Secret>| secret.is_some_and(has_token)
+fn filled_or_gone() -> impl Condition<Secret> {
+    |secret: Option<&Secret>| secret.is_none_or(has_token)
 }
 
 /// The token controller has filled in the Secret.
-pub fn has_token(secret: &Secret) -> bool {
-    secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get("token"))
-        .is_some_and(|t| !t.0.is_empty())
+pub(crate) fn has_token(secret: &Secret) -> bool {
+    SecretToken::is_filled(secret)
 }
 
 /// Whether the live object already holds every field of `wanted` with the same value (maps
@@ -641,18 +494,16 @@ fn same_state<K: Resource + Serialize>(before: &K, after: &K) -> bool {
 fn deleted<T>(answer: std::result::Result<T, kube::Error>, shown: &str) -> Result<bool> {
     match answer {
         Ok(_) => Ok(true),
-        Err(e) if api_status(&e).is_some_and(|s| s.code == 404) => Ok(false),
+        Err(e) if is_status(&e, 404) => Ok(false),
         Err(e) => Err(Error::api(format!("delete {shown}"), e)),
     }
 }
 
 /// Whether the API server accepts a credential: `Ok(false)` when it answers 401.
-pub async fn accepts(cluster: &Cluster) -> Result<bool> {
+pub(crate) async fn accepts(cluster: &Cluster) -> Result<bool> {
     match cluster.whoami().await {
         Ok(_) => Ok(true),
-        Err(Error::Api { source, .. }) if api_status(&source).is_some_and(|s| s.code == 401) => {
-            Ok(false)
-        }
+        Err(Error::Api { source, .. }) if is_status(&source, 401) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -667,6 +518,6 @@ where
 }
 
 /// Whether an error is the API server refusing the caller (403).
-pub fn is_forbidden(error: &Error) -> bool {
-    matches!(error, Error::Api { source, .. } if api_status(source).is_some_and(|s| s.code == 403))
+pub(crate) fn is_forbidden(error: &Error) -> bool {
+    matches!(error, Error::Api { source, .. } if is_status(source, 403))
 }

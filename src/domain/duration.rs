@@ -3,9 +3,14 @@
 
 use std::time::Duration;
 
+/// The shortest TokenRequest the API server accepts.
+pub(crate) const MIN_TOKEN_SECONDS: u64 = 600;
+/// The longest TokenRequest the API server accepts (`expirationSeconds` is capped at 2^32).
+pub(crate) const MAX_TOKEN_SECONDS: u64 = 1 << 32;
+
 /// Parses a Go-style duration ("90m", "24h", "1h30m", "3600s") plus days ("7d"). The error is
 /// why not, as a clause after "it".
-pub fn parse(value: &str) -> Result<Duration, String> {
+pub(crate) fn parse(value: &str) -> Result<Duration, String> {
     let text = value.trim();
     if text.is_empty() {
         return Err("is empty".into());
@@ -41,28 +46,28 @@ pub fn parse(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-/// Formats seconds the way kubectl prints durations: "1h30m0s" becomes "1h30m".
-pub fn format(seconds: u64) -> String {
-    let (d, rest) = (seconds / 86_400, seconds % 86_400);
-    let (h, rest) = (rest / 3600, rest % 3600);
-    let (m, s) = (rest / 60, rest % 60);
-    let mut out = String::new();
-    for (n, unit) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
-        if n > 0 {
-            out.push_str(&format!("{n}{unit}"));
-        }
-    }
-    if out.is_empty() { "0s".into() } else { out }
+/// Formats seconds the way kubectl prints durations: "1h30m0s" becomes "1h30m", whole days
+/// as "d" ("7d2h").
+pub(crate) fn format(seconds: u64) -> String {
+    spell(seconds, true)
 }
 
 /// Formats a duration as a flag value, in hours at most, the way kubectl and Go spell it
 /// ("24h", "1h30m", "168h"), so that a rendered command line reads like a typed one.
-pub fn flag(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let (h, rest) = (seconds / 3600, seconds % 3600);
+pub(crate) fn flag(duration: Duration) -> String {
+    spell(duration.as_secs(), false)
+}
+
+fn spell(seconds: u64, days: bool) -> String {
+    let (d, rest) = if days {
+        (seconds / 86_400, seconds % 86_400)
+    } else {
+        (0, seconds)
+    };
+    let (h, rest) = (rest / 3600, rest % 3600);
     let (m, s) = (rest / 60, rest % 60);
     let mut out = String::new();
-    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+    for (n, unit) in [(d, "d"), (h, "h"), (m, "m"), (s, "s")] {
         if n > 0 {
             out.push_str(&format!("{n}{unit}"));
         }

@@ -4,17 +4,20 @@
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
+/// The API group of Roles, RoleBindings, ClusterRoles and ClusterRoleBindings.
+pub(crate) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
 /// One (API group, resource[/subresource], verb) that a request needs. Serialized with the
 /// subresource apart: `{group, resource, subresource?, verb}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Permission {
-    pub group: String,
-    pub resource: String,
-    pub verb: String,
+pub(crate) struct Permission {
+    pub(crate) group: String,
+    pub(crate) resource: String,
+    pub(crate) verb: String,
 }
 
 impl Permission {
-    pub fn new(group: &str, resource: &str, verb: &str) -> Self {
+    pub(crate) fn new(group: &str, resource: &str, verb: &str) -> Self {
         Permission {
             group: group.into(),
             resource: resource.into(),
@@ -23,7 +26,7 @@ impl Permission {
     }
 
     /// The resource and its subresource: `pods/log` is (`pods`, `Some("log")`).
-    pub fn parts(&self) -> (&str, Option<&str>) {
+    pub(crate) fn parts(&self) -> (&str, Option<&str>) {
         match self.resource.split_once('/') {
             Some((resource, sub)) => (resource, Some(sub)),
             None => (&self.resource, None),
@@ -31,7 +34,7 @@ impl Permission {
     }
 
     /// `kubectl`-style resource name: `deployments.apps`, `pods/log`, `pods`.
-    pub fn qualified_resource(&self) -> String {
+    pub(crate) fn qualified_resource(&self) -> String {
         qualified(&self.resource, &self.group)
     }
 }
@@ -91,7 +94,7 @@ fn matches_resource(rule: &PolicyRule, resource: &str) -> bool {
 }
 
 /// Whether `rules` allow the request on any object (rules limited to resourceNames do not).
-pub fn allows(rules: &[PolicyRule], permission: &Permission) -> bool {
+pub(crate) fn allows(rules: &[PolicyRule], permission: &Permission) -> bool {
     rules.iter().any(|rule| {
         list(&rule.resource_names).is_empty()
             && matches_verb(rule, &permission.verb)
@@ -119,7 +122,7 @@ fn covers(
 }
 
 /// The parts of `wanted` that no rule of `held` covers, one line each ("create pods").
-pub fn missing(held: &[PolicyRule], wanted: &[PolicyRule]) -> Vec<String> {
+pub(crate) fn missing(held: &[PolicyRule], wanted: &[PolicyRule]) -> Vec<String> {
     let mut gaps = Vec::new();
     for rule in wanted {
         let names = list(&rule.resource_names);

@@ -6,23 +6,23 @@
 use std::fmt;
 
 /// kscope records the ServiceAccount name in a label, whose values stop at 63 characters.
-pub const MAX_SERVICE_ACCOUNT_LEN: usize = 63;
+pub(crate) const MAX_SERVICE_ACCOUNT_LEN: usize = 63;
 
 /// A name that was refused: what it names, the value, and why (a clause after "it").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidName {
-    pub what: &'static str,
-    pub value: String,
-    pub reason: String,
+pub(crate) struct InvalidName {
+    pub(crate) what: &'static str,
+    pub(crate) value: String,
+    pub(crate) reason: String,
 }
 
 /// A namespace name: an RFC 1123 DNS label.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NamespaceName(String);
+pub(crate) struct NamespaceName(String);
 
 /// A ServiceAccount name: an RFC 1123 DNS subdomain of at most 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ServiceAccountName(String);
+pub(crate) struct ServiceAccountName(String);
 
 fn refused(what: &'static str, value: &str, reason: String) -> InvalidName {
     InvalidName {
@@ -33,18 +33,18 @@ fn refused(what: &'static str, value: &str, reason: String) -> InvalidName {
 }
 
 impl NamespaceName {
-    pub fn parse(value: &str) -> Result<Self, InvalidName> {
+    pub(crate) fn parse(value: &str) -> Result<Self, InvalidName> {
         dns1123_label(value)
             .map(|()| NamespaceName(value.to_string()))
             .map_err(|reason| refused("namespace", value, reason))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 impl ServiceAccountName {
-    pub fn parse(value: &str) -> Result<Self, InvalidName> {
+    pub(crate) fn parse(value: &str) -> Result<Self, InvalidName> {
         let checked = dns1123_subdomain(value).and_then(|()| {
             if value.len() > MAX_SERVICE_ACCOUNT_LEN {
                 Err(format!(
@@ -60,12 +60,12 @@ impl ServiceAccountName {
             .map(|()| ServiceAccountName(value.to_string()))
             .map_err(|reason| refused("serviceaccount", value, reason))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
     /// The name of the long-lived token Secret of this grant.
-    pub fn token_secret(&self) -> String {
-        format!("{}-token", self.0)
+    pub(crate) fn token_secret(&self) -> String {
+        token_secret_name(&self.0)
     }
 }
 
@@ -81,8 +81,13 @@ impl fmt::Display for ServiceAccountName {
     }
 }
 
+/// The name of the long-lived token Secret kscope makes for ServiceAccount `service_account`.
+pub(crate) fn token_secret_name(service_account: &str) -> String {
+    format!("{service_account}-token")
+}
+
 /// A ClusterRole name as the API accepts it in a path segment (`system:` names included).
-pub fn cluster_role(value: &str) -> Result<String, InvalidName> {
+pub(crate) fn cluster_role(value: &str) -> Result<String, InvalidName> {
     let ok = !value.is_empty()
         && value.len() <= 253
         && !value.contains('/')
@@ -102,7 +107,7 @@ pub fn cluster_role(value: &str) -> Result<String, InvalidName> {
 }
 
 /// RFC 1123 label: 1-63 of [a-z0-9-], starting and ending alphanumeric. Returns why not.
-pub fn dns1123_label(value: &str) -> Result<(), String> {
+pub(crate) fn dns1123_label(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("is empty".into());
     }
@@ -116,7 +121,7 @@ pub fn dns1123_label(value: &str) -> Result<(), String> {
 }
 
 /// RFC 1123 subdomain: at most 253 characters, dot-separated labels.
-pub fn dns1123_subdomain(value: &str) -> Result<(), String> {
+pub(crate) fn dns1123_subdomain(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("is empty".into());
     }

@@ -1,0 +1,231 @@
+//! What a grant is, as data: its name (namespace and ServiceAccount), where its access comes
+//! from, the token a kubeconfig holds, and the access record the grant leaves on its
+//! ServiceAccount. Built from flags (`plan`), from the wizard's answers and from a TenantSet
+//! alike; pure.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::domain::duration::{self, MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS};
+use crate::domain::invalid::Invalid;
+use crate::domain::names::{NamespaceName, ServiceAccountName};
+use crate::domain::templates::{self, Template};
+
+/// The role a grant binds its ServiceAccount to.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RoleSource {
+    /// A Role named like the ServiceAccount, made from this template.
+    Template(Template),
+    /// An existing ClusterRole, bound in the namespace only.
+    ClusterRole(String),
+}
+
+impl RoleSource {
+    /// What the grant records on its ServiceAccount.
+    pub(crate) fn record(&self) -> AccessRecord {
+        match self {
+            RoleSource::Template(t) => AccessRecord::Template(t.name.clone()),
+            RoleSource::ClusterRole(name) => AccessRecord::ClusterRole(name.clone()),
+        }
+    }
+}
+
+/// What a grant gave its ServiceAccount, as it records it in the `kscope.dev/access`
+/// annotation: `template/<name>` or `clusterrole/<name>`. One parser and one formatter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum AccessRecord {
+    Template(String),
+    ClusterRole(String),
+}
+
+impl AccessRecord {
+    /// The annotation's value read back; `None` when it is not one kscope writes.
+    pub(crate) fn parse(value: &str) -> Option<AccessRecord> {
+        match value.split_once('/') {
+            Some(("template", name)) if !name.is_empty() => {
+                Some(AccessRecord::Template(name.to_string()))
+            }
+            Some(("clusterrole", name)) if !name.is_empty() => {
+                Some(AccessRecord::ClusterRole(name.to_string()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AccessRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessRecord::Template(name) => write!(f, "template/{name}"),
+            AccessRecord::ClusterRole(name) => write!(f, "clusterrole/{name}"),
+        }
+    }
+}
+
+impl serde::Serialize for AccessRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One grant by name: a ServiceAccount in a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct GrantRef {
+    pub(crate) namespace: NamespaceName,
+    pub(crate) service_account: ServiceAccountName,
+}
+
+impl GrantRef {
+    /// The user name the API server gives the ServiceAccount's tokens.
+    pub(crate) fn username(&self) -> String {
+        service_account_user(self.namespace.as_str(), self.service_account.as_str())
+    }
+}
+
+impl fmt::Display for GrantRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.service_account)
+    }
+}
+
+/// `system:serviceaccount:<namespace>:<name>`: how the API server names a ServiceAccount.
+pub(crate) fn service_account_user(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
+/// The namespace and name of a ServiceAccount user name, when `user` is one.
+pub(crate) fn parse_service_account_user(user: &str) -> Option<(&str, &str)> {
+    user.strip_prefix("system:serviceaccount:")?.split_once(':')
+}
+
+/// What a grant makes.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantSpec {
+    pub(crate) namespace: NamespaceName,
+    pub(crate) service_account: ServiceAccountName,
+    pub(crate) role: RoleSource,
+    /// The TenantSet the grant belongs to (`apply`), labelled on every object.
+    pub(crate) set: Option<String>,
+}
+
+impl GrantSpec {
+    pub(crate) fn grant_ref(&self) -> GrantRef {
+        GrantRef {
+            namespace: self.namespace.clone(),
+            service_account: self.service_account.clone(),
+        }
+    }
+}
+
+/// The token a kubeconfig holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// The token Secret's own, long-lived token.
+    LongLived,
+    /// A TokenRequest token of this lifetime, bound to the token Secret.
+    Expiring(Duration),
+}
+
+/// A `--duration`: a token lifetime that the TokenRequest API accepts.
+pub(crate) fn token_lifetime(value: &str) -> Result<Duration, Invalid> {
+    let lifetime = duration::parse(value).map_err(|reason| Invalid::Duration {
+        flag: "--duration",
+        value: value.to_string(),
+        reason,
+    })?;
+    let seconds = lifetime.as_secs();
+    if !(MIN_TOKEN_SECONDS..=MAX_TOKEN_SECONDS).contains(&seconds) {
+        return Err(Invalid::TokenLifetime {
+            flag: "--duration",
+            value: value.to_string(),
+            too_long: seconds > MAX_TOKEN_SECONDS,
+        });
+    }
+    Ok(lifetime)
+}
+
+/// Any positive duration, for `flag`.
+pub(crate) fn positive(flag: &'static str, value: &str) -> Result<Duration, Invalid> {
+    let invalid = |reason: String| Invalid::Duration {
+        flag,
+        value: value.to_string(),
+        reason,
+    };
+    match duration::parse(value) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(invalid("must be positive".into())),
+        Err(reason) => Err(invalid(reason)),
+    }
+}
+
+/// A template that lets its tenant step outside what it was given is refused, naming the rule,
+/// unless `--allow-escalation`.
+pub(crate) fn refuse_escalation(role: RoleSource, allow: bool) -> Result<RoleSource, Invalid> {
+    if let RoleSource::Template(template) = &role
+        && !allow
+        && let Some(rule) = templates::escalations(template).into_iter().next()
+    {
+        return Err(Invalid::EscalatingTemplate {
+            template: template.name.clone(),
+            rule,
+        });
+    }
+    Ok(role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_access_record_reads_back_what_it_writes() {
+        for record in [
+            AccessRecord::Template("developer".into()),
+            AccessRecord::ClusterRole("system:aggregate-to-edit".into()),
+        ] {
+            assert_eq!(AccessRecord::parse(&record.to_string()), Some(record));
+        }
+        assert_eq!(
+            AccessRecord::ClusterRole("view".into()).to_string(),
+            "clusterrole/view"
+        );
+        for foreign in ["", "template/", "role/x", "view", "clusterrole"] {
+            assert_eq!(AccessRecord::parse(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn token_lifetimes_are_bounded_like_the_api() {
+        assert!(token_lifetime("10m").is_ok());
+        assert!(token_lifetime("24h").is_ok());
+        let short = token_lifetime("9m59s").unwrap_err();
+        assert!(short.to_string().contains("at least 10 minutes"), "{short}");
+        assert!(token_lifetime(&format!("{}s", MAX_TOKEN_SECONDS + 1)).is_err());
+        assert!(token_lifetime(&format!("{MAX_TOKEN_SECONDS}s")).is_ok());
+        assert!(
+            token_lifetime("soon")
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid --duration \"soon\": it needs a number")
+        );
+        assert_eq!(
+            token_lifetime("5m")
+                .unwrap_err()
+                .for_field("kubeconfig.duration")
+                .to_string(),
+            "invalid kubeconfig.duration \"5m\": tokens must live at least 10 minutes"
+        );
+    }
+
+    #[test]
+    fn timeouts_must_be_positive() {
+        assert_eq!(
+            positive("--timeout", "90s").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            positive("--timeout", "0s").unwrap_err().to_string(),
+            "invalid --timeout \"0s\": it must be positive"
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! What the cluster says about a grant that stops a command: objects kscope does not own,
+//! permissions the caller lacks, namespaces that cannot take objects, grants that are not
+//! there or not kscope's. Each variant's sentence is its `#[error]` and its hint is in
+//! `GrantError::hint` below; all are exit 1 (requests were sent).
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GrantError {
+    /// Objects of the grant's names exist and kscope does not manage them ("Role ask/ask-sa").
+    #[error("{} already {} and {} not managed by kscope", objects.join(" and "),
+        if objects.len() == 1 { "exists" } else { "exist" }, if objects.len() == 1 { "is" } else { "are" })]
+    NotManaged { objects: Vec<String> },
+
+    /// The caller lacks permissions that the grant needs; found before anything was created.
+    #[error("you may not make this grant: you lack {}", missing.join("; "))]
+    MissingPermissions { missing: Vec<String> },
+
+    #[error("namespace {namespace} is being deleted (terminating) and accepts no new objects")]
+    NamespaceTerminating { namespace: String },
+
+    #[error(
+        "namespace {namespace} does not exist yet, so the server cannot validate objects inside it"
+    )]
+    NamespaceMissingForServerDryRun { namespace: String },
+
+    #[error("you may not list kscope's objects across all namespaces ({detail})")]
+    ListForbidden { detail: String },
+
+    #[error("there is no kscope grant {namespace}/{service_account} (revoked, or never made)")]
+    NoSuchGrant {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error("ClusterRole {name} does not exist")]
+    ClusterRoleMissing { name: String },
+
+    #[error("ClusterRole {name} of the grant does not exist")]
+    GrantClusterRoleMissing { name: String },
+
+    #[error("no grant named, and none was made from this machine for context {context:?}")]
+    NoGrantNamed {
+        context: String,
+        command: &'static str,
+        grants: Vec<(String, String)>,
+    },
+
+    #[error(
+        "the --kubeconfig-file credential is {identity}, not a ServiceAccount of namespace {namespace}"
+    )]
+    NotAServiceAccountOf { identity: String, namespace: String },
+
+    #[error(
+        "ServiceAccount {namespace}/{service_account} does not exist: the grant was revoked, or never made"
+    )]
+    ServiceAccountMissing {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error("ServiceAccount {namespace}/{service_account} was not made by kscope grant")]
+    NotGrantedByKscope {
+        namespace: String,
+        service_account: String,
+    },
+
+    #[error(
+        "ServiceAccount {namespace}/{service_account} has an unknown kscope.dev/access: {value:?}"
+    )]
+    UnknownAccessRecord {
+        namespace: String,
+        service_account: String,
+        value: String,
+    },
+
+    #[error("the grant used template {name:?}, which this machine does not have")]
+    GrantTemplateMissing { name: String },
+
+    #[error("{failed} of {total} tenants failed")]
+    TenantsFailed { failed: usize, total: usize },
+}
+
+impl GrantError {
+    /// The line under the sentence: what to do about it.
+    pub(crate) fn hint(&self) -> String {
+        use GrantError::*;
+        match self {
+            NotManaged { .. } => {
+                "pick another name, or re-run with --adopt to let kscope take the object over".into()
+            }
+            MissingPermissions { .. } => {
+                "ask a cluster admin to run the grant, or to give you these permissions; nothing was created".into()
+            }
+            NamespaceTerminating { .. } => {
+                "wait until it is gone, then run the grant again".into()
+            }
+            NamespaceMissingForServerDryRun { .. } => {
+                "use --dry-run (client) to see the manifests, or run the grant".into()
+            }
+            ListForbidden { .. } => {
+                "name a namespace you may read: kscope list -n NAMESPACE".into()
+            }
+            NoSuchGrant {
+                namespace,
+                service_account,
+            } => format!(
+                "kscope list shows the grants there are; make this one with kscope grant {namespace} {service_account}"
+            ),
+            ClusterRoleMissing { .. } => {
+                "name an existing ClusterRole such as edit or view (kubectl get clusterroles)".into()
+            }
+            GrantClusterRoleMissing { .. } => {
+                "re-run the grant with an existing --cluster-role".into()
+            }
+            NoGrantNamed {
+                command, grants, ..
+            } if grants.is_empty() => format!(
+                "run kscope grant <namespace> <serviceaccount> first, or name one: kscope {command} <namespace> <serviceaccount>"
+            ),
+            NoGrantNamed {
+                command, grants, ..
+            } => {
+                let names: Vec<String> = grants.iter().map(|(ns, sa)| format!("{ns} {sa}")).collect();
+                format!(
+                    "name one of the kscope grants: kscope {command} {}",
+                    names.join(&format!(" | kscope {command} "))
+                )
+            }
+            NotAServiceAccountOf { .. } => {
+                "name the grant: kscope check <namespace> <serviceaccount> --kubeconfig-file FILE".into()
+            }
+            ServiceAccountMissing {
+                namespace,
+                service_account,
+            } => format!("run kscope grant {namespace} {service_account} first"),
+            NotGrantedByKscope { .. } => {
+                "say what it should have: --template NAME or --cluster-role NAME".into()
+            }
+            UnknownAccessRecord { .. } => "pass --template NAME or --cluster-role NAME".into(),
+            GrantTemplateMissing { .. } => "pass --template FILE or --template-dir DIR".into(),
+            TenantsFailed { .. } => {
+                "the table names each failure; the others were granted, and running apply again converges".into()
+            }
+        }
+    }
+}

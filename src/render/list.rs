@@ -1,0 +1,50 @@
+//! `kscope list` and `kscope audit`: a row per grant, a row per finding.
+
+use super::{age, finish, plain};
+use crate::audit::Finding;
+use crate::list::GrantRow;
+
+/// `kscope list`: a row per grant.
+pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
+    if rows.is_empty() {
+        return "No kscope grants found.\n".into();
+    }
+    let mut table = plain(&[
+        "NAMESPACE",
+        "SERVICEACCOUNT",
+        "ACCESS",
+        "TOKEN",
+        "LAST USED",
+        "STATUS",
+    ]);
+    for row in rows {
+        table.add_row(vec![
+            row.namespace.clone(),
+            row.service_account.clone(),
+            row.access
+                .as_ref()
+                .map_or_else(|| "<unknown>".into(), ToString::to_string),
+            row.token_created
+                .map_or_else(|| "<none>".into(), |created| age(now - created)),
+            row.last_used.clone().unwrap_or_else(|| "never".into()),
+            row.status.to_string(),
+        ]);
+    }
+    finish(&table)
+}
+
+/// `kscope audit`: a row per finding, most severe first.
+pub(crate) fn findings(found: &[Finding]) -> String {
+    if found.is_empty() {
+        return "No findings.\n".into();
+    }
+    let mut table = plain(&["SEVERITY", "OBJECT", "FINDING"]);
+    for finding in found {
+        table.add_row(vec![
+            finding.severity.to_string(),
+            finding.object.clone(),
+            finding.message.clone(),
+        ]);
+    }
+    finish(&table)
+}

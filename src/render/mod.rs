@@ -1,0 +1,149 @@
+//! Renderers: tables, YAML and JSON as strings, one file per report beside the machine
+//! envelopes here. Nothing here prints or talks to a cluster, and tables never depend on the
+//! terminal, so output is the same on a terminal and in a pipe.
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::error::{Error, Result};
+
+mod check;
+mod credential;
+mod grant;
+mod list;
+mod man;
+mod revoke;
+mod templates;
+
+pub(crate) use check::{access_differs, check_matrix_styled};
+pub(crate) use credential::{endpoint_warning, expiry_notes};
+pub(crate) use grant::{grant_results, tenant_results};
+pub(crate) use list::{findings, grant_list};
+pub(crate) use man::man_page;
+pub(crate) use revoke::{revocation, revocation_preview};
+pub(crate) use templates::{template_docs, templates};
+
+/// The API version of kscope's machine output (`-o json|yaml`).
+pub(crate) const API_VERSION: &str = "kscope.dev/v1alpha1";
+
+pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::bug(format!("could not render JSON: {e}")))
+}
+
+pub(crate) fn yaml<T: Serialize>(value: &T) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| Error::bug(format!("could not render YAML: {e}")))
+}
+
+/// A list the way Kubernetes prints one: `{apiVersion, kind: <Kind>List, items}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct List<'a, T: Serialize> {
+    api_version: &'static str,
+    kind: String,
+    items: &'a [T],
+}
+
+pub(crate) fn list<'a, T: Serialize>(kind: &str, items: &'a [T]) -> List<'a, T> {
+    List {
+        api_version: API_VERSION,
+        kind: format!("{kind}List"),
+        items,
+    }
+}
+
+/// A single object the way Kubernetes prints one: `{apiVersion, kind, ...fields}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Object<'a, T: Serialize> {
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+pub(crate) fn object<'a, T: Serialize>(kind: &'static str, fields: &'a T) -> Object<'a, T> {
+    Object {
+        api_version: API_VERSION,
+        kind,
+        fields,
+    }
+}
+
+/// Data in the chosen format: `table` renders the table, the others serialize `value`.
+pub(crate) fn as_output<T: Serialize>(
+    output: Output,
+    value: &T,
+    table: impl FnOnce() -> String,
+) -> Result<String> {
+    match output {
+        Output::Table => Ok(table()),
+        Output::Yaml => yaml(value),
+        Output::Json => json(value),
+    }
+}
+
+/// kubectl-style columns: no borders, header in capitals.
+fn plain(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}
+
+fn finish(table: &Table) -> String {
+    // comfy-table pads every line to the column widths; trailing blanks help nobody.
+    let mut text: String = table
+        .to_string()
+        .lines()
+        .map(|l| l.trim_end().trim_start_matches(' ').to_string() + "\n")
+        .collect();
+    if text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+/// An age as kubectl prints one: the largest unit and, below ten of it, the next ("3d4h").
+pub(crate) fn age(seconds: i64) -> String {
+    let seconds = seconds.max(0) as u64;
+    let units = [
+        (86_400 * 365, "y"),
+        (86_400, "d"),
+        (3600, "h"),
+        (60, "m"),
+        (1, "s"),
+    ];
+    for (i, (size, unit)) in units.iter().enumerate() {
+        if seconds >= *size {
+            let (n, rest) = (seconds / size, seconds % size);
+            let mut text = format!("{n}{unit}");
+            if let Some((next, next_unit)) = units.get(i + 1)
+                && n < 10
+                && rest / next > 0
+            {
+                text.push_str(&format!("{}{next_unit}", rest / next));
+            }
+            return text;
+        }
+    }
+    "0s".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(age(-5), "0s");
+        assert_eq!(age(42), "42s");
+        assert_eq!(age(323), "5m23s");
+        assert_eq!(age(3600 * 30), "1d6h");
+        assert_eq!(age(86_400 * 12 + 3600), "12d");
+    }
+}
