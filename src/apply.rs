@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::cli::DryRun;
 use crate::cluster::Mode;
 use crate::credential;
+use crate::domain::containment;
 use crate::domain::kubeconfig::Endpoint;
 use crate::domain::manifest::{self, GRANT_LABEL, Outcome};
 use crate::domain::names::{NamespaceName, ServiceAccountName};
@@ -154,6 +155,8 @@ async fn one(
         timeout: plan.timeout,
         preflight: !checked_once,
         remember: false,
+        allow: plan.allow,
+        prove_guard: false,
     };
     let mut result = TenantResult {
         context: session.caller.context.clone(),
@@ -332,12 +335,21 @@ pub(crate) async fn prune(
 /// `kubectl apply -f` or a GitOps engine. Never a token.
 pub(crate) fn manifests(plan: &ApplyPlan) -> Result<String> {
     let mut seen = BTreeSet::new();
+    let mut guarded = BTreeSet::new();
     let mut out = String::new();
     for tenant in &plan.set.tenants {
         let first = seen.insert(tenant.spec.namespace.to_string());
         out.push_str(&manifest::to_yaml_with(
             &manifest::build(&tenant.spec),
             first,
+        )?);
+        if containment::spec_needs_guard(&tenant.spec) {
+            guarded.insert(tenant.spec.namespace.as_str());
+        }
+    }
+    if !guarded.is_empty() {
+        out.push_str(&containment::guard_yaml(
+            &guarded.into_iter().collect::<Vec<_>>(),
         )?);
     }
     Ok(out)

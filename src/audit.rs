@@ -386,6 +386,7 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
             .filter(|o| managed(&o.metadata))
             .cloned()
             .collect(),
+        pod_security: Default::default(),
     };
     for row in rows(&listed).into_iter().filter(|r| !r.status.is_ok()) {
         found.push(Finding {

@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
 use crate::cluster::{Cluster, is_forbidden};
+use crate::containment;
 use crate::credential;
 use crate::domain::access::{self, Answer, AnsweredBy, Binding, Report};
 use crate::domain::manifest::ACCESS_ANNOTATION;
@@ -67,12 +68,18 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
             ask_matrix(&as_sa, grant.namespace.as_str(), probes)
         )?
     };
+    let (containment, pod_security) = futures::join!(
+        containment::probe(&as_sa, &session.cluster, &grant, &rules),
+        containment::enforced_level(&session.cluster, grant.namespace.as_str()),
+    );
     Ok(Report {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
         identity,
         binding: Some(binding),
         answers,
+        containment: containment?,
+        pod_security,
     })
 }
 

@@ -90,6 +90,42 @@ pub(crate) enum FailOn {
     High,
 }
 
+/// `--pod-security`: the Pod Security level of a namespace kscope creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum PodSecurityLevel {
+    /// The hardened profile: non-root, no privilege escalation, seccomp.
+    Restricted,
+    /// No privileged containers, host namespaces or host paths (the default).
+    #[default]
+    Baseline,
+    /// Anything, including pods that take their node; said plainly in every report.
+    Privileged,
+}
+
+/// The paths out of a namespace that a grant refuses unless told to accept them (shared by
+/// `grant`, `apply` and the wizard).
+#[derive(Debug, Clone, Copy, Args, Default)]
+pub(crate) struct ContainmentArgs {
+    /// Accept an existing namespace that admits pods able to take their node (privileged,
+    /// the host's namespaces or file system) although the grant can create pods.
+    #[arg(long)]
+    pub(crate) allow_host_pods: bool,
+
+    /// Grant in kube-system, kube-public, kube-node-lease or default.
+    #[arg(long)]
+    pub(crate) allow_system_namespace: bool,
+
+    /// Grant in a namespace that holds a ServiceAccount with more access than the grant,
+    /// although the grant can act as it (run pods, mint tokens, read Secrets).
+    #[arg(long)]
+    pub(crate) allow_shared_namespace: bool,
+
+    /// Grant without kscope's guard (a ValidatingAdmissionPolicy) when you may not install it;
+    /// the tenant may then change its Namespace, kscope's objects and Endpoints.
+    #[arg(long)]
+    pub(crate) allow_unguarded: bool,
+}
+
 /// `--dry-run` modes, as kubectl names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum DryRun {
@@ -130,9 +166,17 @@ pub(crate) struct GrantArgs {
     #[arg(long)]
     pub(crate) adopt: bool,
 
-    /// Accept a template that grants escalate, bind, impersonate or serviceaccounts/token create.
+    /// Accept a role that grants escalate, bind, impersonate or serviceaccounts/token create
+    /// (a template), or every verb, escalate, bind or impersonation of users (a ClusterRole).
     #[arg(long)]
     pub(crate) allow_escalation: bool,
+
+    /// Pod Security level of a namespace kscope creates (an existing one is never changed).
+    #[arg(long, value_enum, default_value_t = PodSecurityLevel::Baseline, value_name = "LEVEL")]
+    pub(crate) pod_security: PodSecurityLevel,
+
+    #[command(flatten)]
+    pub(crate) containment: ContainmentArgs,
 
     /// Print the manifests without touching the cluster (client), or have the server validate them (server).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
@@ -262,9 +306,13 @@ pub(crate) struct ApplyArgs {
     #[arg(short, long, requires = "prune")]
     pub(crate) yes: bool,
 
-    /// Accept templates that grant escalate, bind, impersonate or serviceaccounts/token create.
+    /// Accept roles that grant escalate, bind, impersonate or serviceaccounts/token create
+    /// (templates), or every verb, escalate, bind or impersonation of users (ClusterRoles).
     #[arg(long)]
     pub(crate) allow_escalation: bool,
+
+    #[command(flatten)]
+    pub(crate) containment: ContainmentArgs,
 
     /// Print the manifests without touching a cluster (client), or have the server validate them (server).
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
@@ -373,7 +421,14 @@ pub(crate) struct WizardArgs {
     #[arg(long)]
     pub(crate) adopt: bool,
 
-    /// Accept a template that grants escalate, bind, impersonate or serviceaccounts/token create.
+    /// Accept a role that grants escalate, bind, impersonate or serviceaccounts/token create.
     #[arg(long)]
     pub(crate) allow_escalation: bool,
+
+    /// Pod Security level of a new namespace (skips the Pod Security question).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub(crate) pod_security: Option<PodSecurityLevel>,
+
+    #[command(flatten)]
+    pub(crate) containment: ContainmentArgs,
 }

@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
 
 use crate::cluster::{Cluster, Mode, has_token, is_forbidden, is_managed};
+use crate::containment;
 use crate::error::GrantError;
 use crate::error::{Error, Result};
 use k8s_openapi::NamespaceResourceScope;
@@ -29,13 +30,16 @@ pub(crate) struct Report {
     pub(crate) token_secret: Option<Secret>,
     /// Set when the grant could not be remembered locally (a warning, never a failure).
     pub(crate) not_remembered: Option<Error>,
+    /// What containment has to say: a privileged namespace, a risk the flags accepted.
+    pub(crate) notes: Vec<String>,
 }
 
 /// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
 /// token and, unless a dry run, remembers it for this context.
 pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<Report> {
     let manifests = manifest::build(&plan.spec);
-    let (objects, secret) = apply(&session.cluster, plan, &manifests, mode).await?;
+    let applied = apply(&session.cluster, plan, &manifests, mode).await?;
+    let (objects, secret, notes) = (applied.objects, applied.secret, applied.notes);
     let token_secret = match (mode, secret) {
         (Mode::ServerDryRun, _) => None,
         (Mode::Apply, secret) if has_token(&secret) => Some(secret),
@@ -50,6 +54,15 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
             Some(filled)
         }
     };
+    // A guard just installed or changed is proven in force before the grant is reported made.
+    if mode == Mode::Apply && plan.prove_guard && applied.guard_changed {
+        let spinner = session.progress.start(&format!(
+            "waiting for kscope's guard to be in force in namespace {}",
+            plan.spec.namespace
+        ));
+        containment::prove_guard(session, &plan.spec.grant_ref(), applied.reach).await?;
+        spinner.finish("kscope's guard is in force (a write it protects was refused)");
+    }
     let not_remembered = match mode {
         Mode::Apply if plan.remember => {
             state::remember(&session.caller.context, &plan.spec.grant_ref()).err()
@@ -60,6 +73,7 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
         objects,
         token_secret,
         not_remembered,
+        notes,
     })
 }
 
@@ -68,7 +82,7 @@ async fn apply(
     plan: &GrantPlan,
     manifests: &Manifests,
     mode: Mode,
-) -> Result<(Vec<ObjectResult>, Secret)> {
+) -> Result<Applied> {
     let spec = &plan.spec;
     let ns = spec.namespace.as_str();
     // A caller who may not read the namespace (a tenant lead with only a RoleBinding) may
@@ -93,6 +107,7 @@ async fn apply(
     if plan.preflight {
         preflight(cluster, spec, existing.is_none()).await?;
     }
+    let judgement = containment::judge(cluster, spec, plan.allow, existing.as_ref()).await?;
 
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
     // In a namespace that does not exist yet, nothing does.
@@ -118,6 +133,12 @@ async fn apply(
         mode,
         objects: vec![namespace],
     };
+    // The guard before the access: a tenant is never bound without it.
+    if judgement.guard {
+        applier
+            .objects
+            .extend(containment::install_guard(cluster, ns, mode).await?);
+    }
     // The binding first and the ServiceAccount's record of the access after it, so that the
     // record never claims access that is not bound; the Secret last, once its account exists.
     if let Some(role) = &manifests.role {
@@ -143,7 +164,29 @@ async fn apply(
     }
     let mut objects = applier.objects;
     objects.sort_by_key(|o| o.kind);
-    Ok((objects, secret))
+    let guard_changed = objects.iter().any(|o| {
+        matches!(
+            o.kind,
+            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding
+        ) && o.result != Outcome::Unchanged
+    });
+    Ok(Applied {
+        objects,
+        secret,
+        notes: judgement.notes,
+        guard_changed,
+        reach: judgement.reach,
+    })
+}
+
+/// What applying a grant's objects did.
+struct Applied {
+    objects: Vec<ObjectResult>,
+    secret: Secret,
+    notes: Vec<String>,
+    /// The guard was created or changed (so it may not be in force yet).
+    guard_changed: bool,
+    reach: crate::domain::containment::Reach,
 }
 
 /// Applies a grant's namespaced objects one by one, recording what happened to each.

@@ -20,6 +20,7 @@ pub(crate) mod check;
 pub(crate) mod cli;
 pub(crate) mod cluster;
 pub(crate) mod cmd;
+pub(crate) mod containment;
 pub(crate) mod credential;
 pub(crate) mod domain;
 pub(crate) mod error;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::cluster::{has_token, is_forbidden};
 use crate::domain::manifest::{ACCESS_ANNOTATION, GRANT_LABEL};
 use crate::domain::names::token_secret_name;
-use crate::domain::spec::AccessRecord;
+use crate::domain::spec::{AccessRecord, PodSecurity};
 use crate::error::GrantError;
 use crate::error::{Error, Result};
 use crate::plan::ListPlan;
@@ -34,6 +34,8 @@ pub(crate) struct GrantRow {
     pub(crate) token_created: Option<i64>,
     /// The day the token was last used, as the API server records it.
     pub(crate) last_used: Option<String>,
+    /// The namespace's enforced Pod Security level (`None`: no label, or not readable).
+    pub(crate) pod_security: Option<String>,
     /// `ok`, or every drift in words.
     pub(crate) status: Status,
 }
@@ -119,6 +121,8 @@ pub(crate) struct Listed {
     pub(crate) secrets: Vec<Secret>,
     pub(crate) roles: Vec<Role>,
     pub(crate) role_bindings: Vec<RoleBinding>,
+    /// Namespace → its enforced Pod Security level, for the namespaces that have one.
+    pub(crate) pod_security: BTreeMap<String, String>,
 }
 
 pub(crate) async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<GrantRow>> {
@@ -134,19 +138,43 @@ pub(crate) async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<Gr
             e
         }
     };
-    let (service_accounts, secrets, roles, role_bindings) = futures::try_join!(
+    let (service_accounts, secrets, roles, role_bindings, namespaces) = futures::join!(
         cluster.list_managed::<ServiceAccount>(namespace),
         cluster.list_managed::<Secret>(namespace),
         cluster.list_managed::<Role>(namespace),
         cluster.list_managed::<RoleBinding>(namespace),
-    )
-    .map_err(forbidden)?;
+        pod_security_levels(cluster, namespace),
+    );
     Ok(rows(&Listed {
-        service_accounts,
-        secrets,
-        roles,
-        role_bindings,
+        service_accounts: service_accounts.map_err(forbidden)?,
+        secrets: secrets.map_err(forbidden)?,
+        roles: roles.map_err(forbidden)?,
+        role_bindings: role_bindings.map_err(forbidden)?,
+        pod_security: namespaces,
     }))
+}
+
+/// The enforced Pod Security level of each namespace (one request: a list, or the one
+/// namespace of `-n`). A caller who may not read namespaces gets none.
+async fn pod_security_levels(
+    cluster: &crate::cluster::Cluster,
+    namespace: Option<&str>,
+) -> BTreeMap<String, String> {
+    let found = match namespace {
+        Some(ns) => cluster
+            .get_cluster_scoped::<Namespace>(ns)
+            .await
+            .map(|n| n.into_iter().collect()),
+        None => cluster.list_all::<Namespace>(None).await,
+    };
+    found
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|n| {
+            let level = PodSecurity::enforced(n.metadata.labels.as_ref())?;
+            Some((n.metadata.name?, level))
+        })
+        .collect()
 }
 
 /// The grants in `listed`, sorted by namespace and ServiceAccount. Pure.
@@ -242,6 +270,7 @@ pub(crate) fn rows(listed: &Listed) -> Vec<GrantRow> {
             }
             let secret_meta = parts.secret.map(|s| &s.metadata);
             GrantRow {
+                pod_security: listed.pod_security.get(&namespace).cloned(),
                 namespace,
                 service_account,
                 access,
@@ -339,6 +368,7 @@ mod tests {
                 binding("a", "no-role", "Role", "no-role"),
                 binding("a", "elsewhere", "ClusterRole", "edit"),
             ],
+            pod_security: BTreeMap::from([("a".to_string(), "privileged".to_string())]),
         };
         let rows = rows(&listed);
         let status: Vec<(&str, &str, String)> = rows
@@ -372,5 +402,7 @@ mod tests {
         assert_eq!(rows[2].last_used.as_deref(), Some("2026-11-28"));
         assert_eq!(rows[1].last_used, None);
         assert_eq!(rows[4].access, None);
+        assert_eq!(rows[0].pod_security.as_deref(), Some("privileged"));
+        assert_eq!(rows[3].pod_security, None);
     }
 }

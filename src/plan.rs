@@ -11,8 +11,11 @@ use crate::cli::{
     AccessArgs, ApplyArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs, RevokeArgs,
     RotateArgs, WizardArgs,
 };
+use crate::cli::{ContainmentArgs, PodSecurityLevel};
 use crate::domain::names::{self, NamespaceName, ServiceAccountName};
-use crate::domain::spec::{self, GrantRef, GrantSpec, RoleSource, TokenKind, refuse_escalation};
+use crate::domain::spec::{
+    self, Allowances, GrantRef, GrantSpec, PodSecurity, RoleSource, TokenKind, refuse_escalation,
+};
 use crate::domain::templates;
 use crate::domain::tenants::{self, TenantSet};
 use crate::error::{Input, Result, Unwritable};
@@ -30,6 +33,11 @@ pub(crate) struct GrantPlan {
     pub(crate) preflight: bool,
     /// Remember it as this machine's last grant for the context (`apply` does not).
     pub(crate) remember: bool,
+    /// The risks the flags accept.
+    pub(crate) allow: Allowances,
+    /// Prove a guard it installs in force before reporting the grant made (`apply` leaves
+    /// that to `kscope check`, so a fleet is not held up a second per new namespace).
+    pub(crate) prove_guard: bool,
 }
 
 /// `kscope apply`, validated: the whole file before any request.
@@ -42,6 +50,8 @@ pub(crate) struct ApplyPlan {
     pub(crate) confirmed: bool,
     pub(crate) dry_run: Option<DryRun>,
     pub(crate) timeout: Duration,
+    /// The risks the flags accept, for every tenant.
+    pub(crate) allow: Allowances,
 }
 
 /// Where a kubeconfig goes.
@@ -94,8 +104,10 @@ pub(crate) struct WizardPreset {
     pub(crate) output: Option<PathBuf>,
     pub(crate) force: bool,
     pub(crate) adopt: bool,
-    /// Templates that escalate may be chosen (`--allow-escalation`).
-    pub(crate) allow_escalation: bool,
+    /// The Pod Security level of a new namespace, when the flags say.
+    pub(crate) pod_security: Option<PodSecurity>,
+    /// The risks the flags accept (roles that escalate may be chosen with `escalation`).
+    pub(crate) allow: Allowances,
 }
 
 /// `kscope list`, validated.
@@ -185,17 +197,21 @@ fn destination(output: Option<&Path>, force: bool) -> Result<Destination> {
 }
 
 pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
+    let allow = allowances(&args.containment, args.allow_escalation);
+    let namespace = NamespaceName::parse(&args.namespace)?;
+    spec::refuse_system_namespace(&namespace, allow.system_namespace)?;
     Ok(GrantPlan {
         spec: GrantSpec {
-            namespace: NamespaceName::parse(&args.namespace)?,
+            namespace,
             service_account: ServiceAccountName::parse(&args.serviceaccount)?,
             role: refuse_escalation(
                 match role_source(&args.access)? {
                     Some(role) => role,
                     None => default_role(&args.access)?,
                 },
-                args.allow_escalation,
+                allow.escalation,
             )?,
+            pod_security: pod_security(args.pod_security),
             set: None,
         },
         adopt: args.adopt,
@@ -203,7 +219,29 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
         timeout: timeout(&args.timeout)?,
         preflight: true,
         remember: true,
+        allow,
+        prove_guard: true,
     })
+}
+
+/// The containment flags (and `--allow-escalation`) as the risks a plan accepts.
+pub(crate) fn allowances(args: &ContainmentArgs, escalation: bool) -> Allowances {
+    Allowances {
+        escalation,
+        host_pods: args.allow_host_pods,
+        system_namespace: args.allow_system_namespace,
+        shared_namespace: args.allow_shared_namespace,
+        unguarded: args.allow_unguarded,
+    }
+}
+
+/// `--pod-security`, as the core names the levels.
+pub(crate) fn pod_security(level: PodSecurityLevel) -> PodSecurity {
+    match level {
+        PodSecurityLevel::Restricted => PodSecurity::Restricted,
+        PodSecurityLevel::Baseline => PodSecurity::Baseline,
+        PodSecurityLevel::Privileged => PodSecurity::Privileged,
+    }
 }
 
 pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
@@ -211,16 +249,13 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
         path: args.file.clone(),
         detail: e.to_string(),
     })?;
-    let set = tenants::parse(
-        &text,
-        &args.file,
-        args.template_dir.as_deref(),
-        args.allow_escalation,
-    )
-    .map_err(|problems| Input::InvalidTenantSet {
-        path: args.file.clone(),
-        problems,
-    })?;
+    let allow = allowances(&args.containment, args.allow_escalation);
+    let set = tenants::parse(&text, &args.file, args.template_dir.as_deref(), allow).map_err(
+        |problems| Input::InvalidTenantSet {
+            path: args.file.clone(),
+            problems,
+        },
+    )?;
     if args.concurrency == 0 {
         return Err(Input::InvalidConcurrency.into());
     }
@@ -242,6 +277,7 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
         confirmed: args.yes,
         dry_run: args.dry_run,
         timeout: timeout(&args.timeout)?,
+        allow,
     })
 }
 
@@ -267,6 +303,7 @@ pub(crate) fn check(args: &CheckArgs) -> Result<CheckPlan> {
 }
 
 pub(crate) fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
+    let allow = allowances(&args.containment, args.allow_escalation);
     let token = match (&args.duration, args.long_lived) {
         (Some(value), _) => Some(TokenKind::Expiring(spec::token_lifetime(value)?)),
         (None, true) => Some(TokenKind::LongLived),
@@ -275,26 +312,31 @@ pub(crate) fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
     if let Some(path) = &args.output {
         kubeconfig::check_destination(path, true)?;
     }
+    let namespace = args
+        .namespace
+        .as_deref()
+        .map(NamespaceName::parse)
+        .transpose()?;
+    if let Some(namespace) = &namespace {
+        spec::refuse_system_namespace(namespace, allow.system_namespace)?;
+    }
     Ok(WizardPreset {
-        namespace: args
-            .namespace
-            .as_deref()
-            .map(NamespaceName::parse)
-            .transpose()?,
+        namespace,
         service_account: args
             .serviceaccount
             .as_deref()
             .map(ServiceAccountName::parse)
             .transpose()?,
         role: role_source(&args.access)?
-            .map(|role| refuse_escalation(role, args.allow_escalation))
+            .map(|role| refuse_escalation(role, allow.escalation))
             .transpose()?,
         template_dir: args.access.template_dir.clone(),
         token,
         output: args.output.clone(),
         force: args.force,
         adopt: args.adopt,
-        allow_escalation: args.allow_escalation,
+        pod_security: args.pod_security.map(pod_security),
+        allow,
     })
 }
 
@@ -359,6 +401,8 @@ mod tests {
             access: AccessArgs::default(),
             adopt: false,
             allow_escalation: false,
+            pod_security: Default::default(),
+            containment: Default::default(),
             dry_run: None,
             timeout: "60s".into(),
             output: crate::cli::Output::Table,

@@ -179,7 +179,9 @@ pub(crate) async fn execute(
             Kind::RoleBinding => cluster.delete::<RoleBinding>(ns, name).await?,
             Kind::Role => cluster.delete::<Role>(ns, name).await?,
             Kind::ServiceAccount => cluster.delete::<ServiceAccount>(ns, name).await?,
-            Kind::Namespace => {
+            Kind::Namespace
+            | Kind::ValidatingAdmissionPolicy
+            | Kind::ValidatingAdmissionPolicyBinding => {
                 return Err(Error::bug(
                     "a revoke surveyed the Namespace as an object of the grant",
                 ));

@@ -50,13 +50,16 @@ fn dry_run_prints_the_manifests_without_any_cluster() {
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .run(["grant", "ask", "ask-sa", "--dry-run"])
         .expect_code(0);
-    assert_eq!(run.stdout.matches("---\n").count(), 5, "{}", run.stdout);
+    // The grant's five objects, then kscope's guard and its binding for the namespace.
+    assert_eq!(run.stdout.matches("---\n").count(), 7, "{}", run.stdout);
     for kind in [
         "Namespace",
         "ServiceAccount",
         "Secret",
         "Role",
         "RoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ] {
         assert!(run.stdout.contains(&format!("kind: {kind}\n")), "{kind}");
     }
@@ -75,8 +78,8 @@ fn dry_run_prints_the_manifests_without_any_cluster() {
         .expect_code(0);
     assert_eq!(
         run.stdout.matches("---\n").count(),
-        4,
-        "no Role with --cluster-role"
+        6,
+        "no Role with --cluster-role (and the guard, since a ClusterRole may reach what it protects)"
     );
     assert!(
         run.stdout.contains("kind: ClusterRole\n  name: edit"),
@@ -119,8 +122,28 @@ fn input_is_refused_before_any_request_with_exit_2() {
     // No kubeconfig exists: anything that got as far as connecting would fail differently.
     let mut kscope = Kscope::new().env("KUBECONFIG", "/nonexistent/kubeconfig");
     let missing_dir = kscope.path("no-such-dir/x.kubeconfig");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["grant", "Ask", "sa"], "invalid namespace name \"Ask\""),
+        (
+            &["grant", "kube-system", "x"],
+            "namespace kube-system holds the cluster's own identities",
+        ),
+        (
+            &["grant", "default", "x", "--dry-run"],
+            "namespace default holds the cluster's own identities",
+        ),
+        (
+            &["grant", "kube-node-lease", "x", "--template", "read-only"],
+            "--allow-system-namespace",
+        ),
+        (
+            &["grant", "team", "x", "--cluster-role", "cluster-admin"],
+            "ClusterRole cluster-admin lets the tenant step outside its grant",
+        ),
+        (
+            &["wizard", "--namespace", "kube-public"],
+            "namespace kube-public holds the cluster's own identities",
+        ),
         (
             &["kubeconfig", "ns", "sa", "--duration", "5m"],
             "at least 10 minutes",

@@ -189,6 +189,7 @@ async fn the_wizard_makes_a_grant_that_kubectl_can_use() {
     term.answer("ServiceAccount name", "ci\r");
     term.expect("Access");
     term.answer("an existing ClusterRole", &format!("{DOWN}{ENTER}")); // developer
+    term.answer("Pod Security of the new namespace", ENTER); // baseline, preselected
     term.expect("Token in the kubeconfig");
     term.answer("a duration you choose", &format!("{DOWN}{ENTER}")); // expiring
     term.answer("Token lifetime", "5m\r");
@@ -261,6 +262,7 @@ async fn no_at_the_preview_creates_nothing() {
     term.answer("Namespace name", &format!("{ns}\r"));
     term.answer(&format!("ServiceAccount name ({ns}-sa)"), ENTER);
     term.answer("an existing ClusterRole", ENTER); // namespace-admin, preselected
+    term.answer("Pod Security of the new namespace", ENTER); // baseline, preselected
     term.answer("a duration you choose", ENTER); // long-lived
     term.answer("Kubeconfig file to write", ENTER);
     term.answer("Create these objects and write the kubeconfig?", "n");

@@ -28,8 +28,10 @@ use crate::error::TokenError;
 use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
 
+mod probe;
 mod review;
 use crate::wire::idempotent;
+pub(crate) use probe::Admission;
 
 /// One resource the API server serves, from discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use crate::cli::{DryRun, Global, GrantArgs};
 use crate::cluster::{Mode, Wire};
 use crate::cmd::{connect, print, warn};
-use crate::domain::manifest;
+use crate::domain::{containment, manifest};
 use crate::error::{Exit, Result};
 use crate::grant;
 use crate::plan;
@@ -14,7 +14,11 @@ use crate::render;
 pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::grant(args)?;
     if plan.dry_run == Some(DryRun::Client) {
-        print(&manifest::to_yaml(&manifest::build(&plan.spec))?)?;
+        let mut text = manifest::to_yaml(&manifest::build(&plan.spec))?;
+        if containment::spec_needs_guard(&plan.spec) {
+            text.push_str(&containment::guard_yaml(&[plan.spec.namespace.as_str()])?);
+        }
+        print(&text)?;
         return Ok(Exit::Ok);
     }
     let session = connect(global, wire).await?;
@@ -29,6 +33,9 @@ pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Res
     })?)?;
     if let Some(error) = &report.not_remembered {
         warn(error);
+    }
+    for line in &report.notes {
+        note(line);
     }
     if mode == Mode::Apply {
         note(&format!(

@@ -37,8 +37,10 @@ const CLUSTER: [(&str, &str, &[&str]); 4] = [
     (RBAC_GROUP, "clusterrolebindings", &["create"]),
 ];
 
-/// Namespaces that must stay out of reach of every tenant.
-pub(crate) const FORBIDDEN_NAMESPACES: [&str; 2] = ["default", "kube-system"];
+/// Namespaces that must stay out of reach of every tenant: two of them are probed, the first
+/// two that are not the tenant's own (a grant made in a system namespace with
+/// `--allow-system-namespace` is still probed outside it twice).
+pub(crate) const FORBIDDEN_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 
 /// One question, and the answer the grant implies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +97,7 @@ pub(crate) fn probed_namespaces(tenant: &str) -> Vec<String> {
         FORBIDDEN_NAMESPACES
             .iter()
             .filter(|n| **n != tenant)
+            .take(2)
             .map(|n| n.to_string()),
     );
     namespaces
@@ -213,6 +216,26 @@ pub(crate) struct Report {
     /// The grant's RoleBinding against the access it records; `None` when not read.
     pub(crate) binding: Option<Binding>,
     pub(crate) answers: Vec<Answer>,
+    /// The paths out of the namespace that RBAC does not show, each tried as the
+    /// ServiceAccount; every one must be refused.
+    pub(crate) containment: Vec<PathProbe>,
+    /// The namespace's enforced Pod Security level, as read (`None`: no label, or unreadable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pod_security: Option<String>,
+}
+
+/// One path out of the namespace, tried as the ServiceAccount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PathProbe {
+    /// What was tried, in words.
+    pub(crate) path: String,
+    /// Always `refused`: no path out may be open.
+    pub(crate) expected: &'static str,
+    pub(crate) refused: bool,
+    /// The server's words: why it refused, or that it would have stored the write; or the
+    /// binding that gives another ServiceAccount its power.
+    pub(crate) reason: String,
 }
 
 /// What the grant's RoleBinding binds, against what the grant's access says it must bind.
@@ -254,8 +277,16 @@ impl Report {
         self.binding.as_ref().is_none_or(Binding::matches)
     }
 
+    /// The paths out of the namespace that are open.
+    pub(crate) fn open_paths(&self) -> Vec<&PathProbe> {
+        self.containment.iter().filter(|p| !p.refused).collect()
+    }
+
     pub(crate) fn all_match(&self) -> bool {
-        self.identity_matches() && self.binding_matches() && self.mismatches().is_empty()
+        self.identity_matches()
+            && self.binding_matches()
+            && self.mismatches().is_empty()
+            && self.open_paths().is_empty()
     }
 }
 

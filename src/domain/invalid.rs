@@ -41,6 +41,15 @@ pub(crate) enum Invalid {
     #[error("template {template} lets the tenant step outside its grant: {rule}")]
     EscalatingTemplate { template: String, rule: String },
 
+    /// `--cluster-role cluster-admin` without `--allow-escalation`.
+    #[error("ClusterRole {name} lets the tenant step outside its grant: {rule}")]
+    EscalatingClusterRole { name: String, rule: String },
+
+    #[error(
+        "namespace {namespace} holds the cluster's own identities; kscope does not hand it to a tenant"
+    )]
+    SystemNamespace { namespace: String },
+
     #[error("unknown template {name:?}")]
     UnknownTemplate { name: String, known: Vec<String> },
 
@@ -82,6 +91,8 @@ impl Invalid {
                 known.join(", ")
             ),
             Invalid::EscalatingTemplate { .. } => "remove that rule, or pass --allow-escalation if the tenant is meant to hold it; nothing was sent".into(),
+            Invalid::EscalatingClusterRole { .. } => "bind a narrower ClusterRole (edit, view, admin), or pass --allow-escalation if the tenant is meant to hold it; nothing was sent".into(),
+            Invalid::SystemNamespace { .. } => "grant in a namespace of the tenant's own, or pass --allow-system-namespace if that is really meant; nothing was sent".into(),
             Invalid::TemplateDir { .. } => "check --template-dir and its permissions".into(),
             Invalid::TemplateFile { .. } => "check the path given to --template".into(),
         }

@@ -65,6 +65,10 @@ pub(crate) enum Kind {
     Secret,
     Role,
     RoleBinding,
+    /// kscope's guard (cluster-scoped).
+    ValidatingAdmissionPolicy,
+    /// The guard's binding for one tenant namespace (cluster-scoped).
+    ValidatingAdmissionPolicyBinding,
 }
 
 impl std::fmt::Display for Kind {
@@ -75,6 +79,8 @@ impl std::fmt::Display for Kind {
             Kind::Secret => "Secret",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
+            Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
         })
     }
 }
@@ -159,8 +165,11 @@ pub(crate) fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
         && label(GRANT_LABEL) == Some(grant.service_account.as_str())
 }
 
+/// The Namespace of a grant, as kscope creates it (an existing one is never changed): with
+/// its Pod Security labels.
 pub(crate) fn namespace(spec: &GrantSpec) -> Namespace {
-    let mut labels = BTreeMap::from([(MANAGED_BY.to_string(), FIELD_MANAGER.to_string())]);
+    let mut labels = spec.pod_security.labels();
+    labels.insert(MANAGED_BY.to_string(), FIELD_MANAGER.to_string());
     if let Some(set) = &spec.set {
         labels.insert(SET_LABEL.to_string(), set.clone());
     }
@@ -284,6 +293,7 @@ mod tests {
             namespace: NamespaceName::parse("ask").unwrap(),
             service_account: ServiceAccountName::parse("ask-sa").unwrap(),
             role,
+            pod_security: Default::default(),
             set: None,
         }
     }

@@ -6,9 +6,10 @@
 //! file system only where a function's job is to read a file the user named (a template, a
 //! TenantSet's templates). `tests/layers.rs` fails when that stops being true.
 //! Inside, the order is: `names`, `duration` < `invalid` < `rules` < `templates` < `spec` <
-//! `access`, `manifest`, `kubeconfig` < `tenants`.
+//! `access`, `manifest`, `kubeconfig` < `containment` < `tenants`.
 
 pub(crate) mod access;
+pub(crate) mod containment;
 pub(crate) mod duration;
 pub(crate) mod invalid;
 pub(crate) mod kubeconfig;

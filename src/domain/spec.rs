@@ -3,6 +3,7 @@
 //! ServiceAccount. Built from flags (`plan`), from the wizard's answers and from a TenantSet
 //! alike; pure.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -68,6 +69,62 @@ impl serde::Serialize for AccessRecord {
     }
 }
 
+/// The Pod Security Admission label keys.
+pub(crate) const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
+pub(crate) const WARN_LABEL: &str = "pod-security.kubernetes.io/warn";
+pub(crate) const AUDIT_LABEL: &str = "pod-security.kubernetes.io/audit";
+
+/// A Pod Security Standard, as the `pod-security.kubernetes.io/*` labels name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub(crate) enum PodSecurity {
+    Restricted,
+    /// kscope's default: no host namespaces, host paths or privileged containers.
+    #[default]
+    Baseline,
+    /// Anything goes, a pod may take the node: said plainly wherever kscope reports it.
+    Privileged,
+}
+
+impl PodSecurity {
+    pub(crate) fn parse(value: &str) -> Option<PodSecurity> {
+        match value {
+            "restricted" => Some(PodSecurity::Restricted),
+            "baseline" => Some(PodSecurity::Baseline),
+            "privileged" => Some(PodSecurity::Privileged),
+            _ => None,
+        }
+    }
+
+    /// The labels of a namespace kscope creates: `enforce` at this level, `warn` and `audit`
+    /// at restricted, so that users see what the strictest level would refuse.
+    pub(crate) fn labels(self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (ENFORCE_LABEL.to_string(), self.to_string()),
+            (WARN_LABEL.to_string(), PodSecurity::Restricted.to_string()),
+            (AUDIT_LABEL.to_string(), PodSecurity::Restricted.to_string()),
+        ])
+    }
+
+    /// The enforced level of a namespace, from its labels; `None` when none is set.
+    pub(crate) fn enforced(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
+        labels?.get(ENFORCE_LABEL).cloned()
+    }
+}
+
+impl fmt::Display for PodSecurity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PodSecurity::Restricted => "restricted",
+            PodSecurity::Baseline => "baseline",
+            PodSecurity::Privileged => "privileged",
+        })
+    }
+}
+
+/// The sentence every report uses for a namespace whose pods may take the node.
+pub(crate) const PRIVILEGED_WARNING: &str = "Pod Security is privileged: any pod of this namespace may run privileged, \
+     with the node's PID and network namespaces and its file system: root on the node";
+
 /// One grant by name: a ServiceAccount in a namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct GrantRef {
@@ -104,6 +161,8 @@ pub(crate) struct GrantSpec {
     pub(crate) namespace: NamespaceName,
     pub(crate) service_account: ServiceAccountName,
     pub(crate) role: RoleSource,
+    /// The Pod Security level of the namespace, when kscope creates it.
+    pub(crate) pod_security: PodSecurity,
     /// The TenantSet the grant belongs to (`apply`), labelled on every object.
     pub(crate) set: Option<String>,
 }
@@ -158,20 +217,68 @@ pub(crate) fn positive(flag: &'static str, value: &str) -> Result<Duration, Inva
     }
 }
 
+/// The risks a grant was told to accept, each by its own flag; all off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Allowances {
+    /// `--allow-escalation`: a role that grants escalate, bind, impersonate, every verb, or
+    /// token creation named outright.
+    pub(crate) escalation: bool,
+    /// `--allow-host-pods`: an existing namespace that admits pods able to take their node.
+    pub(crate) host_pods: bool,
+    /// `--allow-system-namespace`: kube-system, kube-public, kube-node-lease or default.
+    pub(crate) system_namespace: bool,
+    /// `--allow-shared-namespace`: a namespace with a more powerful ServiceAccount that the
+    /// grant could act as.
+    pub(crate) shared_namespace: bool,
+    /// `--allow-unguarded`: no guard, because the caller may not install it.
+    pub(crate) unguarded: bool,
+}
+
 /// A template that lets its tenant step outside what it was given is refused, naming the rule,
-/// unless `--allow-escalation`.
+/// unless `--allow-escalation`; so is binding `cluster-admin`, by name, before any request
+/// (other ClusterRoles are judged by their rules once they are read).
 pub(crate) fn refuse_escalation(role: RoleSource, allow: bool) -> Result<RoleSource, Invalid> {
-    if let RoleSource::Template(template) = &role
-        && !allow
-        && let Some(rule) = templates::escalations(template).into_iter().next()
-    {
-        return Err(Invalid::EscalatingTemplate {
-            template: template.name.clone(),
-            rule,
-        });
+    if allow {
+        return Ok(role);
+    }
+    match &role {
+        RoleSource::Template(template) => {
+            if let Some(rule) = templates::escalations(template).into_iter().next() {
+                return Err(Invalid::EscalatingTemplate {
+                    template: template.name.clone(),
+                    rule,
+                });
+            }
+        }
+        RoleSource::ClusterRole(name) if name == "cluster-admin" => {
+            return Err(Invalid::EscalatingClusterRole {
+                name: name.clone(),
+                rule: "it holds every verb on every resource".into(),
+            });
+        }
+        RoleSource::ClusterRole(_) => {}
     }
     Ok(role)
 }
+
+/// A namespace that holds the cluster's own identities is refused, unless
+/// `--allow-system-namespace`.
+pub(crate) fn refuse_system_namespace(
+    namespace: &NamespaceName,
+    allow: bool,
+) -> Result<(), Invalid> {
+    if !allow && SYSTEM_NAMESPACES.contains(&namespace.as_str()) {
+        return Err(Invalid::SystemNamespace {
+            namespace: namespace.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The namespaces that hold the cluster's own identities; never handed out without
+/// `--allow-system-namespace`.
+pub(crate) const SYSTEM_NAMESPACES: [&str; 4] =
+    ["kube-system", "kube-public", "kube-node-lease", "default"];
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use crate::domain::invalid::Invalid;
 use crate::domain::names;
-use crate::domain::rules::{Permission, RBAC_GROUP, allows};
 
 /// The built-in templates, in the order `kscope templates` lists them.
 const BUILT_INS: [(&str, &str); 4] = [
@@ -135,29 +134,6 @@ pub(crate) fn escalations(template: &Template) -> Vec<String> {
         }
     }
     found
-}
-
-/// What a template reaches beyond its list, through wildcard resources: sentences for
-/// `kscope templates`.
-pub(crate) fn reach(template: &Template) -> Vec<&'static str> {
-    let can = |group: &str, resource: &str, verb: &str| {
-        allows(&template.rules, &Permission::new(group, resource, verb))
-    };
-    let mut notes = Vec::new();
-    if can("", "serviceaccounts/token", "create") {
-        notes.push("may mint tokens for the namespace's other ServiceAccounts");
-    }
-    if can("", "secrets", "get") {
-        notes
-            .push("may read every Secret of the namespace, other ServiceAccounts' tokens included");
-    }
-    if can(RBAC_GROUP, "rolebindings", "create") {
-        notes.push("may make Roles and RoleBindings, within what it holds itself");
-    }
-    if can("", "pods", "create") {
-        notes.push("may run pods as any ServiceAccount of the namespace");
-    }
-    notes
 }
 
 /// The built-in templates. They are compiled in and tested, so a parse failure is a bug.
@@ -298,15 +274,6 @@ mod tests {
             found[2].contains("rule 3 grants create on serviceaccounts/token"),
             "{found:?}"
         );
-        let admin = built_ins().remove(0);
-        assert!(
-            reach(&admin).contains(&"may mint tokens for the namespace's other ServiceAccounts")
-        );
-        let read_only = built_ins()
-            .into_iter()
-            .find(|t| t.name == "read-only")
-            .unwrap();
-        assert!(reach(&read_only).is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde_saphyr::Spanned;
 
 use crate::domain::invalid::Invalid;
 use crate::domain::names::{self, NamespaceName, ServiceAccountName};
-use crate::domain::spec::{self, GrantSpec, RoleSource, TokenKind};
+use crate::domain::spec::{self, Allowances, GrantSpec, PodSecurity, RoleSource, TokenKind};
 use crate::domain::templates;
 
 pub(crate) const API_VERSION: &str = "kscope.dev/v1alpha1";
@@ -68,12 +68,13 @@ struct SpecDocument {
     tenants: Option<Vec<Spanned<Fields>>>,
 }
 
-const TENANT_FIELDS: [&str; 5] = [
+const TENANT_FIELDS: [&str; 6] = [
     "namespace",
     "serviceAccount",
     "template",
     "clusterRole",
     "kubeconfig",
+    "podSecurity",
 ];
 
 /// Parses and validates a TenantSet; `file` names it and anchors relative template paths.
@@ -82,7 +83,7 @@ pub(crate) fn parse(
     text: &str,
     file: &Path,
     template_dir: Option<&Path>,
-    allow_escalation: bool,
+    allow: Allowances,
 ) -> Result<TenantSet, Vec<Problem>> {
     let document: Document = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e
@@ -208,7 +209,11 @@ pub(crate) fn parse(
         };
         let namespace = match text("namespace", &mut problem) {
             Some((value, pos)) => NamespaceName::parse(&value)
-                .map_err(|e| problem(pos, Invalid::from(e).to_string()))
+                .map_err(Invalid::from)
+                .and_then(|ns| {
+                    spec::refuse_system_namespace(&ns, allow.system_namespace).map(|()| ns)
+                })
+                .map_err(|e| problem(pos, e.to_string()))
                 .ok(),
             None => {
                 problem(here, "namespace is missing".into());
@@ -250,7 +255,7 @@ pub(crate) fn parse(
             (Some(t), None) => match t.value.as_str() {
                 Some(name) => template_for(name, base, &dirs)
                     .map(RoleSource::Template)
-                    .and_then(|role| spec::refuse_escalation(role, allow_escalation))
+                    .and_then(|role| spec::refuse_escalation(role, allow.escalation))
                     .map_err(|e| problem(at(t), e.to_string()))
                     .ok(),
                 None => {
@@ -310,6 +315,19 @@ pub(crate) fn parse(
                 }
             },
         };
+        let pod_security = match text("podSecurity", &mut problem) {
+            None => Some(PodSecurity::default()),
+            Some((value, pos)) => {
+                let level = PodSecurity::parse(&value);
+                if level.is_none() {
+                    problem(
+                        pos,
+                        format!("podSecurity {value:?} is not restricted, baseline or privileged"),
+                    );
+                }
+                level
+            }
+        };
         if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
             let key = (ns.to_string(), sa.to_string());
             if let Some(first) = seen.get(&key) {
@@ -321,14 +339,20 @@ pub(crate) fn parse(
                 seen.insert(key, here.0);
             }
         }
-        if let (Some(namespace), Some(service_account), Some(role), Some(token)) =
-            (namespace, service_account, role, token)
+        if let (
+            Some(namespace),
+            Some(service_account),
+            Some(role),
+            Some(token),
+            Some(pod_security),
+        ) = (namespace, service_account, role, token, pod_security)
         {
             valid.push(Tenant {
                 spec: GrantSpec {
                     namespace,
                     service_account,
                     role,
+                    pod_security,
                     set: name.clone(),
                 },
                 token,
@@ -377,7 +401,12 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Result<TenantSet, Vec<Problem>> {
-        parse(text, Path::new("/nonexistent/set.yaml"), None, false)
+        parse(
+            text,
+            Path::new("/nonexistent/set.yaml"),
+            None,
+            Allowances::default(),
+        )
     }
 
     #[test]

@@ -77,6 +77,38 @@ pub(crate) enum GrantError {
 
     #[error("{failed} of {total} tenants failed")]
     TenantsFailed { failed: usize, total: usize },
+
+    /// A ClusterRole whose rules, as the server has them, step outside a grant.
+    #[error("ClusterRole {name} lets the tenant step outside its grant: {rule}")]
+    EscalatingClusterRole { name: String, rule: String },
+
+    #[error("namespace {namespace} admits pods that take their node (Pod Security {}), and the grant can create pods", enforced.as_deref().unwrap_or("not enforced"))]
+    HostPodsAdmitted {
+        namespace: String,
+        enforced: Option<String>,
+    },
+
+    #[error(
+        "kscope cannot tell whether namespace {namespace} admits pods that take their node: {reason}"
+    )]
+    HostPodsUnknown { namespace: String, reason: String },
+
+    #[error(
+        "namespace {namespace} holds ServiceAccount {service_account}, which has more access than the grant through {binding}, and the grant can act as it"
+    )]
+    SharedNamespace {
+        namespace: String,
+        service_account: String,
+        binding: String,
+    },
+
+    #[error("the grant needs kscope's guard, and you may not install it: you lack {}", missing.join("; "))]
+    GuardNotPermitted { missing: Vec<String> },
+
+    #[error(
+        "kscope's guard for namespace {namespace} was installed but was not in force after {seconds}s"
+    )]
+    GuardNotInForce { namespace: String, seconds: u64 },
 }
 
 impl GrantError {
@@ -140,6 +172,14 @@ impl GrantError {
             TenantsFailed { .. } => {
                 "the table names each failure; the others were granted, and running apply again converges".into()
             }
+            EscalatingClusterRole { .. } => "bind a narrower ClusterRole (edit, view, admin), or pass --allow-escalation if the tenant is meant to hold it; nothing was created".into(),
+            HostPodsAdmitted { namespace, .. } => format!(
+                "label it: kubectl label namespace {namespace} pod-security.kubernetes.io/enforce=baseline; or pass --allow-host-pods to accept it; nothing was created"
+            ),
+            HostPodsUnknown { .. } => "wait until its default ServiceAccount exists and try again, or pass --allow-host-pods; nothing was created".into(),
+            SharedNamespace { .. } => "grant in a namespace of the tenant's own, grant a role that cannot act as other ServiceAccounts (read-only), or pass --allow-shared-namespace; nothing was created".into(),
+            GuardNotInForce { .. } => "check that kube-apiserver runs the ValidatingAdmissionPolicy admission plugin (on by default since 1.30), then run the grant again; kscope check shows what is open".into(),
+            GuardNotPermitted { .. } => "have a cluster admin run the grant once (it installs the guard), or pass --allow-unguarded to accept the risk; nothing was created".into(),
         }
     }
 }

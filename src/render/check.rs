@@ -10,7 +10,7 @@ use crate::domain::access::{Answer, AnsweredBy, Report, VERBS};
 /// Why `check` exits 3, in one line.
 pub(crate) fn access_differs(report: &Report) -> String {
     format!(
-        "access of {} differs from the grant: {} answer(s) differ{}{}",
+        "access of {} differs from the grant: {} answer(s) differ{}{}{}",
         report.expected_identity(),
         report.mismatches().len(),
         if report.identity_matches() {
@@ -22,8 +22,74 @@ pub(crate) fn access_differs(report: &Report) -> String {
             ""
         } else {
             ", and the RoleBinding binds something else than the grant records"
+        },
+        match report.open_paths().len() {
+            0 => String::new(),
+            n => format!(", and {n} path(s) out of the namespace are open"),
         }
     )
+}
+
+/// The containment section under the matrix: each path out of the namespace as tried, and
+/// the namespace's Pod Security level (said plainly when it is privileged).
+fn containment(report: &Report) -> String {
+    if report.containment.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "containment (tried as the ServiceAccount, as server-side dry runs that store nothing):\n",
+    );
+    for probe in &report.containment {
+        let mark = if probe.refused {
+            "✓ refused"
+        } else {
+            "! OPEN   "
+        };
+        text.push_str(&format!(
+            "  {mark}  {}: {}\n",
+            probe.path,
+            one_line(&probe.reason)
+        ));
+    }
+    match report.pod_security.as_deref() {
+        Some("privileged") => text.push_str(&format!(
+            "warning: namespace {}: {}\n",
+            report.namespace,
+            crate::domain::spec::PRIVILEGED_WARNING
+        )),
+        Some(level) => text.push_str(&format!(
+            "Pod Security of namespace {}: {level}\n",
+            report.namespace
+        )),
+        None => text.push_str(&format!(
+            "Pod Security of namespace {}: not enforced by a label (or not readable by you)\n",
+            report.namespace
+        )),
+    }
+    let open = report.open_paths().len();
+    text.push_str(&match open {
+        0 => format!(
+            "all {} paths out of the namespace are refused\n",
+            report.containment.len()
+        ),
+        n => format!(
+            "{n} of {} paths out of the namespace are open (marked !)\n",
+            report.containment.len()
+        ),
+    });
+    text
+}
+
+/// A server's message on one line, control characters escaped, long ones cut.
+fn one_line(text: &str) -> String {
+    let escaped: String = text.chars().flat_map(char::escape_default).collect();
+    let escaped = escaped.replace("\\\"", "\"").replace("\\'", "'");
+    if escaped.chars().count() > 200 {
+        let cut: String = escaped.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        escaped
+    }
 }
 
 /// The access matrix: a row per (namespace, resource), a column per verb; ✓ allowed,
@@ -160,6 +226,7 @@ pub(crate) fn check_matrix_styled(report: &Report, color: bool) -> String {
             report.answers.len()
         ));
     }
+    text.push_str(&containment(report));
     text
 }
 
@@ -198,6 +265,8 @@ mod tests {
             identity: "system:serviceaccount:ask:ask-sa".into(),
             binding: None,
             answers,
+            containment: Vec::new(),
+            pod_security: Some("baseline".into()),
         }
     }
 

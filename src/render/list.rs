@@ -15,6 +15,7 @@ pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
         "ACCESS",
         "TOKEN",
         "LAST USED",
+        "POD SECURITY",
         "STATUS",
     ]);
     for row in rows {
@@ -27,10 +28,24 @@ pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
             row.token_created
                 .map_or_else(|| "<none>".into(), |created| age(now - created)),
             row.last_used.clone().unwrap_or_else(|| "never".into()),
+            row.pod_security.clone().unwrap_or_else(|| "none".into()),
             row.status.to_string(),
         ]);
     }
-    finish(&table)
+    let mut text = finish(&table);
+    let mut privileged: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.pod_security.as_deref() == Some("privileged"))
+        .map(|r| r.namespace.as_str())
+        .collect();
+    privileged.dedup();
+    for namespace in privileged {
+        text.push_str(&format!(
+            "warning: namespace {namespace}: {}\n",
+            crate::domain::spec::PRIVILEGED_WARNING
+        ));
+    }
+    text
 }
 
 /// `kscope audit`: a row per finding, most severe first.

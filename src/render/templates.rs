@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{finish, plain};
+use crate::domain::containment::Reach;
 use crate::domain::templates::{Origin, Template};
 
 pub(crate) fn templates(all: &[Template]) -> String {
@@ -15,7 +16,7 @@ pub(crate) fn templates(all: &[Template]) -> String {
             Origin::File(path) => path.display().to_string(),
         };
         table.add_row(vec![t.name.clone(), source, t.description.clone()]);
-        for reach in crate::domain::templates::reach(t) {
+        for reach in Reach::of(&t.rules).sentences(&t.rules) {
             notes.push_str(&format!("{}: {reach}\n", t.name));
         }
         for escalation in crate::domain::templates::escalations(t) {
@@ -27,7 +28,7 @@ pub(crate) fn templates(all: &[Template]) -> String {
     }
     let mut text = finish(&table);
     if !notes.is_empty() {
-        text.push_str("\nWhat the templates reach beyond the resources they list:\n");
+        text.push_str("\nWhat the templates really reach, beyond the resources they list:\n");
         text.push_str(&notes);
     }
     text
@@ -57,7 +58,7 @@ pub(crate) fn template_docs(all: &[Template]) -> Vec<TemplateDoc<'_>> {
                 Origin::File(p) => p.display().to_string(),
             },
             rules: &t.rules,
-            reach: crate::domain::templates::reach(t),
+            reach: Reach::of(&t.rules).sentences(&t.rules),
             escalations: crate::domain::templates::escalations(t),
         })
         .collect()

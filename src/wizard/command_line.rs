@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::domain::duration;
 use crate::domain::names::{NamespaceName, ServiceAccountName};
-use crate::domain::spec::{RoleSource, TokenKind};
+use crate::domain::spec::{Allowances, PodSecurity, RoleSource, TokenKind};
 use crate::domain::templates::{self, Origin};
 use crate::plan::{self, CheckPlan, Destination, GrantPlan, KubeconfigPlan, WizardPreset};
 
@@ -30,6 +30,8 @@ struct Steps<'a> {
     output: &'a Path,
     force: bool,
     adopt: bool,
+    pod_security: PodSecurity,
+    allow: Allowances,
 }
 
 /// The command lines of a planned wizard run.
@@ -56,6 +58,8 @@ pub(super) fn for_plans(
         output,
         force,
         adopt: grant.adopt,
+        pod_security: grant.spec.pod_security,
+        allow: grant.allow,
     })
 }
 
@@ -91,6 +95,8 @@ pub(crate) fn for_preset(
         output: &output,
         force: preset.force,
         adopt: preset.adopt,
+        pod_security: preset.pod_security.unwrap_or_default(),
+        allow: preset.allow,
     })
 }
 
@@ -139,6 +145,21 @@ fn render(steps: &Steps) -> String {
     }
     if steps.adopt {
         grant.push("--adopt".into());
+    }
+    if steps.pod_security != PodSecurity::default() {
+        grant.extend(["--pod-security".into(), steps.pod_security.to_string()]);
+    }
+    let allow = steps.allow;
+    for (given, flag) in [
+        (allow.escalation, "--allow-escalation"),
+        (allow.host_pods, "--allow-host-pods"),
+        (allow.system_namespace, "--allow-system-namespace"),
+        (allow.shared_namespace, "--allow-shared-namespace"),
+        (allow.unguarded, "--allow-unguarded"),
+    ] {
+        if given {
+            grant.push(flag.into());
+        }
     }
     let output = shell_path(steps.output);
     let mut kubeconfig = start("kubeconfig");

@@ -188,6 +188,7 @@ pub(crate) fn interview(
     let (service_account, adopt) =
         questions::service_account(preset, &context, &namespace, prompter, facts)?;
     let role = questions::access(setup, &context, prompter, facts)?;
+    let pod_security = questions::pod_security(preset, namespace_exists != Some(true), prompter)?;
     let token = questions::token(preset, prompter)?;
     let (output, force) = questions::output(preset, &namespace, &service_account, prompter)?;
 
@@ -195,6 +196,7 @@ pub(crate) fn interview(
         namespace,
         service_account,
         role,
+        pod_security,
         set: None,
     };
     let grant_ref = spec.grant_ref();
@@ -223,6 +225,8 @@ pub(crate) fn interview(
         timeout: setup.timeout,
         preflight: true,
         remember: true,
+        allow: preset.allow,
+        prove_guard: true,
     };
     let context_flag =
         (setup.kubeconfig_current.as_deref() != Some(context.as_str())).then_some(context.as_str());

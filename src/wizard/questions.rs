@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::domain::manifest;
 use crate::domain::names::{self, NamespaceName, ServiceAccountName};
-use crate::domain::spec::{RoleSource, TokenKind};
+use crate::domain::spec::{PodSecurity, RoleSource, TokenKind};
 use crate::domain::templates;
 use crate::error::Input;
 use crate::error::{Error, Result};
@@ -159,7 +159,7 @@ pub(super) fn access(
             None => pick_access(setup, prompter)?,
         };
         if let Err(refused) =
-            crate::domain::spec::refuse_escalation(role.clone(), setup.preset.allow_escalation)
+            crate::domain::spec::refuse_escalation(role.clone(), setup.preset.allow.escalation)
         {
             prompter.note(&format!(
                 "{refused}. Pick another, or start the wizard with --allow-escalation."
@@ -212,6 +212,33 @@ fn pick_access(setup: &Setup, prompter: &mut dyn Prompter) -> Result<RoleSource>
     }
     let typed = prompter.input("ClusterRole name", None, &accepts(names::cluster_role))?;
     Ok(RoleSource::ClusterRole(names::cluster_role(&typed)?))
+}
+
+/// The Pod Security level of a namespace the grant creates (an existing one is left as it
+/// is, so nothing is asked for it).
+pub(super) fn pod_security(
+    preset: &WizardPreset,
+    creates_namespace: bool,
+    prompter: &mut dyn Prompter,
+) -> Result<PodSecurity> {
+    if let Some(level) = preset.pod_security {
+        return Ok(level);
+    }
+    if !creates_namespace {
+        return Ok(PodSecurity::default());
+    }
+    let levels = [
+        PodSecurity::Baseline,
+        PodSecurity::Restricted,
+        PodSecurity::Privileged,
+    ];
+    let items = [
+        "baseline    no privileged pods, host namespaces or host paths (recommended)".to_string(),
+        "restricted  baseline, and pods run as non-root with a seccomp profile".to_string(),
+        "privileged  anything: a pod of the tenant may take its node".to_string(),
+    ];
+    let index = prompter.select("Pod Security of the new namespace", &items, 0)?;
+    Ok(levels.get(index).copied().unwrap_or_default())
 }
 
 pub(super) fn token(preset: &WizardPreset, prompter: &mut dyn Prompter) -> Result<TokenKind> {

@@ -184,6 +184,7 @@ fn answers_become_the_grant_and_the_flags_that_make_it() {
             Type("team-a"),                        // accepted
             Type(""),                              // ServiceAccount: the default team-a-sa
             Select(2),                             // deployer
+            Select(0),                             // Pod Security: baseline
             Select(1),                             // expiring
             Type("5m"),                            // refused: under 10 minutes
             Type(""),                              // the default, 24h
@@ -288,6 +289,7 @@ fn no_at_the_preview_cancels() {
             Type("team-c"),
             Type("app"),
             Select(0),
+            Select(0), // Pod Security: baseline
             Select(0),
             Type(""),
             Confirm(false),
@@ -328,6 +330,7 @@ fn forbidden_listing_goes_straight_to_typing() {
             Type("team-d"),
             Type("app"),
             Select(0),
+            Select(0), // Pod Security: asked, since the namespace may be new
             Select(0),
             Type(""),
             Confirm(true),
@@ -391,6 +394,7 @@ fn flags_answer_their_questions() {
         duration: Some("8h".into()),
         output: Some("/tmp/kscope-wizard-unit/it's.kubeconfig".into()),
         force: true,
+        pod_security: Some(crate::cli::PodSecurityLevel::Baseline),
         ..Default::default()
     };
     let preset = plan::wizard(&args).unwrap_err();
@@ -432,6 +436,7 @@ fn an_existing_file_is_replaced_only_when_confirmed() {
         Type("team-f"),
         Type("app"),
         Select(0),
+        Select(0), // Pod Security: baseline
         Select(0),
     ];
 

@@ -1,0 +1,172 @@
+//! Questions put to admission rather than to RBAC: writes sent as server-side dry runs
+//! (`dryRun=All`: authorized and admitted, never stored), answered by whether the server would
+//! take them; and the cluster-scoped objects of kscope's guard, applied like the grant's own.
+
+use std::fmt::Debug;
+
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Cluster, Mode, apply_params, covers, kind, same_state};
+use crate::domain::manifest::Outcome;
+use crate::error::{Error, Result, api_status};
+use crate::wire::idempotent;
+
+/// What the API server would do with a write, asked as a dry run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Authorized and admitted: the write would be stored.
+    Admitted,
+    /// Refused by authorization (RBAC), admission (Pod Security, a policy) or validation;
+    /// the server's own message.
+    Refused { code: u16, reason: String },
+}
+
+impl Cluster {
+    /// Would the server create `object` in `namespace`? (A dry run: nothing is stored.)
+    pub(crate) async fn try_create<K>(&self, namespace: &str, object: &K) -> Result<Admission>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + Serialize
+            + DeserializeOwned,
+    {
+        let api = self.namespaced::<K>(namespace);
+        let params = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        let shown = format!("{} {namespace}/{}", kind::<K>(), object.name_any());
+        admission(idempotent(|| api.create(&params, object)).await, &shown)
+    }
+
+    /// Would the server take this merge patch of a namespaced object? (A dry run.)
+    pub(crate) async fn try_patch<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<Admission>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let api = self.namespaced::<K>(namespace);
+        try_merge(
+            api,
+            &format!("{} {namespace}/{name}", kind::<K>()),
+            name,
+            patch,
+        )
+        .await
+    }
+
+    /// Would the server take this merge patch of a cluster-scoped object? (A dry run.)
+    pub(crate) async fn try_patch_cluster_scoped<K>(
+        &self,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<Admission>
+    where
+        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let api = Api::<K>::all(self.client.clone());
+        try_merge(api, &format!("{} {name}", kind::<K>()), name, patch).await
+    }
+
+    /// Server-side apply of a cluster-scoped object whose live version (`existing`) the caller
+    /// has just read, as [`Cluster::apply`] does for namespaced ones.
+    pub(crate) async fn apply_cluster_scoped<K>(
+        &self,
+        object: &K,
+        existing: Option<&K>,
+        mode: Mode,
+    ) -> Result<(K, Outcome)>
+    where
+        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + Serialize
+            + DeserializeOwned,
+    {
+        if let Some(live) = existing
+            && covers(live, object)
+        {
+            return Ok((live.clone(), Outcome::Unchanged));
+        }
+        let name = object.name_any();
+        let api = Api::<K>::all(self.client.clone());
+        // The guard is kscope's alone: take its fields back from whoever changed them.
+        let params: PatchParams = apply_params(true, mode);
+        let patch = Patch::Apply(object);
+        let applied = idempotent(|| api.patch(&name, &params, &patch))
+            .await
+            .map_err(|e| Error::api(format!("apply {} {name}", kind::<K>()), e))?;
+        let outcome = match existing {
+            None => Outcome::Created,
+            Some(before) if same_state(before, &applied) => Outcome::Unchanged,
+            Some(_) => Outcome::Configured,
+        };
+        Ok((applied, outcome))
+    }
+
+    /// Every object of kind `K` in one namespace (one list request).
+    pub(crate) async fn list_in<K>(&self, namespace: &str) -> Result<Vec<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let api = self.namespaced::<K>(namespace);
+        let params = ListParams::default();
+        idempotent(|| api.list(&params))
+            .await
+            .map(|list| list.items)
+            .map_err(|e| Error::api(format!("list {}s in {namespace}", kind::<K>()), e))
+    }
+}
+
+async fn try_merge<K>(
+    api: Api<K>,
+    shown: &str,
+    name: &str,
+    patch: &serde_json::Value,
+) -> Result<Admission>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
+{
+    let params = PatchParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let patch = Patch::Merge(patch);
+    admission(idempotent(|| api.patch(name, &params, &patch)).await, shown)
+}
+
+/// A dry run's answer: stored (admitted), refused by the server (403 from RBAC, Pod Security
+/// or a policy; 422 from validation or a policy), or an error kscope cannot read as either.
+fn admission<T>(answer: std::result::Result<T, kube::Error>, shown: &str) -> Result<Admission> {
+    match answer {
+        Ok(_) => Ok(Admission::Admitted),
+        Err(e) => match api_status(&e) {
+            Some(status) if matches!(status.code, 403 | 422) => Ok(Admission::Refused {
+                code: status.code,
+                reason: status.message.trim().to_string(),
+            }),
+            _ => Err(Error::api(
+                format!("ask the server (dry run) about {shown}"),
+                e,
+            )),
+        },
+    }
+}

@@ -1,0 +1,470 @@
+//! Containment at the cluster, for `grant` (before any write) and `check` (as the
+//! ServiceAccount): the role's real rules and what they reach; whether an existing namespace
+//! admits a node-escaping pod (asked as a dry run, so that every admission mechanism counts);
+//! the ServiceAccounts of a namespace that hold more than a grant; and the guard, installed
+//! before the grant's access is bound. Returns data; prints nothing.
+
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use serde::Serialize;
+
+use crate::cluster::{Admission, Cluster, Mode, is_forbidden};
+use crate::domain::access::PathProbe;
+use crate::domain::containment::{
+    GUARD_NAME, Reach, cluster_role_escalations, guard_binding, guard_binding_name, guard_policy,
+    node_escaping_pod,
+};
+use crate::domain::duration::MIN_TOKEN_SECONDS;
+use crate::domain::manifest::{Kind, MANAGED_BY, ObjectResult};
+use crate::domain::rules::{self, Permission};
+use crate::domain::spec::{
+    Allowances, ENFORCE_LABEL, GrantRef, GrantSpec, PodSecurity, RoleSource, service_account_user,
+};
+use crate::error::{Error, GrantError, Result};
+use crate::session::Session;
+
+/// The rules a grant's role holds: the template's, or the ClusterRole's as the server has it
+/// (aggregated). `None` when the caller may not read the ClusterRole.
+pub(crate) async fn role_rules(
+    cluster: &Cluster,
+    role: &RoleSource,
+) -> Result<Option<Vec<PolicyRule>>> {
+    match role {
+        RoleSource::Template(t) => Ok(Some(t.rules.clone())),
+        RoleSource::ClusterRole(name) => {
+            match cluster.get_cluster_scoped::<ClusterRole>(name).await {
+                Ok(Some(role)) => Ok(Some(role.rules.unwrap_or_default())),
+                Ok(None) => Err(Error::from(GrantError::ClusterRoleMissing {
+                    name: name.clone(),
+                })),
+                Err(e) if is_forbidden(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// What a grant's containment needs, found before any write.
+pub(crate) struct Judgement {
+    /// Install or keep the guard (the role reaches what it protects).
+    pub(crate) guard: bool,
+    /// What the role reaches.
+    pub(crate) reach: Reach,
+    /// What to tell the user: a privileged namespace, an accepted risk.
+    pub(crate) notes: Vec<String>,
+}
+
+/// Everything that refuses a grant for containment, in order, before anything is written:
+/// a ClusterRole that escalates; an existing namespace that admits node-escaping pods when the
+/// role makes pods; a more powerful ServiceAccount in the namespace when the role can act as
+/// it; the guard that the caller may not install when the role reaches what it protects.
+/// `existing` is the namespace as read (`None`: the grant creates it).
+pub(crate) async fn judge(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    allow: Allowances,
+    existing: Option<&Namespace>,
+) -> Result<Judgement> {
+    let ns = spec.namespace.as_str();
+    let rules = role_rules(cluster, &spec.role).await?;
+    if let (RoleSource::ClusterRole(name), Some(rules), false) =
+        (&spec.role, &rules, allow.escalation)
+        && let Some(rule) = cluster_role_escalations(name, rules).into_iter().next()
+    {
+        return Err(Error::from(GrantError::EscalatingClusterRole {
+            name: name.clone(),
+            rule,
+        }));
+    }
+    // A role kscope cannot read is taken to reach everything.
+    let reach = match &rules {
+        Some(rules) => Reach::of(rules),
+        None => Reach {
+            pods: true,
+            other_service_accounts: true,
+            namespace: true,
+            grant_objects: true,
+            endpoints: true,
+        },
+    };
+    let mut notes = Vec::new();
+    match existing {
+        None if spec.pod_security == PodSecurity::Privileged => notes.push(format!(
+            "warning: namespace {ns} is created with {}",
+            crate::domain::spec::PRIVILEGED_WARNING
+        )),
+        None => {}
+        Some(namespace) => {
+            if reach.pods {
+                match host_pods(cluster, ns, None).await? {
+                    Admission::Refused { .. } => {}
+                    Admission::Admitted if allow.host_pods => notes.push(format!(
+                        "warning: namespace {ns} admits pods that take their node, and the grant can create pods (accepted with --allow-host-pods)"
+                    )),
+                    Admission::Admitted => {
+                        return Err(Error::from(GrantError::HostPodsAdmitted {
+                            namespace: ns.to_string(),
+                            enforced: PodSecurity::enforced(namespace.metadata.labels.as_ref()),
+                        }));
+                    }
+                }
+            }
+            if reach.other_service_accounts {
+                let stronger =
+                    stronger_accounts(cluster, &spec.grant_ref(), rules.as_deref()).await?;
+                match stronger.into_iter().next() {
+                    None => {}
+                    Some(found) if allow.shared_namespace => notes.push(format!(
+                        "warning: the grant can act as ServiceAccount {ns}/{}, which holds more through {} (accepted with --allow-shared-namespace)",
+                        found.service_account, found.binding
+                    )),
+                    Some(found) => {
+                        return Err(Error::from(GrantError::SharedNamespace {
+                            namespace: ns.to_string(),
+                            service_account: found.service_account,
+                            binding: found.binding,
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    let mut guard = reach.needs_guard();
+    if guard {
+        let missing = guard_permissions_missing(cluster).await?;
+        if !missing.is_empty() {
+            if !allow.unguarded {
+                return Err(Error::from(GrantError::GuardNotPermitted { missing }));
+            }
+            guard = false;
+            notes.push(format!(
+                "warning: no guard for namespace {ns} (accepted with --allow-unguarded): the tenant may change its Namespace, kscope's objects of its grant and Endpoints"
+            ));
+        }
+    }
+    Ok(Judgement {
+        guard,
+        reach,
+        notes,
+    })
+}
+
+/// Would `namespace` admit a pod that takes its node? A dry run as this client: Pod Security
+/// labels, the cluster's admission defaults and any policy engine all answer.
+pub(crate) async fn host_pods(
+    cluster: &Cluster,
+    namespace: &str,
+    service_account: Option<&str>,
+) -> Result<Admission> {
+    let pod = node_escaping_pod(namespace, service_account);
+    let answer = cluster.try_create(namespace, &pod).await?;
+    // The ServiceAccount admission plugin runs before Pod Security: a namespace whose
+    // `default` ServiceAccount does not exist yet refuses every pod, which says nothing.
+    if let Admission::Refused { reason, .. } = &answer
+        && reason.contains("error looking up service account")
+    {
+        return Err(Error::from(GrantError::HostPodsUnknown {
+            namespace: namespace.to_string(),
+            reason: reason.clone(),
+        }));
+    }
+    Ok(answer)
+}
+
+/// The permissions installing the guard takes.
+fn guard_permissions() -> Vec<Permission> {
+    const GROUP: &str = "admissionregistration.k8s.io";
+    let mut wanted = Vec::new();
+    for resource in [
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+    ] {
+        for verb in ["get", "create", "patch"] {
+            wanted.push(Permission::new(GROUP, resource, verb));
+        }
+    }
+    wanted
+}
+
+async fn guard_permissions_missing(cluster: &Cluster) -> Result<Vec<String>> {
+    let wanted = guard_permissions();
+    let questions: Vec<_> = wanted.iter().cloned().map(|p| (None, p)).collect();
+    let answers = cluster.can_i(&questions).await?;
+    Ok(wanted
+        .iter()
+        .zip(answers)
+        .filter(|(_, allowed)| !allowed)
+        .map(|(p, _)| p.to_string())
+        .collect())
+}
+
+/// Installs (or restores) the guard's policy and the namespace's binding; under a server dry
+/// run, only has the server validate them. Before the grant binds its access, so a tenant is
+/// never bound without its guard.
+pub(crate) async fn install_guard(
+    cluster: &Cluster,
+    namespace: &str,
+    mode: Mode,
+) -> Result<Vec<ObjectResult>> {
+    let policy = guard_policy();
+    let binding = guard_binding(namespace);
+    let binding_name = guard_binding_name(namespace);
+    let (live_policy, live_binding) = futures::try_join!(
+        cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
+        cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
+    )?;
+    let (_, policy_outcome) = cluster
+        .apply_cluster_scoped(&policy, live_policy.as_ref(), mode)
+        .await?;
+    let (_, binding_outcome) = cluster
+        .apply_cluster_scoped(&binding, live_binding.as_ref(), mode)
+        .await?;
+    Ok(vec![
+        ObjectResult {
+            kind: Kind::ValidatingAdmissionPolicy,
+            name: GUARD_NAME.to_string(),
+            result: policy_outcome,
+        },
+        ObjectResult {
+            kind: Kind::ValidatingAdmissionPolicyBinding,
+            name: binding_name,
+            result: binding_outcome,
+        },
+    ])
+}
+
+/// How long a guard that was just installed may take to be in force: the API server loads
+/// admission policies from its informers and refreshes them about every second.
+const GUARD_LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Proves a guard that was just installed or changed in force before the grant is reported
+/// made: as the grant's ServiceAccount (a short token), one write the role reaches and the
+/// guard refuses is sent as a dry run until the server refuses it.
+pub(crate) async fn prove_guard(session: &Session, grant: &GrantRef, reach: Reach) -> Result<()> {
+    let as_sa = crate::credential::mint(session, grant, MIN_TOKEN_SECONDS).await?;
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let started = std::time::Instant::now();
+    loop {
+        let answer = if reach.namespace {
+            let patch = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "guard"}}});
+            as_sa
+                .try_patch_cluster_scoped::<Namespace>(ns, &patch)
+                .await?
+        } else if reach.grant_objects {
+            let patch = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
+            as_sa
+                .try_patch::<k8s_openapi::api::core::v1::ServiceAccount>(ns, sa, &patch)
+                .await?
+        } else {
+            as_sa.try_create(ns, &endpoints_probe(ns)).await?
+        };
+        if matches!(answer, Admission::Refused { .. }) {
+            return Ok(());
+        }
+        if started.elapsed() > GUARD_LOAD_TIMEOUT {
+            return Err(Error::from(GrantError::GuardNotInForce {
+                namespace: ns.to_string(),
+                seconds: GUARD_LOAD_TIMEOUT.as_secs(),
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+fn endpoints_probe(namespace: &str) -> k8s_openapi::api::core::v1::Endpoints {
+    k8s_openapi::api::core::v1::Endpoints {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some("kscope-endpoints-probe".into()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        subsets: None,
+    }
+}
+
+/// Another ServiceAccount of a grant's namespace that holds more than the grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Stronger {
+    pub(crate) service_account: String,
+    /// `RoleBinding ns/name (ClusterRole edit)` or `ClusterRoleBinding name (…)`.
+    pub(crate) binding: String,
+}
+
+/// The ServiceAccounts of the grant's namespace (other than its own) that a binding gives
+/// rules the grant does not hold: what the grant becomes by acting as them. Read as the
+/// caller; what the caller may not list is left out.
+pub(crate) async fn stronger_accounts(
+    cluster: &Cluster,
+    spec: &GrantRef,
+    grant_rules: Option<&[PolicyRule]>,
+) -> Result<Vec<Stronger>> {
+    let ns = spec.namespace.as_str();
+
+    let (role_bindings, cluster_bindings, roles, cluster_roles) = futures::join!(
+        cluster.list_in::<RoleBinding>(ns),
+        cluster.list_all::<ClusterRoleBinding>(None),
+        cluster.list_in::<Role>(ns),
+        cluster.list_all::<ClusterRole>(None),
+    );
+    let (role_bindings, cluster_bindings) = (readable(role_bindings)?, readable(cluster_bindings)?);
+    let (roles, cluster_roles) = (readable(roles)?, readable(cluster_roles)?);
+    let held = grant_rules.unwrap_or_default();
+    let own = spec.service_account.as_str();
+    let rules_of = |kind: &str, name: &str| -> Vec<PolicyRule> {
+        let found = match kind {
+            "Role" => roles
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(name))
+                .and_then(|r| r.rules.clone()),
+            _ => cluster_roles
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(name))
+                .and_then(|r| r.rules.clone()),
+        };
+        found.unwrap_or_default()
+    };
+    let mut stronger = Vec::new();
+    let mut consider = |subjects: &[k8s_openapi::api::rbac::v1::Subject],
+                        role_kind: &str,
+                        role_name: &str,
+                        shown: String| {
+        for subject in subjects {
+            let ours = subject.kind == "ServiceAccount"
+                && subject.namespace.as_deref() == Some(ns)
+                && subject.name != own;
+            if !ours {
+                continue;
+            }
+            let rules = rules_of(role_kind, role_name);
+            if !rules::missing(held, &rules).is_empty() {
+                stronger.push(Stronger {
+                    service_account: subject.name.clone(),
+                    binding: format!("{shown} ({role_kind} {role_name})"),
+                });
+            }
+        }
+    };
+    for binding in &role_bindings {
+        let name = binding.metadata.name.clone().unwrap_or_default();
+        consider(
+            binding.subjects.as_deref().unwrap_or_default(),
+            &binding.role_ref.kind,
+            &binding.role_ref.name,
+            format!("RoleBinding {ns}/{name}"),
+        );
+    }
+    for binding in &cluster_bindings {
+        let name = binding.metadata.name.clone().unwrap_or_default();
+        consider(
+            binding.subjects.as_deref().unwrap_or_default(),
+            &binding.role_ref.kind,
+            &binding.role_ref.name,
+            format!("ClusterRoleBinding {name}"),
+        );
+    }
+    stronger
+        .sort_by(|a, b| (&a.service_account, &a.binding).cmp(&(&b.service_account, &b.binding)));
+    stronger.dedup();
+    Ok(stronger)
+}
+
+/// What the caller may list; a list it may not read counts as empty.
+fn readable<T>(found: Result<Vec<T>>) -> Result<Vec<T>> {
+    match found {
+        Err(e) if is_forbidden(&e) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+/// A probe's outcome from the server's answer to its dry run.
+fn probed(path: impl Into<String>, answer: Admission) -> PathProbe {
+    let (refused, reason) = match answer {
+        Admission::Admitted => (
+            false,
+            "the server would store it (dry run admitted)".to_string(),
+        ),
+        Admission::Refused { code, reason } => (true, format!("{code}: {reason}")),
+    };
+    PathProbe {
+        path: path.into(),
+        expected: "refused",
+        refused,
+        reason,
+    }
+}
+
+/// What `check` proves beside the matrix, as the ServiceAccount (`as_sa`) with dry runs that
+/// store nothing: a node-escaping pod, a change to its Namespace's labels, the removal of
+/// kscope's label from its own ServiceAccount and RoleBinding, an Endpoints write; and, read
+/// as the caller, the ServiceAccounts of the namespace it can act as that hold more than it.
+pub(crate) async fn probe(
+    as_sa: &Cluster,
+    caller: &Cluster,
+    spec: &GrantRef,
+    grant_rules: &[PolicyRule],
+) -> Result<Vec<PathProbe>> {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let ns = spec.namespace.as_str();
+    let sa = spec.service_account.as_str();
+    let label_probe = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
+    let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
+    let endpoints = endpoints_probe(ns);
+    let (pod, namespace, account, binding, endpoint) = futures::try_join!(
+        host_pods(as_sa, ns, Some(sa)),
+        as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
+        as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
+        as_sa.try_patch::<RoleBinding>(ns, sa, &unlabel),
+        as_sa.try_create(ns, &endpoints),
+    )?;
+    let mut probes = vec![
+        probed(
+            "create a pod that takes its node (privileged, hostPID, hostNetwork, hostPath /)",
+            pod,
+        ),
+        probed(format!("relabel its Namespace {ns}"), namespace),
+        probed(
+            format!("remove kscope's label from its ServiceAccount {ns}/{sa}"),
+            account,
+        ),
+        probed(
+            format!("remove kscope's label from its RoleBinding {ns}/{sa}"),
+            binding,
+        ),
+        probed(format!("write Endpoints in {ns}"), endpoint),
+    ];
+    if Reach::of(grant_rules).other_service_accounts {
+        for found in stronger_accounts(caller, spec, Some(grant_rules)).await? {
+            probes.push(PathProbe {
+                path: format!(
+                    "act as ServiceAccount {}, which holds more than the grant",
+                    service_account_user(ns, &found.service_account)
+                ),
+                expected: "refused",
+                refused: false,
+                reason: format!(
+                    "the grant can run pods, mint tokens or read Secrets as it; {} gives it more",
+                    found.binding
+                ),
+            });
+        }
+    }
+    Ok(probes)
+}
+
+/// The enforced Pod Security level of a namespace, read as the caller (`None`: no label, or
+/// not readable).
+pub(crate) async fn enforced_level(cluster: &Cluster, namespace: &str) -> Option<String> {
+    match cluster.get_cluster_scoped::<Namespace>(namespace).await {
+        Ok(Some(ns)) => ns
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(ENFORCE_LABEL))
+            .cloned(),
+        _ => None,
+    }
+}
