@@ -43,6 +43,9 @@ pub(crate) struct TenantResult {
     /// The kubeconfig written for it, and whether it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) kubeconfig: Option<String>,
+    /// What containment had to say: a privileged namespace, a risk the flags accepted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) warnings: Vec<String>,
 }
 
 /// What happened to a tenant, in one word (two in a dry run's prune).
@@ -166,6 +169,7 @@ async fn one(
         result: TenantOutcome::Failed,
         reason: None,
         kubeconfig: None,
+        warnings: Vec::new(),
     };
     let outcome = async {
         let report = grant::execute(session, &grant_plan, mode).await?;
@@ -187,6 +191,7 @@ async fn one(
                 summary(&report.objects)
             };
             result.kubeconfig = written;
+            result.warnings = report.notes;
         }
         Err(error) => {
             result.result = TenantOutcome::Failed;
@@ -324,6 +329,7 @@ pub(crate) async fn prune(
                 result,
                 reason,
                 kubeconfig: None,
+                warnings: Vec::new(),
             }
         })
         .buffer_unordered(plan.concurrency)

@@ -311,21 +311,26 @@ pub(crate) async fn stronger_accounts(
         cluster.list_all::<ClusterRole>(None),
     );
     let (role_bindings, cluster_bindings) = (readable(role_bindings)?, readable(cluster_bindings)?);
-    let (roles, cluster_roles) = (readable(roles)?, readable(cluster_roles)?);
+    // A role whose rules the caller may not read counts as more than the grant.
+    let roles = optional(roles)?;
+    let cluster_roles = optional(cluster_roles)?;
     let held = grant_rules.unwrap_or_default();
     let own = spec.service_account.as_str();
-    let rules_of = |kind: &str, name: &str| -> Vec<PolicyRule> {
+    // `None`: not readable by the caller.
+    let rules_of = |kind: &str, name: &str| -> Option<Vec<PolicyRule>> {
         let found = match kind {
             "Role" => roles
+                .as_ref()?
                 .iter()
                 .find(|r| r.metadata.name.as_deref() == Some(name))
                 .and_then(|r| r.rules.clone()),
             _ => cluster_roles
+                .as_ref()?
                 .iter()
                 .find(|r| r.metadata.name.as_deref() == Some(name))
                 .and_then(|r| r.rules.clone()),
         };
-        found.unwrap_or_default()
+        Some(found.unwrap_or_default())
     };
     let mut stronger = Vec::new();
     let mut consider = |subjects: &[k8s_openapi::api::rbac::v1::Subject],
@@ -339,12 +344,18 @@ pub(crate) async fn stronger_accounts(
             if !ours {
                 continue;
             }
-            let rules = rules_of(role_kind, role_name);
-            if !rules::missing(held, &rules).is_empty() {
-                stronger.push(Stronger {
+            match rules_of(role_kind, role_name) {
+                Some(rules) if rules::missing(held, &rules).is_empty() => {}
+                Some(_) => stronger.push(Stronger {
                     service_account: subject.name.clone(),
                     binding: format!("{shown} ({role_kind} {role_name})"),
-                });
+                }),
+                None => stronger.push(Stronger {
+                    service_account: subject.name.clone(),
+                    binding: format!(
+                        "{shown} ({role_kind} {role_name}, whose rules you may not read)"
+                    ),
+                }),
             }
         }
     };
@@ -370,6 +381,14 @@ pub(crate) async fn stronger_accounts(
         .sort_by(|a, b| (&a.service_account, &a.binding).cmp(&(&b.service_account, &b.binding)));
     stronger.dedup();
     Ok(stronger)
+}
+
+/// What the caller may list; `None` when it may not.
+fn optional<T>(found: Result<Vec<T>>) -> Result<Option<Vec<T>>> {
+    match found {
+        Err(e) if is_forbidden(&e) => Ok(None),
+        other => other.map(Some),
+    }
 }
 
 /// What the caller may list; a list it may not read counts as empty.

@@ -42,12 +42,14 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     let ns = common::unique_name("allres");
     let mut kscope = admin(&dir);
     kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    // developer in a namespace of its own: beside namespace-admin it could run pods as it.
+    let dev_ns = common::unique_name("allres-dev");
     kscope
-        .run(["grant", &ns, "dev", "--template", "developer"])
+        .run(["grant", &dev_ns, "dev", "--template", "developer"])
         .expect_code(0);
-    let widget = |sa: &'static str| {
+    let widget = |ns: &str, sa: &'static str| {
         let mut kscope = admin(&dir);
-        let (ns, group) = (ns.clone(), group.clone());
+        let (ns, group) = (ns.to_string(), group.clone());
         async move {
             let run = kscope.run(["check", &ns, sa, "--all-resources", "-o", "json"]);
             if run.code != 0 {
@@ -71,7 +73,7 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     let for_admin = common::eventually(
         "the CRD in --all-resources",
         Duration::from_secs(30),
-        || widget("admin"),
+        || widget(&ns, "admin"),
     )
     .await;
     assert_eq!(for_admin["allowed"], true, "{for_admin}");
@@ -84,7 +86,7 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
         "{for_admin}"
     );
     let for_dev = common::eventually("the CRD for developer", Duration::from_secs(30), || {
-        widget("dev")
+        widget(&dev_ns, "dev")
     })
     .await;
     assert_eq!(for_dev["allowed"], false, "{for_dev}");
@@ -92,7 +94,7 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     // Subresources are asked too, with the subresource apart: developer may exec into the
     // pods of its own namespace and nowhere else.
     let run = kscope
-        .run(["check", &ns, "dev", "--all-resources", "-o", "json"])
+        .run(["check", &dev_ns, "dev", "--all-resources", "-o", "json"])
         .expect_code(0);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let exec: Vec<(String, bool)> = report["answers"]
@@ -112,7 +114,7 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     assert_eq!(
         exec,
         [
-            (ns.clone(), true),
+            (dev_ns.clone(), true),
             ("default".to_string(), false),
             ("kube-system".to_string(), false)
         ],

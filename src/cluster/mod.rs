@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::kubeconfig::{SecretToken, Token};
-use crate::domain::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome};
+use crate::domain::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome, covers};
 use crate::error::RequestTimedOut;
 use crate::error::TokenError;
 use crate::error::{Error, Result, is_status};
@@ -447,28 +447,6 @@ fn filled_or_gone() -> impl Condition<Secret> {
 /// The token controller has filled in the Secret.
 pub(crate) fn has_token(secret: &Secret) -> bool {
     SecretToken::is_filled(secret)
-}
-
-/// Whether the live object already holds every field of `wanted` with the same value (maps
-/// may hold more; lists must match item by item).
-fn covers<K: Serialize>(live: &K, wanted: &K) -> bool {
-    match (serde_json::to_value(live), serde_json::to_value(wanted)) {
-        (Ok(live), Ok(wanted)) => contains(&live, &wanted),
-        _ => false,
-    }
-}
-
-fn contains(live: &serde_json::Value, wanted: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match (live, wanted) {
-        (Value::Object(live), Value::Object(wanted)) => wanted
-            .iter()
-            .all(|(key, value)| live.get(key).is_some_and(|l| contains(l, value))),
-        (Value::Array(live), Value::Array(wanted)) => {
-            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| contains(l, w))
-        }
-        (live, wanted) => live == wanted,
-    }
 }
 
 /// Whether an apply changed anything: kscope compares resourceVersions, except under a server

@@ -10,8 +10,8 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Cluster, Mode, apply_params, covers, kind, same_state};
-use crate::domain::manifest::Outcome;
+use super::{Cluster, Mode, apply_params, kind, same_state};
+use crate::domain::manifest::{Outcome, covers};
 use crate::error::{Error, Result, api_status};
 use crate::wire::idempotent;
 

@@ -153,6 +153,9 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
         &render::list("TenantResult", &results),
         || render::tenant_results(&results, several),
     )?)?;
+    for warning in results.iter().flat_map(|r| &r.warnings) {
+        note(warning);
+    }
     let failed = results.iter().filter(|r| r.failed()).count();
     if failed > 0 {
         return Err(GrantError::TenantsFailed {

@@ -281,6 +281,28 @@ pub(crate) fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<Str
     Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
 }
 
+/// Whether the live object already holds every field of `wanted` with the same value (maps
+/// may hold more; lists must match item by item).
+pub(crate) fn covers<K: Serialize>(live: &K, wanted: &K) -> bool {
+    match (serde_json::to_value(live), serde_json::to_value(wanted)) {
+        (Ok(live), Ok(wanted)) => contains(&live, &wanted),
+        _ => false,
+    }
+}
+
+fn contains(live: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (live, wanted) {
+        (Value::Object(live), Value::Object(wanted)) => wanted
+            .iter()
+            .all(|(key, value)| live.get(key).is_some_and(|l| contains(l, value))),
+        (Value::Array(live), Value::Array(wanted)) => {
+            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| contains(l, w))
+        }
+        (live, wanted) => live == wanted,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,14 @@ fn from_json<T: DeserializeOwned>(v: serde_json::Value) -> T {
     serde_json::from_value(v).expect("a valid object")
 }
 
+/// An existing namespace as a careful cluster admin makes one: with Pod Security enforced at
+/// baseline (kscope refuses to hand out pod-making access in a namespace that admits pods
+/// that take their node; tests/containment.rs makes bare namespaces for that).
 pub async fn create_namespace(client: &Client, name: &str) -> Namespace {
-    let ns: Namespace = from_json(json!({ "metadata": { "name": name } }));
+    let ns: Namespace = from_json(json!({ "metadata": {
+        "name": name,
+        "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
+    } }));
     Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &ns)
         .await

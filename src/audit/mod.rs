@@ -4,19 +4,25 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::cluster::has_token;
+use crate::cluster::{Admission, has_token};
 use crate::domain::manifest::{FIELD_MANAGER, MANAGED_BY, TOKEN_SECRET_TYPE};
 use crate::domain::rules::{self, Permission, RBAC_GROUP};
 use crate::error::Result;
 use crate::list::{LAST_USED_LABEL, Listed, rows};
 use crate::session::Session;
+
+mod containment;
 
 /// The label the API server puts on a legacy token it invalidated.
 pub(crate) const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
@@ -68,35 +74,71 @@ pub(crate) struct Inventory {
     pub(crate) service_accounts: Vec<ServiceAccount>,
     /// Secrets of type `kubernetes.io/service-account-token`.
     pub(crate) token_secrets: Vec<Secret>,
+    pub(crate) namespaces: Vec<Namespace>,
+    /// ValidatingAdmissionPolicies and their bindings (kscope's guard among them).
+    pub(crate) guard_policies: Vec<ValidatingAdmissionPolicy>,
+    pub(crate) guard_bindings: Vec<ValidatingAdmissionPolicyBinding>,
+    /// The namespaces whose dry run admitted a pod that takes its node.
+    pub(crate) admit_host_pods: BTreeSet<String>,
 }
 
-/// Reads the cluster with six list requests.
+/// Reads the cluster with nine list requests, then asks admission once (a dry run) for each
+/// namespace where a binding lets someone make pods and no Pod Security label refuses host
+/// pods already.
 pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
     let cluster = &session.cluster;
     let token_type = format!("type={TOKEN_SECRET_TYPE}");
     let (
-        cluster_role_bindings,
-        role_bindings,
-        cluster_roles,
-        roles,
-        service_accounts,
-        token_secrets,
+        (cluster_role_bindings, role_bindings, cluster_roles, roles, service_accounts),
+        (token_secrets, namespaces, guard_policies, guard_bindings),
     ) = futures::try_join!(
-        cluster.list_all::<ClusterRoleBinding>(None),
-        cluster.list_all::<RoleBinding>(None),
-        cluster.list_all::<ClusterRole>(None),
-        cluster.list_all::<Role>(None),
-        cluster.list_all::<ServiceAccount>(None),
-        cluster.list_all::<Secret>(Some(&token_type)),
+        async {
+            futures::try_join!(
+                cluster.list_all::<ClusterRoleBinding>(None),
+                cluster.list_all::<RoleBinding>(None),
+                cluster.list_all::<ClusterRole>(None),
+                cluster.list_all::<Role>(None),
+                cluster.list_all::<ServiceAccount>(None),
+            )
+        },
+        async {
+            futures::try_join!(
+                cluster.list_all::<Secret>(Some(&token_type)),
+                cluster.list_all::<Namespace>(None),
+                cluster.list_all::<ValidatingAdmissionPolicy>(None),
+                cluster.list_all::<ValidatingAdmissionPolicyBinding>(None),
+            )
+        },
     )?;
-    Ok(Inventory {
+    let mut inventory = Inventory {
         cluster_role_bindings,
         role_bindings,
         cluster_roles,
         roles,
         service_accounts,
         token_secrets,
-    })
+        namespaces,
+        guard_policies,
+        guard_bindings,
+        admit_host_pods: BTreeSet::new(),
+    };
+    let candidates = containment::host_pod_candidates(&inventory);
+    let answers = futures::future::try_join_all(
+        candidates
+            .iter()
+            .map(|ns| crate::containment::host_pods(cluster, ns, None)),
+    )
+    .await;
+    // A namespace whose `default` ServiceAccount is missing cannot be asked; it is left out.
+    if let Ok(answers) = answers {
+        inventory.admit_host_pods = candidates
+            .into_iter()
+            .zip(answers)
+            .filter(|(_, a)| *a == Admission::Admitted)
+            .map(|(ns, _)| ns)
+            .collect();
+    }
+    Ok(inventory)
 }
 
 fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
@@ -396,6 +438,7 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
             message: format!("drifted: {}", row.status),
         });
     }
+    found.extend(containment::findings(inventory));
     found.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -530,6 +573,7 @@ mod tests {
                     &[(INVALID_SINCE_LABEL, "2026-12-01")],
                 ),
             ],
+            ..Default::default()
         };
         let found = findings(&inventory, now);
         let said = |severity: Severity, object: &str, text: &str| {

@@ -1,0 +1,504 @@
+//! Containment, tried as a hostile tenant would: with the kubeconfig kscope emitted and the
+//! real kubectl, real requests (not dry runs) against the real control plane, which runs
+//! kube-apiserver with `--allow-privileged=true` as real clusters do. Each attempt must be
+//! refused by the server; `check` must say the same, and say what is open when it is.
+
+mod common;
+mod runner;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
+use runner::{Kscope, Run, kubectl_as};
+use serde_json::json;
+
+fn admin(dir: &Path) -> Kscope {
+    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
+}
+
+/// A pod that would own its node.
+const NODE_ESCAPE: &str = r#"{"apiVersion": "v1", "kind": "Pod",
+ "metadata": {"name": "escape"},
+ "spec": {"hostPID": true, "hostNetwork": true,
+  "volumes": [{"name": "host", "hostPath": {"path": "/"}}],
+  "containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": true},
+   "volumeMounts": [{"name": "host", "mountPath": "/host"}]}]}}"#;
+
+const ENDPOINTS: &str = r#"{"apiVersion": "v1", "kind": "Endpoints",
+ "metadata": {"name": "kubernetes-lookalike"},
+ "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 443}]}]}"#;
+
+/// kubectl as the tenant, with `stdin` piped in.
+fn tenant(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    if stdin.is_none() {
+        return kubectl_as(common::kubectl(dir), kubeconfig, args);
+    }
+    let mut child = common::kubectl(dir)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().expect("kubectl's output");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn kubeconfig_of(kscope: &mut Kscope, ns: &str, sa: &str) -> PathBuf {
+    let file = kscope.path(&format!("{ns}-{sa}.kubeconfig"));
+    kscope
+        .run(["kubeconfig", ns, sa, "--output", file.to_str().unwrap()])
+        .expect_code(0);
+    file
+}
+
+fn refused(run: &Run, what: &str) {
+    assert_ne!(
+        run.code, 0,
+        "{what} was allowed:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains("Forbidden") || run.stderr.contains("forbidden"),
+        "{what}: refused, but not by the server's authorization or admission: {}",
+        run.stderr
+    );
+}
+
+/// The containment section of `check -o json`: (path, refused) for each probe.
+fn containment(run: &Run) -> Vec<(String, bool, String)> {
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("check's JSON");
+    report["containment"]
+        .as_array()
+        .expect("a containment list")
+        .iter()
+        .map(|p| {
+            assert_eq!(p["expected"], "refused", "{p}");
+            (
+                p["path"].as_str().unwrap().to_string(),
+                p["refused"].as_bool().unwrap(),
+                p["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_built_in_and_edit_and_admin_keep_the_tenant_inside() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let grants: [(&str, &[&str]); 6] = [
+        ("admin", &[]),
+        ("dev", &["--template", "developer"]),
+        ("ci", &["--template", "deployer"]),
+        ("viewer", &["--template", "read-only"]),
+        ("editor", &["--cluster-role", "edit"]),
+        ("owner", &["--cluster-role", "admin"]),
+    ];
+    for (sa, access) in grants {
+        let ns = common::unique_name(&format!("contain-{sa}"));
+        let mut kscope = admin(&dir);
+        let mut args = vec!["grant", ns.as_str(), sa];
+        args.extend_from_slice(access);
+        kscope.run(&args).expect_code(0);
+        let kc = kubeconfig_of(&mut kscope, &ns, sa);
+
+        // The node: a pod that takes it is refused (by Pod Security, or by RBAC).
+        let run = tenant(&dir, &kc, &["create", "-f", "-"], Some(NODE_ESCAPE));
+        refused(&run, &format!("{sa}: a node-escaping pod"));
+        // The namespace itself: relabelling (Pod Security off) and deleting it.
+        let run = tenant(
+            &dir,
+            &kc,
+            &[
+                "label",
+                "namespace",
+                &ns,
+                "pod-security.kubernetes.io/enforce=privileged",
+                "--overwrite",
+            ],
+            None,
+        );
+        refused(&run, &format!("{sa}: relabelling its Namespace"));
+        let run = tenant(
+            &dir,
+            &kc,
+            &["delete", "namespace", &ns, "--wait=false"],
+            None,
+        );
+        refused(&run, &format!("{sa}: deleting its Namespace"));
+        let live = Api::<Namespace>::all(client.clone())
+            .get(&ns)
+            .await
+            .unwrap();
+        assert!(
+            live.metadata.deletion_timestamp.is_none(),
+            "{sa}: {ns} is being deleted"
+        );
+        // kscope's own objects: their labels stay.
+        for kind in ["serviceaccount", "rolebinding"] {
+            let run = tenant(
+                &dir,
+                &kc,
+                &["label", kind, sa, "app.kubernetes.io/managed-by-"],
+                None,
+            );
+            refused(
+                &run,
+                &format!("{sa}: removing kscope's label from its {kind}"),
+            );
+        }
+        // Endpoints (CVE-2021-25740).
+        let run = tenant(&dir, &kc, &["create", "-f", "-"], Some(ENDPOINTS));
+        refused(&run, &format!("{sa}: writing Endpoints"));
+
+        let run = kscope.run(["check", &ns, sa, "-o", "json"]).expect_code(0);
+        let probes = containment(&run);
+        assert!(probes.len() >= 5, "{sa}: {probes:?}");
+        assert!(
+            probes.iter().all(|(_, refused, _)| *refused),
+            "{sa}: {probes:?}"
+        );
+        let table = kscope.run(["check", &ns, sa]).expect_code(0);
+        assert!(
+            table
+                .stdout
+                .contains("paths out of the namespace are refused"),
+            "{}",
+            table.stdout
+        );
+        assert!(
+            table.stdout.contains("Pod Security of namespace"),
+            "{}",
+            table.stdout
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_its_guard_check_names_what_is_open() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("unguarded");
+    let mut kscope = admin(&dir);
+    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    // The admin removes this namespace's binding of the guard (the policy serves others).
+    let bindings = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
+    bindings
+        .delete(
+            &format!("kscope-tenant-guard.{ns}"),
+            &DeleteParams::default(),
+        )
+        .await
+        .unwrap();
+    let open = common::eventually(
+        "the guard's removal to reach admission",
+        Duration::from_secs(20),
+        || {
+            let mut kscope = admin(&dir);
+            let ns = ns.clone();
+            async move {
+                let run = kscope.run(["check", &ns, "admin", "-o", "json"]);
+                match run.code {
+                    3 => Ok(containment(&run)),
+                    code => Err(format!("exit {code}: {}", run.stderr)),
+                }
+            }
+        },
+    )
+    .await;
+    let is_open = |path: &str| {
+        open.iter()
+            .any(|(p, refused, _)| p.contains(path) && !refused)
+    };
+    assert!(is_open("relabel its Namespace"), "{open:?}");
+    assert!(
+        is_open("remove kscope's label from its ServiceAccount"),
+        "{open:?}"
+    );
+    assert!(is_open("write Endpoints"), "{open:?}");
+    // Pod Security still holds: the namespace kscope made enforces baseline.
+    assert!(!is_open("takes its node"), "{open:?}");
+    let run = kscope.run(["check", &ns, "admin"]).expect_code(3);
+    assert!(run.stdout.contains("! OPEN"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("path(s) out of the namespace are open"),
+        "{}",
+        run.stderr
+    );
+    // A grant run again puts the guard back and proves it in force.
+    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    kscope.run(["check", &ns, "admin"]).expect_code(0);
+}
+
+#[tokio::test]
+async fn system_namespaces_are_refused_unless_allowed() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let sa = common::unique_name("sys");
+    let mut kscope = admin(&dir);
+    for ns in ["kube-system", "default"] {
+        let run = kscope
+            .run(["grant", ns, &sa, "--template", "read-only"])
+            .expect_code(2);
+        assert!(
+            run.stderr.contains("--allow-system-namespace"),
+            "{}",
+            run.stderr
+        );
+        let found = Api::<ServiceAccount>::namespaced(client.clone(), ns)
+            .get_opt(&sa)
+            .await
+            .unwrap();
+        assert!(found.is_none(), "{ns}/{sa} was created");
+    }
+    kscope
+        .run([
+            "grant",
+            "kube-system",
+            &sa,
+            "--template",
+            "read-only",
+            "--allow-system-namespace",
+        ])
+        .expect_code(0);
+    let run = kscope
+        .run(["check", "kube-system", &sa, "-o", "json"])
+        .expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let probed: std::collections::BTreeSet<&str> = report["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["namespace"].as_str())
+        .collect();
+    assert_eq!(
+        probed,
+        ["default", "kube-public", "kube-system"]
+            .into_iter()
+            .collect(),
+        "two namespaces outside the grant are still probed"
+    );
+    let run = kscope.run(["audit", "-o", "json", "--fail-on", "high"]);
+    assert!(
+        run.stdout
+            .contains(&format!("RoleBinding kube-system/{sa}"))
+            && run.stdout.contains("a kscope grant in kube-system"),
+        "{}",
+        run.stdout
+    );
+    kscope
+        .run(["revoke", "kube-system", &sa, "--yes"])
+        .expect_code(0);
+}
+
+#[tokio::test]
+async fn a_more_powerful_service_account_makes_the_namespace_shared() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("shared");
+    common::create_namespace(&client, &ns).await;
+    common::create_service_account(&client, &ns, "boss").await;
+    let binding_name = common::unique_name("boss");
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": binding_name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "boss", "namespace": ns}],
+    }))
+    .unwrap();
+    let bindings = Api::<ClusterRoleBinding>::all(client.clone());
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+
+    let mut kscope = admin(&dir);
+    let run = kscope
+        .run(["grant", &ns, "dev", "--template", "developer"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("holds ServiceAccount boss")
+            && run
+                .stderr
+                .contains(&format!("ClusterRoleBinding {binding_name}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--allow-shared-namespace"),
+        "{}",
+        run.stderr
+    );
+    let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+    assert!(
+        sas.get_opt("dev").await.unwrap().is_none(),
+        "nothing was created"
+    );
+
+    // read-only cannot act as boss: no refusal.
+    kscope
+        .run(["grant", &ns, "viewer", "--template", "read-only"])
+        .expect_code(0);
+
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "dev",
+            "--template",
+            "developer",
+            "--allow-shared-namespace",
+        ])
+        .expect_code(0);
+    let run = kscope
+        .run(["check", &ns, "dev", "-o", "json"])
+        .expect_code(3);
+    let probes = containment(&run);
+    assert!(
+        probes.iter().any(|(p, refused, reason)| p
+            .contains(&format!("system:serviceaccount:{ns}:boss"))
+            && !refused
+            && reason.contains(&binding_name)),
+        "{probes:?}"
+    );
+    let run = kscope.run(["audit", "-n", &ns, "-o", "json"]);
+    assert!(
+        run.stdout.contains(&format!("RoleBinding {ns}/dev"))
+            && run
+                .stdout
+                .contains(&format!("act as ServiceAccount {ns}/boss")),
+        "{}",
+        run.stdout
+    );
+    bindings
+        .delete(&binding_name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_existing_namespace_that_admits_host_pods_is_refused() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("bare");
+    // A namespace as `kubectl create namespace` makes it: no Pod Security label.
+    let bare: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &bare)
+        .await
+        .unwrap();
+    // The namespace's default ServiceAccount comes from the controller a moment later.
+    common::eventually(
+        "the default ServiceAccount",
+        Duration::from_secs(20),
+        || {
+            let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+            async move { sas.get("default").await.map(|_| ()) }
+        },
+    )
+    .await;
+
+    let mut kscope = admin(&dir);
+    let run = kscope
+        .run(["grant", &ns, "dev", "--template", "developer"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("admits pods that take their node")
+            && run
+                .stderr
+                .contains("pod-security.kubernetes.io/enforce=baseline")
+            && run.stderr.contains("--allow-host-pods"),
+        "{}",
+        run.stderr
+    );
+    let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+    assert!(
+        sas.get_opt("dev").await.unwrap().is_none(),
+        "nothing was created"
+    );
+    let live = Api::<Namespace>::all(client.clone())
+        .get(&ns)
+        .await
+        .unwrap();
+    assert!(
+        live.metadata
+            .labels
+            .unwrap_or_default()
+            .keys()
+            .all(|k| !k.starts_with("pod-security")),
+        "an existing namespace is never changed"
+    );
+
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "dev",
+            "--template",
+            "developer",
+            "--allow-host-pods",
+        ])
+        .expect_code(0);
+    let kc = kubeconfig_of(&mut kscope, &ns, "dev");
+    // Real, as the tenant: the pod is admitted (then removed), which is what check reports.
+    let run = tenant(&dir, &kc, &["create", "-f", "-"], Some(NODE_ESCAPE));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    tenant(
+        &dir,
+        &kc,
+        &["delete", "pod", "escape", "--wait=false"],
+        None,
+    );
+    let run = kscope
+        .run(["check", &ns, "dev", "-o", "json"])
+        .expect_code(3);
+    let probes = containment(&run);
+    assert!(
+        probes
+            .iter()
+            .any(|(p, refused, _)| p.contains("takes its node") && !refused),
+        "{probes:?}"
+    );
+    let run = kscope.run(["audit", "-n", &ns, "-o", "json"]);
+    assert!(
+        run.stdout.contains(&format!("RoleBinding {ns}/dev"))
+            && run.stdout.contains("admits pods that take their node"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn binding_cluster_admin_is_refused_before_any_request() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("root");
+    let run = admin(&dir)
+        .run(["grant", &ns, "root", "--cluster-role", "cluster-admin"])
+        .expect_code(2);
+    assert!(run.stderr.contains("--allow-escalation"), "{}", run.stderr);
+    let found = Api::<Namespace>::all(client.clone())
+        .get_opt(&ns)
+        .await
+        .unwrap();
+    assert!(found.is_none(), "nothing was created");
+}
