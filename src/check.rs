@@ -45,40 +45,47 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
         Some((client, _)) => client,
         None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?,
     };
-    let (identity, answers) = if plan.all_resources {
-        let (served, baseline) =
-            futures::try_join!(session.cluster.served(), baseline_rules(session, &grant))?;
-        let served: Vec<access::ServedResource> = served
-            .iter()
-            .map(|s| {
-                (
-                    s.group.as_str(),
-                    s.resource.as_str(),
-                    s.namespaced,
-                    s.verbs.as_slice(),
-                )
-            })
-            .collect();
-        let probes = access::all_probes(grant.namespace.as_str(), &rules, &baseline, &served);
-        futures::try_join!(who(&as_sa), ask_each(&as_sa, probes))?
-    } else {
-        let probes = access::probes(grant.namespace.as_str(), &rules);
-        futures::try_join!(
-            who(&as_sa),
-            ask_matrix(&as_sa, grant.namespace.as_str(), probes)
-        )?
+    // The matrix and the containment probes at once: they share nothing but the credential.
+    let matrix = async {
+        if plan.all_resources {
+            let (served, baseline) =
+                futures::try_join!(session.cluster.served(), baseline_rules(session, &grant))?;
+            let served: Vec<access::ServedResource> = served
+                .iter()
+                .map(|s| {
+                    (
+                        s.group.as_str(),
+                        s.resource.as_str(),
+                        s.namespaced,
+                        s.verbs.as_slice(),
+                    )
+                })
+                .collect();
+            let probes = access::all_probes(grant.namespace.as_str(), &rules, &baseline, &served);
+            futures::try_join!(who(&as_sa), ask_each(&as_sa, probes))
+        } else {
+            let probes = access::probes(grant.namespace.as_str(), &rules);
+            futures::try_join!(
+                who(&as_sa),
+                ask_matrix(&as_sa, grant.namespace.as_str(), probes)
+            )
+        }
     };
-    let (containment, pod_security) = futures::join!(
-        containment::probe(&as_sa, &session.cluster, &grant, &rules),
-        containment::enforced_level(&session.cluster, grant.namespace.as_str()),
-    );
+    let paths = async {
+        let (probes, level) = futures::join!(
+            containment::probe(&as_sa, &session.cluster, &grant, &rules),
+            containment::enforced_level(&session.cluster, grant.namespace.as_str()),
+        );
+        probes.map(|probes| (probes, level))
+    };
+    let ((identity, answers), (containment, pod_security)) = futures::try_join!(matrix, paths)?;
     Ok(Report {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
         identity,
         binding: Some(binding),
         answers,
-        containment: containment?,
+        containment,
         pod_security,
     })
 }

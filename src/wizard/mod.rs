@@ -16,9 +16,10 @@ use std::path::PathBuf;
 
 pub(crate) use command_line::{for_preset, shell_path, wrapped};
 
+use crate::domain::containment::Reach;
 use crate::domain::manifest;
 use crate::domain::names::{NamespaceName, ServiceAccountName};
-use crate::domain::spec::{GrantSpec, TokenKind};
+use crate::domain::spec::{GrantSpec, PodSecurity, RoleSource, TokenKind};
 use crate::domain::templates::Template;
 use crate::error::{Error, Result};
 use crate::kubeconfig::Caller;
@@ -239,6 +240,20 @@ pub(crate) fn interview(
         prompter.note(&format!(
             "Namespace {} exists: kscope leaves it as it is.",
             grant.spec.namespace
+        ));
+    }
+    if let RoleSource::Template(template) = &grant.spec.role {
+        for reach in Reach::of(&template.rules).sentences(&template.rules) {
+            prompter.note(&format!(
+                "What {} really reaches: {reach}.",
+                template.name
+            ));
+        }
+    }
+    if grant.spec.pod_security == PodSecurity::Privileged {
+        prompter.note(&format!(
+            "Warning: {}.",
+            crate::domain::spec::PRIVILEGED_WARNING
         ));
     }
     prompter.note(&format!(
