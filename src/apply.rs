@@ -227,7 +227,9 @@ async fn write_kubeconfig(
     let grant = tenant.spec.grant_ref();
     let issued = credential::issue(session, &grant, known, tenant.token, endpoint).await?;
     let path: PathBuf = dir.join(format!(
-        "{}-{}.kubeconfig",
+        // '_' occurs in no namespace or ServiceAccount name: one file per grant, by
+        // construction (with '-', team-a/ci and team/a-ci would share a file and a token).
+        "{}_{}.kubeconfig",
         grant.namespace, grant.service_account
     ));
     let shown = path.display().to_string();

@@ -31,7 +31,7 @@ const CHECK_TOKEN_SECONDS: u64 = crate::domain::duration::MIN_TOKEN_SECONDS;
 /// Checks the grant that `plan` names (or implies) and returns every answer.
 pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
     let through = match &plan.through {
-        Some(path) => Some(connect_file(session, path).await?),
+        Some(path) => Some(connect_file(session, path, plan.trust_file).await?),
         None => None,
     };
     let grant = match (&plan.grant, &through) {
@@ -173,8 +173,12 @@ pub(crate) fn verdict(report: &Report) -> Exit {
 }
 
 /// A client for `--kubeconfig-file`, and the namespace of its current context.
-async fn connect_file(session: &Session, path: &Path) -> Result<(Cluster, Option<String>)> {
-    let (file, namespace) = kubeconfig::read_credential_file(path)?;
+async fn connect_file(
+    session: &Session,
+    path: &Path,
+    trust: bool,
+) -> Result<(Cluster, Option<String>)> {
+    let (file, namespace) = kubeconfig::read_credential_file(path, trust)?;
     let client = session
         .client_for(file)
         .await

@@ -242,8 +242,14 @@ pub(crate) struct CheckArgs {
     pub(crate) serviceaccount: Option<String>,
 
     /// Check through this kubeconfig (e.g. one kscope wrote) instead of a freshly minted token.
+    /// It may hold only an inline token and a CA, unless --trust-kubeconfig-file.
     #[arg(long, value_name = "FILE")]
     pub(crate) kubeconfig_file: Option<PathBuf>,
+
+    /// Let --kubeconfig-file run its exec plugin, read the files it names and use its proxy
+    /// (only for a file you wrote yourself: a handed-in one could run code on this machine).
+    #[arg(long, requires = "kubeconfig_file")]
+    pub(crate) trust_kubeconfig_file: bool,
 
     /// Ask about every resource, subresource and verb the server serves (CRDs included), one
     /// SelfSubjectAccessReview each, not the fixed matrix.
@@ -290,7 +296,7 @@ pub(crate) struct ApplyArgs {
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub(crate) file: PathBuf,
 
-    /// Write one kubeconfig per tenant here: <namespace>-<serviceaccount>.kubeconfig (mode 0600).
+    /// Write one kubeconfig per tenant here: <namespace>_<serviceaccount>.kubeconfig (mode 0600).
     #[arg(long, value_name = "DIR")]
     pub(crate) kubeconfig_dir: Option<PathBuf>,
 

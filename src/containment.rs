@@ -4,6 +4,8 @@
 //! the ServiceAccounts of a namespace that hold more than a grant; and the guard, installed
 //! before the grant's access is bound. Returns data; prints nothing.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
@@ -303,92 +305,99 @@ pub(crate) async fn stronger_accounts(
     grant_rules: Option<&[PolicyRule]>,
 ) -> Result<Vec<Stronger>> {
     let ns = spec.namespace.as_str();
-
-    let (role_bindings, cluster_bindings, roles, cluster_roles) = futures::join!(
+    let (role_bindings, cluster_bindings) = futures::join!(
         cluster.list_in::<RoleBinding>(ns),
         cluster.list_all::<ClusterRoleBinding>(None),
-        cluster.list_in::<Role>(ns),
-        cluster.list_all::<ClusterRole>(None),
     );
     let (role_bindings, cluster_bindings) = (readable(role_bindings)?, readable(cluster_bindings)?);
-    // A role whose rules the caller may not read counts as more than the grant.
-    let roles = optional(roles)?;
-    let cluster_roles = optional(cluster_roles)?;
-    let held = grant_rules.unwrap_or_default();
     let own = spec.service_account.as_str();
-    // `None`: not readable by the caller.
-    let rules_of = |kind: &str, name: &str| -> Option<Vec<PolicyRule>> {
-        let found = match kind {
-            "Role" => roles
-                .as_ref()?
-                .iter()
-                .find(|r| r.metadata.name.as_deref() == Some(name))
-                .and_then(|r| r.rules.clone()),
-            _ => cluster_roles
-                .as_ref()?
-                .iter()
-                .find(|r| r.metadata.name.as_deref() == Some(name))
-                .and_then(|r| r.rules.clone()),
-        };
-        Some(found.unwrap_or_default())
-    };
-    let mut stronger = Vec::new();
-    let mut consider = |subjects: &[k8s_openapi::api::rbac::v1::Subject],
-                        role_kind: &str,
-                        role_name: &str,
+    // (binding shown, role kind, role name, the other ServiceAccount it names)
+    let mut candidates: Vec<(String, String, String, String)> = Vec::new();
+    let mut consider = |subjects: Option<&Vec<k8s_openapi::api::rbac::v1::Subject>>,
+                        role_ref: &k8s_openapi::api::rbac::v1::RoleRef,
                         shown: String| {
-        for subject in subjects {
-            let ours = subject.kind == "ServiceAccount"
+        for subject in subjects.into_iter().flatten() {
+            if subject.kind == "ServiceAccount"
                 && subject.namespace.as_deref() == Some(ns)
-                && subject.name != own;
-            if !ours {
-                continue;
-            }
-            match rules_of(role_kind, role_name) {
-                Some(rules) if rules::missing(held, &rules).is_empty() => {}
-                Some(_) => stronger.push(Stronger {
-                    service_account: subject.name.clone(),
-                    binding: format!("{shown} ({role_kind} {role_name})"),
-                }),
-                None => stronger.push(Stronger {
-                    service_account: subject.name.clone(),
-                    binding: format!(
-                        "{shown} ({role_kind} {role_name}, whose rules you may not read)"
-                    ),
-                }),
+                && subject.name != own
+            {
+                candidates.push((
+                    shown.clone(),
+                    role_ref.kind.clone(),
+                    role_ref.name.clone(),
+                    subject.name.clone(),
+                ));
             }
         }
     };
     for binding in &role_bindings {
-        let name = binding.metadata.name.clone().unwrap_or_default();
+        let name = binding.metadata.name.as_deref().unwrap_or_default();
         consider(
-            binding.subjects.as_deref().unwrap_or_default(),
-            &binding.role_ref.kind,
-            &binding.role_ref.name,
+            binding.subjects.as_ref(),
+            &binding.role_ref,
             format!("RoleBinding {ns}/{name}"),
         );
     }
     for binding in &cluster_bindings {
-        let name = binding.metadata.name.clone().unwrap_or_default();
+        let name = binding.metadata.name.as_deref().unwrap_or_default();
         consider(
-            binding.subjects.as_deref().unwrap_or_default(),
-            &binding.role_ref.kind,
-            &binding.role_ref.name,
+            binding.subjects.as_ref(),
+            &binding.role_ref,
             format!("ClusterRoleBinding {name}"),
         );
+    }
+    // Only the roles those bindings name are read, each once; `None`: not readable by the
+    // caller, which counts as more than the grant.
+    let mut wanted: Vec<(String, String)> = candidates
+        .iter()
+        .map(|(_, kind, name, _)| (kind.clone(), name.clone()))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let read = futures::future::try_join_all(wanted.iter().map(|(kind, name)| async move {
+        let found = if kind == "Role" {
+            cluster
+                .get::<Role>(ns, name)
+                .await
+                .map(|r| r.map(|r| r.rules))
+        } else {
+            cluster
+                .get_cluster_scoped::<ClusterRole>(name)
+                .await
+                .map(|r| r.map(|r| r.rules))
+        };
+        match found {
+            Ok(rules) => Ok(Some(rules.flatten().unwrap_or_default())),
+            Err(e) if is_forbidden(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }))
+    .await?;
+    let rules_of: BTreeMap<&(String, String), Option<Vec<PolicyRule>>> =
+        wanted.iter().zip(read).collect();
+    let held = grant_rules.unwrap_or_default();
+    let mut stronger = Vec::new();
+    for (shown, kind, name, account) in candidates {
+        match rules_of
+            .get(&(kind.clone(), name.clone()))
+            .cloned()
+            .flatten()
+        {
+            Some(rules) if rules::missing(held, &rules).is_empty() => {}
+            Some(_) => stronger.push(Stronger {
+                service_account: account,
+                binding: format!("{shown} ({kind} {name})"),
+            }),
+            None => stronger.push(Stronger {
+                service_account: account,
+                binding: format!("{shown} ({kind} {name}, whose rules you may not read)"),
+            }),
+        }
     }
     stronger
         .sort_by(|a, b| (&a.service_account, &a.binding).cmp(&(&b.service_account, &b.binding)));
     stronger.dedup();
     Ok(stronger)
-}
-
-/// What the caller may list; `None` when it may not.
-fn optional<T>(found: Result<Vec<T>>) -> Result<Option<Vec<T>>> {
-    match found {
-        Err(e) if is_forbidden(&e) => Ok(None),
-        other => other.map(Some),
-    }
 }
 
 /// What the caller may list; a list it may not read counts as empty.
@@ -432,12 +441,20 @@ pub(crate) async fn probe(
     let label_probe = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
     let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
     let endpoints = endpoints_probe(ns);
-    let (pod, namespace, account, binding, endpoint) = futures::try_join!(
+    let others = async {
+        if Reach::of(grant_rules).other_service_accounts {
+            stronger_accounts(caller, spec, Some(grant_rules)).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (pod, namespace, account, binding, endpoint, others) = futures::try_join!(
         host_pods(as_sa, ns, Some(sa)),
         as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
         as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
         as_sa.try_patch::<RoleBinding>(ns, sa, &unlabel),
         as_sa.try_create(ns, &endpoints),
+        others,
     )?;
     let mut probes = vec![
         probed(
@@ -455,21 +472,19 @@ pub(crate) async fn probe(
         ),
         probed(format!("write Endpoints in {ns}"), endpoint),
     ];
-    if Reach::of(grant_rules).other_service_accounts {
-        for found in stronger_accounts(caller, spec, Some(grant_rules)).await? {
-            probes.push(PathProbe {
-                path: format!(
-                    "act as ServiceAccount {}, which holds more than the grant",
-                    service_account_user(ns, &found.service_account)
-                ),
-                expected: "refused",
-                refused: false,
-                reason: format!(
-                    "the grant can run pods, mint tokens or read Secrets as it; {} gives it more",
-                    found.binding
-                ),
-            });
-        }
+    for found in others {
+        probes.push(PathProbe {
+            path: format!(
+                "act as ServiceAccount {}, which holds more than the grant",
+                service_account_user(ns, &found.service_account)
+            ),
+            expected: "refused",
+            refused: false,
+            reason: format!(
+                "the grant can run pods, mint tokens or read Secrets as it; {} gives it more",
+                found.binding
+            ),
+        });
     }
     Ok(probes)
 }

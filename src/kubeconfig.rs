@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
-use crate::domain::kubeconfig::Endpoint;
+use crate::domain::kubeconfig::{Endpoint, proxy_has_userinfo};
 use crate::error::{Error, Input, Result, Unwritable};
 
 /// The caller's kubeconfig, merged, plus the chosen context's name.
@@ -22,6 +22,12 @@ pub(crate) struct Caller {
 /// Loads the caller's kubeconfig: `--kubeconfig`, else `KUBECONFIG` (a `:`-list), else
 /// `~/.kube/config`. Then picks `--context` or the current context.
 pub(crate) fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
+    if let Some(p) = path {
+        crate::domain::files::check(p).map_err(|e| Input::KubeconfigUnreadable {
+            path: p.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    }
     let loaded = match path {
         Some(p) => Kubeconfig::read_from(p).map_err(|e| kubeconfig_error(e, Some(p))),
         None => match Kubeconfig::from_env() {
@@ -160,13 +166,21 @@ impl Caller {
             (None, None, Some(path)) => Some(read_ca(Path::new(path), "certificate-authority")?),
             (None, None, None) => None,
         };
+        // With a CA to verify against, skipping verification only weakens the tenant's
+        // kubeconfig: it is dropped, and kept (with a warning) only when no CA is known.
+        let insecure_skip_tls_verify =
+            cluster.insecure_skip_tls_verify.unwrap_or(false) && ca_pem.is_none();
         Ok(Endpoint {
             cluster: cluster_name,
             server,
             ca_pem,
-            insecure_skip_tls_verify: cluster.insecure_skip_tls_verify.unwrap_or(false),
+            insecure_skip_tls_verify,
             tls_server_name: cluster.tls_server_name.clone(),
-            proxy_url: cluster.proxy_url.clone(),
+            proxy_url: cluster
+                .proxy_url
+                .clone()
+                .filter(|url| !proxy_has_userinfo(url)),
+            proxy_withheld: cluster.proxy_url.as_deref().is_some_and(proxy_has_userinfo),
         })
     }
 }
@@ -187,19 +201,92 @@ fn read_ca(path: &Path, flag: &'static str) -> Result<Vec<u8>> {
 }
 
 /// A kubeconfig file given as a credential (`check --kubeconfig-file`), and the namespace of
-/// its current context.
-pub(crate) fn read_credential_file(path: &Path) -> Result<(Kubeconfig, Option<String>)> {
+/// its current context. Such a file may come from someone else (a tenant asking "please check
+/// my kubeconfig"): unless `trust`, it may hold only an inline token and an inline or named
+/// CA; anything that would run code or read files on this machine, or send the credential
+/// elsewhere, is refused before any of it is used.
+pub(crate) fn read_credential_file(
+    path: &Path,
+    trust: bool,
+) -> Result<(Kubeconfig, Option<String>)> {
+    crate::domain::files::check(path).map_err(|e| Input::CredentialFile {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     let file = Kubeconfig::read_from(path).map_err(|e| Input::CredentialFile {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let namespace = file
+    let context = file
         .current_context
         .as_ref()
         .and_then(|name| file.contexts.iter().find(|c| &c.name == name))
-        .and_then(|c| c.context.as_ref())
-        .and_then(|c| c.namespace.clone());
+        .and_then(|c| c.context.as_ref());
+    let namespace = context.and_then(|c| c.namespace.clone());
+    if !trust {
+        let found = untrusted_parts(&file, context);
+        if !found.is_empty() {
+            return Err(Input::UntrustedCredentialFile {
+                path: path.to_path_buf(),
+                found,
+            }
+            .into());
+        }
+    }
     Ok((file, namespace))
+}
+
+/// What a handed-in kubeconfig holds beyond an inline token and a CA, for the context it
+/// would be used through.
+fn untrusted_parts(
+    file: &Kubeconfig,
+    context: Option<&kube::config::Context>,
+) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    let user = context.and_then(|c| c.user.as_ref()).and_then(|name| {
+        file.auth_infos
+            .iter()
+            .find(|u| &u.name == name)
+            .and_then(|u| u.auth_info.as_ref())
+    });
+    if let Some(user) = user {
+        for (present, what) in [
+            (user.exec.is_some(), "an exec plugin (users[].user.exec)"),
+            (user.auth_provider.is_some(), "an auth provider"),
+            (user.token_file.is_some(), "a token file (tokenFile)"),
+            (
+                user.client_certificate.is_some(),
+                "a client certificate file",
+            ),
+            (user.client_key.is_some(), "a client key file"),
+            (
+                user.client_certificate_data.is_some() || user.client_key_data.is_some(),
+                "a client certificate",
+            ),
+            (
+                user.username.is_some() || user.password.is_some(),
+                "a username and password",
+            ),
+            (
+                user.impersonate.is_some() || user.impersonate_groups.is_some(),
+                "impersonation",
+            ),
+        ] {
+            if present {
+                found.push(what);
+            }
+        }
+    }
+    let cluster = context.and_then(|c| {
+        file.clusters
+            .iter()
+            .find(|k| k.name == c.cluster)
+            .and_then(|k| k.cluster.as_ref())
+    });
+    if cluster.is_some_and(|c| c.proxy_url.is_some()) {
+        found.push("a proxy (proxy-url)");
+    }
+    found
 }
 
 /// Refuses what `write_private` would refuse, without writing: an empty name, a missing
@@ -365,5 +452,36 @@ current-context: cloud-admin
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn a_proxy_with_credentials_and_a_needless_insecure_flag_are_not_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1:443\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\n    insecure-skip-tls-verify: true\n    proxy-url: http://admin:s3cret@proxy.corp.example:3128\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
+        )
+        .unwrap();
+        let endpoint = load(Some(&path), None)
+            .unwrap()
+            .endpoint(None, None)
+            .unwrap();
+        assert_eq!(endpoint.proxy_url, None);
+        assert!(endpoint.proxy_withheld);
+        assert!(!endpoint.insecure_skip_tls_verify, "a CA is known");
+        let text = scoped_kubeconfig(
+            &endpoint,
+            &NamespaceName::parse("a").unwrap(),
+            &ServiceAccountName::parse("b").unwrap(),
+            &Token::new("t"),
+        )
+        .unwrap();
+        assert!(
+            !text.contains("s3cret") && !text.contains("proxy"),
+            "{text}"
+        );
+        assert!(proxy_has_userinfo("socks5://u@h:1080"));
+        assert!(!proxy_has_userinfo("http://proxy:3128/path@x"));
     }
 }

@@ -85,6 +85,8 @@ pub(crate) struct CheckPlan {
     pub(crate) grant: Option<GrantRef>,
     /// Check through this kubeconfig instead of a freshly minted token.
     pub(crate) through: Option<PathBuf>,
+    /// `--trust-kubeconfig-file`: that file may use exec plugins, files and proxies.
+    pub(crate) trust_file: bool,
     /// What the grant should allow; `None`: what the grant recorded on its ServiceAccount.
     pub(crate) role: Option<RoleSource>,
     /// Where templates named by a recorded grant are looked up.
@@ -245,10 +247,11 @@ pub(crate) fn pod_security(level: PodSecurityLevel) -> PodSecurity {
 }
 
 pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
-    let text = std::fs::read_to_string(&args.file).map_err(|e| Input::TenantSetUnreadable {
-        path: args.file.clone(),
-        detail: e.to_string(),
-    })?;
+    let text =
+        crate::domain::files::read_text(&args.file).map_err(|e| Input::TenantSetUnreadable {
+            path: args.file.clone(),
+            detail: e.to_string(),
+        })?;
     let allow = allowances(&args.containment, args.allow_escalation);
     let set = tenants::parse(&text, &args.file, args.template_dir.as_deref(), allow).map_err(
         |problems| Input::InvalidTenantSet {
@@ -282,6 +285,14 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
 }
 
 pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
+    if let Some(server) = &args.server
+        && !server.starts_with("https://")
+    {
+        return Err(Input::ServerNotHttps {
+            value: server.clone(),
+        }
+        .into());
+    }
     Ok(KubeconfigPlan {
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
         token: token_kind(args.emit.duration.as_deref())?,
@@ -296,6 +307,7 @@ pub(crate) fn check(args: &CheckArgs) -> Result<CheckPlan> {
     Ok(CheckPlan {
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
         through: args.kubeconfig_file.clone(),
+        trust_file: args.trust_kubeconfig_file,
         role: role_source(&args.access)?,
         template_dirs: templates::user_dirs(args.access.template_dir.as_deref()),
         all_resources: args.all_resources,

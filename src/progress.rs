@@ -11,7 +11,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Prints a status line on stderr (suggested commands spelled as the user calls kscope).
 pub(crate) fn note(message: &str) {
-    let line = crate::program::spell(message);
+    // Messages carry names and API answers from the cluster: control characters in them are
+    // escaped, line by line (kscope's own multi-line hints keep their line breaks).
+    let line: Vec<String> = crate::program::spell(message)
+        .split('\n')
+        .map(crate::domain::text::printable)
+        .collect();
+    let line = line.join("\n");
     // A closed or broken stderr must not end the command: the line is simply lost.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

@@ -122,7 +122,11 @@ fn input_is_refused_before_any_request_with_exit_2() {
     // No kubeconfig exists: anything that got as far as connecting would fail differently.
     let mut kscope = Kscope::new().env("KUBECONFIG", "/nonexistent/kubeconfig");
     let missing_dir = kscope.path("no-such-dir/x.kubeconfig");
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &["kubeconfig", "ns", "sa", "--server", "http://10.0.0.1:8080"],
+            "only goes to an https:// server",
+        ),
         (&["grant", "Ask", "sa"], "invalid namespace name \"Ask\""),
         (
             &["grant", "kube-system", "x"],

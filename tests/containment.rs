@@ -400,22 +400,7 @@ async fn an_existing_namespace_that_admits_host_pods_is_refused() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("bare");
-    // A namespace as `kubectl create namespace` makes it: no Pod Security label.
-    let bare: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &bare)
-        .await
-        .unwrap();
-    // The namespace's default ServiceAccount comes from the controller a moment later.
-    common::eventually(
-        "the default ServiceAccount",
-        Duration::from_secs(20),
-        || {
-            let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
-            async move { sas.get("default").await.map(|_| ()) }
-        },
-    )
-    .await;
+    common::create_bare_namespace(&client, &ns).await;
 
     let mut kscope = admin(&dir);
     let run = kscope

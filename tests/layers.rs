@@ -28,7 +28,7 @@ const CORE_CRATES: [&str; 8] = [
 
 /// The core modules that may touch the file system and the environment: reading template
 /// files the user named (and finding the user's template directory).
-const CORE_FILE_READERS: [&str; 1] = ["domain::templates"];
+const CORE_FILE_READERS: [&str; 2] = ["domain::templates", "domain::files"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -130,7 +130,7 @@ async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
 
     // The kubeconfigs work with the real kubectl (long-lived and expiring).
     for name in ["sa0", "sa1", "sa5"] {
-        let path = kubeconfigs.join(format!("{}-{name}.kubeconfig", namespaces[3]));
+        let path = kubeconfigs.join(format!("{}_{name}.kubeconfig", namespaces[3]));
         let run = runner::kubectl_as(common::kubectl(&dir), &path, &["get", "pods"]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
     }
@@ -338,8 +338,53 @@ async fn one_set_on_two_clusters_through_two_contexts() {
     for (context, dir) in [("one", &first), ("two", &second)] {
         let client = common::admin_client(dir).await;
         assert!(account_exists(&client, &ns, "ci").await, "{context}");
-        let path = out.join(context).join(format!("{ns}-ci.kubeconfig"));
+        let path = out.join(context).join(format!("{ns}_ci.kubeconfig"));
         let run = runner::kubectl_as(common::kubectl(dir), &path, &["get", "pods"]);
         assert_eq!(run.code, 0, "{context}: {}", run.stderr);
     }
+}
+
+/// `team-a`/`ci` and `team`/`a-ci` once shared `team-a-ci.kubeconfig`, so one tenant received
+/// the other's token. Each grant now has a file of its own, holding its own identity.
+#[tokio::test]
+async fn names_that_read_alike_never_share_a_kubeconfig_file() {
+    let dir = common::cluster_dir();
+    let home = tempfile::tempdir().unwrap();
+    let base = common::unique_name("alike");
+    let (first, second) = (format!("{base}-a"), base.clone());
+    let set = set_file(
+        home.path(),
+        &common::unique_name("alike-set"),
+        &[
+            format!("{{namespace: {first}, serviceAccount: ci}}"),
+            format!("{{namespace: {second}, serviceAccount: a-ci}}"),
+        ],
+    );
+    let out = home.path().join("kubeconfigs");
+    std::fs::create_dir(&out).unwrap();
+    admin(&dir)
+        .run([
+            "apply",
+            "-f",
+            set.to_str().unwrap(),
+            "--kubeconfig-dir",
+            out.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    for (ns, sa) in [(&first, "ci"), (&second, "a-ci")] {
+        let path = out.join(format!("{ns}_{sa}.kubeconfig"));
+        let run = runner::kubectl_as(
+            common::kubectl(&dir),
+            &path,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout, format!("system:serviceaccount:{ns}:{sa}"));
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
 }

@@ -223,22 +223,44 @@ impl Inventory {
 
     /// What Kubernetes' own bindings give every authenticated user and ServiceAccount.
     fn baseline(&self) -> Vec<PolicyRule> {
-        self.cluster_role_bindings
+        self.bindings()
             .iter()
-            .filter(|b| bootstrap(&b.metadata))
-            .filter(|b| {
-                b.subjects
-                    .iter()
-                    .flatten()
-                    .any(|s| s.kind == "Group" && broad_group(&s.name))
-            })
-            .flat_map(|b| self.rules_of(&b.role_ref, None))
+            .filter(|b| kubernetes_default(b))
+            .filter(|b| b.subjects.iter().any(broad_subject))
+            .flat_map(|b| self.rules_of(b.role_ref, None))
             .collect()
     }
 }
 
 fn broad_group(group: &str) -> bool {
     BROAD_GROUPS.contains(&group) || group.starts_with("system:serviceaccounts:")
+}
+
+/// A subject that stands for many: a broad group, or the anonymous user.
+fn broad_subject(subject: &Subject) -> bool {
+    (subject.kind == "Group" && broad_group(&subject.name))
+        || (subject.kind == "User" && subject.name == "system:anonymous")
+}
+
+/// The ClusterRoleBindings of broad groups that Kubernetes itself makes (each binds the
+/// ClusterRole of its own name). The bootstrapping label alone proves nothing: anyone who may
+/// write bindings may set it.
+const DEFAULT_BROAD_BINDINGS: [&str; 5] = [
+    "system:basic-user",
+    "system:cluster-trust-bundle-discovery",
+    "system:discovery",
+    "system:public-info-viewer",
+    "system:service-account-issuer-discovery",
+];
+
+/// Whether a binding is one of Kubernetes' own bindings of broad groups: the label, a known
+/// name, and the ClusterRole of that name.
+fn kubernetes_default(binding: &Binding) -> bool {
+    bootstrap(binding.meta)
+        && binding.namespace.is_none()
+        && DEFAULT_BROAD_BINDINGS.contains(&name(binding.meta))
+        && binding.role_ref.kind == "ClusterRole"
+        && binding.role_ref.name == name(binding.meta)
 }
 
 /// Whether rules hand out power over the whole cluster: everything, every Secret, or the
@@ -357,16 +379,31 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
     }
 
     for binding in &bindings {
-        if bootstrap(binding.meta) {
-            continue;
-        }
-        // Broad groups: more than the baseline to everyone.
         let groups: Vec<&str> = binding
             .subjects
             .iter()
-            .filter(|s| s.kind == "Group" && broad_group(&s.name))
+            .filter(|s| broad_subject(s))
             .map(|s| s.name.as_str())
             .collect();
+        if bootstrap(binding.meta) {
+            if groups.is_empty() || kubernetes_default(binding) {
+                continue;
+            }
+            // The label hides nothing: a "default" binding of broad groups that Kubernetes
+            // does not make is named, and judged like any other below.
+            found.push(Finding {
+                severity: Severity::High,
+                object: binding.object.clone(),
+                namespace: binding.namespace.map(String::from),
+                message: format!(
+                    "carries {}={} but is not one of Kubernetes' own bindings of {}: anyone who may write bindings can set that label",
+                    BOOTSTRAP_LABEL.0,
+                    BOOTSTRAP_LABEL.1,
+                    groups.join(", ")
+                ),
+            });
+        }
+        // Broad groups: more than the baseline to everyone.
         if !groups.is_empty() {
             let rules = inventory.rules_of(binding.role_ref, binding.namespace);
             let beyond = rules::missing(&baseline, &rules);
@@ -509,6 +546,71 @@ mod tests {
             type_: Some(TOKEN_SECRET_TYPE.into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_forged_default_binding_and_the_anonymous_user_are_found() {
+        let inventory = Inventory {
+            cluster_role_bindings: vec![
+                ClusterRoleBinding {
+                    metadata: meta(None, "system:discovery", &[BOOTSTRAP_LABEL]),
+                    role_ref: role_ref("ClusterRole", "system:discovery"),
+                    subjects: Some(vec![subject("Group", "system:authenticated", None)]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "system:extra", &[BOOTSTRAP_LABEL]),
+                    role_ref: role_ref("ClusterRole", "view"),
+                    subjects: Some(vec![subject("Group", "system:authenticated", None)]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "anon", &[]),
+                    role_ref: role_ref("ClusterRole", "view"),
+                    subjects: Some(vec![subject("User", "system:anonymous", None)]),
+                },
+            ],
+            cluster_roles: vec![
+                ClusterRole {
+                    metadata: meta(None, "system:discovery", &[BOOTSTRAP_LABEL]),
+                    rules: Some(vec![rule(&[""], &["namespaces"], &["get"])]),
+                    ..Default::default()
+                },
+                ClusterRole {
+                    metadata: meta(None, "view", &[]),
+                    rules: Some(vec![rule(&[""], &["pods"], &["get", "list"])]),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let found = findings(&inventory, 0);
+        let said = |object: &str, text: &str| {
+            found
+                .iter()
+                .any(|f| f.object == object && f.message.contains(text))
+        };
+        assert!(
+            said(
+                "ClusterRoleBinding system:extra",
+                "is not one of Kubernetes' own"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                "ClusterRoleBinding system:extra",
+                "more than every user gets"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said("ClusterRoleBinding anon", "system:anonymous"),
+            "{found:#?}"
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.object == "ClusterRoleBinding system:discovery")
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Cluster, Mode, apply_params, kind, same_state};
-use crate::domain::manifest::{Outcome, covers};
+use super::{Cluster, Mode, apply_params, apply_through, kind};
+use crate::domain::manifest::Outcome;
 use crate::error::{Error, Result, api_status};
 use crate::wire::idempotent;
 
@@ -98,25 +98,16 @@ impl Cluster {
             + Serialize
             + DeserializeOwned,
     {
-        if let Some(live) = existing
-            && covers(live, object)
-        {
-            return Ok((live.clone(), Outcome::Unchanged));
-        }
-        let name = object.name_any();
         let api = Api::<K>::all(self.client.clone());
         // The guard is kscope's alone: take its fields back from whoever changed them.
-        let params: PatchParams = apply_params(true, mode);
-        let patch = Patch::Apply(object);
-        let applied = idempotent(|| api.patch(&name, &params, &patch))
-            .await
-            .map_err(|e| Error::api(format!("apply {} {name}", kind::<K>()), e))?;
-        let outcome = match existing {
-            None => Outcome::Created,
-            Some(before) if same_state(before, &applied) => Outcome::Unchanged,
-            Some(_) => Outcome::Configured,
-        };
-        Ok((applied, outcome))
+        apply_through(
+            api,
+            &object.name_any(),
+            object,
+            existing,
+            apply_params(true, mode),
+        )
+        .await
     }
 
     /// Every object of kind `K` in one namespace (one list request).

@@ -167,16 +167,34 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
     Ok(Exit::Ok)
 }
 
-/// A context name as a directory name (EKS contexts hold ':' and '/').
+/// A context name as a directory name (EKS contexts hold ':' and '/'): letters, digits, '-'
+/// and '_' as they are, every other byte as `%XX`, so two contexts never share a directory
+/// (and `.` or `..` never name one).
 fn file_safe(context: &str) -> String {
-    context
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(context.len());
+    for byte in context.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_safe;
+
+    #[test]
+    fn context_directories_are_distinct_and_never_dots() {
+        assert_eq!(file_safe("kind-dev"), "kind-dev");
+        assert_eq!(
+            file_safe("arn:aws:eks:eu-west-1:1:cluster/prod"),
+            "arn%3Aaws%3Aeks%3Aeu-west-1%3A1%3Acluster%2Fprod"
+        );
+        assert_ne!(file_safe("a/b"), file_safe("a:b"));
+        assert_ne!(file_safe("a_b"), file_safe("a/b"));
+        assert_eq!(file_safe(".."), "%2E%2E");
+    }
 }

@@ -60,12 +60,8 @@ pub(crate) enum Invalid {
         source: std::io::Error,
     },
 
-    #[error("could not read the template file {}: {source}", path.display())]
-    TemplateFile {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("could not read the template file {}: {detail}", path.display())]
+    TemplateFile { path: PathBuf, detail: String },
 }
 
 impl Invalid {

@@ -107,6 +107,16 @@ pub(crate) struct Endpoint {
     pub(crate) tls_server_name: Option<String>,
     /// The proxy the cluster is reached through (`proxy-url`: http, https or socks5).
     pub(crate) proxy_url: Option<String>,
+    /// The caller's proxy carried credentials (`user:pass@`), so it was not copied.
+    pub(crate) proxy_withheld: bool,
+}
+
+/// Whether a proxy URL carries credentials (`scheme://user:pass@host`): those are the
+/// caller's, never a tenant's.
+pub(crate) fn proxy_has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.contains('@')
 }
 
 #[derive(Debug, Serialize)]
@@ -242,6 +252,7 @@ mod tests {
             insecure_skip_tls_verify: false,
             tls_server_name: None,
             proxy_url: None,
+            proxy_withheld: false,
         }
     }
 

@@ -11,6 +11,7 @@
 pub(crate) mod access;
 pub(crate) mod containment;
 pub(crate) mod duration;
+pub(crate) mod files;
 pub(crate) mod invalid;
 pub(crate) mod kubeconfig;
 pub(crate) mod manifest;
@@ -19,3 +20,4 @@ pub(crate) mod rules;
 pub(crate) mod spec;
 pub(crate) mod templates;
 pub(crate) mod tenants;
+pub(crate) mod text;

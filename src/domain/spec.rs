@@ -40,13 +40,16 @@ pub(crate) enum AccessRecord {
 }
 
 impl AccessRecord {
-    /// The annotation's value read back; `None` when it is not one kscope writes.
+    /// The annotation's value read back; `None` when it is not one kscope writes. The
+    /// annotation is on an object the tenant may be able to write: a template is named by
+    /// its name alone (a DNS-1123 label), never by a path, so nothing the tenant writes can
+    /// make kscope read a local file.
     pub(crate) fn parse(value: &str) -> Option<AccessRecord> {
         match value.split_once('/') {
-            Some(("template", name)) if !name.is_empty() => {
+            Some(("template", name)) if crate::domain::names::dns1123_label(name).is_ok() => {
                 Some(AccessRecord::Template(name.to_string()))
             }
-            Some(("clusterrole", name)) if !name.is_empty() => {
+            Some(("clusterrole", name)) if crate::domain::names::cluster_role(name).is_ok() => {
                 Some(AccessRecord::ClusterRole(name.to_string()))
             }
             _ => None,
@@ -296,7 +299,17 @@ mod tests {
             AccessRecord::ClusterRole("view".into()).to_string(),
             "clusterrole/view"
         );
-        for foreign in ["", "template/", "role/x", "view", "clusterrole"] {
+        for foreign in [
+            "",
+            "template/",
+            "role/x",
+            "view",
+            "clusterrole",
+            "template/../../etc/evil.yaml",
+            "template//tmp/t.yaml",
+            "template/x.yaml",
+            "clusterrole/a/b",
+        ] {
             assert_eq!(AccessRecord::parse(foreign), None, "{foreign}");
         }
     }

@@ -183,9 +183,9 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Template>, Invalid> {
 }
 
 pub(crate) fn load_file(path: &Path) -> Result<Template, Invalid> {
-    let text = std::fs::read_to_string(path).map_err(|source| Invalid::TemplateFile {
+    let text = crate::domain::files::read_text(path).map_err(|why| Invalid::TemplateFile {
         path: path.to_path_buf(),
-        source,
+        detail: why.to_string(),
     })?;
     parse(&text, Origin::File(path.to_path_buf()))
 }

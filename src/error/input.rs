@@ -28,6 +28,10 @@ pub(crate) enum Input {
         flag: &'static str,
     },
 
+    /// A token sent over plain HTTP is a token given away.
+    #[error("invalid --server {value:?}: a tenant's token only goes to an https:// server")]
+    ServerNotHttps { value: String },
+
     #[error("no kubeconfig found: HOME is not set")]
     NoHome,
 
@@ -78,6 +82,13 @@ pub(crate) enum Input {
     #[error("could not use --kubeconfig-file {}: {detail}", path.display())]
     CredentialFile { path: PathBuf, detail: String },
 
+    /// A handed-in kubeconfig that would run code, read files or go through a proxy.
+    #[error("--kubeconfig-file {} holds {}: kscope checks a handed-in kubeconfig only with an inline token", path.display(), found.join(", "))]
+    UntrustedCredentialFile {
+        path: PathBuf,
+        found: Vec<&'static str>,
+    },
+
     #[error("could not read the TenantSet file {}: {detail}", path.display())]
     TenantSetUnreadable { path: PathBuf, detail: String },
 
@@ -122,6 +133,7 @@ impl Input {
                     format!("create the directory, or choose another {flag}")
                 }
             },
+            ServerNotHttps { .. } => "give the API server's https:// address, e.g. --server https://api.example:6443".into(),
             NoHome => "pass --kubeconfig FILE".into(),
             KubeconfigUnreadable { .. } => {
                 "pass --kubeconfig FILE or set KUBECONFIG to a readable file".into()
@@ -146,6 +158,7 @@ impl Input {
                 "point it at a PEM file that starts with -----BEGIN CERTIFICATE-----".into()
             }
             CredentialFile { .. } => "point it at a kubeconfig written by kscope kubeconfig".into(),
+            UntrustedCredentialFile { .. } => "check the kubeconfig kscope wrote for the grant instead (kscope kubeconfig NS SA --output F), or pass --trust-kubeconfig-file if you wrote this file yourself; nothing was run or sent".into(),
             TenantSetUnreadable { .. } => "check the path given to -f".into(),
             InvalidTenantSet { .. } => "fix the lines named above, then apply again".into(),
             InvalidConcurrency => "e.g. --concurrency 8".into(),

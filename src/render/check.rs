@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
+use super::printable;
 use crate::domain::access::{Answer, AnsweredBy, Report, VERBS};
 
 /// Why `check` exits 3, in one line.
@@ -159,7 +160,7 @@ pub(crate) fn check_matrix_styled(report: &Report, color: bool) -> String {
             c.set_cell_alignment(CellAlignment::Center);
         }
     }
-    let mut text = format!("identity: {}", report.identity);
+    let mut text = format!("identity: {}", printable(&report.identity));
     if !report.identity_matches() {
         text.push_str(&format!(" !  (expected {})", report.expected_identity()));
     }
@@ -171,8 +172,9 @@ pub(crate) fn check_matrix_styled(report: &Report, color: bool) -> String {
             None => "(not readable by you)".into(),
         };
         text.push_str(&format!(
-            "binding: RoleBinding {} binds {actual}",
-            binding.name
+            "binding: RoleBinding {} binds {}",
+            binding.name,
+            printable(&actual)
         ));
         if !binding.matches() {
             text.push_str(&format!(" !  (the grant's access is {})", binding.expected));
@@ -196,10 +198,12 @@ pub(crate) fn check_matrix_styled(report: &Report, color: bool) -> String {
                 .as_deref()
                 .map_or("(cluster)".to_string(), |n| format!("in {n},")),
             answer.probe.permission,
-            answer
-                .reason
-                .as_deref()
-                .unwrap_or("allowed (the server gave no reason)")
+            printable(
+                answer
+                    .reason
+                    .as_deref()
+                    .unwrap_or("allowed (the server gave no reason)")
+            )
         ));
     }
     let listed = report

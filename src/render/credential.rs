@@ -31,12 +31,20 @@ pub(crate) fn expiry_notes(expiry: &Expiry, now: i64) -> Vec<String> {
 /// What a user must hear before trusting the kubeconfigs written for `endpoint`: they skip
 /// TLS verification because the caller's own cluster entry does.
 pub(crate) fn endpoint_warning(endpoint: &Endpoint) -> Option<String> {
-    endpoint.insecure_skip_tls_verify.then(|| {
-        format!(
-            "warning: cluster {} skips TLS verification (insecure-skip-tls-verify in your kubeconfig), and so do the kubeconfigs kscope writes for it: anyone between them and the API server can take their token; give the cluster a certificate-authority instead",
+    let mut said = Vec::new();
+    if endpoint.insecure_skip_tls_verify {
+        said.push(format!(
+            "warning: cluster {} skips TLS verification (insecure-skip-tls-verify in your kubeconfig, and no CA is known), and so do the kubeconfigs kscope writes for it: anyone between them and the API server can take their token; give the cluster a certificate-authority instead",
             endpoint.cluster
-        )
-    })
+        ));
+    }
+    if endpoint.proxy_withheld {
+        said.push(format!(
+            "warning: the proxy-url of cluster {} carries credentials (user:password@), which are yours: kscope leaves the proxy out of the tenant's kubeconfig; give the tenant a proxy of its own (set proxy-url in its kubeconfig)",
+            endpoint.cluster
+        ));
+    }
+    (!said.is_empty()).then(|| said.join("\n"))
 }
 
 #[cfg(test)]
@@ -52,6 +60,7 @@ mod tests {
             insecure_skip_tls_verify: true,
             tls_server_name: None,
             proxy_url: None,
+            proxy_withheld: false,
         };
         let warning = endpoint_warning(&endpoint).unwrap();
         assert!(

@@ -1,6 +1,6 @@
 //! `kscope grant` and `kscope apply`: what happened to each object, and to each tenant.
 
-use super::{finish, plain};
+use super::{finish, plain, printable};
 use crate::apply::TenantResult;
 use crate::domain::manifest::ObjectResult;
 
@@ -29,7 +29,7 @@ pub(crate) fn tenant_results(rows: &[TenantResult], with_context: bool) -> Strin
             row.service_account.clone(),
             row.access.clone(),
             row.result.to_string(),
-            row.reason.clone().unwrap_or_default(),
+            printable(row.reason.as_deref().unwrap_or_default()),
         ];
         if with_context {
             cells.insert(0, row.context.clone());

@@ -1,6 +1,6 @@
 //! `kscope list` and `kscope audit`: a row per grant, a row per finding.
 
-use super::{age, finish, plain};
+use super::{age, finish, plain, printable};
 use crate::audit::Finding;
 use crate::list::GrantRow;
 
@@ -29,7 +29,7 @@ pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
                 .map_or_else(|| "<none>".into(), |created| age(now - created)),
             row.last_used.clone().unwrap_or_else(|| "never".into()),
             row.pod_security.clone().unwrap_or_else(|| "none".into()),
-            row.status.to_string(),
+            printable(&row.status.to_string()),
         ]);
     }
     let mut text = finish(&table);
@@ -57,8 +57,8 @@ pub(crate) fn findings(found: &[Finding]) -> String {
     for finding in found {
         table.add_row(vec![
             finding.severity.to_string(),
-            finding.object.clone(),
-            finding.message.clone(),
+            printable(&finding.object),
+            printable(&finding.message),
         ]);
     }
     finish(&table)

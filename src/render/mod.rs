@@ -6,6 +6,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::cli::Output;
+pub(crate) use crate::domain::text::printable;
 use crate::error::{Error, Result};
 
 mod check;
@@ -96,11 +97,12 @@ fn plain(header: &[&str]) -> Table {
 }
 
 fn finish(table: &Table) -> String {
-    // comfy-table pads every line to the column widths; trailing blanks help nobody.
+    // comfy-table pads every line to the column widths; trailing blanks help nobody. Each
+    // line is made printable too: cells hold names and messages from the cluster.
     let mut text: String = table
         .to_string()
         .lines()
-        .map(|l| l.trim_end().trim_start_matches(' ').to_string() + "\n")
+        .map(|l| printable(l.trim_end().trim_start_matches(' ')) + "\n")
         .collect();
     if text.is_empty() {
         text.push('\n');

@@ -204,6 +204,8 @@ pub(crate) fn interview(
     let check = CheckPlan {
         grant: Some(grant_ref.clone()),
         through: Some(output.clone()),
+        // The file kscope itself writes in this run (with the context's proxy, if it has one).
+        trust_file: true,
         role: Some(spec.role.clone()),
         template_dirs: setup.template_dirs.clone(),
         all_resources: false,
@@ -244,10 +246,7 @@ pub(crate) fn interview(
     }
     if let RoleSource::Template(template) = &grant.spec.role {
         for reach in Reach::of(&template.rules).sentences(&template.rules) {
-            prompter.note(&format!(
-                "What {} really reaches: {reach}.",
-                template.name
-            ));
+            prompter.note(&format!("What {} really reaches: {reach}.", template.name));
         }
     }
     if grant.spec.pod_security == PodSecurity::Privileged {

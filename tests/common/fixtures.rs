@@ -29,6 +29,27 @@ pub async fn create_namespace(client: &Client, name: &str) -> Namespace {
         .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"))
 }
 
+/// A namespace as `kubectl create namespace` makes it (no Pod Security label), once its
+/// default ServiceAccount exists (the controller makes it a moment later; admission needs it
+/// to answer a pod's dry run).
+pub async fn create_bare_namespace(client: &Client, name: &str) -> Namespace {
+    let ns: Namespace = from_json(json!({ "metadata": { "name": name } }));
+    let created = Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
+    crate::common::eventually(
+        "the default ServiceAccount",
+        std::time::Duration::from_secs(20),
+        || {
+            let sas = Api::<ServiceAccount>::namespaced(client.clone(), name);
+            async move { sas.get("default").await.map(|_| ()) }
+        },
+    )
+    .await;
+    created
+}
+
 /// Deletes a namespace, ignoring errors (for cleanup; on the no-KCM cluster it stays
 /// Terminating forever, which is harmless).
 pub async fn delete_namespace(client: &Client, name: &str) {

@@ -1,0 +1,148 @@
+//! What a tenant writes or hands back is data, never instructions: a kubeconfig handed to
+//! `check` runs nothing, an access record names no file, and text from the cluster cannot
+//! drive the admin's terminal. Against the real control plane, through the built binary.
+
+mod common;
+mod runner;
+
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use runner::Kscope;
+use serde_json::json;
+
+fn admin(dir: &Path) -> Kscope {
+    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
+}
+
+/// "Please check my kubeconfig": the file's exec plugin would run on the admin's machine.
+#[tokio::test]
+async fn a_handed_in_kubeconfig_with_an_exec_plugin_runs_nothing() {
+    let dir = common::cluster_dir();
+    let ns = common::unique_name("handed");
+    let mut kscope = admin(&dir);
+    kscope
+        .run(["grant", &ns, "ci", "--template", "read-only"])
+        .expect_code(0);
+    let work = tempfile::tempdir().unwrap();
+    let marker = work.path().join("the-plugin-ran");
+    let plugin = work.path().join("plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\ntouch '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"x\"}}}}'\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = work.path().join("tenant.kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {plugin}\n      interactiveMode: Never\ncontexts:\n- name: x\n  context: {{cluster: c, user: u, namespace: {ns}}}\ncurrent-context: x\n",
+        server = common::server_url(&dir),
+        ca = common::ca_data_base64(&dir),
+        plugin = plugin.display(),
+    );
+    std::fs::write(&file, text).unwrap();
+    let run = kscope
+        .run([
+            "check",
+            &ns,
+            "ci",
+            "--kubeconfig-file",
+            file.to_str().unwrap(),
+        ])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("an exec plugin") && run.stderr.contains("--trust-kubeconfig-file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!marker.exists(), "the handed-in exec plugin ran");
+}
+
+/// The access record is on the ServiceAccount, which a tenant may be able to write: a
+/// `template/<path>` record must never make `check` read that file.
+#[tokio::test]
+async fn an_access_record_that_names_a_path_is_refused() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("record");
+    let mut kscope = admin(&dir);
+    kscope
+        .run(["grant", &ns, "ci", "--template", "read-only"])
+        .expect_code(0);
+    let work = tempfile::tempdir().unwrap();
+    let planted = work.path().join("planted.yaml");
+    std::fs::write(
+        &planted,
+        "name: planted\ndescription: everything\nrules:\n- apiGroups: ['*']\n  resources: ['*']\n  verbs: ['*']\n",
+    )
+    .unwrap();
+    for record in [
+        format!("template/{}", planted.display()),
+        "template/../../planted.yaml".to_string(),
+    ] {
+        let patch = json!({"metadata": {"annotations": {"kscope.dev/access": record}}});
+        Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+            .patch("ci", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        let run = kscope.run(["check", &ns, "ci"]).expect_code(1);
+        assert!(
+            run.stderr.contains("unknown kscope.dev/access"),
+            "{record}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// A subject name is free text: one that holds terminal escapes is printed escaped.
+#[tokio::test]
+async fn escape_sequences_from_the_cluster_are_printed_escaped() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("escapes");
+    // A bare namespace (no Pod Security label): pod makers there are a finding that names
+    // its subjects.
+    common::create_bare_namespace(&client, &ns).await;
+    let evil = "mallory\u{1b}[2J\u{1b}]0;owned\u{7}";
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "weird"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [
+            {"kind": "User", "name": evil, "apiGroup": "rbac.authorization.k8s.io"},
+            {"kind": "ServiceAccount", "name": "ghost", "namespace": ns},
+        ],
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let run = admin(&dir).run(["audit", "-n", &ns, "--fail-on", "high"]);
+    assert!(
+        run.stdout.contains(&format!("RoleBinding {ns}/weird"))
+            && run
+                .stdout
+                .contains("User mallory\\u{1b}[2J\\u{1b}]0;owned\\u{7}"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "a raw escape reached the terminal"
+    );
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "a raw escape reached the terminal"
+    );
+    assert!(
+        !run.stdout.contains('\u{7}'),
+        "a raw BEL reached the terminal"
+    );
+}
