@@ -266,7 +266,9 @@ pub(crate) async fn prune_candidates(session: &Session, plan: &ApplyPlan) -> Res
         .chain(bindings.iter().map(|b| &b.metadata));
     let mut gone = BTreeSet::new();
     for meta in metas {
-        if manifest::set_of(meta).as_deref() != Some(set) {
+        // Only the grant's own objects count (named like its ServiceAccount, applied by
+        // kscope): another object that claims the grant's label never extends prune to it.
+        if manifest::set_of(meta).as_deref() != Some(set) || !manifest::is_kscopes(meta) {
             continue;
         }
         let namespace = meta.namespace.clone().unwrap_or_default();
@@ -275,6 +277,7 @@ pub(crate) async fn prune_candidates(session: &Session, plan: &ApplyPlan) -> Res
             .as_ref()
             .and_then(|l| l.get(GRANT_LABEL))
             .cloned()
+            .filter(|sa| meta.name.as_deref() == Some(sa.as_str()))
         else {
             continue;
         };

@@ -56,9 +56,9 @@ pub(crate) enum Command {
     Audit(AuditArgs),
     /// Grant every tenant of a TenantSet file (on each --context), and prune those that left it.
     Apply(ApplyArgs),
-    /// Delete a grant (token Secret first) and prove its old token refused (401).
+    /// Delete a grant (its RoleBinding first) and prove every earlier token refused (401).
     Revoke(RevokeArgs),
-    /// Replace a grant's token, prove the old one refused and the new one accepted.
+    /// Invalidate every earlier token of a grant (a new ServiceAccount), prove them refused (401) and the new one accepted.
     Rotate(RotateArgs),
     /// List the Role templates, built-in and your own.
     Templates(TemplatesArgs),

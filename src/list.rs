@@ -198,8 +198,12 @@ pub(crate) fn rows(listed: &Listed) -> Vec<GrantRow> {
         );
         (!key.1.is_empty()).then_some(key)
     };
+    // Each object counts for the grant it is named for: one that only claims another grant's
+    // label (a ServiceAccount "x" labelled kscope.dev/grant=y) is no part of grant y.
     for sa in &listed.service_accounts {
-        if let Some(key) = at(&sa.metadata) {
+        if let Some(key) = at(&sa.metadata)
+            && sa.metadata.name.as_deref() == Some(key.1.as_str())
+        {
             grants.entry(key).or_default().service_account = Some(sa);
         }
     }

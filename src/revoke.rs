@@ -1,8 +1,10 @@
-//! The revoke operation: find what kscope made for a grant, delete it token Secret first (that
-//! kills the long-lived token and every expiring token bound to the Secret), then the
-//! RoleBinding, the Role and the ServiceAccount; then prove the old token dead by presenting it
-//! until the API server answers 401. Objects of the same names that kscope does not manage are
-//! left and named. Returns data; prints nothing.
+//! The revoke operation: find what kscope made for a grant; mint a short token for its
+//! ServiceAccount (standing for every token issued for it before, self-minted ones included);
+//! delete the RoleBinding first (no token holds the grant's access from then on, wherever the
+//! revoke is stopped), then the token Secret, the Role and the ServiceAccount; then prove the
+//! old Secret token and the minted one dead by presenting them until the API server answers
+//! 401. Objects of the same names that kscope does not manage are left and named. Returns
+//! data; prints nothing.
 
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use serde::Serialize;
 
 use crate::cluster::is_managed;
 use crate::credential::{prove_refused, secret_token};
+use crate::domain::containment::{GUARD_NAME, Reach, guard_binding_name};
+use crate::domain::duration::MIN_TOKEN_SECONDS;
 use crate::domain::kubeconfig::Token;
 use crate::domain::manifest::{Kind, ObjectResult, Outcome, belongs_to};
 use crate::domain::spec::GrantRef;
@@ -34,6 +38,11 @@ impl Target {
     /// `namespace/name`, as reports show it.
     pub(crate) fn shown(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// `Kind namespace/name`.
+    fn described(&self) -> String {
+        format!("{} {}", self.kind, self.shown())
     }
 }
 
@@ -75,6 +84,13 @@ pub(crate) struct Survey {
     token: Option<Token>,
 }
 
+impl Survey {
+    /// Whether the ServiceAccount itself is not kscope's and survives the revocation.
+    fn account_survives(&self) -> bool {
+        self.keep.iter().any(|t| t.kind == Kind::ServiceAccount)
+    }
+}
+
 /// What a revocation did.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,6 +103,10 @@ pub(crate) struct Report {
     /// Seconds until the old token was refused (401); `None` when there was no token left to
     /// present (an earlier, interrupted revoke had already deleted its Secret).
     pub(crate) token_refused_after: Option<f64>,
+    /// Seconds until a token minted for the ServiceAccount just before the revoke was refused
+    /// (401): what every token issued for it before (self-minted, `--duration`) now gets.
+    /// `None` when the ServiceAccount was already gone.
+    pub(crate) every_token_refused_after: Option<f64>,
 }
 
 /// Reads the grant's objects and decides what goes. A grant with nothing of kscope's left is
@@ -102,9 +122,11 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
         cluster.get::<Role>(ns, sa),
         cluster.get::<ServiceAccount>(ns, sa),
     )?;
+    // The order of deletion: the RoleBinding first, so that from the first deletion on no
+    // token of the ServiceAccount holds the grant's access, whatever interrupts the rest.
     let found: [(Kind, Option<&ObjectMeta>); 4] = [
-        (Kind::Secret, secret.as_ref().map(|o| &o.metadata)),
         (Kind::RoleBinding, binding.as_ref().map(|o| &o.metadata)),
+        (Kind::Secret, secret.as_ref().map(|o| &o.metadata)),
         (Kind::Role, role.as_ref().map(|o| &o.metadata)),
         (Kind::ServiceAccount, account.as_ref().map(|o| &o.metadata)),
     ];
@@ -140,6 +162,24 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
             .get_cluster_scoped::<Namespace>(ns)
             .await?
             .is_some_and(|n| is_managed(&n.metadata));
+        // kscope's marks on the Namespace prove kscope made it only if the tenant could not
+        // write them: its role does not reach the Namespace, or kscope's guard holds it.
+        if created {
+            let rules = match (&role, &binding) {
+                (_, Some(b)) if b.role_ref.kind == "ClusterRole" => cluster
+                    .get_cluster_scoped::<k8s_openapi::api::rbac::v1::ClusterRole>(&b.role_ref.name)
+                    .await?
+                    .and_then(|r| r.rules),
+                (Some(r), _) => r.rules.clone(),
+                _ => None,
+            };
+            let reaches = Reach::of(&rules.unwrap_or_default()).namespace;
+            if reaches && !guarded(cluster, ns).await? {
+                return Err(Error::from(GrantError::NamespaceOriginUnknown {
+                    namespace: ns.to_string(),
+                }));
+            }
+        }
         let others = cluster
             .grants(Some(ns))
             .await?
@@ -161,8 +201,10 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
     })
 }
 
-/// Deletes what the survey found, token Secret first, proves the old token refused, and
-/// forgets the grant locally.
+/// Deletes what the survey found, RoleBinding first; proves the old long-lived token and a
+/// token minted just before (standing for every token of the ServiceAccount issued before,
+/// self-minted ones included) refused; forgets the grant locally. A ServiceAccount that is
+/// not kscope's survives and is an error: its tokens may still act.
 pub(crate) async fn execute(
     session: &Session,
     survey: &Survey,
@@ -171,6 +213,19 @@ pub(crate) async fn execute(
     let cluster = &session.cluster;
     let grant = &survey.grant;
     let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let account_deleted = survey.delete.iter().any(|t| t.kind == Kind::ServiceAccount);
+    // Minted before anything is deleted: it is what an earlier token of the ServiceAccount is.
+    let canary = if account_deleted {
+        match cluster.request_token(ns, sa, MIN_TOKEN_SECONDS, None).await {
+            Ok(token) => Some(token),
+            // Without create on serviceaccounts/token the proof is left out; deleting the
+            // ServiceAccount still ends every token of it (the API server checks its UID).
+            Err(e) if crate::cluster::is_forbidden(&e) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
     let mut objects = Vec::new();
     for target in &survey.delete {
         let name = target.name.as_str();
@@ -197,17 +252,21 @@ pub(crate) async fn execute(
             },
         });
     }
-    let token_refused_after = match &survey.token {
-        Some(token) => {
-            let spinner = session.progress.start(&format!(
-                "waiting for the API server to refuse the old token of {ns}/{sa}"
-            ));
-            let waited = prove_refused(session, grant, token, timeout).await?;
-            spinner.finish("the old token is refused (401)");
-            Some(waited.as_secs_f64())
-        }
-        None => None,
-    };
+    if survey.account_survives() {
+        return Err(Error::from(GrantError::AccountSurvives {
+            namespace: ns.to_string(),
+            service_account: sa.to_string(),
+            left: survey.keep.iter().map(Target::described).collect(),
+        }));
+    }
+    let spinner = session.progress.start(&format!(
+        "waiting for the API server to refuse every earlier token of {ns}/{sa}"
+    ));
+    let (token_refused_after, every_token_refused_after) = futures::try_join!(
+        proven(session, grant, survey.token.as_ref(), timeout),
+        proven(session, grant, canary.as_ref(), timeout),
+    )?;
+    spinner.finish("every earlier token is refused (401)");
     if survey.namespace == NamespaceFate::Deleted {
         cluster.delete_namespace(ns).await?;
         objects.push(ObjectResult {
@@ -225,5 +284,36 @@ pub(crate) async fn execute(
         left: survey.keep.clone(),
         namespace_fate: survey.namespace,
         token_refused_after,
+        every_token_refused_after,
     })
+}
+
+/// Whether kscope's guard (its policy and this namespace's binding) is in the cluster.
+async fn guarded(cluster: &crate::cluster::Cluster, namespace: &str) -> Result<bool> {
+    use k8s_openapi::api::admissionregistration::v1::{
+        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+    };
+    let binding_name = guard_binding_name(namespace);
+    let (policy, binding) = futures::try_join!(
+        cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
+        cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
+    )?;
+    Ok(policy.is_some() && binding.is_some())
+}
+
+/// Seconds until `token` was refused (401); `None` when there is no token to present.
+async fn proven(
+    session: &Session,
+    grant: &GrantRef,
+    token: Option<&Token>,
+    timeout: Duration,
+) -> Result<Option<f64>> {
+    match token {
+        Some(token) => Ok(Some(
+            prove_refused(session, grant, token, timeout)
+                .await?
+                .as_secs_f64(),
+        )),
+        None => Ok(None),
+    }
 }

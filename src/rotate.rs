@@ -1,6 +1,7 @@
-//! The rotate operation: a new token Secret in place of the old one, its token waited for,
-//! the old token proven refused (401) and the new credential proven accepted as the
-//! ServiceAccount. Returns the new credential; writes and prints nothing.
+//! The rotate operation: every earlier credential of the grant ended (the ServiceAccount is
+//! made anew, which ends its TokenRequest tokens too, and so is its token Secret), the new
+//! token waited for, the old ones proven refused (401) and the new credential proven accepted
+//! as the ServiceAccount. Returns the new credential; writes and prints nothing.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
 use crate::cluster::Mode;
 use crate::credential::{self, Credential, identity_of, prove_refused, secret_token};
-use crate::domain::kubeconfig::Endpoint;
+use crate::domain::duration::MIN_TOKEN_SECONDS;
+use crate::domain::kubeconfig::{Endpoint, Token};
 use crate::domain::manifest::{self, belongs_to};
 use crate::error::{Error, Result};
 use crate::error::{GrantError, TokenError};
@@ -19,6 +21,9 @@ pub(crate) struct Report {
     pub(crate) credential: Credential,
     /// How long the old token took to be refused; `None` when there was none.
     pub(crate) old_refused_after: Option<Duration>,
+    /// How long a token minted just before the rotation took to be refused: every earlier
+    /// token of the ServiceAccount is.
+    pub(crate) every_refused_after: Duration,
     /// Who the API server says the new credential is.
     pub(crate) identity: String,
 }
@@ -54,27 +59,48 @@ pub(crate) async fn execute(
         }));
     }
     let old_token = old.as_ref().and_then(secret_token);
+    // Minted before anything changes: it is what every earlier token of the ServiceAccount
+    // is (self-minted ones, `--duration` ones), and it must end up refused like them.
+    let canary = cluster
+        .request_token(ns, sa, MIN_TOKEN_SECONDS, None)
+        .await?;
+    // A TokenRequest token is tied to the ServiceAccount's UID, not to the Secret: only a new
+    // ServiceAccount ends them all. The RoleBinding names it, so it follows; the Role and the
+    // RoleBinding stay as they are.
     if old.is_some() {
         cluster.delete::<Secret>(ns, &secret_name).await?;
     }
-    let (fresh, _) = cluster
-        .apply(
-            &manifest::token_secret(grant, manifest::set_of(&account.metadata).as_deref()),
-            None,
-            false,
-            Mode::Apply,
-        )
+    cluster.delete::<ServiceAccount>(ns, sa).await?;
+    let (account, _) = cluster
+        .apply(&renewed(&account), None, false, Mode::Apply)
         .await?;
+    // The new Secret names the new ServiceAccount's UID: the token controller, still busy
+    // with the old one's deletion, deletes the token Secrets of that name that carry no UID
+    // or the old one, and would take this one too.
+    let mut secret = manifest::token_secret(grant, manifest::set_of(&account.metadata).as_deref());
+    if let (Some(annotations), Some(uid)) = (
+        secret.metadata.annotations.as_mut(),
+        account.metadata.uid.clone(),
+    ) {
+        annotations.insert("kubernetes.io/service-account.uid".to_string(), uid);
+    }
+    let (fresh, _) = cluster.apply(&secret, None, false, Mode::Apply).await?;
     let spinner = session.progress.start(&format!(
         "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"
     ));
     let filled = cluster.wait_for_token(fresh, plan.timeout).await?;
     spinner.finish(&format!("new token ready in Secret {ns}/{secret_name}"));
 
-    let old_refused_after = match &old_token {
-        Some(token) => Some(prove_refused(session, grant, token, plan.timeout).await?),
-        None => None,
+    let prove = |token: Option<Token>| async move {
+        match token {
+            Some(token) => prove_refused(session, grant, &token, plan.timeout)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     };
+    let (old_refused_after, every_refused_after) =
+        futures::try_join!(prove(old_token), prove(Some(canary)))?;
     let credential = credential::issue(session, grant, Some(&filled), plan.token, endpoint).await?;
     let identity = identity_of(session, &credential.kubeconfig).await?;
     if identity != grant.username() {
@@ -87,6 +113,22 @@ pub(crate) async fn execute(
     Ok(Report {
         credential,
         old_refused_after,
+        every_refused_after: every_refused_after.unwrap_or_default(),
         identity,
     })
+}
+
+/// The ServiceAccount made anew with the same name, labels and annotations (a new UID):
+/// kscope's record of the grant carries over, nothing the API server filled in does.
+fn renewed(account: &ServiceAccount) -> ServiceAccount {
+    ServiceAccount {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: account.metadata.name.clone(),
+            namespace: account.metadata.namespace.clone(),
+            labels: account.metadata.labels.clone(),
+            annotations: account.metadata.annotations.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }

@@ -115,6 +115,42 @@ fn templates_lists_built_ins_and_user_templates() {
     let items = parsed["items"].as_array().unwrap();
     assert_eq!(items.len(), 5);
     assert!(items.iter().all(|t| t["rules"].is_array()));
+
+    // A file in the default directory may not quietly replace a built-in; the same file in a
+    // directory given with --template-dir may, and grant says which file won.
+    let shadow = "name: developer\ndescription: More than it says\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]\n";
+    std::fs::write(dir.join("developer.yaml"), shadow).unwrap();
+    let run = kscope.run(["templates"]).expect_code(2);
+    assert!(
+        run.stderr.contains("like a built-in template"),
+        "{}",
+        run.stderr
+    );
+    let run = kscope
+        .run(["grant", "ns", "sa", "--template", "developer", "--dry-run"])
+        .expect_code(2);
+    assert!(run.stderr.contains("--template-dir"), "{}", run.stderr);
+    let explicit = kscope.path("explicit");
+    std::fs::create_dir_all(&explicit).unwrap();
+    std::fs::rename(dir.join("developer.yaml"), explicit.join("developer.yaml")).unwrap();
+    let run = kscope
+        .run([
+            "grant",
+            "ns",
+            "sa",
+            "--template",
+            "developer",
+            "--template-dir",
+            explicit.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .expect_code(0);
+    assert!(
+        run.stderr.contains("replaces the built-in of that name")
+            && run.stderr.contains("explicit/developer.yaml"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -299,3 +299,61 @@ async fn skipping_tls_verification_is_carried_only_with_a_warning() {
     );
     kubectl_lists_pods(&dir, &emitted.path, &ns);
 }
+
+/// A proxy-url that carries the admin's credentials (`user:pass@`) is the admin's to use, not
+/// the tenant's: kscope goes through it, but leaves it out of the tenant's kubeconfig and
+/// says so. The tenant's kubeconfig still works (here the server is reachable directly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_with_credentials_is_used_but_never_handed_out() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let proxy = connect_proxy(tunnels.clone()).await;
+    let mut config = admin_json(&dir);
+    config["clusters"][0]["cluster"]["proxy-url"] = json!(format!("http://admin:s3cret@{proxy}"));
+    let admin = work.path().join("admin.json");
+    write_json(&admin, &config);
+    let ns = common::unique_name("proxycreds");
+    let emitted = grant_and_emit(&admin, &ns, work.path());
+    assert!(
+        tunnels.load(Ordering::SeqCst) > 0,
+        "kscope went around the proxy"
+    );
+    assert!(
+        !emitted.text.contains("s3cret") && !emitted.text.contains("proxy-url"),
+        "{}",
+        emitted.text
+    );
+    assert!(
+        emitted.stderr.contains("carries credentials"),
+        "{}",
+        emitted.stderr
+    );
+    kubectl_lists_pods(&dir, &emitted.path, &ns);
+}
+
+/// With a CA to verify against, the admin's insecure-skip-tls-verify would only weaken the
+/// tenant's kubeconfig: it is dropped, and kubectl verifies the server with the CA.
+#[tokio::test]
+async fn skipping_tls_verification_is_dropped_when_a_ca_is_known() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let mut config = admin_json(&dir);
+    config["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = json!(true);
+    let admin = work.path().join("admin.json");
+    write_json(&admin, &config);
+    let ns = common::unique_name("insecure-ca");
+    let emitted = grant_and_emit(&admin, &ns, work.path());
+    assert!(
+        !emitted.text.contains("insecure-skip-tls-verify")
+            && emitted.text.contains("certificate-authority-data"),
+        "{}",
+        emitted.text
+    );
+    assert!(
+        !emitted.stderr.contains("skips TLS verification"),
+        "{}",
+        emitted.stderr
+    );
+    kubectl_lists_pods(&dir, &emitted.path, &ns);
+}

@@ -146,3 +146,70 @@ async fn escape_sequences_from_the_cluster_are_printed_escaped() {
         "a raw BEL reached the terminal"
     );
 }
+
+/// kscope's label on an object kscope never applied does not make it kscope's: it is not
+/// taken over without --adopt.
+#[tokio::test]
+async fn a_label_alone_does_not_make_an_object_kscopes() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("labelled");
+    common::create_namespace(&client, &ns).await;
+    let sa: ServiceAccount = serde_json::from_value(json!({
+        "metadata": {"name": "ci", "labels": {
+            "app.kubernetes.io/managed-by": "kscope",
+            "kscope.dev/grant": "ci",
+        }},
+    }))
+    .unwrap();
+    Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &sa)
+        .await
+        .unwrap();
+    let mut kscope = admin(&dir);
+    let run = kscope
+        .run(["grant", &ns, "ci", "--template", "read-only"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("not managed by kscope") && run.stderr.contains("--adopt"),
+        "{}",
+        run.stderr
+    );
+    kscope
+        .run(["grant", &ns, "ci", "--template", "read-only", "--adopt"])
+        .expect_code(0);
+}
+
+/// Without the guard, a namespace-admin tenant could have written kscope's marks on its
+/// Namespace: --delete-namespace then refuses rather than trust them.
+#[tokio::test]
+async fn delete_namespace_refuses_when_the_tenant_could_have_forged_its_marks() {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
+    use kube::api::DeleteParams;
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("origin");
+    let mut kscope = admin(&dir);
+    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+        .delete(
+            &format!("kscope-tenant-guard.{ns}"),
+            &DeleteParams::default(),
+        )
+        .await
+        .unwrap();
+    let run = kscope
+        .run(["revoke", &ns, "admin", "--yes", "--delete-namespace"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("cannot tell whether it created"),
+        "{}",
+        run.stderr
+    );
+    let sa = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .get_opt("admin")
+        .await
+        .unwrap();
+    assert!(sa.is_some(), "nothing was deleted");
+    kscope.run(["revoke", &ns, "admin", "--yes"]).expect_code(0);
+}

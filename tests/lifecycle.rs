@@ -144,8 +144,8 @@ async fn revoke_kills_long_lived_and_expiring_kubeconfigs_and_leaves_the_namespa
     );
     let rows: Vec<&str> = run.stdout.lines().skip(1).take(4).collect();
     assert!(
-        rows[0].starts_with("Secret "),
-        "the token Secret goes first: {rows:?}"
+        rows[0].starts_with("RoleBinding ") && rows[1].starts_with("Secret "),
+        "the RoleBinding goes first (no token keeps the access), then the token Secret: {rows:?}"
     );
     assert!(grant_objects(&client, &ns, "ci").await.is_empty());
     for file in [&long, &short] {
@@ -542,4 +542,125 @@ async fn kubectl_runs_kscope_as_its_plugin() {
         stdout.contains(&format!("{ns}  ")) && stdout.contains("app"),
         "{stdout}"
     );
+}
+
+/// The tenant mints its own long token, bound to its ServiceAccount rather than to the token
+/// Secret, with the kubeconfig kscope gave it; writes it to a kubeconfig of its own.
+fn self_minted(
+    dir: &Path,
+    kscope: &Kscope,
+    given: &Path,
+    ns: &str,
+    sa: &str,
+    name: &str,
+) -> std::path::PathBuf {
+    let run = kubectl_as(dir, given, &["create", "token", sa, "--duration=8760h"]);
+    assert_eq!(
+        run.code, 0,
+        "the tenant may mint its own token: {}",
+        run.stderr
+    );
+    let path = kscope.path(name);
+    common::write_token_kubeconfig(dir, run.stdout.trim(), Some(ns), &path);
+    let ok = kubectl_as(dir, &path, &["get", "pods"]);
+    assert_eq!(ok.code, 0, "the self-minted token works: {}", ok.stderr);
+    path
+}
+
+/// A namespace-admin grant `ci` in `ns`, the kubeconfig kscope gave it, and a kubeconfig with
+/// the token the tenant minted for itself with that one.
+fn granted_and_self_minted(
+    dir: &Path,
+    ns: &str,
+) -> (Kscope, std::path::PathBuf, std::path::PathBuf) {
+    let mut kscope = admin(dir);
+    kscope.run(["grant", ns, "ci"]).expect_code(0);
+    let given = kscope.path("given.kubeconfig");
+    kscope
+        .run(["kubeconfig", ns, "ci", "-o", given.to_str().unwrap()])
+        .expect_code(0);
+    let mine = self_minted(dir, &kscope, &given, ns, "ci", "mine.kubeconfig");
+    (kscope, given, mine)
+}
+
+#[tokio::test]
+async fn a_self_minted_token_is_refused_after_rotate_and_after_revoke() {
+    let dir = common::cluster_dir();
+    let ns = common::unique_name("selfmint");
+    let (mut kscope, given, mine) = granted_and_self_minted(&dir, &ns);
+
+    let new = kscope.path("new.kubeconfig");
+    let run = kscope
+        .run(["rotate", &ns, "ci", "-o", new.to_str().unwrap()])
+        .expect_code(0);
+    assert!(
+        run.stderr
+            .contains("every earlier token of the ServiceAccount"),
+        "{}",
+        run.stderr
+    );
+    refused(&dir, &mine, &ns).await;
+    refused(&dir, &given, &ns).await;
+    let ok = kubectl_as(&dir, &new, &["get", "pods"]);
+    assert_eq!(ok.code, 0, "the new kubeconfig works: {}", ok.stderr);
+    // Nothing else of the grant changed: it still checks out.
+    kscope.run(["check", &ns, "ci"]).expect_code(0);
+
+    let again = self_minted(&dir, &kscope, &new, &ns, "ci", "again.kubeconfig");
+    let run = kscope.run(["revoke", &ns, "ci", "--yes"]).expect_code(0);
+    assert!(
+        run.stdout
+            .contains("a token minted for the ServiceAccount just before is refused (401)"),
+        "{}",
+        run.stdout
+    );
+    refused(&dir, &again, &ns).await;
+}
+
+/// Killed anywhere, a revoke leaves the grant whole or no token of the ServiceAccount with
+/// the grant's access (the RoleBinding goes first); a second revoke finishes it.
+#[tokio::test]
+async fn a_revoke_killed_anywhere_leaves_no_token_with_the_grants_access() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    for delay in [0u64, 40, 100, 200, 400] {
+        let ns = common::unique_name(&format!("killed{delay}"));
+        let (mut kscope, _, mine) = granted_and_self_minted(&dir, &ns);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kscope"))
+            .args(["revoke", &ns, "ci", "--yes"])
+            .env("KUBECONFIG", common::admin_kubeconfig_path(&dir))
+            .env("HOME", kscope.home())
+            .env("XDG_STATE_HOME", kscope.home().join("state"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let left = grant_objects(&client, &ns, "ci").await;
+        if left.iter().any(|o| o.starts_with("RoleBinding")) {
+            assert_eq!(
+                left.len(),
+                4,
+                "after {delay} ms: a RoleBinding without the rest: {left:?}"
+            );
+        } else {
+            let run = kubectl_as(&dir, &mine, &["get", "pods", "-n", &ns]);
+            assert_ne!(
+                run.code, 0,
+                "after {delay} ms, with {left:?} left, the self-minted token still lists pods"
+            );
+        }
+        let run = kscope.run(["revoke", &ns, "ci", "--yes"]);
+        assert!(
+            run.code == 0 || (run.code == 1 && run.stderr.contains("no kscope grant")),
+            "after {delay} ms, the second revoke: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(grant_objects(&client, &ns, "ci").await.is_empty());
+        refused(&dir, &mine, &ns).await;
+    }
 }

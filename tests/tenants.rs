@@ -388,3 +388,57 @@ async fn names_that_read_alike_never_share_a_kubeconfig_file() {
     }
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
 }
+
+/// A tenant that labels an object of its own as another grant's, in the set, cannot make
+/// prune revoke that grant: only the grant's own objects, applied by kscope, count.
+#[tokio::test]
+async fn a_forged_label_never_extends_prune() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let home = tempfile::tempdir().unwrap();
+    let ns = common::unique_name("forged");
+    let set = common::unique_name("forged-set");
+    // The victim: a grant made by hand with kscope grant, in no set.
+    admin(&dir)
+        .run(["grant", &ns, "victim", "--template", "read-only"])
+        .expect_code(0);
+    // The forgery: a ServiceAccount of another name claiming the set and the victim's grant.
+    let forged: ServiceAccount = serde_json::from_value(json!({
+        "metadata": {"name": "decoy", "labels": {
+            "app.kubernetes.io/managed-by": "kscope",
+            "kscope.dev/grant": "victim",
+            "kscope.dev/set": set,
+        }},
+    }))
+    .unwrap();
+    Api::<ServiceAccount>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &forged)
+        .await
+        .unwrap();
+    let file = set_file(
+        home.path(),
+        &set,
+        &[format!("{{namespace: {ns}, serviceAccount: member}}")],
+    );
+    let run = admin(&dir)
+        .run([
+            "apply",
+            "-f",
+            file.to_str().unwrap(),
+            "--prune",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .expect_code(0);
+    assert!(
+        results(&run).iter().all(|r| r["result"] != "pruned"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        account_exists(&client, &ns, "victim").await,
+        "the victim was pruned"
+    );
+    assert!(account_exists(&client, &ns, "member").await);
+}

@@ -529,10 +529,7 @@ fn apply_params(adopt: bool, mode: Mode) -> PatchParams {
 
 /// Whether kscope made (or adopted) the object: it carries kscope's managed-by label.
 pub(crate) fn is_managed(meta: &ObjectMeta) -> bool {
-    meta.labels
-        .as_ref()
-        .and_then(|l| l.get(MANAGED_BY))
-        .is_some_and(|v| v == FIELD_MANAGER)
+    crate::domain::manifest::is_kscopes(meta)
 }
 
 /// The token controller has filled in the Secret, as a condition for kube's runtime.

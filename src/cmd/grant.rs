@@ -4,6 +4,8 @@
 use crate::cli::{DryRun, Global, GrantArgs};
 use crate::cluster::{Mode, Wire};
 use crate::cmd::{connect, print, warn};
+use crate::domain::spec::RoleSource;
+use crate::domain::templates::{self, Origin};
 use crate::domain::{containment, manifest};
 use crate::error::{Exit, Result};
 use crate::grant;
@@ -13,6 +15,16 @@ use crate::render;
 
 pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::grant(args)?;
+    if let RoleSource::Template(template) = &plan.spec.role
+        && let Origin::File(path) = &template.origin
+        && templates::is_built_in_name(&template.name)
+    {
+        note(&format!(
+            "template {} is {}, which replaces the built-in of that name",
+            template.name,
+            path.display()
+        ));
+    }
     if plan.dry_run == Some(DryRun::Client) {
         let mut text = manifest::to_yaml(&manifest::build(&plan.spec))?;
         if containment::spec_needs_guard(&plan.spec) {

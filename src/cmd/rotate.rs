@@ -21,6 +21,10 @@ pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> R
         )),
         None => note("there was no old token to refuse (the token Secret was missing or empty)"),
     }
+    note(&format!(
+        "every earlier token of the ServiceAccount (self-minted, --duration) is refused (401) after {:.1}s: the ServiceAccount was made anew",
+        report.every_refused_after.as_secs_f64()
+    ));
     note(&format!("the new token is accepted as {}", report.identity));
     emit_kubeconfig(&report.credential, &plan.destination, plan.strict_duration)?;
     Ok(Exit::Ok)

@@ -50,6 +50,10 @@ pub(crate) enum Invalid {
     )]
     SystemNamespace { namespace: String },
 
+    /// A template in the default directory that has a built-in's name.
+    #[error("the template file {} is named {name}, like a built-in template", path.display())]
+    ShadowingTemplate { name: String, path: PathBuf },
+
     #[error("unknown template {name:?}")]
     UnknownTemplate { name: String, known: Vec<String> },
 
@@ -89,6 +93,7 @@ impl Invalid {
             Invalid::EscalatingTemplate { .. } => "remove that rule, or pass --allow-escalation if the tenant is meant to hold it; nothing was sent".into(),
             Invalid::EscalatingClusterRole { .. } => "bind a narrower ClusterRole (edit, view, admin), or pass --allow-escalation if the tenant is meant to hold it; nothing was sent".into(),
             Invalid::SystemNamespace { .. } => "grant in a namespace of the tenant's own, or pass --allow-system-namespace if that is really meant; nothing was sent".into(),
+            Invalid::ShadowingTemplate { .. } => "rename it, or give its directory with --template-dir to replace the built-in on purpose".into(),
             Invalid::TemplateDir { .. } => "check --template-dir and its permissions".into(),
             Invalid::TemplateFile { .. } => "check the path given to --template".into(),
         }

@@ -161,8 +161,23 @@ pub(crate) fn set_of(meta: &ObjectMeta) -> Option<String> {
 pub(crate) fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
     let labels = meta.labels.as_ref();
     let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
-    label(MANAGED_BY) == Some(FIELD_MANAGER)
-        && label(GRANT_LABEL) == Some(grant.service_account.as_str())
+    is_kscopes(meta) && label(GRANT_LABEL) == Some(grant.service_account.as_str())
+}
+
+/// Whether kscope made the object: its label, and a server-side apply entry of kscope's
+/// field manager (a label alone is what anyone who may write the object can set).
+pub(crate) fn is_kscopes(meta: &ObjectMeta) -> bool {
+    let labelled = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY))
+        .is_some_and(|v| v == FIELD_MANAGER);
+    let applied = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|entry| entry.manager.as_deref() == Some(FIELD_MANAGER));
+    labelled && applied
 }
 
 /// The Namespace of a grant, as kscope creates it (an existing one is never changed): with

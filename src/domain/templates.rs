@@ -151,14 +151,17 @@ pub(crate) fn built_ins() -> Vec<Template> {
 /// The user template directories, in lookup order: `--template-dir`, then the XDG one.
 pub(crate) fn user_dirs(flag: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = flag.map(Path::to_path_buf).into_iter().collect();
-    let config = std::env::var_os("XDG_CONFIG_HOME")
+    dirs.extend(default_dir());
+    dirs
+}
+
+/// `$XDG_CONFIG_HOME/kscope/templates` (or `~/.config/kscope/templates`).
+fn default_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
-    if let Some(config) = config {
-        dirs.push(config.join("kscope").join("templates"));
-    }
-    dirs
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|config| config.join("kscope").join("templates"))
 }
 
 /// Reads the `*.yaml`/`*.yml` templates of one directory, sorted by file name. A missing
@@ -194,9 +197,21 @@ pub(crate) fn load_file(path: &Path) -> Result<Template, Invalid> {
 /// and the first directory wins among user templates.
 pub(crate) fn catalog(dirs: &[PathBuf]) -> Result<Vec<Template>, Invalid> {
     let mut all = built_ins();
+    // Only a directory given on the command line may replace a built-in: a file dropped in
+    // the default directory must not quietly change what `developer` grants.
+    let implicit = default_dir();
     for dir in dirs {
         for template in load_dir(dir)? {
             match all.iter().position(|t| t.name == template.name) {
+                Some(i) if all[i].origin == Origin::BuiltIn && implicit.as_deref() == Some(dir) => {
+                    return Err(Invalid::ShadowingTemplate {
+                        name: template.name,
+                        path: match template.origin {
+                            Origin::File(path) => path,
+                            Origin::BuiltIn => dir.clone(),
+                        },
+                    });
+                }
                 Some(i) if all[i].origin == Origin::BuiltIn => all[i] = template,
                 Some(_) => {}
                 None => all.push(template),
@@ -204,6 +219,11 @@ pub(crate) fn catalog(dirs: &[PathBuf]) -> Result<Vec<Template>, Invalid> {
         }
     }
     Ok(all)
+}
+
+/// Whether `name` is the name of a built-in template.
+pub(crate) fn is_built_in_name(name: &str) -> bool {
+    BUILT_INS.iter().any(|(n, _)| *n == name)
 }
 
 /// Whether a template argument names a file (it contains a slash or ends in .yaml/.yml)

@@ -109,6 +109,20 @@ pub(crate) enum GrantError {
         "kscope's guard for namespace {namespace} was installed but was not in force after {seconds}s"
     )]
     GuardNotInForce { namespace: String, seconds: u64 },
+
+    /// `--delete-namespace` where the tenant could have forged kscope's marks.
+    #[error(
+        "kscope cannot tell whether it created namespace {namespace}: the grant's role may write the Namespace, and kscope's guard is not there to have kept its labels"
+    )]
+    NamespaceOriginUnknown { namespace: String },
+
+    /// A revoke left the ServiceAccount (not kscope's): its tokens still authenticate.
+    #[error("ServiceAccount {namespace}/{service_account} is not kscope's and was left, so its tokens still authenticate (left: {})", left.join(", "))]
+    AccountSurvives {
+        namespace: String,
+        service_account: String,
+        left: Vec<String>,
+    },
 }
 
 impl GrantError {
@@ -178,6 +192,16 @@ impl GrantError {
             ),
             HostPodsUnknown { .. } => "wait until its default ServiceAccount exists and try again, or pass --allow-host-pods; nothing was created".into(),
             SharedNamespace { .. } => "grant in a namespace of the tenant's own, grant a role that cannot act as other ServiceAccounts (read-only), or pass --allow-shared-namespace; nothing was created".into(),
+            NamespaceOriginUnknown { namespace } => format!(
+                "revoke without --delete-namespace, then delete the namespace yourself if it should go (kubectl delete namespace {namespace}); nothing was deleted"
+            ),
+            AccountSurvives {
+                namespace,
+                service_account,
+                ..
+            } => format!(
+                "someone changed its labels, or made it: delete it yourself (kubectl -n {namespace} delete serviceaccount {service_account}) if nothing of the grant should act any more; kscope deleted the rest"
+            ),
             GuardNotInForce { .. } => "check that kube-apiserver runs the ValidatingAdmissionPolicy admission plugin (on by default since 1.30), then run the grant again; kscope check shows what is open".into(),
             GuardNotPermitted { .. } => "have a cluster admin run the grant once (it installs the guard), or pass --allow-unguarded to accept the risk; nothing was created".into(),
         }
