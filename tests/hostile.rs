@@ -213,3 +213,63 @@ async fn delete_namespace_refuses_when_the_tenant_could_have_forged_its_marks() 
     assert!(sa.is_some(), "nothing was deleted");
     kscope.run(["revoke", &ns, "admin", "--yes"]).expect_code(0);
 }
+
+/// The rbac-defaults label is one anyone who may write bindings can set: a "default" binding
+/// of a broad group that Kubernetes does not make is a finding, not part of the baseline. (Its
+/// role grants only a resource no server here serves, so no other test sees the change.)
+#[tokio::test]
+async fn a_forged_default_binding_is_found_by_audit() {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    use kube::api::DeleteParams;
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let name = common::unique_name("forged-default");
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "rules": [{"apiGroups": ["forged.kscope.test"], "resources": ["widgets"], "verbs": ["get"]}],
+    }))
+    .unwrap();
+    let binding_name = format!("system:{name}");
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": binding_name,
+            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "Group", "name": "system:authenticated",
+            "apiGroup": "rbac.authorization.k8s.io"}],
+    }))
+    .unwrap();
+    let roles = Api::<ClusterRole>::all(client.clone());
+    let bindings = Api::<ClusterRoleBinding>::all(client.clone());
+    roles.create(&PostParams::default(), &role).await.unwrap();
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let run = admin(&dir).run(["audit", "-o", "json", "--fail-on", "high"]);
+    bindings
+        .delete(&binding_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    roles.delete(&name, &DeleteParams::default()).await.unwrap();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let found: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let about: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["object"] == format!("ClusterRoleBinding {binding_name}").as_str())
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        about
+            .iter()
+            .any(|m| m.contains("is not one of Kubernetes' own")),
+        "{about:?}"
+    );
+    assert!(
+        about
+            .iter()
+            .any(|m| m.contains("more than every user gets")),
+        "{about:?}"
+    );
+}
