@@ -105,8 +105,14 @@ pub(crate) struct Report {
     pub(crate) token_refused_after: Option<f64>,
     /// Seconds until a token minted for the ServiceAccount just before the revoke was refused
     /// (401): what every token issued for it before (self-minted, `--duration`) now gets.
-    /// `None` when the ServiceAccount was already gone.
+    /// `None` when the ServiceAccount was already gone, or no token could be minted to prove
+    /// it (see `minted`).
     pub(crate) every_token_refused_after: Option<f64>,
+    /// Whether a token could be minted for the proof: `false` when the ServiceAccount was
+    /// already gone or the caller may not create `serviceaccounts/token`.
+    pub(crate) minted: bool,
+    /// The ServiceAccount was deleted by this revoke (not already gone).
+    pub(crate) account_deleted: bool,
 }
 
 /// Reads the grant's objects and decides what goes. A grant with nothing of kscope's left is
@@ -285,6 +291,8 @@ pub(crate) async fn execute(
         namespace_fate: survey.namespace,
         token_refused_after,
         every_token_refused_after,
+        minted: canary.is_some(),
+        account_deleted,
     })
 }
 

@@ -263,6 +263,78 @@ fn kubernetes_default(binding: &Binding) -> bool {
         && binding.role_ref.name == name(binding.meta)
 }
 
+/// What Kubernetes' own ClusterRoles of broad groups hold, together: asking who one is and
+/// what one may do, reading trust bundles, and reading discovery, health and version URLs.
+/// A rule of such a role beyond this is not Kubernetes' own.
+fn default_broad_rule(rule: &PolicyRule) -> bool {
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    if rule.verbs.iter().any(|v| v == "*") {
+        return false;
+    }
+    if let Some(urls) = rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
+        const PUBLIC: [&str; 15] = [
+            "/api",
+            "/api/*",
+            "/apis",
+            "/apis/*",
+            "/healthz",
+            "/livez",
+            "/readyz",
+            "/version",
+            "/version/",
+            "/openapi",
+            "/openapi/*",
+            "/.well-known/openid-configuration",
+            "/.well-known/openid-configuration/",
+            "/openid/v1/jwks",
+            "/openid/v1/jwks/",
+        ];
+        return urls.iter().all(|u| PUBLIC.contains(&u.as_str()))
+            && rule.verbs.iter().all(|v| v == "get");
+    }
+    let allowed: [(&str, &str, &[&str]); 4] = [
+        (
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            &["create"],
+        ),
+        (
+            "authorization.k8s.io",
+            "selfsubjectrulesreviews",
+            &["create"],
+        ),
+        ("authentication.k8s.io", "selfsubjectreviews", &["create"]),
+        (
+            "certificates.k8s.io",
+            "clustertrustbundles",
+            &["get", "list", "watch"],
+        ),
+    ];
+    list(&rule.api_groups).iter().all(|group| {
+        list(&rule.resources).iter().all(|resource| {
+            allowed.iter().any(|(g, r, verbs)| {
+                g == group
+                    && r == resource
+                    && rule.verbs.iter().all(|v| verbs.contains(&v.as_str()))
+            })
+        })
+    }) && list(&rule.resource_names).is_empty()
+}
+
+/// A rule in one line: `verbs on resources (groups)` or `verbs on URLs`.
+fn describe(rule: &PolicyRule) -> String {
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default().join(",");
+    match rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
+        Some(urls) => format!("{} on {}", rule.verbs.join(","), urls.join(",")),
+        None => format!(
+            "{} on {} ({})",
+            rule.verbs.join(","),
+            list(&rule.resources),
+            list(&rule.api_groups)
+        ),
+    }
+}
+
 /// Whether rules hand out power over the whole cluster: everything, every Secret, or the
 /// verbs that step outside RBAC.
 fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
@@ -386,7 +458,26 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
             .map(|s| s.name.as_str())
             .collect();
         if bootstrap(binding.meta) {
-            if groups.is_empty() || kubernetes_default(binding) {
+            if groups.is_empty() {
+                continue;
+            }
+            if kubernetes_default(binding) {
+                // Its name is Kubernetes' own; what its ClusterRole holds must be too.
+                let rules = inventory.rules_of(binding.role_ref, None);
+                if let Some(extra) = rules.iter().find(|r| !default_broad_rule(r)) {
+                    found.push(Finding {
+                        severity: Severity::High,
+                        object: binding.object.clone(),
+                        namespace: None,
+                        message: format!(
+                            "gives {} to {}, and ClusterRole {} holds more than Kubernetes' own: {}",
+                            binding.role_ref.name,
+                            groups.join(", "),
+                            binding.role_ref.name,
+                            describe(extra)
+                        ),
+                    });
+                }
                 continue;
             }
             // The label hides nothing: a "default" binding of broad groups that Kubernetes
@@ -571,7 +662,11 @@ mod tests {
             cluster_roles: vec![
                 ClusterRole {
                     metadata: meta(None, "system:discovery", &[BOOTSTRAP_LABEL]),
-                    rules: Some(vec![rule(&[""], &["namespaces"], &["get"])]),
+                    rules: Some(vec![PolicyRule {
+                        non_resource_urls: Some(vec!["/api".into(), "/version".into()]),
+                        verbs: vec!["get".into()],
+                        ..Default::default()
+                    }]),
                     ..Default::default()
                 },
                 ClusterRole {
@@ -610,6 +705,23 @@ mod tests {
             !found
                 .iter()
                 .any(|f| f.object == "ClusterRoleBinding system:discovery")
+        );
+
+        // Kubernetes' own binding, but its ClusterRole was given more than Kubernetes gives.
+        let mut tampered = inventory;
+        tampered.cluster_roles[0]
+            .rules
+            .as_mut()
+            .unwrap()
+            .push(rule(&[""], &["secrets"], &["get"]));
+        let found = findings(&tampered, 0);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.object == "ClusterRoleBinding system:discovery"
+                    && f.message
+                        .contains("holds more than Kubernetes' own: get on secrets")),
+            "{found:#?}"
         );
     }
 

@@ -79,11 +79,12 @@ pub(crate) fn revocation(report: &RevokeReport) -> String {
         Some(seconds) => format!("the old token is refused (401) after {seconds:.1}s\n"),
         None => "the token Secret was already gone, and its tokens with it\n".into(),
     });
-    text.push_str(&match report.every_token_refused_after {
-        Some(seconds) => format!(
+    text.push_str(&match (report.every_token_refused_after, report.account_deleted) {
+        (Some(seconds), _) => format!(
             "a token minted for the ServiceAccount just before is refused (401) after {seconds:.1}s: so is every token issued for it before (self-minted and --duration ones too)\n"
         ),
-        None => "the ServiceAccount was already gone, and every token of it with it\n".into(),
+        (None, true) => "the ServiceAccount is deleted, which ends every token of it; kscope could not prove that by a 401, since you may not create serviceaccounts/token\n".into(),
+        (None, false) => "the ServiceAccount was already gone, and every token of it with it\n".into(),
     });
     text
 }
