@@ -53,6 +53,8 @@ pub(crate) async fn role_rules(
 pub(crate) struct Judgement {
     /// Install or keep the guard (the role reaches what it protects).
     pub(crate) guard: bool,
+    /// The guard as read (when `guard`).
+    pub(crate) live: LiveGuard,
     /// What the role reaches.
     pub(crate) reach: Reach,
     /// What to tell the user: a privileged namespace, an accepted risk.
@@ -135,8 +137,15 @@ pub(crate) async fn judge(
         }
     }
     let mut guard = reach.needs_guard();
+    let mut live = LiveGuard::default();
     if guard {
-        let missing = guard_permissions_missing(cluster).await?;
+        live = LiveGuard::read(cluster, ns).await?;
+        // A guard already as kscope makes it needs no write, so no permission to write it.
+        let missing = if live.holds(ns) {
+            Vec::new()
+        } else {
+            guard_permissions_missing(cluster).await?
+        };
         if !missing.is_empty() {
             if !allow.unguarded {
                 return Err(Error::from(GrantError::GuardNotPermitted { missing }));
@@ -149,9 +158,39 @@ pub(crate) async fn judge(
     }
     Ok(Judgement {
         guard,
+        live,
         reach,
         notes,
     })
+}
+
+/// The guard's policy and a namespace's binding, as read before a grant.
+#[derive(Default)]
+pub(crate) struct LiveGuard {
+    policy: Option<ValidatingAdmissionPolicy>,
+    binding: Option<ValidatingAdmissionPolicyBinding>,
+}
+
+impl LiveGuard {
+    async fn read(cluster: &Cluster, namespace: &str) -> Result<LiveGuard> {
+        let binding_name = guard_binding_name(namespace);
+        let (policy, binding) = futures::try_join!(
+            cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
+            cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
+        )?;
+        Ok(LiveGuard { policy, binding })
+    }
+
+    /// Whether both are there as kscope makes them.
+    fn holds(&self, namespace: &str) -> bool {
+        self.policy
+            .as_ref()
+            .is_some_and(|p| crate::domain::manifest::covers(p, &guard_policy()))
+            && self
+                .binding
+                .as_ref()
+                .is_some_and(|b| crate::domain::manifest::covers(b, &guard_binding(namespace)))
+    }
 }
 
 /// Would `namespace` admit a pod that takes its node? A dry run as this client: Pod Security
@@ -209,20 +248,17 @@ async fn guard_permissions_missing(cluster: &Cluster) -> Result<Vec<String>> {
 pub(crate) async fn install_guard(
     cluster: &Cluster,
     namespace: &str,
+    live: &LiveGuard,
     mode: Mode,
 ) -> Result<Vec<ObjectResult>> {
     let policy = guard_policy();
     let binding = guard_binding(namespace);
     let binding_name = guard_binding_name(namespace);
-    let (live_policy, live_binding) = futures::try_join!(
-        cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
-        cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
-    )?;
     let (_, policy_outcome) = cluster
-        .apply_cluster_scoped(&policy, live_policy.as_ref(), mode)
+        .apply_cluster_scoped(&policy, live.policy.as_ref(), mode)
         .await?;
     let (_, binding_outcome) = cluster
-        .apply_cluster_scoped(&binding, live_binding.as_ref(), mode)
+        .apply_cluster_scoped(&binding, live.binding.as_ref(), mode)
         .await?;
     Ok(vec![
         ObjectResult {

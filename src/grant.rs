@@ -137,7 +137,7 @@ async fn apply(
     if judgement.guard {
         applier
             .objects
-            .extend(containment::install_guard(cluster, ns, mode).await?);
+            .extend(containment::install_guard(cluster, ns, &judgement.live, mode).await?);
     }
     // The binding first and the ServiceAccount's record of the access after it, so that the
     // record never claims access that is not bound; the Secret last, once its account exists.
