@@ -308,7 +308,7 @@ pub(crate) async fn prove_guard(session: &Session, grant: &GrantRef, reach: Reac
                 seconds: GUARD_LOAD_TIMEOUT.as_secs(),
             }));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
