@@ -104,6 +104,18 @@ pub(crate) async fn judge(
         Some(namespace) => {
             if reach.pods {
                 match host_pods(cluster, ns, None).await? {
+                    // Refused by RBAC, the caller's own lack of pod creation says nothing of
+                    // what admission would do with the tenant's pods.
+                    Admission::Refused { reason, .. }
+                        if reason.contains("cannot create resource \"pods\"") =>
+                    {
+                        if !allow.host_pods {
+                            return Err(Error::from(GrantError::HostPodsUnknown {
+                                namespace: ns.to_string(),
+                                reason,
+                            }));
+                        }
+                    }
                     Admission::Refused { .. } => {}
                     Admission::Admitted if allow.host_pods => notes.push(format!(
                         "warning: namespace {ns} admits pods that take their node, and the grant can create pods (accepted with --allow-host-pods)"

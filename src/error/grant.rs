@@ -190,7 +190,7 @@ impl GrantError {
             HostPodsAdmitted { namespace, .. } => format!(
                 "label it: kubectl label namespace {namespace} pod-security.kubernetes.io/enforce=baseline; or pass --allow-host-pods to accept it; nothing was created"
             ),
-            HostPodsUnknown { .. } => "wait until its default ServiceAccount exists and try again, or pass --allow-host-pods; nothing was created".into(),
+            HostPodsUnknown { .. } => "the dry run of such a pod could not answer (a missing default ServiceAccount: try again in a moment; or you may not create pods there: have a cluster admin run the grant), or pass --allow-host-pods if the namespace is known to refuse them; nothing was created".into(),
             SharedNamespace { .. } => "grant in a namespace of the tenant's own, grant a role that cannot act as other ServiceAccounts (read-only), or pass --allow-shared-namespace; nothing was created".into(),
             NamespaceOriginUnknown { namespace } => format!(
                 "revoke without --delete-namespace, then delete the namespace yourself if it should go (kubectl delete namespace {namespace}); nothing was deleted"
