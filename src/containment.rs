@@ -66,16 +66,17 @@ pub(crate) struct Judgement {
 /// role makes pods; a more powerful ServiceAccount in the namespace when the role can act as
 /// it; the guard that the caller may not install when the role reaches what it protects.
 /// `existing` is the namespace as read (`None`: the grant creates it).
+/// `rules` are the role's, as [`role_rules`] read them.
 pub(crate) async fn judge(
     cluster: &Cluster,
     spec: &GrantSpec,
+    rules: Option<&[PolicyRule]>,
     allow: Allowances,
     existing: Option<&Namespace>,
 ) -> Result<Judgement> {
     let ns = spec.namespace.as_str();
-    let rules = role_rules(cluster, &spec.role).await?;
     if let (RoleSource::ClusterRole(name), Some(rules), false) =
-        (&spec.role, &rules, allow.escalation)
+        (&spec.role, rules, allow.escalation)
         && let Some(rule) = cluster_role_escalations(name, rules).into_iter().next()
     {
         return Err(Error::from(GrantError::EscalatingClusterRole {
@@ -84,7 +85,7 @@ pub(crate) async fn judge(
         }));
     }
     // A role kscope cannot read is taken to reach everything.
-    let reach = match &rules {
+    let reach = match rules {
         Some(rules) => Reach::of(rules),
         None => Reach {
             pods: true,
@@ -129,8 +130,7 @@ pub(crate) async fn judge(
                 }
             }
             if reach.other_service_accounts {
-                let stronger =
-                    stronger_accounts(cluster, &spec.grant_ref(), rules.as_deref()).await?;
+                let stronger = stronger_accounts(cluster, &spec.grant_ref(), rules).await?;
                 match stronger.into_iter().next() {
                     None => {}
                     Some(found) if allow.shared_namespace => notes.push(format!(

@@ -168,6 +168,21 @@ pub(crate) async fn prove_refused(
     }
 }
 
+/// [`prove_refused`] for a token that may be missing: `None` when there is none to present.
+pub(crate) async fn prove_refused_if_any(
+    session: &Session,
+    grant: &GrantRef,
+    token: Option<&Token>,
+    timeout: Duration,
+) -> Result<Option<Duration>> {
+    match token {
+        Some(token) => prove_refused(session, grant, token, timeout)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Who the API server says the holder of `kubeconfig` is.
 pub(crate) async fn identity_of(session: &Session, kubeconfig: &str) -> Result<String> {
     let client = client_of(session, kubeconfig).await?;

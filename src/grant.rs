@@ -3,7 +3,7 @@
 //! grant for this context. Returns what it did; prints nothing. `grant` and the wizard share it.
 
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding};
 
 use crate::cluster::{Cluster, Mode, has_token, is_forbidden, is_managed};
 use crate::containment;
@@ -104,10 +104,19 @@ async fn apply(
             namespace: ns.to_string(),
         }));
     }
+    // The role's rules, read once (a ClusterRole's from the server) for both checks below.
+    let rules = containment::role_rules(cluster, &spec.role).await?;
     if plan.preflight {
-        preflight(cluster, spec, existing.is_none()).await?;
+        preflight(cluster, spec, rules.as_deref(), existing.is_none()).await?;
     }
-    let judgement = containment::judge(cluster, spec, plan.allow, existing.as_ref()).await?;
+    let judgement = containment::judge(
+        cluster,
+        spec,
+        rules.as_deref(),
+        plan.allow,
+        existing.as_ref(),
+    )
+    .await?;
 
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
     // In a namespace that does not exist yet, nothing does.
@@ -335,8 +344,14 @@ async fn live_objects(
 /// Finds, before anything is created, what the caller lacks: the writes a grant makes, and
 /// (RBAC escalation prevention) every permission the role would hand out. One
 /// SelfSubjectRulesReview answers both; where its answer is incomplete (webhook authorizers),
-/// the API server's own refusal is left to speak.
-async fn preflight(cluster: &Cluster, spec: &GrantSpec, create_namespace: bool) -> Result<()> {
+/// the API server's own refusal is left to speak. `role_rules` are the rules the grant hands
+/// out (`None`: a ClusterRole the caller may not read).
+async fn preflight(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    role_rules: Option<&[PolicyRule]>,
+    create_namespace: bool,
+) -> Result<()> {
     let ns = spec.namespace.as_str();
     let caller = cluster.caller_rules(ns).await?;
     let mut missing = Vec::new();
@@ -366,25 +381,18 @@ async fn preflight(cluster: &Cluster, spec: &GrantSpec, create_namespace: bool) 
                     template.rules.clone()
                 }
             }
-            RoleSource::ClusterRole(name) => {
+            RoleSource::ClusterRole(_) => {
                 writes.push(write(RBAC, &["rolebindings"]));
                 let bind = Permission::new(RBAC, "clusterroles", "bind");
-                let may_bind = rules::allows(&caller.rules, &bind);
-                match cluster.get_cluster_scoped::<ClusterRole>(name).await {
-                    Ok(Some(role)) if !may_bind => role
-                        .rules
-                        .unwrap_or_default()
-                        .into_iter()
+                match role_rules {
+                    Some(held) if !rules::allows(&caller.rules, &bind) => held
+                        .iter()
                         .filter(|r| r.resources.as_ref().is_some_and(|r| !r.is_empty()))
+                        .cloned()
                         .collect(),
-                    Ok(Some(_)) => Vec::new(),
-                    Ok(None) => {
-                        return Err(Error::from(GrantError::ClusterRoleMissing {
-                            name: name.clone(),
-                        }));
-                    }
-                    // Not allowed to read ClusterRoles: the server's own check will decide.
-                    Err(_) => Vec::new(),
+                    // May bind anything, or may not read ClusterRoles (the server's own
+                    // check will decide).
+                    _ => Vec::new(),
                 }
             }
         };

@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::cluster::is_managed;
-use crate::credential::{prove_refused, secret_token};
+use crate::credential::{prove_refused_if_any, secret_token};
 use crate::domain::containment::{GUARD_NAME, Reach, guard_binding_name};
 use crate::domain::duration::MIN_TOKEN_SECONDS;
 use crate::domain::kubeconfig::Token;
@@ -105,12 +105,9 @@ pub(crate) struct Report {
     pub(crate) token_refused_after: Option<f64>,
     /// Seconds until a token minted for the ServiceAccount just before the revoke was refused
     /// (401): what every token issued for it before (self-minted, `--duration`) now gets.
-    /// `None` when the ServiceAccount was already gone, or no token could be minted to prove
-    /// it (see `minted`).
+    /// `None` when the ServiceAccount was already gone, or (with `account_deleted`) the caller
+    /// may not create `serviceaccounts/token`, so no token could be minted to prove it.
     pub(crate) every_token_refused_after: Option<f64>,
-    /// Whether a token could be minted for the proof: `false` when the ServiceAccount was
-    /// already gone or the caller may not create `serviceaccounts/token`.
-    pub(crate) minted: bool,
     /// The ServiceAccount was deleted by this revoke (not already gone).
     pub(crate) account_deleted: bool,
 }
@@ -269,8 +266,8 @@ pub(crate) async fn execute(
         "waiting for the API server to refuse every earlier token of {ns}/{sa}"
     ));
     let (token_refused_after, every_token_refused_after) = futures::try_join!(
-        proven(session, grant, survey.token.as_ref(), timeout),
-        proven(session, grant, canary.as_ref(), timeout),
+        prove_refused_if_any(session, grant, survey.token.as_ref(), timeout),
+        prove_refused_if_any(session, grant, canary.as_ref(), timeout),
     )?;
     spinner.finish("every earlier token is refused (401)");
     if survey.namespace == NamespaceFate::Deleted {
@@ -289,9 +286,8 @@ pub(crate) async fn execute(
         objects,
         left: survey.keep.clone(),
         namespace_fate: survey.namespace,
-        token_refused_after,
-        every_token_refused_after,
-        minted: canary.is_some(),
+        token_refused_after: token_refused_after.map(|d| d.as_secs_f64()),
+        every_token_refused_after: every_token_refused_after.map(|d| d.as_secs_f64()),
         account_deleted,
     })
 }
@@ -307,21 +303,4 @@ async fn guarded(cluster: &crate::cluster::Cluster, namespace: &str) -> Result<b
         cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
     )?;
     Ok(policy.is_some() && binding.is_some())
-}
-
-/// Seconds until `token` was refused (401); `None` when there is no token to present.
-async fn proven(
-    session: &Session,
-    grant: &GrantRef,
-    token: Option<&Token>,
-    timeout: Duration,
-) -> Result<Option<f64>> {
-    match token {
-        Some(token) => Ok(Some(
-            prove_refused(session, grant, token, timeout)
-                .await?
-                .as_secs_f64(),
-        )),
-        None => Ok(None),
-    }
 }

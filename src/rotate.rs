@@ -8,9 +8,11 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
 use crate::cluster::Mode;
-use crate::credential::{self, Credential, identity_of, prove_refused, secret_token};
+use crate::credential::{
+    self, Credential, identity_of, prove_refused, prove_refused_if_any, secret_token,
+};
 use crate::domain::duration::MIN_TOKEN_SECONDS;
-use crate::domain::kubeconfig::{Endpoint, Token};
+use crate::domain::kubeconfig::Endpoint;
 use crate::domain::manifest::{self, belongs_to};
 use crate::error::{Error, Result};
 use crate::error::{GrantError, TokenError};
@@ -91,16 +93,10 @@ pub(crate) async fn execute(
     let filled = cluster.wait_for_token(fresh, plan.timeout).await?;
     spinner.finish(&format!("new token ready in Secret {ns}/{secret_name}"));
 
-    let prove = |token: Option<Token>| async move {
-        match token {
-            Some(token) => prove_refused(session, grant, &token, plan.timeout)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
-    let (old_refused_after, every_refused_after) =
-        futures::try_join!(prove(old_token), prove(Some(canary)))?;
+    let (old_refused_after, every_refused_after) = futures::try_join!(
+        prove_refused_if_any(session, grant, old_token.as_ref(), plan.timeout),
+        prove_refused(session, grant, &canary, plan.timeout),
+    )?;
     let credential = credential::issue(session, grant, Some(&filled), plan.token, endpoint).await?;
     let identity = identity_of(session, &credential.kubeconfig).await?;
     if identity != grant.username() {
@@ -113,7 +109,7 @@ pub(crate) async fn execute(
     Ok(Report {
         credential,
         old_refused_after,
-        every_refused_after: every_refused_after.unwrap_or_default(),
+        every_refused_after,
         identity,
     })
 }

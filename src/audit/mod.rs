@@ -123,21 +123,20 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
         admit_host_pods: BTreeSet::new(),
     };
     let candidates = containment::host_pod_candidates(&inventory);
-    let answers = futures::future::try_join_all(
+    let answers = futures::future::join_all(
         candidates
             .iter()
             .map(|ns| crate::containment::host_pods(cluster, ns, None)),
     )
     .await;
-    // A namespace whose `default` ServiceAccount is missing cannot be asked; it is left out.
-    if let Ok(answers) = answers {
-        inventory.admit_host_pods = candidates
-            .into_iter()
-            .zip(answers)
-            .filter(|(_, a)| *a == Admission::Admitted)
-            .map(|(ns, _)| ns)
-            .collect();
-    }
+    // A namespace that cannot be asked (its `default` ServiceAccount missing) is left out;
+    // the others' answers stand.
+    inventory.admit_host_pods = candidates
+        .into_iter()
+        .zip(answers)
+        .filter(|(_, a)| matches!(a, Ok(Admission::Admitted)))
+        .map(|(ns, _)| ns)
+        .collect();
     Ok(inventory)
 }
 
