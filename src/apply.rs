@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::cli::DryRun;
 use crate::cluster::Mode;
+use crate::containment;
 use crate::credential;
-use crate::domain::containment;
+use crate::domain::containment::{self as contained, Reach};
 use crate::domain::kubeconfig::Endpoint;
 use crate::domain::manifest::{self, GRANT_LABEL, Outcome};
 use crate::domain::names::{NamespaceName, ServiceAccountName};
@@ -46,6 +47,9 @@ pub(crate) struct TenantResult {
     /// What containment had to say: a privileged namespace, a risk the flags accepted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) warnings: Vec<String>,
+    /// The guard this run installed for the tenant, still to be proven in force.
+    #[serde(skip)]
+    guard: Option<(GrantRef, Reach)>,
 }
 
 /// What happened to a tenant, in one word (two in a dry run's prune).
@@ -132,7 +136,7 @@ pub(crate) async fn apply(
         .await
         .is_ok_and(|answers| answers.iter().all(|a| *a));
     let session = &session;
-    futures::stream::iter(&plan.set.tenants)
+    let mut results: Vec<TenantResult> = futures::stream::iter(&plan.set.tenants)
         .map(|tenant| async move {
             let result = one(session, plan, tenant, mode, checked_once, kubeconfigs).await;
             done(&result);
@@ -140,7 +144,22 @@ pub(crate) async fn apply(
         })
         .buffer_unordered(plan.concurrency)
         .collect()
-        .await
+        .await;
+    // Every guard this run installed is proven in force (as the tenant, a write it protects
+    // refused) before its tenant is reported made. Proven after the whole set, not tenant by
+    // tenant: by then the API server has loaded most of them, so one dry run each suffices.
+    futures::stream::iter(results.iter_mut())
+        .for_each_concurrent(plan.concurrency, |result| async move {
+            let Some((grant, reach)) = result.guard.take() else {
+                return;
+            };
+            if let Err(error) = containment::prove_guard(session, &grant, reach).await {
+                result.result = TenantOutcome::Failed;
+                result.reason = Some(error.to_string());
+            }
+        })
+        .await;
+    results
 }
 
 async fn one(
@@ -170,6 +189,7 @@ async fn one(
         reason: None,
         kubeconfig: None,
         warnings: Vec::new(),
+        guard: None,
     };
     let outcome = async {
         let report = grant::execute(session, &grant_plan, mode).await?;
@@ -192,6 +212,9 @@ async fn one(
             };
             result.kubeconfig = written;
             result.warnings = report.notes;
+            result.guard = report
+                .guard_unproven
+                .map(|reach| (tenant.spec.grant_ref(), reach));
         }
         Err(error) => {
             result.result = TenantOutcome::Failed;
@@ -233,10 +256,10 @@ async fn write_kubeconfig(
         grant.namespace, grant.service_account
     ));
     let shown = path.display().to_string();
-    if std::fs::read_to_string(&path).is_ok_and(|old| old == issued.kubeconfig) {
+    if crate::domain::files::read_text(&path).is_ok_and(|old| old == issued.kubeconfig) {
         return Ok(format!("{shown} (unchanged)"));
     }
-    crate::kubeconfig::write_private(&path, &issued.kubeconfig, true)?;
+    crate::kubeconfig::write_private(&path, &issued.kubeconfig, true, "--kubeconfig-dir")?;
     Ok(shown)
 }
 
@@ -335,6 +358,7 @@ pub(crate) async fn prune(
                 reason,
                 kubeconfig: None,
                 warnings: Vec::new(),
+                guard: None,
             }
         })
         .buffer_unordered(plan.concurrency)
@@ -354,12 +378,12 @@ pub(crate) fn manifests(plan: &ApplyPlan) -> Result<String> {
             &manifest::build(&tenant.spec),
             first,
         )?);
-        if containment::spec_needs_guard(&tenant.spec) {
+        if contained::spec_needs_guard(&tenant.spec) {
             guarded.insert(tenant.spec.namespace.as_str());
         }
     }
     if !guarded.is_empty() {
-        out.push_str(&containment::guard_yaml(
+        out.push_str(&contained::guard_yaml(
             &guarded.into_iter().collect::<Vec<_>>(),
         )?);
     }

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleBinding};
 
-use crate::cluster::{Cluster, is_forbidden};
-use crate::containment;
+use crate::cluster::{Cluster, Served, is_forbidden};
+use crate::containment::{self, Stronger};
 use crate::credential;
-use crate::domain::access::{self, Answer, AnsweredBy, Binding, Report};
+use crate::domain::access::{self, Answer, AnsweredBy, Binding, Mode, Report};
 use crate::domain::manifest::ACCESS_ANNOTATION;
 use crate::domain::names::{NamespaceName, ServiceAccountName};
 use crate::domain::spec::{AccessRecord, GrantRef, RoleSource, parse_service_account_user};
@@ -26,7 +26,50 @@ use crate::plan::CheckPlan;
 use crate::session::Session;
 
 /// Lifetime of the token minted for a check: the shortest the API accepts.
-const CHECK_TOKEN_SECONDS: u64 = crate::domain::duration::MIN_TOKEN_SECONDS;
+pub(crate) const CHECK_TOKEN_SECONDS: u64 = crate::domain::duration::MIN_TOKEN_SECONDS;
+
+/// What one grant is checked against, read as the caller.
+pub(crate) struct Expected {
+    pub(crate) grant: GrantRef,
+    /// The rules of the grant's role.
+    pub(crate) rules: Vec<PolicyRule>,
+    pub(crate) binding: Binding,
+    /// The ServiceAccounts of the namespace the grant can act as that hold more than it.
+    pub(crate) others: Vec<Stronger>,
+    /// The namespace's enforced Pod Security level, as read.
+    pub(crate) pod_security: Option<String>,
+    /// What every ServiceAccount of the namespace may do without the grant (`--all-resources`).
+    pub(crate) baseline: Vec<PolicyRule>,
+}
+
+/// The questions of a run, the same for every grant it checks.
+pub(crate) struct Questions {
+    /// `--all-resources`: every resource the server serves; `None`: the fixed matrix.
+    pub(crate) served: Option<Vec<Served>>,
+    pub(crate) mode: Mode,
+}
+
+impl Questions {
+    /// The questions of `plan`, with discovery when it asks about every resource.
+    pub(crate) async fn of(
+        cluster: &Cluster,
+        all_resources: bool,
+        each: bool,
+    ) -> Result<Questions> {
+        Ok(Questions {
+            served: if all_resources {
+                Some(cluster.served().await?)
+            } else {
+                None
+            },
+            mode: if each {
+                Mode::AccessReviewEach
+            } else {
+                Mode::RulesReviewFirst
+            },
+        })
+    }
+}
 
 /// Checks the grant that `plan` names (or implies) and returns every answer.
 pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
@@ -41,15 +84,55 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
     };
     let (rules, binding) =
         expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
-    let as_sa = match through {
-        Some((client, _)) => client,
-        None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await?,
+    let cluster = &session.cluster;
+    let as_sa = async {
+        match through {
+            Some((client, _)) => Ok(client),
+            None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await,
+        }
     };
-    // The matrix and the containment probes at once: they share nothing but the credential.
-    let matrix = async {
-        if plan.all_resources {
-            let (served, baseline) =
-                futures::try_join!(session.cluster.served(), baseline_rules(session, &grant))?;
+    // The caller's reads and the credential at once: they share nothing.
+    let read = async {
+        let (others, pod_security, baseline, questions) = futures::join!(
+            containment::others_within_reach(cluster, &grant, &rules),
+            containment::enforced_level(cluster, grant.namespace.as_str()),
+            async {
+                if plan.all_resources {
+                    bootstrap(cluster)
+                        .await
+                        .map(|(b, r)| baseline_rules(&b, &r, grant.namespace.as_str()))
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            Questions::of(cluster, plan.all_resources, plan.access_reviews),
+        );
+        Ok::<_, Error>((others?, pod_security, baseline?, questions?))
+    };
+    let (as_sa, (others, pod_security, baseline, questions)) = futures::try_join!(as_sa, read)?;
+    let expected = Expected {
+        grant,
+        rules,
+        binding,
+        others,
+        pod_security,
+        baseline,
+    };
+    prove(&as_sa, expected, &questions).await
+}
+
+/// Proves one grant as the ServiceAccount (`as_sa`): who it is, the answers to the questions,
+/// and the containment probes, all at once.
+pub(crate) async fn prove(
+    as_sa: &Cluster,
+    expected: Expected,
+    questions: &Questions,
+) -> Result<Report> {
+    let grant = &expected.grant;
+    let (rules, baseline) = (&expected.rules, &expected.baseline);
+    let namespace = grant.namespace.as_str();
+    let probes = match &questions.served {
+        Some(served) => {
             let served: Vec<access::ServedResource> = served
                 .iter()
                 .map(|s| {
@@ -61,32 +144,30 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
                     )
                 })
                 .collect();
-            let probes = access::all_probes(grant.namespace.as_str(), &rules, &baseline, &served);
-            futures::try_join!(who(&as_sa), ask_each(&as_sa, probes))
-        } else {
-            let probes = access::probes(grant.namespace.as_str(), &rules);
-            futures::try_join!(
-                who(&as_sa),
-                ask_matrix(&as_sa, grant.namespace.as_str(), probes)
-            )
+            access::all_probes(namespace, rules, baseline, &served)
+        }
+        None => access::probes(namespace, rules),
+    };
+    let answers = async {
+        match questions.mode {
+            Mode::AccessReviewEach => ask_each(as_sa, probes).await,
+            Mode::RulesReviewFirst => ask_matrix(as_sa, namespace, probes).await,
         }
     };
-    let paths = async {
-        let (probes, level) = futures::join!(
-            containment::probe(&as_sa, &session.cluster, &grant, &rules),
-            containment::enforced_level(&session.cluster, grant.namespace.as_str()),
-        );
-        probes.map(|probes| (probes, level))
-    };
-    let ((identity, answers), (containment, pod_security)) = futures::try_join!(matrix, paths)?;
+    let (identity, answers, containment) = futures::try_join!(
+        who(as_sa),
+        answers,
+        containment::probe(as_sa, grant, &expected.others)
+    )?;
     Ok(Report {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
+        mode: questions.mode,
         identity,
-        binding: Some(binding),
+        binding: Some(expected.binding),
         answers,
         containment,
-        pod_security,
+        pod_security: expected.pod_security,
     })
 }
 
@@ -95,7 +176,7 @@ async fn who(as_sa: &Cluster) -> Result<String> {
     Ok(as_sa.whoami().await?.username.unwrap_or_default())
 }
 
-/// Every probe asked by its own SelfSubjectAccessReview (`--all-resources`: exhaustive).
+/// Every probe asked by its own SelfSubjectAccessReview (`--access-reviews`).
 async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Answer>> {
     let unsettled = vec![None; probes.len()];
     answer(as_sa, probes, unsettled).await
@@ -192,26 +273,34 @@ async fn connect_file(
 /// The bootstrapping label of the bindings and roles that come with Kubernetes.
 pub(crate) const BOOTSTRAP_SELECTOR: &str = "kubernetes.io/bootstrapping=rbac-defaults";
 
-/// What every ServiceAccount of the grant's namespace may do without the grant: the rules of
-/// the ClusterRoles that Kubernetes' own ClusterRoleBindings give to the groups it is in. A
-/// caller who may not read them gets an empty baseline.
-async fn baseline_rules(session: &Session, grant: &GrantRef) -> Result<Vec<PolicyRule>> {
-    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
-    let groups = [
-        "system:authenticated".to_string(),
-        "system:serviceaccounts".to_string(),
-        format!("system:serviceaccounts:{}", grant.namespace),
-    ];
-    let cluster = &session.cluster;
+/// Kubernetes' own ClusterRoleBindings and ClusterRoles (`rbac-defaults`), as the caller may
+/// read them; empty when it may not.
+pub(crate) async fn bootstrap(
+    cluster: &Cluster,
+) -> Result<(Vec<ClusterRoleBinding>, Vec<ClusterRole>)> {
     let found = futures::try_join!(
         cluster.list_labelled::<ClusterRoleBinding>(BOOTSTRAP_SELECTOR),
         cluster.list_labelled::<ClusterRole>(BOOTSTRAP_SELECTOR),
     );
-    let (bindings, roles) = match found {
-        Ok(found) => found,
-        Err(e) if is_forbidden(&e) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+    match found {
+        Ok(found) => Ok(found),
+        Err(e) if is_forbidden(&e) => Ok((Vec::new(), Vec::new())),
+        Err(e) => Err(e),
+    }
+}
+
+/// What every ServiceAccount of `namespace` may do without a grant: the rules of the
+/// ClusterRoles that Kubernetes' own ClusterRoleBindings give to the groups it is in.
+pub(crate) fn baseline_rules(
+    bindings: &[ClusterRoleBinding],
+    roles: &[ClusterRole],
+    namespace: &str,
+) -> Vec<PolicyRule> {
+    let groups = [
+        "system:authenticated".to_string(),
+        "system:serviceaccounts".to_string(),
+        format!("system:serviceaccounts:{namespace}"),
+    ];
     let bound: Vec<&str> = bindings
         .iter()
         .filter(|b| {
@@ -223,16 +312,16 @@ async fn baseline_rules(session: &Session, grant: &GrantRef) -> Result<Vec<Polic
         .filter(|b| b.role_ref.kind == "ClusterRole")
         .map(|b| b.role_ref.name.as_str())
         .collect();
-    Ok(roles
-        .into_iter()
+    roles
+        .iter()
         .filter(|r| {
             r.metadata
                 .name
                 .as_deref()
                 .is_some_and(|n| bound.contains(&n))
         })
-        .flat_map(|r| r.rules.unwrap_or_default())
-        .collect())
+        .flat_map(|r| r.rules.clone().unwrap_or_default())
+        .collect()
 }
 
 /// The grant of a credential file: the ServiceAccount it authenticates as.

@@ -251,15 +251,31 @@ pub(crate) struct CheckArgs {
     #[arg(long, requires = "kubeconfig_file")]
     pub(crate) trust_kubeconfig_file: bool,
 
-    /// Ask about every resource, subresource and verb the server serves (CRDs included), one
-    /// SelfSubjectAccessReview each, not the fixed matrix.
+    /// Ask about every resource, subresource and verb the server serves (CRDs included), not
+    /// the fixed matrix.
     #[arg(long)]
     pub(crate) all_resources: bool,
+
+    /// Prove every tenant of this TenantSet (the file `kscope apply -f` takes), on each
+    /// --context, instead of one grant.
+    #[arg(short = 'f', long = "filename", value_name = "FILE",
+          conflicts_with_all = ["namespace", "kubeconfig_file", "template", "cluster_role"])]
+    pub(crate) file: Option<PathBuf>,
+
+    /// With -f: how many tenants are proven at once, per cluster.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) concurrency: usize,
+
+    /// Answer every question by its own SelfSubjectAccessReview, never from a
+    /// SelfSubjectRulesReview (for authorizers whose rules review is not to be trusted).
+    #[arg(long)]
+    pub(crate) access_reviews: bool,
 
     #[command(flatten)]
     pub(crate) access: AccessArgs,
 
-    /// Output format: the matrix as a table, or every answer as JSON or YAML.
+    /// Output format: the matrix (with -f: a line per tenant) as a table, or every answer as
+    /// JSON or YAML.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     pub(crate) output: Output,
 }
@@ -296,7 +312,8 @@ pub(crate) struct ApplyArgs {
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub(crate) file: PathBuf,
 
-    /// Write one kubeconfig per tenant here: <namespace>_<serviceaccount>.kubeconfig (mode 0600).
+    /// Write one kubeconfig per tenant here: <namespace>_<serviceaccount>.kubeconfig (mode 0600);
+    /// the directory is created (mode 0700) when it is missing.
     #[arg(long, value_name = "DIR")]
     pub(crate) kubeconfig_dir: Option<PathBuf>,
 

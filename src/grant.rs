@@ -32,6 +32,9 @@ pub(crate) struct Report {
     pub(crate) not_remembered: Option<Error>,
     /// What containment has to say: a privileged namespace, a risk the flags accepted.
     pub(crate) notes: Vec<String>,
+    /// A guard installed or changed that the plan left for its caller to prove in force
+    /// (`apply` proves a whole set's guards after the set): what the role reaches.
+    pub(crate) guard_unproven: Option<crate::domain::containment::Reach>,
 }
 
 /// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
@@ -63,6 +66,8 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
         containment::prove_guard(session, &plan.spec.grant_ref(), applied.reach).await?;
         spinner.finish("kscope's guard is in force (a write it protects was refused)");
     }
+    let guard_unproven = (mode == Mode::Apply && !plan.prove_guard && applied.guard_changed)
+        .then_some(applied.reach);
     let not_remembered = match mode {
         Mode::Apply if plan.remember => {
             state::remember(&session.caller.context, &plan.spec.grant_ref()).err()
@@ -74,6 +79,7 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
         token_secret,
         not_remembered,
         notes,
+        guard_unproven,
     })
 }
 

@@ -291,13 +291,13 @@ fn untrusted_parts(
 
 /// Refuses what `write_private` would refuse, without writing: an empty name, a missing
 /// directory, a symlink, a directory, or an existing file without `force`. Lets commands fail
-/// before they send a request.
-pub(crate) fn check_destination(path: &Path, force: bool) -> Result<()> {
+/// before they send a request. `flag` names the option that chose the path, for the hint.
+pub(crate) fn check_destination(path: &Path, force: bool, flag: &'static str) -> Result<()> {
     let refuse = |why| {
         Err(Input::Output {
             path: path.to_path_buf(),
             why,
-            flag: "--output",
+            flag,
         }
         .into())
     };
@@ -317,7 +317,7 @@ pub(crate) fn check_destination(path: &Path, force: bool) -> Result<()> {
                 Err(Error::from(Input::Output {
                     path: dir,
                     why: Unwritable::MissingDirectory,
-                    flag: "--output",
+                    flag,
                 }))
             }
         }
@@ -333,8 +333,42 @@ fn directory_of(path: &Path) -> PathBuf {
 
 /// Writes `contents` to `path` atomically with mode 0600: a private temporary file in the same
 /// directory, synced, then linked into place (no-clobber) or, with `force`, renamed over.
-pub(crate) fn write_private(path: &Path, contents: &str, force: bool) -> Result<()> {
-    check_destination(path, force)?;
+/// `flag` names the option that chose the path, for the hint of a refusal.
+/// Creates `dir` (and its missing parents) with mode 0700 when it does not exist: kubeconfigs
+/// go into a directory only its owner may list. An existing directory is used as it is;
+/// anything else at that path is refused with a hint that names `flag`.
+pub(crate) fn private_dir(dir: &Path, flag: &'static str) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::symlink_metadata(dir) {
+        Ok(_) if dir.is_dir() => return Ok(()),
+        Ok(_) => {
+            return Err(Input::Output {
+                path: dir.to_path_buf(),
+                why: Unwritable::NotADirectory,
+                flag,
+            }
+            .into());
+        }
+        Err(_) => {}
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| Error::File {
+            action: "create the kubeconfig directory",
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+pub(crate) fn write_private(
+    path: &Path,
+    contents: &str,
+    force: bool,
+    flag: &'static str,
+) -> Result<()> {
+    check_destination(path, force, flag)?;
     let dir = directory_of(path);
     let io = |source| Error::File {
         action: "write",
@@ -359,7 +393,7 @@ pub(crate) fn write_private(path: &Path, contents: &str, force: bool) -> Result<
             Input::Output {
                 path: path.to_path_buf(),
                 why: Unwritable::Exists,
-                flag: "--output",
+                flag,
             }
             .into()
         } else {
@@ -434,17 +468,17 @@ current-context: cloud-admin
     fn private_files_are_0600_and_never_silently_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.kubeconfig");
-        write_private(&path, "one", false).unwrap();
+        write_private(&path, "one", false, "--output").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let e = write_private(&path, "two", false).unwrap_err();
+        let e = write_private(&path, "two", false, "--output").unwrap_err();
         assert!(e.to_string().ends_with("already exists"), "{e}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "one");
-        write_private(&path, "three", true).unwrap();
+        write_private(&path, "three", true, "--output").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "three");
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        let e = write_private(&link, "four", true).unwrap_err();
+        let e = write_private(&link, "four", true, "--output").unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -24,6 +24,7 @@ pub(crate) mod containment;
 pub(crate) mod credential;
 pub(crate) mod domain;
 pub(crate) mod error;
+pub(crate) mod fleet;
 pub(crate) mod grant;
 pub(crate) mod kubeconfig;
 pub(crate) mod list;

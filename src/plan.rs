@@ -93,6 +93,18 @@ pub(crate) struct CheckPlan {
     pub(crate) template_dirs: Vec<PathBuf>,
     /// Ask about every resource the server serves, not the fixed matrix.
     pub(crate) all_resources: bool,
+    /// One SelfSubjectAccessReview per question, no rules review.
+    pub(crate) access_reviews: bool,
+}
+
+/// `kscope check -f FILE`, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckSetPlan {
+    pub(crate) set: TenantSet,
+    /// Tenants proven at once, per cluster.
+    pub(crate) concurrency: usize,
+    pub(crate) all_resources: bool,
+    pub(crate) access_reviews: bool,
 }
 
 /// `kscope wizard`'s flags: each one answers its question in advance.
@@ -188,7 +200,7 @@ fn token_kind(duration: Option<&str>) -> Result<TokenKind> {
 fn destination(output: Option<&Path>, force: bool) -> Result<Destination> {
     Ok(match output {
         Some(path) => {
-            kubeconfig::check_destination(path, force)?;
+            kubeconfig::check_destination(path, force, "--output")?;
             Destination::File {
                 path: path.to_path_buf(),
                 force,
@@ -246,28 +258,36 @@ pub(crate) fn pod_security(level: PodSecurityLevel) -> PodSecurity {
     }
 }
 
-pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
-    let text =
-        crate::domain::files::read_text(&args.file).map_err(|e| Input::TenantSetUnreadable {
-            path: args.file.clone(),
-            detail: e.to_string(),
-        })?;
-    let allow = allowances(&args.containment, args.allow_escalation);
-    let set = tenants::parse(&text, &args.file, args.template_dir.as_deref(), allow).map_err(
-        |problems| Input::InvalidTenantSet {
-            path: args.file.clone(),
+/// The TenantSet in `file`, validated whole (every problem with its line).
+fn tenant_set(file: &Path, template_dir: Option<&Path>, allow: Allowances) -> Result<TenantSet> {
+    let text = crate::domain::files::read_text(file).map_err(|e| Input::TenantSetUnreadable {
+        path: file.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    tenants::parse(&text, file, template_dir, allow).map_err(|problems| {
+        Input::InvalidTenantSet {
+            path: file.to_path_buf(),
             problems,
-        },
-    )?;
+        }
+        .into()
+    })
+}
+
+pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
+    let allow = allowances(&args.containment, args.allow_escalation);
+    let set = tenant_set(&args.file, args.template_dir.as_deref(), allow)?;
     if args.concurrency == 0 {
         return Err(Input::InvalidConcurrency.into());
     }
+    // A missing directory is created (mode 0700) when kubeconfigs are written; a file there
+    // can never be used.
     if let Some(dir) = &args.kubeconfig_dir
+        && dir.exists()
         && !dir.is_dir()
     {
         return Err(Input::Output {
             path: dir.clone(),
-            why: Unwritable::MissingDirectory,
+            why: Unwritable::NotADirectory,
             flag: "--kubeconfig-dir",
         }
         .into());
@@ -303,6 +323,28 @@ pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
     })
 }
 
+/// `kscope check -f FILE`: the set, read as `apply` reads it but with every risk accepted
+/// (a check creates nothing; it proves what the file says).
+pub(crate) fn check_set(args: &CheckArgs, file: &Path) -> Result<CheckSetPlan> {
+    let everything = Allowances {
+        escalation: true,
+        host_pods: true,
+        system_namespace: true,
+        shared_namespace: true,
+        unguarded: true,
+    };
+    let set = tenant_set(file, args.access.template_dir.as_deref(), everything)?;
+    if args.concurrency == 0 {
+        return Err(Input::InvalidConcurrency.into());
+    }
+    Ok(CheckSetPlan {
+        set,
+        concurrency: args.concurrency,
+        all_resources: args.all_resources,
+        access_reviews: args.access_reviews,
+    })
+}
+
 pub(crate) fn check(args: &CheckArgs) -> Result<CheckPlan> {
     Ok(CheckPlan {
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
@@ -311,6 +353,7 @@ pub(crate) fn check(args: &CheckArgs) -> Result<CheckPlan> {
         role: role_source(&args.access)?,
         template_dirs: templates::user_dirs(args.access.template_dir.as_deref()),
         all_resources: args.all_resources,
+        access_reviews: args.access_reviews,
     })
 }
 
@@ -322,7 +365,7 @@ pub(crate) fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
         (None, false) => None,
     };
     if let Some(path) = &args.output {
-        kubeconfig::check_destination(path, true)?;
+        kubeconfig::check_destination(path, true, "--output")?;
     }
     let namespace = args
         .namespace

@@ -96,12 +96,24 @@ impl Drop for Spinner {
 /// output is what it always was.
 pub(crate) struct Bar {
     bar: Option<ProgressBar>,
+    /// What the count of bad items says of them ("failed", "differ").
+    noun: &'static str,
 }
 
 impl Bar {
     pub(crate) fn new(progress: Progress, prefix: &str, total: u64) -> Bar {
+        Bar::counting(progress, prefix, total, "failed")
+    }
+
+    /// A bar whose count of bad items is called `noun`.
+    pub(crate) fn counting(
+        progress: Progress,
+        prefix: &str,
+        total: u64,
+        noun: &'static str,
+    ) -> Bar {
         if progress == Progress::Hidden || !on_terminal() {
-            return Bar { bar: None };
+            return Bar { bar: None, noun };
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -112,14 +124,17 @@ impl Bar {
             .progress_chars("=> "),
         );
         bar.set_prefix(prefix.to_string());
-        bar.set_message("0 failed");
-        Bar { bar: Some(bar) }
+        bar.set_message(format!("0 {noun}"));
+        Bar {
+            bar: Some(bar),
+            noun,
+        }
     }
 
     /// One more item done; `failed` is how many have failed so far.
     pub(crate) fn advance(&self, failed: usize) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{failed} failed"));
+            bar.set_message(format!("{failed} {}", self.noun));
             bar.inc(1);
         }
     }

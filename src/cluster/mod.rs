@@ -28,6 +28,7 @@ use crate::error::TokenError;
 use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
 
+mod pages;
 mod probe;
 mod review;
 use crate::wire::idempotent;

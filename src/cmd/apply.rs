@@ -11,30 +11,14 @@ use crate::cmd::print;
 use crate::cmd::terminal;
 use crate::domain::kubeconfig::Endpoint;
 use crate::domain::tenants;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result};
 use crate::error::{GrantError, Input};
-use crate::kubeconfig::load;
 use crate::plan;
 use crate::progress::{Bar, Progress, note};
 use crate::render;
-use crate::session::Session;
 
 pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
-    let plan = match plan::apply(args) {
-        Err(Error::Input(Input::InvalidTenantSet { path, problems })) => {
-            for p in &problems {
-                note(&format!(
-                    "{}:{}:{}: {}",
-                    path.display(),
-                    p.line,
-                    p.column,
-                    p.message
-                ));
-            }
-            return Err(Input::InvalidTenantSet { path, problems }.into());
-        }
-        other => other?,
-    };
+    let plan = super::tenant_set_problems(plan::apply(args))?;
     let set = &plan.set;
     if plan.dry_run == Some(DryRun::Client) {
         print(&apply::manifests(&plan)?)?;
@@ -55,16 +39,7 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
         .into());
     }
 
-    let base = load(global.kubeconfig.as_deref(), None)?;
-    let contexts = if global.contexts.is_empty() {
-        vec![base.context.clone()]
-    } else {
-        global.contexts.clone()
-    };
-    let mut sessions = Vec::new();
-    for context in &contexts {
-        sessions.push(Session::connect(base.with_context(context)?, wire).await?);
-    }
+    let sessions = super::sessions(global, wire).await?;
     let several = sessions.len() > 1;
     // Where each cluster's kubeconfigs go, and the endpoint they point at: settled before any
     // tenant is granted, so an unusable context fails once, up front.
@@ -79,11 +54,10 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
         } else {
             dir.clone()
         };
-        std::fs::create_dir_all(&dir).map_err(|source| Error::File {
-            action: "create the kubeconfig directory",
-            path: dir.clone(),
-            source,
-        })?;
+        // A server dry run writes no kubeconfig, so it makes no directory either.
+        if plan.dry_run.is_none() {
+            crate::kubeconfig::private_dir(&dir, "--kubeconfig-dir")?;
+        }
         targets.push(Some((dir, super::endpoint(session, None, None)?)));
     }
 

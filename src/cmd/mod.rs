@@ -43,6 +43,22 @@ pub(crate) fn single_context(global: &Global) -> Result<Option<&str>> {
     }
 }
 
+/// A session per `--context` (or for the current context), each connected before any work
+/// starts, so that an unusable context fails once, up front.
+pub(crate) async fn sessions(global: &Global, wire: &Wire) -> Result<Vec<Session>> {
+    let base = load(global.kubeconfig.as_deref(), None)?;
+    let contexts = if global.contexts.is_empty() {
+        vec![base.context.clone()]
+    } else {
+        global.contexts.clone()
+    };
+    let mut sessions = Vec::new();
+    for context in &contexts {
+        sessions.push(Session::connect(base.with_context(context)?, wire).await?);
+    }
+    Ok(sessions)
+}
+
 /// A session acting as the caller.
 pub(crate) async fn connect(global: &Global, wire: &Wire) -> Result<Session> {
     Session::connect(caller(global)?, wire).await
@@ -69,6 +85,22 @@ pub(crate) fn print(text: &str) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
         _ => Ok(()),
     }
+}
+
+/// A TenantSet's plan, saying every problem of an invalid file on stderr with its line.
+pub(crate) fn tenant_set_problems<T>(plan: Result<T>) -> Result<T> {
+    if let Err(Error::Input(Input::InvalidTenantSet { path, problems })) = &plan {
+        for p in problems {
+            note(&format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                p.line,
+                p.column,
+                p.message
+            ));
+        }
+    }
+    plan
 }
 
 /// The exit code of a finished check, saying on stderr why when access differs.
@@ -104,7 +136,7 @@ pub(crate) fn emit_kubeconfig(
     }
     match destination {
         Destination::File { path, force } => {
-            write_private(path, &issued.kubeconfig, *force)?;
+            write_private(path, &issued.kubeconfig, *force, "--output")?;
             note(&format!("wrote {} (mode 0600)", path.display()));
         }
         Destination::Stdout => {

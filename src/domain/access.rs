@@ -143,7 +143,7 @@ pub(crate) fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
 /// A namespace's list holds the rules of every ClusterRoleBinding plus the RoleBindings of
 /// that namespace, so a request at cluster scope (ClusterRoleBindings only) that some list
 /// does not allow is denied; one that every list allows may still come from RoleBindings
-/// alone, and is asked.
+/// alone, and is asked, unless the baseline (ClusterRoleBindings the caller read) expects it.
 pub(crate) fn settle(
     probes: &[Probe],
     listed: &BTreeMap<String, Vec<PolicyRule>>,
@@ -155,10 +155,17 @@ pub(crate) fn settle(
                 Some(namespace) => listed
                     .get(namespace)
                     .map(|rules| rules::allows(rules, &probe.permission)),
-                None => listed
-                    .values()
-                    .any(|rules| !rules::allows(rules, &probe.permission))
-                    .then_some(false),
+                // Denied where some list does not allow it. Allowed where every list allows
+                // it and the grant expects it: at cluster scope only Kubernetes' own
+                // ClusterRoleBindings (the baseline) make that expectation, and a
+                // ClusterRoleBinding's rules are in every namespace's list.
+                None if listed.is_empty() => None,
+                None => Some(
+                    listed
+                        .values()
+                        .all(|rules| rules::allows(rules, &probe.permission)),
+                )
+                .filter(|allowed| !allowed || probe.baseline),
             };
             allowed.filter(|allowed| *allowed == probe.expected)
         })
@@ -205,12 +212,27 @@ pub(crate) fn all_probes(
     probes
 }
 
+/// How a check asks its questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) enum Mode {
+    /// One SelfSubjectRulesReview per namespace probed settles what its list decides in
+    /// agreement with the grant; a SelfSubjectAccessReview answers everything else.
+    #[serde(rename = "rulesReviewFirst")]
+    RulesReviewFirst,
+    /// One SelfSubjectAccessReview per question (`--access-reviews`), for authorizers whose
+    /// rules review is not to be trusted.
+    #[serde(rename = "accessReviewEach")]
+    AccessReviewEach,
+}
+
 /// The result of a check.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Report {
     pub(crate) namespace: String,
     pub(crate) service_account: String,
+    /// How the answers were asked.
+    pub(crate) mode: Mode,
     /// The username the API server saw.
     pub(crate) identity: String,
     /// The grant's RoleBinding against the access it records; `None` when not read.

@@ -78,6 +78,10 @@ pub(crate) enum GrantError {
     #[error("{failed} of {total} tenants failed")]
     TenantsFailed { failed: usize, total: usize },
 
+    /// `check -f`: some tenants could not be proven, and none differs.
+    #[error("{failed} of {total} tenants could not be proven; the others hold")]
+    TenantsUnproven { failed: usize, total: usize },
+
     /// A ClusterRole whose rules, as the server has them, step outside a grant.
     #[error("ClusterRole {name} lets the tenant step outside its grant: {rule}")]
     EscalatingClusterRole { name: String, rule: String },
@@ -185,6 +189,9 @@ impl GrantError {
             GrantTemplateMissing { .. } => "pass --template FILE or --template-dir DIR".into(),
             TenantsFailed { .. } => {
                 "the table names each failure; the others were granted, and running apply again converges".into()
+            }
+            TenantsUnproven { .. } => {
+                "the table gives each error; fix what it names and check again".into()
             }
             EscalatingClusterRole { .. } => "bind a narrower ClusterRole (edit, view, admin), or pass --allow-escalation if the tenant is meant to hold it; nothing was created".into(),
             HostPodsAdmitted { namespace, .. } => format!(

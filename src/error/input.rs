@@ -14,6 +14,7 @@ pub(crate) enum Unwritable {
     Symlink,
     Directory,
     MissingDirectory,
+    NotADirectory,
     EmptyName,
 }
 
@@ -132,6 +133,9 @@ impl Input {
                 Unwritable::MissingDirectory => {
                     format!("create the directory, or choose another {flag}")
                 }
+                Unwritable::NotADirectory => {
+                    format!("give {flag} a directory (kscope creates it, mode 0700, when it is missing)")
+                }
             },
             ServerNotHttps { .. } => "give the API server's https:// address, e.g. --server https://api.example:6443".into(),
             NoHome => "pass --kubeconfig FILE".into(),
@@ -160,7 +164,7 @@ impl Input {
             CredentialFile { .. } => "point it at a kubeconfig written by kscope kubeconfig".into(),
             UntrustedCredentialFile { .. } => "check the kubeconfig kscope wrote for the grant instead (kscope kubeconfig NS SA --output F), or pass --trust-kubeconfig-file if you wrote this file yourself; nothing was run or sent".into(),
             TenantSetUnreadable { .. } => "check the path given to -f".into(),
-            InvalidTenantSet { .. } => "fix the lines named above, then apply again".into(),
+            InvalidTenantSet { .. } => "fix the lines named above, then run the command again".into(),
             InvalidConcurrency => "e.g. --concurrency 8".into(),
             SeveralContexts { .. } => {
                 "give one --context, or run the command once per context".into()
@@ -187,6 +191,7 @@ fn unwritable(path: &std::path::Path, why: Unwritable) -> String {
         }
         Unwritable::Directory => format!("{path} is a directory"),
         Unwritable::MissingDirectory => format!("the directory {path} does not exist"),
+        Unwritable::NotADirectory => format!("{path} exists and is not a directory"),
         Unwritable::EmptyName => "the file name is empty".to_string(),
     }
 }

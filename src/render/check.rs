@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::printable;
-use crate::domain::access::{Answer, AnsweredBy, Report, VERBS};
+use crate::domain::access::{Answer, AnsweredBy, Mode, Report, VERBS};
 
 /// Why `check` exits 3, in one line.
 pub(crate) fn access_differs(report: &Report) -> String {
@@ -212,8 +212,13 @@ pub(crate) fn check_matrix_styled(report: &Report, color: bool) -> String {
         .filter(|a| a.answered_by == AnsweredBy::SelfSubjectRulesReview)
         .count();
     let asked = report.answers.len() - listed;
-    text.push_str(&match (listed, asked) {
-        (0, _) => format!("answered as the ServiceAccount: {asked} by SelfSubjectAccessReview\n"),
+    text.push_str(&match (report.mode, listed) {
+        (Mode::AccessReviewEach, _) => format!(
+            "answered as the ServiceAccount: {asked} by SelfSubjectAccessReview, one per question (--access-reviews)\n"
+        ),
+        (Mode::RulesReviewFirst, 0) => {
+            format!("answered as the ServiceAccount: {asked} by SelfSubjectAccessReview\n")
+        }
         _ => format!(
             "answered as the ServiceAccount: {listed} from the rules its SelfSubjectRulesReviews list, {asked} by SelfSubjectAccessReview\n"
         ),
@@ -266,6 +271,7 @@ mod tests {
         Report {
             namespace: "ask".into(),
             service_account: "ask-sa".into(),
+            mode: Mode::RulesReviewFirst,
             identity: "system:serviceaccount:ask:ask-sa".into(),
             binding: None,
             answers,

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 mod check;
 mod credential;
+mod fleet;
 mod grant;
 mod list;
 mod man;
@@ -19,6 +20,7 @@ mod templates;
 
 pub(crate) use check::{access_differs, check_matrix_styled};
 pub(crate) use credential::{endpoint_warning, expiry_notes};
+pub(crate) use fleet::{ListWriter, Row, check_rows};
 pub(crate) use grant::{grant_results, tenant_results};
 pub(crate) use list::{findings, grant_list};
 pub(crate) use man::man_page;

@@ -209,6 +209,7 @@ pub(crate) fn interview(
         role: Some(spec.role.clone()),
         template_dirs: setup.template_dirs.clone(),
         all_resources: false,
+        access_reviews: false,
     };
     let kubeconfig = KubeconfigPlan {
         grant: Some(grant_ref),

@@ -273,7 +273,7 @@ pub(super) fn output(
     let default = plan::default_output(namespace.as_str(), service_account.as_str());
     let default = default.to_string_lossy();
     // An existing file is asked about below, so only what can never be written is refused.
-    let writable = |text: &str| kubeconfig::check_destination(Path::new(text), true);
+    let writable = |text: &str| kubeconfig::check_destination(Path::new(text), true, "--output");
     loop {
         let path = match given.take() {
             Some(path) => path,

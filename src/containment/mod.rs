@@ -4,14 +4,11 @@
 //! the ServiceAccounts of a namespace that hold more than a grant; and the guard, installed
 //! before the grant's access is bound. Returns data; prints nothing.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
-use serde::Serialize;
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
 use crate::cluster::{Admission, Cluster, Mode, is_forbidden};
 use crate::domain::access::PathProbe;
@@ -21,12 +18,15 @@ use crate::domain::containment::{
 };
 use crate::domain::duration::MIN_TOKEN_SECONDS;
 use crate::domain::manifest::{Kind, MANAGED_BY, ObjectResult};
-use crate::domain::rules::{self, Permission};
+use crate::domain::rules::Permission;
 use crate::domain::spec::{
     Allowances, ENFORCE_LABEL, GrantRef, GrantSpec, PodSecurity, RoleSource, service_account_user,
 };
 use crate::error::{Error, GrantError, Result};
 use crate::session::Session;
+
+mod stronger;
+pub(crate) use stronger::{Bound, RoleRules, Stronger, stronger_accounts, stronger_among};
 
 /// The rules a grant's role holds: the template's, or the ClusterRole's as the server has it
 /// (aggregated). `None` when the caller may not read the ClusterRole.
@@ -335,127 +335,6 @@ fn endpoints_probe(namespace: &str) -> k8s_openapi::api::core::v1::Endpoints {
     }
 }
 
-/// Another ServiceAccount of a grant's namespace that holds more than the grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Stronger {
-    pub(crate) service_account: String,
-    /// `RoleBinding ns/name (ClusterRole edit)` or `ClusterRoleBinding name (…)`.
-    pub(crate) binding: String,
-}
-
-/// The ServiceAccounts of the grant's namespace (other than its own) that a binding gives
-/// rules the grant does not hold: what the grant becomes by acting as them. Read as the
-/// caller; what the caller may not list is left out.
-pub(crate) async fn stronger_accounts(
-    cluster: &Cluster,
-    spec: &GrantRef,
-    grant_rules: Option<&[PolicyRule]>,
-) -> Result<Vec<Stronger>> {
-    let ns = spec.namespace.as_str();
-    let (role_bindings, cluster_bindings) = futures::join!(
-        cluster.list_in::<RoleBinding>(ns),
-        cluster.list_all::<ClusterRoleBinding>(None),
-    );
-    let (role_bindings, cluster_bindings) = (readable(role_bindings)?, readable(cluster_bindings)?);
-    let own = spec.service_account.as_str();
-    // (binding shown, role kind, role name, the other ServiceAccount it names)
-    let mut candidates: Vec<(String, String, String, String)> = Vec::new();
-    let mut consider = |subjects: Option<&Vec<k8s_openapi::api::rbac::v1::Subject>>,
-                        role_ref: &k8s_openapi::api::rbac::v1::RoleRef,
-                        shown: String| {
-        for subject in subjects.into_iter().flatten() {
-            if subject.kind == "ServiceAccount"
-                && subject.namespace.as_deref() == Some(ns)
-                && subject.name != own
-            {
-                candidates.push((
-                    shown.clone(),
-                    role_ref.kind.clone(),
-                    role_ref.name.clone(),
-                    subject.name.clone(),
-                ));
-            }
-        }
-    };
-    for binding in &role_bindings {
-        let name = binding.metadata.name.as_deref().unwrap_or_default();
-        consider(
-            binding.subjects.as_ref(),
-            &binding.role_ref,
-            format!("RoleBinding {ns}/{name}"),
-        );
-    }
-    for binding in &cluster_bindings {
-        let name = binding.metadata.name.as_deref().unwrap_or_default();
-        consider(
-            binding.subjects.as_ref(),
-            &binding.role_ref,
-            format!("ClusterRoleBinding {name}"),
-        );
-    }
-    // Only the roles those bindings name are read, each once; `None`: not readable by the
-    // caller, which counts as more than the grant.
-    let mut wanted: Vec<(String, String)> = candidates
-        .iter()
-        .map(|(_, kind, name, _)| (kind.clone(), name.clone()))
-        .collect();
-    wanted.sort();
-    wanted.dedup();
-    let read = futures::future::try_join_all(wanted.iter().map(|(kind, name)| async move {
-        let found = if kind == "Role" {
-            cluster
-                .get::<Role>(ns, name)
-                .await
-                .map(|r| r.map(|r| r.rules))
-        } else {
-            cluster
-                .get_cluster_scoped::<ClusterRole>(name)
-                .await
-                .map(|r| r.map(|r| r.rules))
-        };
-        match found {
-            Ok(rules) => Ok(Some(rules.flatten().unwrap_or_default())),
-            Err(e) if is_forbidden(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }))
-    .await?;
-    let rules_of: BTreeMap<&(String, String), Option<Vec<PolicyRule>>> =
-        wanted.iter().zip(read).collect();
-    let held = grant_rules.unwrap_or_default();
-    let mut stronger = Vec::new();
-    for (shown, kind, name, account) in candidates {
-        match rules_of
-            .get(&(kind.clone(), name.clone()))
-            .cloned()
-            .flatten()
-        {
-            Some(rules) if rules::missing(held, &rules).is_empty() => {}
-            Some(_) => stronger.push(Stronger {
-                service_account: account,
-                binding: format!("{shown} ({kind} {name})"),
-            }),
-            None => stronger.push(Stronger {
-                service_account: account,
-                binding: format!("{shown} ({kind} {name}, whose rules you may not read)"),
-            }),
-        }
-    }
-    stronger
-        .sort_by(|a, b| (&a.service_account, &a.binding).cmp(&(&b.service_account, &b.binding)));
-    stronger.dedup();
-    Ok(stronger)
-}
-
-/// What the caller may list; a list it may not read counts as empty.
-fn readable<T>(found: Result<Vec<T>>) -> Result<Vec<T>> {
-    match found {
-        Err(e) if is_forbidden(&e) => Ok(Vec::new()),
-        other => other,
-    }
-}
-
 /// A probe's outcome from the server's answer to its dry run.
 fn probed(path: impl Into<String>, answer: Admission) -> PathProbe {
     let (refused, reason) = match answer {
@@ -475,13 +354,13 @@ fn probed(path: impl Into<String>, answer: Admission) -> PathProbe {
 
 /// What `check` proves beside the matrix, as the ServiceAccount (`as_sa`) with dry runs that
 /// store nothing: a node-escaping pod, a change to its Namespace's labels, the removal of
-/// kscope's label from its own ServiceAccount and RoleBinding, an Endpoints write; and, read
-/// as the caller, the ServiceAccounts of the namespace it can act as that hold more than it.
+/// kscope's label from its own ServiceAccount and RoleBinding, an Endpoints write; and
+/// `others`, the ServiceAccounts of the namespace it can act as that hold more than it (read
+/// as the caller, see [`others_within_reach`]).
 pub(crate) async fn probe(
     as_sa: &Cluster,
-    caller: &Cluster,
     spec: &GrantRef,
-    grant_rules: &[PolicyRule],
+    others: &[Stronger],
 ) -> Result<Vec<PathProbe>> {
     use k8s_openapi::api::core::v1::ServiceAccount;
     let ns = spec.namespace.as_str();
@@ -489,20 +368,12 @@ pub(crate) async fn probe(
     let label_probe = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
     let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
     let endpoints = endpoints_probe(ns);
-    let others = async {
-        if Reach::of(grant_rules).other_service_accounts {
-            stronger_accounts(caller, spec, Some(grant_rules)).await
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    let (pod, namespace, account, binding, endpoint, others) = futures::try_join!(
+    let (pod, namespace, account, binding, endpoint) = futures::try_join!(
         host_pods(as_sa, ns, Some(sa)),
         as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
         as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
         as_sa.try_patch::<RoleBinding>(ns, sa, &unlabel),
         as_sa.try_create(ns, &endpoints),
-        others,
     )?;
     let mut probes = vec![
         probed(
@@ -535,6 +406,20 @@ pub(crate) async fn probe(
         });
     }
     Ok(probes)
+}
+
+/// The ServiceAccounts of the grant's namespace that a grant with `grant_rules` can act as
+/// and that hold more than it; none when its rules cannot act as another ServiceAccount.
+pub(crate) async fn others_within_reach(
+    caller: &Cluster,
+    spec: &GrantRef,
+    grant_rules: &[PolicyRule],
+) -> Result<Vec<Stronger>> {
+    if Reach::of(grant_rules).other_service_accounts {
+        stronger_accounts(caller, spec, Some(grant_rules)).await
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// The enforced Pod Security level of a namespace, read as the caller (`None`: no label, or

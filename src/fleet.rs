@@ -1,0 +1,383 @@
+//! `check -f`: every tenant of a TenantSet proven as `check` proves one grant (the matrix and
+//! the containment probes, as the ServiceAccount, through a token minted for the proof), a
+//! bounded number at a time. What the caller reads for the expectations (the grants'
+//! RoleBindings, the namespaces' bindings for the shared-namespace analysis, the
+//! ClusterRoleBindings, the ClusterRoles the file names, the Pod Security labels, discovery
+//! and Kubernetes' own bindings for `--all-resources`) is read once per cluster, page by
+//! page, and kept in a compact form. Returns items in the file's order; prints nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleBinding};
+use serde::Serialize;
+
+use crate::check::{self, CHECK_TOKEN_SECONDS, Expected, Questions};
+use crate::cluster::{Cluster, is_forbidden};
+use crate::containment::{Bound, RoleRules, stronger_among};
+use crate::credential;
+use crate::domain::access::{Binding, Report};
+use crate::domain::containment::Reach;
+use crate::domain::spec::{ENFORCE_LABEL, RoleSource};
+use crate::domain::tenants::Tenant;
+use crate::error::{Error, GrantError, Result, is_status};
+use crate::plan::CheckSetPlan;
+use crate::session::Session;
+
+/// How many reasons an item carries: enough to act on, few enough for a line.
+const REASONS: usize = 5;
+
+/// What the proof of one tenant came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Verdict {
+    /// Everything the file says holds, and every path out is refused.
+    Ok,
+    /// Access, the binding, the identity or containment differ from the file.
+    Differs,
+    /// The ServiceAccount (or its namespace) does not exist.
+    Missing,
+    /// It could not be proven (the error says why).
+    Failed,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Ok => "ok",
+            Verdict::Differs => "differs",
+            Verdict::Missing => "missing",
+            Verdict::Failed => "failed",
+        })
+    }
+}
+
+/// One tenant on one cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub(crate) context: String,
+    pub(crate) namespace: String,
+    pub(crate) service_account: String,
+    pub(crate) verdict: Verdict,
+    /// Why it is not ok: the first differences, or the error.
+    pub(crate) reasons: Vec<String>,
+    /// The proof, when one was made.
+    pub(crate) report: Option<Report>,
+}
+
+/// What the caller read once for the whole set, on one cluster.
+pub(crate) struct Snapshot {
+    /// `namespace/name` of each tenant's RoleBinding → `Kind/name` of the role it binds;
+    /// `None` when the caller may not list RoleBindings.
+    grant_bindings: Option<HashMap<String, String>>,
+    /// Per tenant namespace, its RoleBindings that name a ServiceAccount.
+    namespace_bindings: HashMap<String, Vec<Bound>>,
+    /// The ClusterRoleBindings that name a ServiceAccount.
+    cluster_bindings: Vec<Bound>,
+    /// Per tenant namespace, its enforced Pod Security level.
+    levels: HashMap<String, String>,
+    /// The rules of each ClusterRole the file names (`None`: it does not exist).
+    cluster_roles: HashMap<String, Option<Vec<PolicyRule>>>,
+    /// Kubernetes' own ClusterRoleBindings and ClusterRoles (`--all-resources`).
+    bootstrap: (Vec<ClusterRoleBinding>, Vec<ClusterRole>),
+    /// Roles named by bindings in the tenants' namespaces, read when first needed.
+    roles: RoleRules,
+}
+
+impl Snapshot {
+    /// Reads what the set's proofs need, as the caller: a few paged lists and one read per
+    /// ClusterRole the file names, however many tenants there are.
+    pub(crate) async fn read(cluster: &Cluster, plan: &CheckSetPlan) -> Result<Snapshot> {
+        let tenants = &plan.set.tenants;
+        let namespaces: HashSet<&str> = tenants.iter().map(|t| t.spec.namespace.as_str()).collect();
+        let grants: HashSet<String> = tenants
+            .iter()
+            .map(|t| format!("{}/{}", t.spec.namespace, t.spec.service_account))
+            .collect();
+        let mut cluster_role_names: Vec<&str> = tenants
+            .iter()
+            .filter_map(|t| match &t.spec.role {
+                RoleSource::ClusterRole(name) => Some(name.as_str()),
+                RoleSource::Template(_) => None,
+            })
+            .collect();
+        cluster_role_names.sort_unstable();
+        cluster_role_names.dedup();
+
+        let role_bindings = async {
+            let mut grant_bindings = HashMap::new();
+            let mut namespace_bindings: HashMap<String, Vec<Bound>> = HashMap::new();
+            let read = cluster
+                .each_page::<RoleBinding>(|page| {
+                    for binding in page {
+                        let ns = binding.metadata.namespace.clone().unwrap_or_default();
+                        if !namespaces.contains(ns.as_str()) {
+                            continue;
+                        }
+                        let name = binding.metadata.name.as_deref().unwrap_or_default();
+                        let key = format!("{ns}/{name}");
+                        if grants.contains(&key) {
+                            let bound = &binding.role_ref;
+                            grant_bindings.insert(key, format!("{}/{}", bound.kind, bound.name));
+                        }
+                        let bound = Bound::of_role_binding(&binding);
+                        if !bound.accounts.is_empty() {
+                            namespace_bindings.entry(ns).or_default().push(bound);
+                        }
+                    }
+                })
+                .await;
+            match read {
+                Ok(()) => Ok((Some(grant_bindings), namespace_bindings)),
+                Err(e) if is_forbidden(&e) => Ok((None, HashMap::new())),
+                Err(e) => Err(e),
+            }
+        };
+        let cluster_bindings = async {
+            let mut found = Vec::new();
+            let read = cluster
+                .each_page::<ClusterRoleBinding>(|page| {
+                    found.extend(
+                        page.iter()
+                            .map(Bound::of_cluster_binding)
+                            .filter(|b| !b.accounts.is_empty()),
+                    );
+                })
+                .await;
+            match read {
+                Err(e) if is_forbidden(&e) => Ok(Vec::new()),
+                other => other.map(|()| found),
+            }
+        };
+        let levels = async {
+            let mut levels = HashMap::new();
+            let read = cluster
+                .each_page::<Namespace>(|page| {
+                    for ns in page {
+                        let name = ns.metadata.name.unwrap_or_default();
+                        if !namespaces.contains(name.as_str()) {
+                            continue;
+                        }
+                        if let Some(level) =
+                            ns.metadata.labels.and_then(|mut l| l.remove(ENFORCE_LABEL))
+                        {
+                            levels.insert(name, level);
+                        }
+                    }
+                })
+                .await;
+            match read {
+                Err(e) if is_forbidden(&e) => Ok(HashMap::new()),
+                other => other.map(|()| levels),
+            }
+        };
+        let cluster_roles =
+            futures::future::try_join_all(cluster_role_names.iter().map(|name| async move {
+                let role = cluster.get_cluster_scoped::<ClusterRole>(name).await?;
+                Ok::<_, Error>((name.to_string(), role.map(|r| r.rules.unwrap_or_default())))
+            }));
+        let bootstrap = async {
+            if plan.all_resources {
+                check::bootstrap(cluster).await
+            } else {
+                Ok((Vec::new(), Vec::new()))
+            }
+        };
+        let (
+            (grant_bindings, namespace_bindings),
+            cluster_bindings,
+            levels,
+            cluster_roles,
+            bootstrap,
+        ) = futures::try_join!(
+            role_bindings,
+            cluster_bindings,
+            levels,
+            cluster_roles,
+            bootstrap
+        )?;
+        Ok(Snapshot {
+            grant_bindings,
+            namespace_bindings,
+            cluster_bindings,
+            levels,
+            cluster_roles: cluster_roles.into_iter().collect(),
+            bootstrap,
+            roles: RoleRules::new(cluster),
+        })
+    }
+
+    /// What one tenant is proven against, from what was read for the set.
+    async fn expected(&self, tenant: &Tenant) -> Result<Expected> {
+        let grant = tenant.spec.grant_ref();
+        let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+        let (rules, expected) = match &tenant.spec.role {
+            RoleSource::Template(t) => (t.rules.clone(), format!("Role/{sa}")),
+            RoleSource::ClusterRole(name) => {
+                match self.cluster_roles.get(name).cloned().flatten() {
+                    Some(rules) => (rules, format!("ClusterRole/{name}")),
+                    None => {
+                        return Err(
+                            GrantError::GrantClusterRoleMissing { name: name.clone() }.into()
+                        );
+                    }
+                }
+            }
+        };
+        let binding = Binding {
+            name: format!("{ns}/{sa}"),
+            expected,
+            actual: self
+                .grant_bindings
+                .as_ref()
+                .map(|bindings| bindings.get(&format!("{ns}/{sa}")).cloned()),
+        };
+        let others = if Reach::of(&rules).other_service_accounts {
+            let in_namespace = self
+                .namespace_bindings
+                .get(ns)
+                .map_or(&[][..], Vec::as_slice);
+            stronger_among(
+                &self.roles,
+                &grant,
+                Some(&rules),
+                in_namespace,
+                &self.cluster_bindings,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        let (bindings, roles) = &self.bootstrap;
+        Ok(Expected {
+            baseline: check::baseline_rules(bindings, roles, ns),
+            pod_security: self.levels.get(ns).cloned(),
+            grant,
+            rules,
+            binding,
+            others,
+        })
+    }
+}
+
+/// Proves every tenant of the set on the session's cluster, `plan.concurrency` at a time;
+/// `done` is given each item as it is proven, in the file's order.
+pub(crate) async fn prove_all(
+    session: &Session,
+    plan: &CheckSetPlan,
+    done: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let session = session.quiet();
+    let cluster = &session.cluster;
+    let (snapshot, questions) = futures::try_join!(
+        Snapshot::read(cluster, plan),
+        Questions::of(cluster, plan.all_resources, plan.access_reviews),
+    )?;
+    let (session, snapshot, questions) = (&session, &snapshot, &questions);
+    let mut items = futures::stream::iter(&plan.set.tenants)
+        .map(|tenant| async move {
+            let proof = async {
+                let expected = snapshot.expected(tenant).await?;
+                let as_sa = credential::mint(session, &expected.grant, CHECK_TOKEN_SECONDS).await?;
+                check::prove(&as_sa, expected, questions).await
+            };
+            item(&session.caller.context, tenant, proof.await)
+        })
+        .buffered(plan.concurrency);
+    while let Some(item) = items.next().await {
+        done(item)?;
+    }
+    Ok(())
+}
+
+/// The item of one tenant from its proof (or from why there is none).
+fn item(context: &str, tenant: &Tenant, proof: Result<Report>) -> Item {
+    let mut item = Item {
+        context: context.to_string(),
+        namespace: tenant.spec.namespace.to_string(),
+        service_account: tenant.spec.service_account.to_string(),
+        verdict: Verdict::Ok,
+        reasons: Vec::new(),
+        report: None,
+    };
+    match proof {
+        Ok(report) => {
+            item.reasons = reasons(&report);
+            item.verdict = if report.all_match() {
+                Verdict::Ok
+            } else {
+                Verdict::Differs
+            };
+            item.report = Some(report);
+        }
+        Err(e) if is_missing(&e) => {
+            item.verdict = Verdict::Missing;
+            item.reasons = vec![format!(
+                "ServiceAccount {}/{} does not exist (or its namespace does not)",
+                item.namespace, item.service_account
+            )];
+        }
+        Err(e) => {
+            item.verdict = Verdict::Failed;
+            item.reasons = vec![e.to_string()];
+        }
+    }
+    item
+}
+
+/// A TokenRequest refused with 404: the ServiceAccount is not there.
+fn is_missing(error: &Error) -> bool {
+    matches!(error, Error::Api { source, .. } if is_status(source, 404))
+}
+
+/// Why a proof differs from the file, first things first: who the credential is, what the
+/// RoleBinding binds, the answers that differ (with the authorizer's reason for an allow),
+/// and the paths out that are open.
+pub(crate) fn reasons(report: &Report) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if !report.identity_matches() {
+        reasons.push(format!(
+            "the credential is {}, not {}",
+            report.identity,
+            report.expected_identity()
+        ));
+    }
+    if let Some(binding) = report.binding.as_ref().filter(|b| !b.matches()) {
+        reasons.push(match &binding.actual {
+            Some(Some(bound)) => format!(
+                "RoleBinding {} binds {bound}, not {}",
+                binding.name, binding.expected
+            ),
+            _ => format!(
+                "RoleBinding {} is missing (the file says {})",
+                binding.name, binding.expected
+            ),
+        });
+    }
+    for answer in report.mismatches() {
+        let scope = answer
+            .probe
+            .namespace
+            .as_deref()
+            .map_or("at cluster scope".to_string(), |n| format!("in {n}"));
+        let mut reason = format!(
+            "{} {} {scope}",
+            if answer.allowed {
+                "allowed:"
+            } else {
+                "denied:"
+            },
+            answer.probe.permission
+        );
+        if let Some(why) = answer.reason.as_deref().filter(|r| !r.is_empty()) {
+            reason.push_str(&format!(" ({why})"));
+        }
+        reasons.push(reason);
+    }
+    for path in report.open_paths() {
+        reasons.push(format!("open: {}: {}", path.path, path.reason));
+    }
+    reasons.truncate(REASONS);
+    reasons
+}
