@@ -214,6 +214,48 @@ fn input_is_refused_before_any_request_with_exit_2() {
     }
 }
 
+/// A file where `apply --kubeconfig-dir` wants a directory: refused before any request, the
+/// hint naming the flag that was given; `check -f` refuses a bad set as apply does.
+#[test]
+fn a_kubeconfig_dir_that_is_a_file_is_refused_naming_the_flag() {
+    let mut kscope = Kscope::new().env("KUBECONFIG", "/nonexistent/kubeconfig");
+    let set = kscope.path("set.yaml");
+    std::fs::write(
+        &set,
+        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: s}\nspec:\n  tenants:\n  - {namespace: a, serviceAccount: ci, template: read-only}\n",
+    )
+    .unwrap();
+    let file = kscope.path("plain");
+    std::fs::write(&file, "not a directory").unwrap();
+    let (set, file) = (set.to_str().unwrap(), file.to_str().unwrap());
+    let run = kscope
+        .run(["apply", "-f", set, "--kubeconfig-dir", file])
+        .expect_code(2);
+    assert!(run.stderr.contains("is not a directory"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("give --kubeconfig-dir a directory"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--output"), "{}", run.stderr);
+
+    let bad = kscope.path("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nspec: {tenants: [{namespace: A}]}\n",
+    )
+    .unwrap();
+    let run = kscope
+        .run(["check", "-f", bad.to_str().unwrap()])
+        .expect_code(2);
+    assert!(run.stderr.contains("bad.yaml:"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let run = kscope
+        .run(["check", "-f", set, "--concurrency", "0"])
+        .expect_code(2);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
 #[test]
 fn completions_are_generated() {
     let run = Kscope::new().run(["completions", "bash"]).expect_code(0);

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::PostParams;
-use kube::config::Kubeconfig;
 use kube::{Api, Client};
 use runner::{Kscope, Run};
 use serde_json::json;
@@ -277,40 +276,11 @@ async fn one_failing_tenant_does_not_stop_the_others() {
     );
 }
 
-/// One kubeconfig with a context for each of two clusters.
-fn two_clusters(first: &Path, second: &Path, into: &Path) -> PathBuf {
-    let mut merged = common::admin_kubeconfig(first);
-    let mut other: Kubeconfig = common::admin_kubeconfig(second);
-    for named in &mut merged.contexts {
-        named.name = "one".into();
-    }
-    for cluster in &mut other.clusters {
-        cluster.name = "two-cluster".into();
-    }
-    for user in &mut other.auth_infos {
-        user.name = "two-user".into();
-    }
-    for named in &mut other.contexts {
-        named.name = "two".into();
-        if let Some(context) = named.context.as_mut() {
-            context.cluster = "two-cluster".into();
-            context.user = Some("two-user".into());
-        }
-    }
-    merged.current_context = Some("one".into());
-    merged.clusters.extend(other.clusters);
-    merged.auth_infos.extend(other.auth_infos);
-    merged.contexts.extend(other.contexts);
-    let path = into.join("two-clusters.kubeconfig");
-    std::fs::write(&path, serde_json::to_string(&merged).unwrap()).unwrap();
-    path
-}
-
 #[tokio::test]
 async fn one_set_on_two_clusters_through_two_contexts() {
     let (first, second) = (common::cluster_dir(), common::faults_cluster_dir());
     let kscope = Kscope::new();
-    let kubeconfig = two_clusters(&first, &second, kscope.home());
+    let kubeconfig = common::two_clusters(&first, &second, kscope.home());
     let mut kscope = kscope.kubeconfig(&kubeconfig);
     let ns = common::unique_name("twoclusters");
     let file = set_file(
@@ -360,8 +330,8 @@ async fn names_that_read_alike_never_share_a_kubeconfig_file() {
             format!("{{namespace: {second}, serviceAccount: a-ci}}"),
         ],
     );
-    let out = home.path().join("kubeconfigs");
-    std::fs::create_dir(&out).unwrap();
+    // A directory that does not exist yet, two levels deep: apply makes it, private.
+    let out = home.path().join("kubeconfigs").join("alike");
     admin(&dir)
         .run([
             "apply",
@@ -387,6 +357,11 @@ async fn names_that_read_alike_never_share_a_kubeconfig_file() {
         assert_eq!(run.stdout, format!("system:serviceaccount:{ns}:{sa}"));
     }
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+    use std::os::unix::fs::PermissionsExt;
+    for made in [&out, &home.path().join("kubeconfigs")] {
+        let mode = std::fs::metadata(made).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", made.display());
+    }
 }
 
 /// A tenant that labels an object of its own as another grant's, in the set, cannot make

@@ -96,3 +96,32 @@ pub async fn token_client(dir: &Path, token: &str) -> Client {
         .expect("an in-memory token kubeconfig");
     client_from(kubeconfig).await
 }
+
+/// One kubeconfig with a context for each of two clusters.
+pub fn two_clusters(first: &Path, second: &Path, into: &Path) -> PathBuf {
+    let mut merged = admin_kubeconfig(first);
+    let mut other: Kubeconfig = admin_kubeconfig(second);
+    for named in &mut merged.contexts {
+        named.name = "one".into();
+    }
+    for cluster in &mut other.clusters {
+        cluster.name = "two-cluster".into();
+    }
+    for user in &mut other.auth_infos {
+        user.name = "two-user".into();
+    }
+    for named in &mut other.contexts {
+        named.name = "two".into();
+        if let Some(context) = named.context.as_mut() {
+            context.cluster = "two-cluster".into();
+            context.user = Some("two-user".into());
+        }
+    }
+    merged.current_context = Some("one".into());
+    merged.clusters.extend(other.clusters);
+    merged.auth_infos.extend(other.auth_infos);
+    merged.contexts.extend(other.contexts);
+    let path = into.join("two-clusters.kubeconfig");
+    std::fs::write(&path, serde_json::to_string(&merged).unwrap()).unwrap();
+    path
+}
