@@ -263,7 +263,7 @@ pub(crate) struct CheckArgs {
     pub(crate) file: Option<PathBuf>,
 
     /// With -f: how many tenants are proven at once, per cluster.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub(crate) concurrency: usize,
 
     /// Answer every question by its own SelfSubjectAccessReview, never from a

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret;
 use kube::config::Kubeconfig;
 
-use crate::cluster::{Cluster, accepts};
+use crate::cluster::{Cluster, TokenPool, accepts};
 use crate::domain::kubeconfig::{self, Endpoint, SecretToken, Token};
 use crate::domain::spec::{GrantRef, TokenKind};
 use crate::error::TokenError;
@@ -111,6 +111,34 @@ pub(crate) async fn issue(
 /// A client holding a short-lived token of the ServiceAccount (unbound): what `check` proves
 /// access through when given no kubeconfig file.
 pub(crate) async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> Result<Cluster> {
+    mint_pooled(session, None, grant, seconds).await
+}
+
+/// Connections to the caller's cluster for many ServiceAccounts' tokens, set up as the
+/// kubeconfigs `kscope kubeconfig` writes are (server, CA, TLS server name) but holding no
+/// credential: each proof adds its own token. `None` when the cluster is reached through a
+/// proxy (each client then goes through kube's own stack, [`mint`]).
+pub(crate) async fn token_pool(session: &Session, grant: &GrantRef) -> Result<Option<TokenPool>> {
+    let endpoint = session.caller.endpoint(None, None)?;
+    let placeholder = Token::new("none");
+    let text = kubeconfig::scoped_kubeconfig(
+        &endpoint,
+        &grant.namespace,
+        &grant.service_account,
+        &placeholder,
+    )?;
+    let parsed = Kubeconfig::from_yaml(&text)
+        .map_err(|e| Error::bug(format!("kscope built a kubeconfig it cannot read: {e}")))?;
+    session.token_pool(parsed).await
+}
+
+/// [`mint`] over a [`TokenPool`] when there is one: the same short token, no new connection.
+pub(crate) async fn mint_pooled(
+    session: &Session,
+    pool: Option<&TokenPool>,
+    grant: &GrantRef,
+    seconds: u64,
+) -> Result<Cluster> {
     let token = session
         .cluster
         .request_token(
@@ -120,7 +148,10 @@ pub(crate) async fn mint(session: &Session, grant: &GrantRef, seconds: u64) -> R
             None,
         )
         .await?;
-    client_with(session, grant, &token).await
+    match pool {
+        Some(pool) => pool.client(&token),
+        None => client_with(session, grant, &token).await,
+    }
 }
 
 /// A client that presents `token` to the caller's cluster, through the same kubeconfig that

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use serde::Serialize;
 
 use crate::check::{self, CHECK_TOKEN_SECONDS, Expected, Questions};
@@ -172,6 +172,25 @@ impl Snapshot {
                 other => other.map(|()| levels),
             }
         };
+        let roles = RoleRules::new(cluster);
+        let namespace_roles = async {
+            let read = cluster
+                .each_page::<Role>(|page| {
+                    for role in page {
+                        let ns = role.metadata.namespace.as_deref().unwrap_or_default();
+                        if namespaces.contains(ns) {
+                            let name = role.metadata.name.as_deref().unwrap_or_default();
+                            roles.seed(ns, name, role.rules.unwrap_or_default());
+                        }
+                    }
+                })
+                .await;
+            match read {
+                // Not listable: each Role the analysis needs is read on its own.
+                Err(e) if is_forbidden(&e) => Ok(()),
+                other => other,
+            }
+        };
         let cluster_roles =
             futures::future::try_join_all(cluster_role_names.iter().map(|name| async move {
                 let role = cluster.get_cluster_scoped::<ClusterRole>(name).await?;
@@ -188,12 +207,14 @@ impl Snapshot {
             (grant_bindings, namespace_bindings),
             cluster_bindings,
             levels,
+            (),
             cluster_roles,
             bootstrap,
         ) = futures::try_join!(
             role_bindings,
             cluster_bindings,
             levels,
+            namespace_roles,
             cluster_roles,
             bootstrap
         )?;
@@ -204,7 +225,7 @@ impl Snapshot {
             levels,
             cluster_roles: cluster_roles.into_iter().collect(),
             bootstrap,
-            roles: RoleRules::new(cluster),
+            roles,
         })
     }
 
@@ -274,12 +295,20 @@ pub(crate) async fn prove_all(
         Snapshot::read(cluster, plan),
         Questions::of(cluster, plan.all_resources, plan.access_reviews),
     )?;
-    let (session, snapshot, questions) = (&session, &snapshot, &questions);
+    // One pool of connections for every tenant's token, set up from the first tenant's
+    // kubeconfig (they differ only in the token).
+    let pool = match plan.set.tenants.first() {
+        Some(first) => credential::token_pool(&session, &first.spec.grant_ref()).await?,
+        None => None,
+    };
+    let (session, snapshot, questions, pool) = (&session, &snapshot, &questions, pool.as_ref());
     let mut items = futures::stream::iter(&plan.set.tenants)
         .map(|tenant| async move {
             let proof = async {
                 let expected = snapshot.expected(tenant).await?;
-                let as_sa = credential::mint(session, &expected.grant, CHECK_TOKEN_SECONDS).await?;
+                let as_sa =
+                    credential::mint_pooled(session, pool, &expected.grant, CHECK_TOKEN_SECONDS)
+                        .await?;
                 check::prove(&as_sa, expected, questions).await
             };
             item(&session.caller.context, tenant, proof.await)

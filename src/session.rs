@@ -4,7 +4,7 @@
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::cluster::{Cluster, Wire};
+use crate::cluster::{Cluster, TokenPool, Wire};
 use crate::domain::spec::GrantRef;
 use crate::error::GrantError;
 use crate::error::{Error, Result};
@@ -44,11 +44,15 @@ impl Session {
     /// A client holding another credential (a ServiceAccount's kubeconfig), counted and
     /// logged like the caller's. The error is why the kubeconfig cannot be used.
     pub(crate) async fn client_for(&self, kubeconfig: Kubeconfig) -> Result<Cluster, String> {
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .map_err(|e| e.to_string())?;
+        let config = client_config(kubeconfig).await?;
         Cluster::connect(config, &self.wire).map_err(|e| e.to_string())
+    }
+
+    /// A pool of connections for many ServiceAccount tokens to the server of `kubeconfig`
+    /// (one kscope wrote), presenting none of its own; `None` through a proxy.
+    pub(crate) async fn token_pool(&self, kubeconfig: Kubeconfig) -> Result<Option<TokenPool>> {
+        let config = client_config(kubeconfig).await.map_err(Error::bug)?;
+        TokenPool::new(config, &self.wire)
     }
 
     /// The grant a command means: the one named, else the last one made from this machine
@@ -70,4 +74,10 @@ impl Session {
             grants: self.cluster.grants(None).await.unwrap_or_default(),
         }))
     }
+}
+
+async fn client_config(kubeconfig: Kubeconfig) -> Result<kube::Config, String> {
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
-use super::{Binding, Finding, Inventory, Severity, bootstrap, label, name};
+use super::{Binding, Finding, Inventory, bootstrap, label, name};
+use crate::domain::catalog::Rule;
 use crate::domain::containment::{
     GUARD_NAME, Reach, guard_binding, guard_binding_name, guard_policy,
 };
@@ -82,16 +83,16 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
     for binding in pod_makers(inventory, &bindings) {
         let ns = binding.namespace.unwrap_or_default();
         if admits.contains(ns) {
-            found.push(Finding {
-                severity: Severity::High,
-                object: binding.object.clone(),
-                namespace: Some(ns.to_string()),
-                message: format!(
+            found.push(Finding::new(
+                Rule::HostPods,
+                binding.object.clone(),
+                Some(ns.to_string()),
+                format!(
                     "lets {} create pods in namespace {ns}, which admits pods that take their node (Pod Security {}): label it pod-security.kubernetes.io/enforce=baseline",
                     subjects(binding),
                     levels.get(ns).copied().unwrap_or("not enforced")
                 ),
-            });
+            ));
         }
     }
 
@@ -118,15 +119,15 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
                 .then(|| (account.1, other.object.clone()))
         });
         if let Some((account, via)) = stronger {
-            found.push(Finding {
-                severity: Severity::High,
-                object: binding.object.clone(),
-                namespace: Some(ns.to_string()),
-                message: format!(
+            found.push(Finding::new(
+                Rule::StrongerAccount,
+                binding.object.clone(),
+                Some(ns.to_string()),
+                format!(
                     "lets {} act as ServiceAccount {ns}/{account} (run pods as it, mint its tokens or read its Secret), which holds more through {via}",
                     subjects(binding)
                 ),
-            });
+            ));
         }
     }
 
@@ -145,31 +146,31 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
             continue;
         }
         if system(ns) {
-            found.push(Finding {
-                severity: Severity::High,
-                object: binding.object.clone(),
-                namespace: Some(ns.to_string()),
-                message: format!(
+            found.push(Finding::new(
+                Rule::SystemNamespaceGrant,
+                binding.object.clone(),
+                Some(ns.to_string()),
+                format!(
                     "a kscope grant in {ns}, which holds the cluster's own identities: revoke it, or keep it only if {} is meant to act there",
                     subjects(binding)
                 ),
-            });
+            ));
         }
         if Reach::of(&inventory.rules_of(binding.role_ref, binding.namespace)).needs_guard() {
             guarded.insert(ns);
         }
     }
     if !guarded.is_empty() && !policy_holds {
-        found.push(Finding {
-            severity: Severity::Medium,
-            object: format!("ValidatingAdmissionPolicy {GUARD_NAME}"),
-            namespace: None,
-            message: format!(
+        found.push(Finding::new(
+            Rule::GuardPolicy,
+            format!("ValidatingAdmissionPolicy {GUARD_NAME}"),
+            None,
+            format!(
                 "kscope's guard is {}: tenants of {} may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
                 if policy.is_some() { "changed" } else { "missing" },
                 guarded.iter().copied().collect::<Vec<_>>().join(", ")
             ),
-        });
+        ));
     }
     for ns in guarded {
         let wanted = guard_binding(ns);
@@ -178,15 +179,15 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
             .iter()
             .find(|b| name(&b.metadata) == guard_binding_name(ns));
         if !live.is_some_and(|live| covers(live, &wanted)) {
-            found.push(Finding {
-                severity: Severity::Medium,
-                object: format!("ValidatingAdmissionPolicyBinding {}", guard_binding_name(ns)),
-                namespace: Some(ns.to_string()),
-                message: format!(
+            found.push(Finding::new(
+                Rule::GuardBinding,
+                format!("ValidatingAdmissionPolicyBinding {}", guard_binding_name(ns)),
+                Some(ns.to_string()),
+                format!(
                     "kscope's guard does not cover namespace {ns} ({}): its tenants may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
                     if live.is_some() { "its binding was changed" } else { "its binding is missing" }
                 ),
-            });
+            ));
         }
     }
     found

@@ -16,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::cluster::{Admission, has_token};
+use crate::domain::catalog::{ObjectRef, Rule};
 use crate::domain::manifest::{FIELD_MANAGER, MANAGED_BY, TOKEN_SECRET_TYPE};
 use crate::domain::rules::{self, Permission, RBAC_GROUP};
 use crate::error::Result;
@@ -32,36 +33,62 @@ const BROAD_GROUPS: [&str; 3] = [
     "system:authenticated",
     "system:unauthenticated",
 ];
-/// A token unused for this long is a finding.
-const UNUSED_DAYS: i64 = 30;
+/// `--unused-for`'s default: a token older than this and not used within it is a finding.
+pub(crate) const UNUSED_FOR_SECONDS: i64 = 30 * 86_400;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Severity {
-    Low,
-    Medium,
-    High,
-}
+pub(crate) use crate::domain::catalog::Severity;
 
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        })
-    }
-}
-
+/// One finding: its rule, the object it is about, and what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Finding {
+    #[serde(rename = "ruleId")]
+    pub(crate) rule: Rule,
     pub(crate) severity: Severity,
     /// `Kind namespace/name` (or `Kind name` for a cluster-scoped object).
     pub(crate) object: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) namespace: Option<String>,
+    /// The object's apiVersion, kind, namespace and name.
+    #[serde(flatten)]
+    pub(crate) target: ObjectRef,
+    /// The namespace the finding concerns (`-n` filters on it); a cluster-scoped object may
+    /// concern one, as the guard's binding for a namespace does.
+    #[serde(skip)]
+    pub(crate) scope: Option<String>,
     pub(crate) message: String,
+    /// Set when an `--accept` entry covers the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) accepted: Option<Accepted>,
+}
+
+/// How an `--accept` entry met a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Accepted {
+    pub(crate) reason: String,
+    /// `YYYY-MM-DD`.
+    pub(crate) expires: String,
+    /// The acceptance has expired: the finding counts again.
+    pub(crate) expired: bool,
+}
+
+impl Finding {
+    pub(crate) fn new(rule: Rule, object: String, scope: Option<String>, message: String) -> Self {
+        Finding {
+            rule,
+            severity: rule.severity(),
+            target: ObjectRef::named(&object),
+            object,
+            scope,
+            message,
+            accepted: None,
+        }
+    }
+
+    /// Whether the finding counts for `--fail-on`: not accepted, or accepted until a day
+    /// that has passed.
+    pub(crate) fn counts(&self) -> bool {
+        self.accepted.as_ref().is_none_or(|a| a.expired)
+    }
 }
 
 /// Everything the audit looks at.
@@ -354,8 +381,9 @@ fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
     }
 }
 
-/// The findings about `inventory` at `now` (seconds since the epoch), most severe first.
-pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
+/// The findings about `inventory` at `now` (seconds since the epoch), most severe first; a
+/// token is unused when it is older than `unused_for` seconds and was not used within them.
+pub(crate) fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding> {
     let mut found = Vec::new();
     let bindings = inventory.bindings();
     let baseline = inventory.baseline();
@@ -402,49 +430,57 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
         }
         for (account, binding, power) in &powers {
             if account.0 == ns && &account.1 == sa {
-                found.push(Finding {
-                    severity: Severity::High,
-                    object: object.clone(),
-                    namespace: Some(ns.clone()),
-                    message: format!(
+                found.push(Finding::new(
+                    Rule::PowerfulToken,
+                    object.clone(),
+                    Some(ns.clone()),
+                    format!(
                         "a long-lived token of ServiceAccount {ns}/{sa}, which {binding} gives {power}"
                     ),
-                });
+                ));
             }
         }
         if let Some(since) = label(&secret.metadata, INVALID_SINCE_LABEL) {
-            found.push(Finding {
-                severity: Severity::Medium,
-                object: object.clone(),
-                namespace: Some(ns.clone()),
-                message: format!(
+            found.push(Finding::new(
+                Rule::TokenInvalidated,
+                object.clone(),
+                Some(ns.clone()),
+                format!(
                     "the API server invalidated this token on {since}; delete the Secret"
                 ),
-            });
+            ));
         } else {
-            match label(&secret.metadata, LAST_USED_LABEL) {
-                None => found.push(Finding {
-                    severity: Severity::Medium,
-                    object: object.clone(),
-                    namespace: Some(ns.clone()),
-                    message: format!(
-                        "the long-lived token of ServiceAccount {ns}/{sa} was never used"
-                    ),
-                }),
-                Some(day) => {
-                    if let Some(age) = days_since(day, now)
-                        && age >= UNUSED_DAYS
-                    {
-                        found.push(Finding {
-                            severity: Severity::Medium,
-                            object: object.clone(),
-                            namespace: Some(ns.clone()),
-                            message: format!(
-                                "the long-lived token of ServiceAccount {ns}/{sa} was last used {age} days ago ({day})"
-                            ),
-                        });
-                    }
+            // Judged only once the token is older than the threshold: a token made a
+            // second ago has not had the chance to be used.
+            let age = secret
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| now - t.0.as_second())
+                .filter(|age| *age >= unused_for);
+            let last_used = label(&secret.metadata, LAST_USED_LABEL);
+            let idle = last_used.map(|day| (day, days_since(day, now)));
+            let message = match (age, idle) {
+                (None, _) => None,
+                (Some(age), None) => Some(format!(
+                    "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was never used",
+                    age / 86_400
+                )),
+                (Some(age), Some((day, Some(idle)))) if idle * 86_400 >= unused_for => {
+                    Some(format!(
+                        "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was last used {idle} days ago ({day})",
+                        age / 86_400
+                    ))
                 }
+                (Some(_), Some(_)) => None,
+            };
+            if let Some(message) = message {
+                found.push(Finding::new(
+                    Rule::TokenUnused,
+                    object.clone(),
+                    Some(ns.clone()),
+                    message,
+                ));
             }
         }
     }
@@ -464,66 +500,66 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
                 // Its name is Kubernetes' own; what its ClusterRole holds must be too.
                 let rules = inventory.rules_of(binding.role_ref, None);
                 if let Some(extra) = rules.iter().find(|r| !default_broad_rule(r)) {
-                    found.push(Finding {
-                        severity: Severity::High,
-                        object: binding.object.clone(),
-                        namespace: None,
-                        message: format!(
+                    found.push(Finding::new(
+                        Rule::DefaultRoleWidened,
+                        binding.object.clone(),
+                        None,
+                        format!(
                             "gives {} to {}, and ClusterRole {} holds more than Kubernetes' own: {}",
                             binding.role_ref.name,
                             groups.join(", "),
                             binding.role_ref.name,
                             describe(extra)
                         ),
-                    });
+                    ));
                 }
                 continue;
             }
             // The label hides nothing: a "default" binding of broad groups that Kubernetes
             // does not make is named, and judged like any other below.
-            found.push(Finding {
-                severity: Severity::High,
-                object: binding.object.clone(),
-                namespace: binding.namespace.map(String::from),
-                message: format!(
+            found.push(Finding::new(
+                Rule::ForgedDefaultLabel,
+                binding.object.clone(),
+                binding.namespace.map(String::from),
+                format!(
                     "carries {}={} but is not one of Kubernetes' own bindings of {}: anyone who may write bindings can set that label",
                     BOOTSTRAP_LABEL.0,
                     BOOTSTRAP_LABEL.1,
                     groups.join(", ")
                 ),
-            });
+            ));
         }
         // Broad groups: more than the baseline to everyone.
         if !groups.is_empty() {
             let rules = inventory.rules_of(binding.role_ref, binding.namespace);
             let beyond = rules::missing(&baseline, &rules);
             if !beyond.is_empty() {
-                found.push(Finding {
-                    severity: Severity::High,
-                    object: binding.object.clone(),
-                    namespace: binding.namespace.map(String::from),
-                    message: format!(
+                found.push(Finding::new(
+                    Rule::BroadGroupBinding,
+                    binding.object.clone(),
+                    binding.namespace.map(String::from),
+                    format!(
                         "gives {} {} to {}: more than every user gets by default ({})",
                         binding.role_ref.kind,
                         binding.role_ref.name,
                         groups.join(", "),
                         beyond.into_iter().take(3).collect::<Vec<_>>().join("; ")
                     ),
-                });
+                ));
             }
         }
         // ServiceAccounts that do not exist: whoever makes that name inherits the binding.
         for (ns, sa) in binding.service_accounts() {
             if !accounts.contains(&(ns.clone(), sa.clone())) {
-                found.push(Finding {
-                    severity: Severity::Medium,
-                    object: binding.object.clone(),
-                    namespace: binding.namespace.map(String::from),
-                    message: format!(
+                found.push(Finding::new(
+                    Rule::MissingServiceAccount,
+                    binding.object.clone(),
+                    binding.namespace.map(String::from),
+                    format!(
                         "binds ServiceAccount {ns}/{sa}, which does not exist: whoever creates it inherits {} {}",
                         binding.role_ref.kind, binding.role_ref.name
                     ),
-                });
+                ));
             }
         }
     }
@@ -558,12 +594,12 @@ pub(crate) fn findings(inventory: &Inventory, now: i64) -> Vec<Finding> {
         pod_security: Default::default(),
     };
     for row in rows(&listed).into_iter().filter(|r| !r.status.is_ok()) {
-        found.push(Finding {
-            severity: Severity::Medium,
-            object: format!("kscope grant {}/{}", row.namespace, row.service_account),
-            namespace: Some(row.namespace.clone()),
-            message: format!("drifted: {}", row.status),
-        });
+        found.push(Finding::new(
+            Rule::GrantDrifted,
+            format!("ServiceAccount {}/{}", row.namespace, row.service_account),
+            Some(row.namespace.clone()),
+            format!("the kscope grant drifted: {}", row.status),
+        ));
     }
     found.extend(containment::findings(inventory));
     found.sort_by(|a, b| {
@@ -621,8 +657,12 @@ mod tests {
         }
     }
 
+    /// A token Secret made on 2023-11-14.
     fn token_secret(ns: &str, name: &str, sa: &str, labels: &[(&str, &str)]) -> Secret {
         let mut metadata = meta(Some(ns), name, labels);
+        metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+        ));
         metadata.annotations = Some(
             [(
                 "kubernetes.io/service-account.name".to_string(),
@@ -676,7 +716,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let found = findings(&inventory, 0);
+        let found = findings(&inventory, 0, UNUSED_FOR_SECONDS);
         let said = |object: &str, text: &str| {
             found
                 .iter()
@@ -713,7 +753,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .push(rule(&[""], &["secrets"], &["get"]));
-        let found = findings(&tampered, 0);
+        let found = findings(&tampered, 0, UNUSED_FOR_SECONDS);
         assert!(
             found
                 .iter()
@@ -788,7 +828,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let found = findings(&inventory, now);
+        let found = findings(&inventory, now, UNUSED_FOR_SECONDS);
         let said = |severity: Severity, object: &str, text: &str| {
             found
                 .iter()
@@ -842,5 +882,56 @@ mod tests {
         );
         assert_eq!(found[0].severity, Severity::High);
         assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found.iter().all(|f| f.rule.severity() == f.severity));
+        let unused: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.rule == Rule::TokenUnused)
+            .collect();
+        assert_eq!(unused.len(), 1, "{found:#?}");
+        assert!(unused[0].message.contains("is 1157 days old"), "{found:#?}");
+        assert_eq!(unused[0].target.kind, "Secret");
+        assert_eq!(unused[0].target.name, "old-token");
+    }
+
+    /// A token is judged unused only once it is older than the threshold, and then by its
+    /// last use within it.
+    #[test]
+    fn a_fresh_token_is_not_unused_and_an_old_one_says_its_age() {
+        let now = 1_800_000_000;
+        let made = |name: &str, seconds_ago: i64, labels: &[(&str, &str)]| {
+            let mut secret = token_secret("team", name, "ci", labels);
+            secret.metadata.creation_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::from_second(now - seconds_ago).unwrap(),
+                ));
+            secret
+        };
+        let inventory = Inventory {
+            service_accounts: vec![ServiceAccount {
+                metadata: meta(Some("team"), "ci", &[]),
+                ..Default::default()
+            }],
+            token_secrets: vec![
+                made("fresh", 5, &[]),
+                made("month-old", 31 * 86_400, &[]),
+                made("used-today", 90 * 86_400, &[(LAST_USED_LABEL, "2027-01-15")]),
+            ],
+            ..Default::default()
+        };
+        let unused = |unused_for: i64| -> Vec<String> {
+            findings(&inventory, now, unused_for)
+                .into_iter()
+                .filter(|f| f.rule == Rule::TokenUnused)
+                .map(|f| format!("{} {}", f.target.name, f.message))
+                .collect()
+        };
+        let found = unused(UNUSED_FOR_SECONDS);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("month-old"), "{found:?}");
+        assert!(found[0].contains("is 31 days old and was never used"), "{found:?}");
+        // A lower threshold catches the fresh token too; the one used today never.
+        let found = unused(1);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|f| !f.starts_with("used-today")));
     }
 }

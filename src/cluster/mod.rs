@@ -29,9 +29,11 @@ use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
 
 mod pages;
+mod pool;
 mod probe;
 mod review;
 use crate::wire::idempotent;
+pub(crate) use pool::TokenPool;
 pub(crate) use probe::Admission;
 
 /// One resource the API server serves, from discovery.
@@ -63,19 +65,47 @@ pub(crate) struct Cluster {
 fn builder(
     config: kube::Config,
 ) -> std::result::Result<ClientBuilder<NoDelayService>, kube::Error> {
-    use kube::client::ConfigExt;
     if config.proxy_url.is_some() {
         return ClientBuilder::try_from(config).map(|b| b.with_layer(&BoxLayer));
     }
+    service(&config, https(&config)?, None)
+}
+
+/// The HTTP client of `config` (its pool of kept-alive TLS connections), TCP_NODELAY set.
+fn https(config: &kube::Config) -> std::result::Result<Https, kube::Error> {
+    use kube::client::ConfigExt;
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     let https = config.rustls_https_connector_with_connector(http)?;
-    let client: hyper_util::client::legacy::Client<_, kube::client::Body> =
-        hyper_util::client::legacy::Builder::new(hyper_util::rt::TokioExecutor::new()).build(https);
+    Ok(hyper_util::client::legacy::Builder::new(hyper_util::rt::TokioExecutor::new()).build(https))
+}
+
+type Https = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    kube::client::Body,
+>;
+
+/// The service over `client`: base URI, the config's credential (or, with `bearer`, that
+/// Authorization header on every request), extra headers.
+fn service(
+    config: &kube::Config,
+    client: Https,
+    bearer: Option<http::HeaderValue>,
+) -> std::result::Result<ClientBuilder<NoDelayService>, kube::Error> {
+    use kube::client::ConfigExt;
+    let bearer = bearer.map(|value| {
+        tower::util::MapRequestLayer::new(move |mut request: http::Request<kube::client::Body>| {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value.clone());
+            request
+        })
+    });
     let service = tower::ServiceBuilder::new()
         .layer(config.base_uri_layer())
         .option_layer(config.auth_layer()?)
+        .option_layer(bearer)
         .layer(config.extra_headers_layer()?)
         .map_err(tower::BoxError::from)
         .map_response(|response: http::Response<hyper::body::Incoming>| {
@@ -89,7 +119,7 @@ fn builder(
         .service(client);
     Ok(ClientBuilder::new(
         tower::util::BoxService::new(service),
-        config.default_namespace,
+        config.default_namespace.clone(),
     ))
 }
 
@@ -140,6 +170,13 @@ impl Cluster {
     /// counts it in `wire` and, with `-v`, logs its method and path (never a header or body).
     pub(crate) fn connect(config: kube::Config, wire: &Wire) -> Result<Self> {
         let server = config.cluster_url.to_string();
+        let builder = builder(config).map_err(|e| Error::api("set up the API client", e))?;
+        Ok(Cluster::over(builder, server, wire))
+    }
+
+    /// The client of `builder`, every request counted (and, with `-v`, logged) in `wire`
+    /// and bounded by its request timeout.
+    fn over(builder: ClientBuilder<NoDelayService>, server: String, wire: &Wire) -> Self {
         let bound = wire.request_timeout.unwrap_or(Duration::MAX);
         // The answer's headers must come within the bound (a watch's events may take longer:
         // they are bounded by the operation's own --timeout).
@@ -169,12 +206,8 @@ impl Cluster {
                 }
                 request
             });
-        let client = builder(config)
-            .map_err(|e| Error::api("set up the API client", e))?
-            .with_layer(&layer)
-            .with_layer(&timeout)
-            .build();
-        Ok(Cluster { client })
+        let client = builder.with_layer(&layer).with_layer(&timeout).build();
+        Cluster { client }
     }
 
     fn namespaced<K>(&self, namespace: &str) -> Api<K>

@@ -19,9 +19,9 @@ pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Res
     let session = connect(global, wire).await?;
     let inventory = audit::inventory(&session).await?;
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
-    let found: Vec<audit::Finding> = audit::findings(&inventory, now)
+    let found: Vec<audit::Finding> = audit::findings(&inventory, now, audit::UNUSED_FOR_SECONDS)
         .into_iter()
-        .filter(|f| match (&namespace, &f.namespace) {
+        .filter(|f| match (&namespace, &f.scope) {
             (Some(wanted), Some(ns)) => wanted.as_str() == ns,
             (Some(_), None) => true,
             (None, _) => true,

@@ -4,7 +4,7 @@
 //! whole TenantSet and keeps little of them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
@@ -74,8 +74,18 @@ impl Bound {
 /// run (`None`: the caller may not read it, which counts as more than any grant).
 pub(crate) struct RoleRules {
     cluster: Cluster,
-    read: Mutex<HashMap<RoleKey, Option<Vec<PolicyRule>>>>,
+    read: Mutex<Known>,
 }
+
+/// What [`RoleRules`] has read: each role's rules, and each distinct set of rules once (a
+/// fleet's thousands of Roles made from one template share one copy).
+#[derive(Default)]
+struct Known {
+    roles: HashMap<RoleKey, Option<Rules>>,
+    distinct: HashMap<String, Rules>,
+}
+
+type Rules = Arc<Vec<PolicyRule>>;
 
 /// (namespace, or empty for a ClusterRole; kind; name)
 type RoleKey = (String, String, String);
@@ -84,12 +94,20 @@ impl RoleRules {
     pub(crate) fn new(cluster: &Cluster) -> RoleRules {
         RoleRules {
             cluster: cluster.clone(),
-            read: Mutex::new(HashMap::new()),
+            read: Mutex::new(Known::default()),
         }
     }
 
+    /// Records a Role read elsewhere (a page of a list), so that it is not read again.
+    pub(crate) fn seed(&self, namespace: &str, name: &str, rules: Vec<PolicyRule>) {
+        self.remember(
+            (namespace.to_string(), "Role".to_string(), name.to_string()),
+            Some(rules),
+        );
+    }
+
     /// The rules of `kind` (`Role` in `namespace`, or `ClusterRole`) `name`.
-    async fn of(&self, namespace: &str, kind: &str, name: &str) -> Result<Option<Vec<PolicyRule>>> {
+    async fn of(&self, namespace: &str, kind: &str, name: &str) -> Result<Option<Rules>> {
         let scope = if kind == "Role" { namespace } else { "" };
         let key = (scope.to_string(), kind.to_string(), name.to_string());
         if let Some(known) = self.known(&key) {
@@ -111,14 +129,27 @@ impl RoleRules {
             Err(e) if is_forbidden(&e) => None,
             Err(e) => return Err(e),
         };
-        if let Ok(mut read) = self.read.lock() {
-            read.insert(key, rules.clone());
-        }
-        Ok(rules)
+        Ok(self.remember(key, rules))
     }
 
-    fn known(&self, key: &RoleKey) -> Option<Option<Vec<PolicyRule>>> {
-        self.read.lock().ok()?.get(key).cloned()
+    fn known(&self, key: &RoleKey) -> Option<Option<Rules>> {
+        self.read.lock().ok()?.roles.get(key).cloned()
+    }
+
+    fn remember(&self, key: RoleKey, rules: Option<Vec<PolicyRule>>) -> Option<Rules> {
+        let Ok(mut known) = self.read.lock() else {
+            return rules.map(Arc::new);
+        };
+        let shared = rules.map(|rules| {
+            let text = serde_json::to_string(&rules).unwrap_or_default();
+            known
+                .distinct
+                .entry(text)
+                .or_insert_with(|| Arc::new(rules))
+                .clone()
+        });
+        known.roles.insert(key, shared.clone());
+        shared
     }
 }
 
@@ -180,14 +211,14 @@ pub(crate) async fn stronger_among(
     let read =
         futures::future::try_join_all(wanted.iter().map(|(kind, name)| roles.of(ns, kind, name)))
             .await?;
-    let rules_of: BTreeMap<(&str, &str), Option<Vec<PolicyRule>>> =
+    let rules_of: BTreeMap<(&str, &str), Option<Rules>> =
         wanted.iter().copied().zip(read).collect();
     let held = grant_rules.unwrap_or_default();
     let mut stronger = Vec::new();
     for (bound, account) in candidates {
         let (kind, name) = (bound.role_kind.as_str(), bound.role_name.as_str());
         match rules_of.get(&(kind, name)).cloned().flatten() {
-            Some(rules) if rules::missing(held, &rules).is_empty() => {}
+            Some(rules) if rules::missing(held, rules.as_slice()).is_empty() => {}
             Some(_) => stronger.push(Stronger {
                 service_account: account.to_string(),
                 binding: format!("{} ({kind} {name})", bound.shown),

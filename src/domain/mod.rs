@@ -8,7 +8,9 @@
 //! Inside, the order is: `names`, `duration` < `invalid` < `rules` < `templates` < `spec` <
 //! `access`, `manifest`, `kubeconfig` < `containment` < `tenants`.
 
+pub(crate) mod acceptance;
 pub(crate) mod access;
+pub(crate) mod catalog;
 pub(crate) mod containment;
 pub(crate) mod duration;
 pub(crate) mod files;
