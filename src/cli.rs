@@ -82,6 +82,32 @@ pub(crate) enum Output {
     Json,
 }
 
+/// How `audit` and `check` print what they found: as the other commands do, or in the
+/// formats CI systems read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum ReportOutput {
+    #[default]
+    Table,
+    Yaml,
+    Json,
+    /// SARIF 2.1.0, for code-scanning views.
+    Sarif,
+    /// JUnit XML, for test-report views.
+    Junit,
+}
+
+impl ReportOutput {
+    /// The format as the other commands name it; `None` for the CI formats.
+    pub(crate) fn plain(self) -> Option<Output> {
+        match self {
+            ReportOutput::Table => Some(Output::Table),
+            ReportOutput::Yaml => Some(Output::Yaml),
+            ReportOutput::Json => Some(Output::Json),
+            ReportOutput::Sarif | ReportOutput::Junit => None,
+        }
+    }
+}
+
 /// `audit --fail-on`: the lowest severity that fails the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FailOn {
@@ -274,10 +300,10 @@ pub(crate) struct CheckArgs {
     #[command(flatten)]
     pub(crate) access: AccessArgs,
 
-    /// Output format: the matrix (with -f: a line per tenant) as a table, or every answer as
-    /// JSON or YAML.
-    #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub(crate) output: Output,
+    /// Output format: the matrix (with -f: a line per tenant) as a table, every answer as
+    /// JSON or YAML, or the differences as SARIF or JUnit for CI systems.
+    #[arg(short, long, value_enum, default_value_t = ReportOutput::Table)]
+    pub(crate) output: ReportOutput,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -297,13 +323,22 @@ pub(crate) struct AuditArgs {
     #[arg(short, long, value_name = "NAMESPACE")]
     pub(crate) namespace: Option<String>,
 
-    /// Exit 3 when a finding of this severity or higher is found.
+    /// Exit 3 when a finding of this severity or higher is found (accepted ones do not count).
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub(crate) fail_on: FailOn,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Output::Table)]
-    pub(crate) output: Output,
+    /// A long-lived token is unused when it is older than this and was not used within it.
+    #[arg(long, default_value = "30d", value_name = "DURATION")]
+    pub(crate) unused_for: String,
+
+    /// Known findings accepted with a reason until a date: a YAML list of {ruleId, object:
+    /// {kind, namespace, name}, reason, expires}. Shown, but not counted for --fail-on.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) accept: Option<PathBuf>,
+
+    /// Output format (sarif and junit for CI systems).
+    #[arg(short, long, value_enum, default_value_t = ReportOutput::Table)]
+    pub(crate) output: ReportOutput,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -385,11 +385,7 @@ pub(crate) fn reasons(report: &Report) -> Vec<String> {
         });
     }
     for answer in report.mismatches() {
-        let scope = answer
-            .probe
-            .namespace
-            .as_deref()
-            .map_or("at cluster scope".to_string(), |n| format!("in {n}"));
+        let scope = answer.probe.scope();
         let mut reason = format!(
             "{} {} {scope}",
             if answer.allowed {

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{
-    AccessArgs, ApplyArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs, RevokeArgs,
-    RotateArgs, WizardArgs,
+    AccessArgs, ApplyArgs, AuditArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs,
+    RevokeArgs, RotateArgs, WizardArgs,
 };
 use crate::cli::{ContainmentArgs, PodSecurityLevel};
+use crate::domain::acceptance::{self, Acceptance};
 use crate::domain::names::{self, NamespaceName, ServiceAccountName};
 use crate::domain::spec::{
     self, Allowances, GrantRef, GrantSpec, PodSecurity, RoleSource, TokenKind, refuse_escalation,
@@ -95,6 +96,45 @@ pub(crate) struct CheckPlan {
     pub(crate) all_resources: bool,
     /// One SelfSubjectAccessReview per question, no rules review.
     pub(crate) access_reviews: bool,
+}
+
+/// `kscope audit`, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditPlan {
+    pub(crate) namespace: Option<NamespaceName>,
+    /// `--unused-for`, in seconds.
+    pub(crate) unused_for: i64,
+    /// `--accept`: the findings accepted, every entry valid.
+    pub(crate) accepted: Vec<Acceptance>,
+}
+
+pub(crate) fn audit(args: &AuditArgs) -> Result<AuditPlan> {
+    let namespace = args
+        .namespace
+        .as_deref()
+        .map(NamespaceName::parse)
+        .transpose()?;
+    let unused_for = spec::positive("--unused-for", &args.unused_for)?;
+    let accepted = match &args.accept {
+        None => Vec::new(),
+        Some(path) => {
+            let text =
+                crate::domain::files::read_text(path).map_err(|e| Input::FileUnreadable {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                    flag: "--accept",
+                })?;
+            acceptance::parse(&text).map_err(|problems| Input::InvalidFile {
+                path: path.clone(),
+                problems,
+            })?
+        }
+    };
+    Ok(AuditPlan {
+        namespace,
+        unused_for: i64::try_from(unused_for.as_secs()).unwrap_or(i64::MAX),
+        accepted,
+    })
 }
 
 /// `kscope check -f FILE`, validated.
@@ -260,12 +300,13 @@ pub(crate) fn pod_security(level: PodSecurityLevel) -> PodSecurity {
 
 /// The TenantSet in `file`, validated whole (every problem with its line).
 fn tenant_set(file: &Path, template_dir: Option<&Path>, allow: Allowances) -> Result<TenantSet> {
-    let text = crate::domain::files::read_text(file).map_err(|e| Input::TenantSetUnreadable {
+    let text = crate::domain::files::read_text(file).map_err(|e| Input::FileUnreadable {
         path: file.to_path_buf(),
         detail: e.to_string(),
+        flag: "-f",
     })?;
     tenants::parse(&text, file, template_dir, allow).map_err(|problems| {
-        Input::InvalidTenantSet {
+        Input::InvalidFile {
             path: file.to_path_buf(),
             problems,
         }

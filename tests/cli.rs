@@ -214,6 +214,36 @@ fn input_is_refused_before_any_request_with_exit_2() {
     }
 }
 
+/// A bad `audit --accept` file is refused before any request, every problem with its line;
+/// so is a bad `--unused-for`.
+#[test]
+fn a_bad_accept_file_is_refused_whole_with_every_line() {
+    let mut kscope = Kscope::new().env("KUBECONFIG", "/nonexistent/kubeconfig");
+    let accept = kscope.path("accept.yaml");
+    std::fs::write(
+        &accept,
+        "- ruleId: KSCOPE-NO-SUCH-RULE\n  object: {kind: Secret, namespace: a, name: x}\n  reason: r\n  expires: 2027-01-01\n- ruleId: KSCOPE-TOKEN-UNUSED\n  object: {kind: Secret, name: x}\n  reason: r\n  expires: tomorrow\n  ticket: OPS-1\n",
+    )
+    .unwrap();
+    let run = kscope
+        .run(["audit", "--accept", accept.to_str().unwrap()])
+        .expect_code(2);
+    for said in [
+        "accept.yaml:1:",
+        "unknown ruleId \"KSCOPE-NO-SUCH-RULE\"",
+        "accept.yaml:8:",
+        "expires must be a date as YYYY-MM-DD",
+        "accept.yaml:9:",
+        "unknown field \"ticket\"",
+        "has 3 problems; nothing was sent",
+    ] {
+        assert!(run.stderr.contains(said), "{said}: {}", run.stderr);
+    }
+    assert!(run.stdout.is_empty());
+    let run = kscope.run(["audit", "--unused-for", "soon"]).expect_code(2);
+    assert!(run.stderr.contains("--unused-for"), "{}", run.stderr);
+}
+
 /// A file where `apply --kubeconfig-dir` wants a directory: refused before any request, the
 /// hint naming the flag that was given; `check -f` refuses a bad set as apply does.
 #[test]

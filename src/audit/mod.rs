@@ -33,8 +33,6 @@ const BROAD_GROUPS: [&str; 3] = [
     "system:authenticated",
     "system:unauthenticated",
 ];
-/// `--unused-for`'s default: a token older than this and not used within it is a finding.
-pub(crate) const UNUSED_FOR_SECONDS: i64 = 30 * 86_400;
 
 pub(crate) use crate::domain::catalog::Severity;
 
@@ -445,9 +443,7 @@ pub(crate) fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<
                 Rule::TokenInvalidated,
                 object.clone(),
                 Some(ns.clone()),
-                format!(
-                    "the API server invalidated this token on {since}; delete the Secret"
-                ),
+                format!("the API server invalidated this token on {since}; delete the Secret"),
             ));
         } else {
             // Judged only once the token is older than the threshold: a token made a
@@ -625,6 +621,9 @@ fn days_since(day: &str, now: i64) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::test_support::rule;
+
+    /// `--unused-for`'s default, 30 days.
+    const UNUSED_FOR_SECONDS: i64 = 30 * 86_400;
 
     fn meta(namespace: Option<&str>, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
         ObjectMeta {
@@ -914,7 +913,11 @@ mod tests {
             token_secrets: vec![
                 made("fresh", 5, &[]),
                 made("month-old", 31 * 86_400, &[]),
-                made("used-today", 90 * 86_400, &[(LAST_USED_LABEL, "2027-01-15")]),
+                made(
+                    "used-today",
+                    90 * 86_400,
+                    &[(LAST_USED_LABEL, "2027-01-15")],
+                ),
             ],
             ..Default::default()
         };
@@ -928,7 +931,10 @@ mod tests {
         let found = unused(UNUSED_FOR_SECONDS);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("month-old"), "{found:?}");
-        assert!(found[0].contains("is 31 days old and was never used"), "{found:?}");
+        assert!(
+            found[0].contains("is 31 days old and was never used"),
+            "{found:?}"
+        );
         // A lower threshold catches the fresh token too; the one used today never.
         let found = unused(1);
         assert_eq!(found.len(), 2, "{found:?}");

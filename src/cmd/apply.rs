@@ -18,7 +18,7 @@ use crate::progress::{Bar, Progress, note};
 use crate::render;
 
 pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
-    let plan = super::tenant_set_problems(plan::apply(args))?;
+    let plan = super::file_problems(plan::apply(args))?;
     let set = &plan.set;
     if plan.dry_run == Some(DryRun::Client) {
         print(&apply::manifests(&plan)?)?;

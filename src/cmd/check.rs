@@ -11,14 +11,15 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::check;
-use crate::cli::{CheckArgs, Global, Output};
+use crate::cli::{CheckArgs, Global, Output, ReportOutput};
 use crate::cluster::Wire;
-use crate::cmd::{check_exit, connect, print, tenant_set_problems};
+use crate::cmd::{check_exit, connect, file_problems, print};
+use crate::domain::catalog::Rule;
 use crate::error::{Exit, GrantError, Result};
 use crate::fleet::{self, Verdict};
 use crate::plan;
 use crate::progress::{Bar, Progress, note};
-use crate::render::{self, ListWriter, Row};
+use crate::render::{self, Flag, ListWriter, Row, Suite};
 
 pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Result<Exit> {
     if let Some(file) = &args.file {
@@ -27,16 +28,54 @@ pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Res
     let plan = plan::check(args)?;
     let session = connect(global, wire).await?;
     let report = check::execute(&session, &plan).await?;
-    let document = render::object("AccessCheck", &report);
-    let color = std::io::stdout().is_terminal() && console::colors_enabled();
-    print(&render::as_output(args.output, &document, || {
-        render::check_matrix_styled(&report, color)
-    })?)?;
+    let context = &session.caller.context;
+    let text = match args.output {
+        ReportOutput::Sarif => render::sarif(
+            "check",
+            &Rule::CHECK,
+            &render::report_flags(context, &report),
+        )?,
+        ReportOutput::Junit => {
+            let verdict = if report.all_match() {
+                Verdict::Ok
+            } else {
+                Verdict::Differs
+            };
+            let reasons = fleet::reasons(&report);
+            render::junit(&[Suite {
+                name: format!("kscope check ({context})"),
+                cases: vec![render::check_case(
+                    context,
+                    &report.namespace,
+                    &report.service_account,
+                    verdict,
+                    &reasons,
+                )],
+            }])
+        }
+        plain => {
+            let document = render::object("AccessCheck", &report);
+            let color = std::io::stdout().is_terminal() && console::colors_enabled();
+            render::as_output(plain.plain().unwrap_or_default(), &document, || {
+                render::check_matrix_styled(&report, color)
+            })?
+        }
+    };
+    print(&text)?;
     Ok(check_exit(&report))
 }
 
+/// What `check -f` keeps of the proofs for its output: the table's rows, or the CI formats'
+/// flags and cases (the JSON and YAML items are written as they come and not kept).
+#[derive(Default)]
+struct Kept {
+    rows: Vec<Row>,
+    flags: Vec<Flag>,
+    suites: Vec<Suite>,
+}
+
 async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) -> Result<Exit> {
-    let plan = tenant_set_problems(plan::check_set(args, file))?;
+    let plan = file_problems(plan::check_set(args, file))?;
     let sessions = super::sessions(global, wire).await?;
     let set = &plan.set;
     let total = set.tenants.len() * sessions.len();
@@ -46,30 +85,50 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
         total as u64,
         "differ",
     );
-    let mut writer = (args.output != Output::Table).then(|| ListWriter::new(args.output));
+    let mut writer = match args.output {
+        ReportOutput::Json => Some(ListWriter::new(Output::Json)),
+        ReportOutput::Yaml => Some(ListWriter::new(Output::Yaml)),
+        _ => None,
+    };
     if let Some(writer) = &writer {
         print(&writer.begin())?;
     }
-    let mut rows: Vec<Row> = Vec::new();
+    let mut kept = Kept::default();
     let mut counts = [0usize; 4];
     for session in &sessions {
+        let context = session.caller.context.clone();
+        let mut cases = Vec::new();
         fleet::prove_all(session, &plan, &mut |item| {
             counts[item.verdict as usize] += 1;
             bar.advance(counts[Verdict::Differs as usize] + counts[Verdict::Missing as usize]);
-            match &mut writer {
-                Some(writer) => print(&writer.item(&item)?),
-                None => {
-                    rows.push(Row::of(&item));
-                    Ok(())
-                }
+            match (&mut writer, args.output) {
+                (Some(writer), _) => return print(&writer.item(&item)?),
+                (None, ReportOutput::Sarif) => kept.flags.extend(render::item_flags(&item)),
+                (None, ReportOutput::Junit) => cases.push(render::check_case(
+                    &item.context,
+                    &item.namespace,
+                    &item.service_account,
+                    item.verdict,
+                    &item.reasons,
+                )),
+                (None, _) => kept.rows.push(Row::of(&item)),
             }
+            Ok(())
         })
         .await?;
+        kept.suites.push(Suite {
+            name: format!("kscope check -f ({context})"),
+            cases,
+        });
     }
     drop(bar);
-    match &writer {
-        Some(writer) => print(&writer.end())?,
-        None => print(&render::check_rows(&rows, sessions.len() > 1))?,
+    match (&writer, args.output) {
+        (Some(writer), _) => print(&writer.end())?,
+        (None, ReportOutput::Sarif) => {
+            print(&render::sarif("check -f", &Rule::CHECK, &kept.flags)?)?
+        }
+        (None, ReportOutput::Junit) => print(&render::junit(&kept.suites))?,
+        (None, _) => print(&render::check_rows(&kept.rows, sessions.len() > 1))?,
     }
     let [ok, differs, missing, failed] = counts;
     let sent = wire.requests_sent();

@@ -87,9 +87,10 @@ pub(crate) fn print(text: &str) -> Result<()> {
     }
 }
 
-/// A TenantSet's plan, saying every problem of an invalid file on stderr with its line.
-pub(crate) fn tenant_set_problems<T>(plan: Result<T>) -> Result<T> {
-    if let Err(Error::Input(Input::InvalidTenantSet { path, problems })) = &plan {
+/// A plan read from a file (a TenantSet, an accept file), saying every problem of an invalid
+/// file on stderr with its line.
+pub(crate) fn file_problems<T>(plan: Result<T>) -> Result<T> {
+    if let Err(Error::Input(Input::InvalidFile { path, problems })) = &plan {
         for p in problems {
             note(&format!(
                 "{}:{}:{}: {}",

@@ -183,7 +183,10 @@ fn object(
         None => None,
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(_) => {
-            problem(at(spanned), format!("object's {key} must be a non-empty string"));
+            problem(
+                at(spanned),
+                format!("object's {key} must be a non-empty string"),
+            );
             ok = false;
             None
         }
@@ -232,7 +235,10 @@ mod tests {
         let today: Date = "2026-12-01".parse().unwrap();
         assert!(!accepted[0].expired(today));
         assert!(accepted[1].expired(today));
-        assert!(!accepted[1].expired("2026-01-31".parse().unwrap()), "the last day holds");
+        assert!(
+            !accepted[1].expired("2026-01-31".parse().unwrap()),
+            "the last day holds"
+        );
     }
 
     #[test]

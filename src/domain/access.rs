@@ -79,6 +79,15 @@ pub(crate) enum AnsweredBy {
     SelfSubjectRulesReview,
 }
 
+impl Probe {
+    /// Where the question was asked, for a sentence: `in <namespace>` or `at cluster scope`.
+    pub(crate) fn scope(&self) -> String {
+        self.namespace
+            .as_deref()
+            .map_or("at cluster scope".to_string(), |n| format!("in {n}"))
+    }
+}
+
 impl Answer {
     pub(crate) fn matches(&self) -> bool {
         self.allowed == self.probe.expected

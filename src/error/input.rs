@@ -90,12 +90,16 @@ pub(crate) enum Input {
         found: Vec<&'static str>,
     },
 
-    #[error("could not read the TenantSet file {}: {detail}", path.display())]
-    TenantSetUnreadable { path: PathBuf, detail: String },
+    #[error("could not read {}: {detail}", path.display())]
+    FileUnreadable {
+        path: PathBuf,
+        detail: String,
+        flag: &'static str,
+    },
 
     /// Every problem is printed above the error, one line each (`file:line:column: …`).
     #[error("{} has {} problem{}; nothing was sent", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" })]
-    InvalidTenantSet {
+    InvalidFile {
         path: PathBuf,
         problems: Vec<Problem>,
     },
@@ -163,8 +167,8 @@ impl Input {
             }
             CredentialFile { .. } => "point it at a kubeconfig written by kscope kubeconfig".into(),
             UntrustedCredentialFile { .. } => "check the kubeconfig kscope wrote for the grant instead (kscope kubeconfig NS SA --output F), or pass --trust-kubeconfig-file if you wrote this file yourself; nothing was run or sent".into(),
-            TenantSetUnreadable { .. } => "check the path given to -f".into(),
-            InvalidTenantSet { .. } => "fix the lines named above, then run the command again".into(),
+            FileUnreadable { flag, .. } => format!("check the path given to {flag}"),
+            InvalidFile { .. } => "fix the lines named above, then run the command again".into(),
             InvalidConcurrency => "e.g. --concurrency 8".into(),
             SeveralContexts { .. } => {
                 "give one --context, or run the command once per context".into()

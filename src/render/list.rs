@@ -53,12 +53,22 @@ pub(crate) fn findings(found: &[Finding]) -> String {
     if found.is_empty() {
         return "No findings.\n".into();
     }
-    let mut table = plain(&["SEVERITY", "OBJECT", "FINDING"]);
+    let mut table = plain(&["SEVERITY", "RULE", "OBJECT", "FINDING"]);
     for finding in found {
+        let mut message = finding.message.clone();
+        match &finding.accepted {
+            Some(a) if a.expired => message.push_str(&format!(
+                " [its acceptance expired on {}: {}]",
+                a.expires, a.reason
+            )),
+            Some(a) => message.push_str(&format!(" [accepted until {}: {}]", a.expires, a.reason)),
+            None => {}
+        }
         table.add_row(vec![
             finding.severity.to_string(),
+            finding.rule.id().to_string(),
             printable(&finding.object),
-            printable(&finding.message),
+            printable(&message),
         ]);
     }
     finish(&table)

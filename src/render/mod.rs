@@ -10,6 +10,7 @@ pub(crate) use crate::domain::text::printable;
 use crate::error::{Error, Result};
 
 mod check;
+mod ci;
 mod credential;
 mod fleet;
 mod grant;
@@ -19,6 +20,9 @@ mod revoke;
 mod templates;
 
 pub(crate) use check::{access_differs, check_matrix_styled};
+pub(crate) use ci::{
+    Flag, Suite, audit_suite, check_case, finding_flags, item_flags, junit, report_flags, sarif,
+};
 pub(crate) use credential::{endpoint_warning, expiry_notes};
 pub(crate) use fleet::{ListWriter, Row, check_rows};
 pub(crate) use grant::{grant_results, tenant_results};

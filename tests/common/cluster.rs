@@ -33,6 +33,14 @@ pub fn faults_cluster_dir() -> PathBuf {
     )
 }
 
+/// State dir of a full control plane kept for the audit's CI-format tests (tests/ci_formats.rs
+/// alone), so that findings other tests make elsewhere never reach their exit codes.
+pub const AUDIT_CLUSTER_ENV: &str = "KSCOPE_TEST_CLUSTER_AUDIT";
+
+pub fn audit_cluster_dir() -> PathBuf {
+    checked_dir(AUDIT_CLUSTER_ENV, "target/testenv/audit", "")
+}
+
 /// State dir of the control plane without kube-controller-manager: nothing fills token
 /// Secrets, creates `default` ServiceAccounts or finishes namespace deletion there.
 /// Panics, naming the command that starts it, when it is not running.
