@@ -182,9 +182,24 @@ async fn audit_finds_a_long_lived_token_of_a_cluster_admin_service_account() {
         .await
         .unwrap();
     let run = kscope.run(["audit", "-n", &ns]).expect_code(0);
+    // A token made seconds ago is not "unused" under the default 30 days; under 1s it is.
+    assert!(!run.stdout.contains("never used"), "{}", run.stdout);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let run = kscope
+        .run(["audit", "-n", &ns, "--unused-for", "1s"])
+        .expect_code(0);
     assert!(run.stdout.contains("was never used"), "{}", run.stdout);
+    assert!(run.stdout.contains("KSCOPE-TOKEN-UNUSED"), "{}", run.stdout);
     kscope
-        .run(["audit", "-n", &ns, "--fail-on", "medium"])
+        .run([
+            "audit",
+            "-n",
+            &ns,
+            "--unused-for",
+            "1s",
+            "--fail-on",
+            "medium",
+        ])
         .expect_code(3);
 }
 
