@@ -51,7 +51,16 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
         let mut kscope = admin(&dir);
         let (ns, group) = (ns.to_string(), group.clone());
         async move {
-            let run = kscope.run(["check", &ns, sa, "--all-resources", "-o", "json"]);
+            // One access review per question, so that each answer names its source.
+            let run = kscope.run([
+                "check",
+                &ns,
+                sa,
+                "--all-resources",
+                "--access-reviews",
+                "-o",
+                "json",
+            ]);
             if run.code != 0 {
                 return Err(format!("exit {}: {}{}", run.code, run.stdout, run.stderr));
             }
