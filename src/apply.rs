@@ -136,13 +136,32 @@ pub(crate) async fn apply(
         .await
         .is_ok_and(|answers| answers.iter().all(|a| *a));
     let session = &session;
-    let mut results: Vec<TenantResult> = futures::stream::iter(&plan.set.tenants)
-        .map(|tenant| async move {
-            let result = one(session, plan, tenant, mode, checked_once, kubeconfigs).await;
-            done(&result);
-            result
+    // The tenants of one namespace one after the other, namespaces at once: each tenant's
+    // containment judgement (a stronger ServiceAccount in its namespace) must see the grants
+    // of the set made before it, or two tenants of one namespace judged at once would each
+    // miss the other.
+    let mut by_namespace: Vec<Vec<&Tenant>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for tenant in &plan.set.tenants {
+        let ns = tenant.spec.namespace.as_str();
+        let at = *index.entry(ns).or_insert_with(|| {
+            by_namespace.push(Vec::new());
+            by_namespace.len() - 1
+        });
+        by_namespace[at].push(tenant);
+    }
+    let mut results: Vec<TenantResult> = futures::stream::iter(by_namespace)
+        .map(|tenants| async move {
+            let mut results = Vec::with_capacity(tenants.len());
+            for tenant in tenants {
+                let result = one(session, plan, tenant, mode, checked_once, kubeconfigs).await;
+                done(&result);
+                results.push(result);
+            }
+            results
         })
         .buffer_unordered(plan.concurrency)
+        .flat_map(futures::stream::iter)
         .collect()
         .await;
     // Every guard this run installed is proven in force (as the tenant, a write it protects

@@ -236,6 +236,29 @@ pub(crate) struct KubeconfigArgs {
     /// CA certificate (PEM) to embed (default: the one of your context).
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_file: Option<PathBuf>,
+
+    /// What to emit: a kubeconfig, Argo CD's declarative cluster Secret, or the kubeconfig
+    /// Secret Flux reads (key `value`).
+    #[arg(long, value_enum, default_value_t = CredentialFormat::Kubeconfig)]
+    pub(crate) format: CredentialFormat,
+
+    /// The Secret's namespace (argocd: default argocd; flux: required, the namespace of the
+    /// Kustomization or HelmRelease that reads it).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub(crate) secret_namespace: Option<String>,
+
+    /// The cluster's name in Argo CD (default: the name of the kubeconfig kscope writes).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+}
+
+/// `kubeconfig --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum CredentialFormat {
+    #[default]
+    Kubeconfig,
+    Argocd,
+    Flux,
 }
 
 /// How a kubeconfig is issued and where it goes (shared by `kubeconfig` and `rotate`).

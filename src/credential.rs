@@ -18,6 +18,8 @@ use crate::session::Session;
 pub(crate) struct Credential {
     /// The kubeconfig YAML, token included.
     pub(crate) kubeconfig: String,
+    /// The token the kubeconfig holds.
+    pub(crate) token: Token,
     /// For an expiring token: what was asked for, and the `exp` claim the server put in it.
     pub(crate) expiry: Option<Expiry>,
 }
@@ -104,6 +106,7 @@ pub(crate) async fn issue(
     };
     Ok(Credential {
         kubeconfig: kubeconfig::scoped_kubeconfig(endpoint, namespace, service_account, &token)?,
+        token,
         expiry,
     })
 }

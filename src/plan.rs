@@ -11,8 +11,9 @@ use crate::cli::{
     AccessArgs, ApplyArgs, AuditArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs,
     RevokeArgs, RotateArgs, WizardArgs,
 };
-use crate::cli::{ContainmentArgs, PodSecurityLevel};
+use crate::cli::{ContainmentArgs, CredentialFormat, PodSecurityLevel};
 use crate::domain::acceptance::{self, Acceptance};
+use crate::domain::delivery;
 use crate::domain::names::{self, NamespaceName, ServiceAccountName};
 use crate::domain::spec::{
     self, Allowances, GrantRef, GrantSpec, PodSecurity, RoleSource, TokenKind, refuse_escalation,
@@ -69,6 +70,8 @@ pub(crate) enum Destination {
 /// `kscope kubeconfig`, validated.
 #[derive(Debug, Clone)]
 pub(crate) struct KubeconfigPlan {
+    /// A kubeconfig, or a deployment system's Secret holding the credential.
+    pub(crate) format: CredentialPlan,
     /// `None`: the grant last made from this machine for the context.
     pub(crate) grant: Option<GrantRef>,
     pub(crate) token: TokenKind,
@@ -77,6 +80,21 @@ pub(crate) struct KubeconfigPlan {
     pub(crate) strict_duration: bool,
     pub(crate) server: Option<String>,
     pub(crate) ca_file: Option<PathBuf>,
+}
+
+/// What `kubeconfig --format` emits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CredentialPlan {
+    Kubeconfig,
+    /// Argo CD's cluster Secret, in `secret_namespace`, named `name` in Argo CD.
+    Argocd {
+        secret_namespace: String,
+        name: Option<String>,
+    },
+    /// Flux's kubeconfig Secret, in `secret_namespace`.
+    Flux {
+        secret_namespace: String,
+    },
 }
 
 /// `kscope check`, validated.
@@ -354,7 +372,34 @@ pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
         }
         .into());
     }
+    let secret_namespace = args
+        .secret_namespace
+        .as_deref()
+        .map(NamespaceName::parse)
+        .transpose()?;
+    let format = match (args.format, secret_namespace) {
+        (CredentialFormat::Kubeconfig, None) => CredentialPlan::Kubeconfig,
+        (CredentialFormat::Kubeconfig, Some(_)) => {
+            return Err(Input::FormatFlag {
+                flag: "--secret-namespace",
+            }
+            .into());
+        }
+        (CredentialFormat::Argocd, namespace) => CredentialPlan::Argocd {
+            secret_namespace: namespace
+                .map_or(delivery::ARGOCD_NAMESPACE.to_string(), |n| n.to_string()),
+            name: args.name.clone(),
+        },
+        (CredentialFormat::Flux, Some(namespace)) => CredentialPlan::Flux {
+            secret_namespace: namespace.to_string(),
+        },
+        (CredentialFormat::Flux, None) => return Err(Input::FluxNamespace.into()),
+    };
+    if args.name.is_some() && args.format != CredentialFormat::Argocd {
+        return Err(Input::FormatFlag { flag: "--name" }.into());
+    }
     Ok(KubeconfigPlan {
+        format,
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
         token: token_kind(args.emit.duration.as_deref())?,
         destination: destination(args.emit.output.as_deref(), args.emit.force)?,

@@ -113,7 +113,7 @@ fn templates_lists_built_ins_and_user_templates() {
     assert_eq!(parsed["apiVersion"], "kscope.dev/v1alpha1");
     assert_eq!(parsed["kind"], "TemplateList");
     let items = parsed["items"].as_array().unwrap();
-    assert_eq!(items.len(), 5);
+    assert_eq!(items.len(), 6);
     assert!(items.iter().all(|t| t["rules"].is_array()));
 
     // A file in the default directory may not quietly replace a built-in; the same file in a

@@ -12,6 +12,7 @@ pub(crate) mod acceptance;
 pub(crate) mod access;
 pub(crate) mod catalog;
 pub(crate) mod containment;
+pub(crate) mod delivery;
 pub(crate) mod duration;
 pub(crate) mod files;
 pub(crate) mod invalid;

@@ -13,7 +13,7 @@ use crate::domain::invalid::Invalid;
 use crate::domain::names;
 
 /// The built-in templates, in the order `kscope templates` lists them.
-const BUILT_INS: [(&str, &str); 4] = [
+const BUILT_INS: [(&str, &str); 5] = [
     (
         "namespace-admin",
         include_str!("../../templates/namespace-admin.yaml"),
@@ -21,6 +21,7 @@ const BUILT_INS: [(&str, &str); 4] = [
     ("developer", include_str!("../../templates/developer.yaml")),
     ("deployer", include_str!("../../templates/deployer.yaml")),
     ("read-only", include_str!("../../templates/read-only.yaml")),
+    ("gitops", include_str!("../../templates/gitops.yaml")),
 ];
 
 /// The default template: the walkthrough's role.
@@ -258,7 +259,13 @@ mod tests {
         let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
-            ["namespace-admin", "developer", "deployer", "read-only"]
+            [
+                "namespace-admin",
+                "developer",
+                "deployer",
+                "read-only",
+                "gitops"
+            ]
         );
         for template in &all {
             for rule in &template.rules {
@@ -375,7 +382,7 @@ mod tests {
         assert_eq!(e.to_string(), "unknown template \"nope\"");
         assert!(
             e.hint()
-                .contains("namespace-admin, developer, deployer, read-only, viewer")
+                .contains("namespace-admin, developer, deployer, read-only, gitops, viewer")
         );
         let missing = resolve("./missing.yaml", &dirs).unwrap_err();
         assert!(

@@ -29,6 +29,12 @@ pub(crate) enum Input {
         flag: &'static str,
     },
 
+    #[error("kubeconfig --format flux needs --secret-namespace")]
+    FluxNamespace,
+
+    #[error("{flag} only goes with a --format that makes a Secret ({})", if *flag == "--name" { "argocd" } else { "argocd or flux" })]
+    FormatFlag { flag: &'static str },
+
     /// A token sent over plain HTTP is a token given away.
     #[error("invalid --server {value:?}: a tenant's token only goes to an https:// server")]
     ServerNotHttps { value: String },
@@ -141,6 +147,8 @@ impl Input {
                     format!("give {flag} a directory (kscope creates it, mode 0700, when it is missing)")
                 }
             },
+            FluxNamespace => "pass --secret-namespace NS: Flux reads the Secret from the namespace of the Kustomization or HelmRelease".into(),
+            FormatFlag { flag } => format!("drop {flag}, or pass --format argocd"),
             ServerNotHttps { .. } => "give the API server's https:// address, e.g. --server https://api.example:6443".into(),
             NoHome => "pass --kubeconfig FILE".into(),
             KubeconfigUnreadable { .. } => {

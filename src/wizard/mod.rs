@@ -212,6 +212,7 @@ pub(crate) fn interview(
         access_reviews: false,
     };
     let kubeconfig = KubeconfigPlan {
+        format: crate::plan::CredentialPlan::Kubeconfig,
         grant: Some(grant_ref),
         token,
         destination: Destination::File {

@@ -251,11 +251,11 @@ fn another_context_an_existing_namespace_and_a_cluster_role() {
             Select(1), // prod
             Select(2), // team-b (after "new" and default; kube-system is hidden)
             Type("ci"),
-            Select(4),   // an existing ClusterRole
+            Select(5),   // an existing ClusterRole
             Select(3),   // another one, typed
             Type("a/b"), // refused
             Type("missing"),
-            Select(4), // asked again: an existing ClusterRole
+            Select(5), // asked again: an existing ClusterRole
             Select(1), // view
             Select(0), // long-lived
             Type("out.kubeconfig"),
