@@ -4,7 +4,7 @@
 //! revokes (with the 401 proof) the set's grants that left the file. One failing tenant does
 //! not stop the others. Returns results; prints nothing but the progress it is given.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
@@ -16,13 +16,14 @@ use crate::cli::DryRun;
 use crate::cluster::Mode;
 use crate::containment;
 use crate::credential;
+use crate::deliver::{self, Target};
 use crate::domain::containment::{self as contained, Reach};
 use crate::domain::kubeconfig::Endpoint;
 use crate::domain::manifest::{self, GRANT_LABEL, Outcome};
 use crate::domain::names::{NamespaceName, ServiceAccountName};
 use crate::domain::rules::Permission;
 use crate::domain::spec::GrantRef;
-use crate::domain::tenants::Tenant;
+use crate::domain::tenants::{Delivery, Tenant};
 use crate::error::{Error, Result};
 use crate::grant;
 use crate::plan::{ApplyPlan, GrantPlan, RevokePlan};
@@ -47,9 +48,19 @@ pub(crate) struct TenantResult {
     /// What containment had to say: a privileged namespace, a risk the flags accepted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) warnings: Vec<String>,
+    /// Where its credential was delivered (`kubeconfig.deliverTo`), or removed from (prune).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) delivered: Option<String>,
     /// The guard this run installed for the tenant, still to be proven in force.
     #[serde(skip)]
     guard: Option<(GrantRef, Reach)>,
+}
+
+/// Where `apply` delivers credentials: the workload cluster's endpoint (what the Secrets
+/// point at), and a session per management context the set names, connected up front.
+pub(crate) struct Deliveries<'a> {
+    pub(crate) endpoint: &'a Endpoint,
+    pub(crate) to: &'a BTreeMap<String, Session>,
 }
 
 /// What happened to a tenant, in one word (two in a dry run's prune).
@@ -120,6 +131,7 @@ pub(crate) async fn apply(
     session: &Session,
     plan: &ApplyPlan,
     kubeconfigs: Option<(&Path, &Endpoint)>,
+    deliveries: Option<&Deliveries<'_>>,
     done: &(dyn Fn(&TenantResult) + Sync),
 ) -> Vec<TenantResult> {
     let session = session.quiet();
@@ -154,7 +166,16 @@ pub(crate) async fn apply(
         .map(|tenants| async move {
             let mut results = Vec::with_capacity(tenants.len());
             for tenant in tenants {
-                let result = one(session, plan, tenant, mode, checked_once, kubeconfigs).await;
+                let result = one(
+                    session,
+                    plan,
+                    tenant,
+                    mode,
+                    checked_once,
+                    kubeconfigs,
+                    deliveries,
+                )
+                .await;
                 done(&result);
                 results.push(result);
             }
@@ -188,6 +209,7 @@ async fn one(
     mode: Mode,
     checked_once: bool,
     kubeconfigs: Option<(&Path, &Endpoint)>,
+    deliveries: Option<&Deliveries<'_>>,
 ) -> TenantResult {
     let grant_plan = GrantPlan {
         spec: tenant.spec.clone(),
@@ -208,6 +230,7 @@ async fn one(
         reason: None,
         kubeconfig: None,
         warnings: Vec::new(),
+        delivered: None,
         guard: None,
     };
     let outcome = async {
@@ -219,11 +242,25 @@ async fn one(
             ),
             _ => None,
         };
-        Ok::<_, Error>((report, written))
+        let delivered = match (&tenant.delivery, deliveries, mode) {
+            (Some(delivery), Some(deliveries), Mode::Apply) => Some(
+                deliver_one(
+                    session,
+                    tenant,
+                    delivery,
+                    deliveries,
+                    report.token_secret.as_ref(),
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok::<_, Error>((report, written, delivered))
     }
     .await;
     match outcome {
-        Ok((report, written)) => {
+        Ok((report, written, delivered)) => {
+            result.delivered = delivered;
             result.result = if mode == Mode::ServerDryRun {
                 TenantOutcome::Validated
             } else {
@@ -280,6 +317,37 @@ async fn write_kubeconfig(
     }
     crate::kubeconfig::write_private(&path, &issued.kubeconfig, true, "--kubeconfig-dir")?;
     Ok(shown)
+}
+
+/// Delivers one tenant's credential as its `kubeconfig` says, and records where it went.
+async fn deliver_one(
+    session: &Session,
+    tenant: &Tenant,
+    delivery: &Delivery,
+    deliveries: &Deliveries<'_>,
+    known: Option<&k8s_openapi::api::core::v1::Secret>,
+) -> Result<String> {
+    let grant = tenant.spec.grant_ref();
+    let mgmt = deliveries
+        .to
+        .get(&delivery.context)
+        .ok_or_else(|| Error::bug("a delivery context was not connected"))?;
+    let issued =
+        credential::issue(session, &grant, known, tenant.token, deliveries.endpoint).await?;
+    let target = Target {
+        system: delivery.system,
+        secret_namespace: delivery.secret_namespace.clone(),
+        cluster_name: None,
+    };
+    let secret = deliver::secret(deliveries.endpoint, &grant, &issued, &target);
+    let name = secret.metadata.name.clone().unwrap_or_default();
+    let outcome = deliver::deliver(mgmt, secret.clone()).await?;
+    let server = mgmt.caller.endpoint(None, None)?.server;
+    deliver::remember(session, &grant, &server, &secret, &target).await?;
+    Ok(format!(
+        "Secret {}/{name} in context {} ({outcome})",
+        delivery.secret_namespace, delivery.context
+    ))
 }
 
 /// The set's grants on the session's cluster that are no longer in the file: found by the
@@ -357,16 +425,29 @@ pub(crate) async fn prune(
             };
             let outcome = async {
                 let survey = revoke::survey(session, &revoke_plan).await?;
+                // Where its credential was delivered, read before the grant is gone.
+                let recorded = match session
+                    .cluster
+                    .get::<ServiceAccount>(grant.namespace.as_str(), grant.service_account.as_str())
+                    .await?
+                {
+                    Some(account) => deliver::recorded(&account),
+                    None => Vec::new(),
+                };
                 if plan.dry_run.is_some() {
-                    return Ok(TenantOutcome::WouldPrune);
+                    return Ok((TenantOutcome::WouldPrune, None));
                 }
                 revoke::execute(session, &survey, plan.timeout).await?;
-                Ok::<_, Error>(TenantOutcome::Pruned)
+                let removed = deliver::withdraw(session, &recorded).await?;
+                Ok::<_, Error>((
+                    TenantOutcome::Pruned,
+                    (!removed.is_empty()).then(|| removed.join(", ")),
+                ))
             }
             .await;
-            let (result, reason) = match outcome {
-                Ok(word) => (word, None),
-                Err(e) => (TenantOutcome::Failed, Some(e.to_string())),
+            let (result, reason, delivered) = match outcome {
+                Ok((word, removed)) => (word, None, removed),
+                Err(e) => (TenantOutcome::Failed, Some(e.to_string()), None),
             };
             TenantResult {
                 context: session.caller.context.clone(),
@@ -377,6 +458,7 @@ pub(crate) async fn prune(
                 reason,
                 kubeconfig: None,
                 warnings: Vec::new(),
+                delivered,
                 guard: None,
             }
         })

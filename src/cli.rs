@@ -250,6 +250,11 @@ pub(crate) struct KubeconfigArgs {
     /// The cluster's name in Argo CD (default: the name of the kubeconfig kscope writes).
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
+
+    /// Server-side apply the Secret into this context's cluster (where Argo CD or Flux runs)
+    /// instead of printing it; `rotate` updates it there later.
+    #[arg(long, value_name = "CONTEXT", conflicts_with = "output")]
+    pub(crate) deliver_to: Option<String>,
 }
 
 /// `kubeconfig --format`.

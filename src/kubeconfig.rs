@@ -78,6 +78,21 @@ fn kubeconfig_error(error: KubeconfigError, path: Option<&Path>) -> Input {
 }
 
 impl Caller {
+    /// The first context (in file order) whose cluster's server is `server`.
+    pub(crate) fn context_for_server(&self, server: &str) -> Option<String> {
+        let wanted = server.trim_end_matches('/');
+        self.kubeconfig.contexts.iter().find_map(|named| {
+            let cluster = named.context.as_ref()?.cluster.as_str();
+            let entry = self
+                .kubeconfig
+                .clusters
+                .iter()
+                .find(|c| c.name == cluster)?;
+            let at = entry.cluster.as_ref()?.server.as_deref()?;
+            (at.trim_end_matches('/') == wanted).then(|| named.name.clone())
+        })
+    }
+
     /// The same kubeconfig with another of its contexts chosen.
     pub(crate) fn with_context(&self, context: &str) -> Result<Caller> {
         if !self.kubeconfig.contexts.iter().any(|c| c.name == context) {

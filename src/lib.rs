@@ -22,6 +22,7 @@ pub(crate) mod cluster;
 pub(crate) mod cmd;
 pub(crate) mod containment;
 pub(crate) mod credential;
+pub(crate) mod deliver;
 pub(crate) mod domain;
 pub(crate) mod error;
 pub(crate) mod fleet;

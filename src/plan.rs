@@ -72,6 +72,8 @@ pub(crate) enum Destination {
 pub(crate) struct KubeconfigPlan {
     /// A kubeconfig, or a deployment system's Secret holding the credential.
     pub(crate) format: CredentialPlan,
+    /// `--deliver-to`: the context of the cluster the Secret is applied into.
+    pub(crate) deliver_to: Option<String>,
     /// `None`: the grant last made from this machine for the context.
     pub(crate) grant: Option<GrantRef>,
     pub(crate) token: TokenKind,
@@ -398,8 +400,15 @@ pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
     if args.name.is_some() && args.format != CredentialFormat::Argocd {
         return Err(Input::FormatFlag { flag: "--name" }.into());
     }
+    if args.deliver_to.is_some() && format == CredentialPlan::Kubeconfig {
+        return Err(Input::FormatFlag {
+            flag: "--deliver-to",
+        }
+        .into());
+    }
     Ok(KubeconfigPlan {
         format,
+        deliver_to: args.deliver_to.clone(),
         grant: grant_ref(args.namespace.as_deref(), args.serviceaccount.as_deref())?,
         token: token_kind(args.emit.duration.as_deref())?,
         destination: destination(args.emit.output.as_deref(), args.emit.force)?,

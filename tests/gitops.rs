@@ -140,3 +140,204 @@ fn flux_needs_the_namespace_its_secret_goes_to() {
         .expect_code(2);
     assert!(run.stderr.contains("--format argocd"), "{}", run.stderr);
 }
+
+/// The token of a delivered Argo CD Secret, read back from the management cluster.
+async fn delivered_token(client: &kube::Client, ns: &str, name: &str) -> (String, String) {
+    use k8s_openapi::api::core::v1::Secret;
+    let secret = kube::Api::<Secret>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .unwrap_or_else(|e| panic!("the delivered Secret {ns}/{name}: {e}"));
+    let data = secret.data.unwrap();
+    let config: Value = serde_json::from_slice(&data["config"].0).unwrap();
+    (
+        config["bearerToken"].as_str().unwrap().to_string(),
+        secret.metadata.resource_version.unwrap(),
+    )
+}
+
+/// A kubeconfig for the workload cluster holding `token`.
+fn with_token(kscope: &Kscope, dir: &Path, token: &str, name: &str) -> std::path::PathBuf {
+    let path = kscope.path(name);
+    common::write_token_kubeconfig(dir, token, None, &path);
+    path
+}
+
+#[tokio::test]
+async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
+    let (workload, management) = (common::cluster_dir(), common::faults_cluster_dir());
+    let kscope = Kscope::new();
+    let kubeconfig = common::two_clusters(&workload, &management, kscope.home());
+    let mut kscope = kscope.kubeconfig(&kubeconfig);
+    let ns = common::unique_name("deliver");
+    kscope
+        .run([
+            "--context",
+            "one",
+            "grant",
+            &ns,
+            "argocd",
+            "--template",
+            "gitops",
+        ])
+        .expect_code(0);
+    let mgmt = common::admin_client(&management).await;
+    let argocd = common::unique_name("argocd");
+    common::create_namespace(&mgmt, &argocd).await;
+    let deliver = [
+        "--context",
+        "one",
+        "kubeconfig",
+        &ns,
+        "argocd",
+        "--format",
+        "argocd",
+        "--secret-namespace",
+        &argocd,
+        "--deliver-to",
+        "two",
+    ];
+    let run = kscope.run(deliver).expect_code(0);
+    assert!(run.stdout.is_empty(), "nothing printed: {}", run.stdout);
+    assert!(
+        run.stderr.contains("created in context two"),
+        "{}",
+        run.stderr
+    );
+    let listed = kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(mgmt.clone(), &argocd)
+        .list(&kube::api::ListParams::default().labels("argocd.argoproj.io/secret-type=cluster"))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1, "one cluster Secret delivered");
+    let name = listed.items[0].metadata.name.clone().unwrap();
+    assert!(
+        name.starts_with("kscope.") && name.ends_with(&format!(".{ns}.argocd")),
+        "{name}"
+    );
+    let (token, version) = delivered_token(&mgmt, &argocd, &name).await;
+    assert!(!run.stderr.contains(&token), "the token is never printed");
+    let path = with_token(&kscope, &workload, &token, "delivered.kubeconfig");
+    let run = runner::kubectl_as(
+        common::kubectl(&workload),
+        &path,
+        &["get", "deployments", "-n", &ns],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // Again, with the same long-lived token: nothing is sent.
+    let run = kscope.run(deliver).expect_code(0);
+    assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    assert_eq!(delivered_token(&mgmt, &argocd, &name).await.1, version);
+
+    // rotate puts the new token there, in place; the old one is refused.
+    let run = kscope.run([
+        "--context",
+        "one",
+        "rotate",
+        &ns,
+        "argocd",
+        "-o",
+        kscope.path("rotated.kubeconfig").to_str().unwrap(),
+    ]);
+    let run = run.expect_code(0);
+    assert!(
+        run.stderr.contains(&format!(
+            "the new credential is in Secret {argocd}/{name} in context two"
+        )),
+        "{}",
+        run.stderr
+    );
+    let (rotated, _) = delivered_token(&mgmt, &argocd, &name).await;
+    assert_ne!(rotated, token);
+    let path = with_token(&kscope, &workload, &rotated, "rotated-token.kubeconfig");
+    let run = runner::kubectl_as(
+        common::kubectl(&workload),
+        &path,
+        &["get", "deployments", "-n", &ns],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let old = with_token(&kscope, &workload, &token, "old.kubeconfig");
+    let run = runner::kubectl_as(
+        common::kubectl(&workload),
+        &old,
+        &["get", "deployments", "-n", &ns],
+    );
+    assert_ne!(run.code, 0, "the old token is refused");
+    assert!(
+        run.stderr.contains("Unauthorized") || run.stderr.contains("must be logged in"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn apply_delivers_each_tenants_secret_and_prune_takes_it_away() {
+    let (workload, management) = (common::cluster_dir(), common::faults_cluster_dir());
+    let kscope = Kscope::new();
+    let kubeconfig = common::two_clusters(&workload, &management, kscope.home());
+    let mut kscope = kscope.kubeconfig(&kubeconfig);
+    let mgmt = common::admin_client(&management).await;
+    let argocd = common::unique_name("argocd-set");
+    common::create_namespace(&mgmt, &argocd).await;
+    let ns = common::unique_name("delivered-set");
+    let set = common::unique_name("delivered");
+    let set_path = kscope.path("set.yaml");
+    let write = |tenants: &[String]| {
+        let mut text = format!(
+            "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {{name: {set}}}\nspec:\n  defaults: {{template: gitops}}\n  tenants:\n"
+        );
+        for tenant in tenants {
+            text.push_str(&format!("  - {tenant}\n"));
+        }
+        std::fs::write(&set_path, text).unwrap();
+        set_path.clone()
+    };
+    let keep = format!("{{namespace: {ns}, serviceAccount: keep}}");
+    let delivered = format!(
+        "{{namespace: {ns}, serviceAccount: argocd, kubeconfig: {{format: argocd, deliverTo: two, secretNamespace: {argocd}}}}}"
+    );
+    let file = write(&[keep.clone(), delivered]);
+    let f = file.to_str().unwrap().to_string();
+    let apply = |kscope: &mut Kscope, extra: &[&str]| {
+        let mut args = vec!["--context", "one", "apply", "-f", &f, "-o", "json"];
+        args.extend(extra);
+        let run = kscope.run(&args).expect_code(0);
+        let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
+        parsed["items"].as_array().unwrap().clone()
+    };
+    let items = apply(&mut kscope, &[]);
+    let said = |items: &[Value], sa: &str| -> String {
+        items
+            .iter()
+            .find(|i| i["serviceAccount"] == sa)
+            .map(|i| i["delivered"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert!(said(&items, "argocd").contains("(created)"), "{items:?}");
+    assert_eq!(said(&items, "keep"), "");
+    let secrets =
+        kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(mgmt.clone(), &argocd);
+    let cluster_secrets =
+        |list: kube::core::ObjectList<k8s_openapi::api::core::v1::Secret>| list.items.len();
+    let selector =
+        kube::api::ListParams::default().labels("argocd.argoproj.io/secret-type=cluster");
+    assert_eq!(cluster_secrets(secrets.list(&selector).await.unwrap()), 1);
+
+    // Again: the Secret already holds the credential.
+    let items = apply(&mut kscope, &[]);
+    assert!(said(&items, "argocd").contains("(unchanged)"), "{items:?}");
+
+    // The tenant leaves the file: prune revokes it and takes its Secret away.
+    write(&[keep]);
+    let items = apply(&mut kscope, &["--prune", "--yes"]);
+    let pruned = items
+        .iter()
+        .find(|i| i["serviceAccount"] == "argocd")
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(pruned["result"], "pruned", "{pruned}");
+    assert!(
+        pruned["delivered"].as_str().unwrap().contains("deleted"),
+        "{pruned}"
+    );
+    assert_eq!(cluster_secrets(secrets.list(&selector).await.unwrap()), 0);
+}

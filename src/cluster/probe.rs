@@ -67,6 +67,32 @@ impl Cluster {
         .await
     }
 
+    /// A merge patch of a namespaced object, for real (kscope's own records beside what
+    /// server-side apply owns, such as where a credential was delivered).
+    pub(crate) async fn merge_patch<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<()>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + Debug
+            + DeserializeOwned,
+    {
+        let api = self.namespaced::<K>(namespace);
+        let params = PatchParams {
+            field_manager: Some(crate::domain::manifest::FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        let patch = Patch::Merge(patch);
+        idempotent(|| api.patch(name, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::api(format!("annotate {} {namespace}/{name}", kind::<K>()), e))
+    }
+
     /// Would the server take this merge patch of a cluster-scoped object? (A dry run.)
     pub(crate) async fn try_patch_cluster_scoped<K>(
         &self,

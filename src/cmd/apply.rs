@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::apply::{self, TenantResult};
+use std::collections::BTreeMap;
+
+use crate::apply::{self, Deliveries, TenantResult};
 use crate::cli::{ApplyArgs, DryRun, Global};
 use crate::cluster::Wire;
 use crate::cmd::print;
@@ -13,9 +15,11 @@ use crate::domain::kubeconfig::Endpoint;
 use crate::domain::tenants;
 use crate::error::{Exit, Result};
 use crate::error::{GrantError, Input};
+use crate::kubeconfig::load;
 use crate::plan;
 use crate::progress::{Bar, Progress, note};
 use crate::render;
+use crate::session::Session;
 
 pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
     let plan = super::file_problems(plan::apply(args))?;
@@ -61,6 +65,33 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
         targets.push(Some((dir, super::endpoint(session, None, None)?)));
     }
 
+    // The management clusters the set delivers credentials to, each connected once, up front,
+    // and the endpoint of each workload cluster that those credentials point at.
+    let mut management = BTreeMap::new();
+    let mut endpoints = Vec::new();
+    let delivering = set.tenants.iter().any(|t| t.delivery.is_some()) && plan.dry_run.is_none();
+    if delivering {
+        let base = load(global.kubeconfig.as_deref(), None)?;
+        for tenant in &set.tenants {
+            if let Some(delivery) = &tenant.delivery
+                && !management.contains_key(&delivery.context)
+            {
+                let session = Session::connect(base.with_context(&delivery.context)?, wire).await?;
+                management.insert(delivery.context.clone(), session);
+            }
+        }
+        for session in &sessions {
+            endpoints.push(super::endpoint(session, None, None)?);
+        }
+    }
+    let deliveries: Vec<Deliveries> = endpoints
+        .iter()
+        .map(|endpoint| Deliveries {
+            endpoint,
+            to: &management,
+        })
+        .collect();
+
     let total = set.tenants.len() * sessions.len();
     let bar = Bar::new(
         Progress::Shown,
@@ -76,14 +107,15 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
         };
         bar.advance(failed);
     };
-    let applied =
-        futures::future::join_all(sessions.iter().zip(&targets).map(|(session, target)| {
+    let applied = futures::future::join_all(sessions.iter().zip(&targets).enumerate().map(
+        |(i, (session, target))| {
             let kubeconfigs = target
                 .as_ref()
                 .map(|(dir, endpoint)| (dir.as_path(), endpoint));
-            apply::apply(session, &plan, kubeconfigs, &done)
-        }))
-        .await;
+            apply::apply(session, &plan, kubeconfigs, deliveries.get(i), &done)
+        },
+    ))
+    .await;
     drop(bar);
     let mut results: Vec<TenantResult> = applied.into_iter().flatten().collect();
 

@@ -6,10 +6,15 @@ use crate::cli::{Global, KubeconfigArgs};
 use crate::cluster::Wire;
 use crate::cmd::{connect, emit_kubeconfig, endpoint};
 use crate::credential;
-use crate::domain::delivery;
+use crate::deliver::{self, Target};
+use crate::domain::delivery::{self, System};
+use crate::domain::manifest::Outcome;
 use crate::error::{Exit, Result};
+use crate::kubeconfig::load;
 use crate::plan;
 use crate::plan::CredentialPlan;
+use crate::progress::note;
+use crate::session::Session;
 
 pub(crate) async fn kubeconfig(
     global: &Global,
@@ -23,30 +28,47 @@ pub(crate) async fn kubeconfig(
         .grant_meant(plan.grant.as_ref(), "kubeconfig")
         .await?;
     let mut issued = credential::issue(&session, &grant, None, plan.token, &endpoint).await?;
-    let namespaces = [grant.namespace.as_str()];
-    let secret = match &plan.format {
+    let target = match &plan.format {
         CredentialPlan::Kubeconfig => None,
         CredentialPlan::Argocd {
             secret_namespace,
             name,
-        } => Some(delivery::argocd_secret(
-            &endpoint,
-            &grant,
-            &namespaces,
-            &issued.token,
-            name.as_deref(),
-            secret_namespace,
-        )),
-        CredentialPlan::Flux { secret_namespace } => Some(delivery::flux_secret(
-            &endpoint,
-            &grant,
-            &issued.kubeconfig,
-            secret_namespace,
-        )),
+        } => Some(Target {
+            system: System::ArgoCd,
+            secret_namespace: secret_namespace.clone(),
+            cluster_name: name.clone(),
+        }),
+        CredentialPlan::Flux { secret_namespace } => Some(Target {
+            system: System::Flux,
+            secret_namespace: secret_namespace.clone(),
+            cluster_name: None,
+        }),
     };
-    if let Some(secret) = secret {
+    let Some(target) = target else {
+        emit_kubeconfig(&issued, &plan.destination, plan.strict_duration)?;
+        return Ok(Exit::Ok);
+    };
+    let secret = deliver::secret(&endpoint, &grant, &issued, &target);
+    let Some(context) = &plan.deliver_to else {
         issued.kubeconfig = delivery::secret_yaml(&secret)?;
-    }
-    emit_kubeconfig(&issued, &plan.destination, plan.strict_duration)?;
+        emit_kubeconfig(&issued, &plan.destination, plan.strict_duration)?;
+        return Ok(Exit::Ok);
+    };
+    let base = load(global.kubeconfig.as_deref(), None)?;
+    let mgmt = Session::connect(base.with_context(context)?, wire).await?;
+    let server = mgmt.caller.endpoint(None, None)?.server;
+    let shown = format!(
+        "Secret {}/{}",
+        target.secret_namespace,
+        secret.metadata.name.as_deref().unwrap_or_default()
+    );
+    let outcome = deliver::deliver(&mgmt, secret.clone()).await?;
+    deliver::remember(&session, &grant, &server, &secret, &target).await?;
+    note(&match outcome {
+        Outcome::Unchanged => {
+            format!("{shown} in context {context} already holds this credential: nothing was sent")
+        }
+        other => format!("{shown} {other} in context {context} (the token was not printed)"),
+    });
     Ok(Exit::Ok)
 }

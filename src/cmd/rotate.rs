@@ -1,13 +1,21 @@
 //! `kscope rotate <namespace> <serviceaccount>`: runs the rotate operation and emits the new
 //! kubeconfig exactly as `kscope kubeconfig` does (stdout, or `--output` written privately).
 
+use k8s_openapi::api::core::v1::ServiceAccount;
+
 use crate::cli::{Global, RotateArgs};
 use crate::cluster::Wire;
 use crate::cmd::{connect, emit_kubeconfig, endpoint};
-use crate::error::{Exit, Result};
+use crate::credential::Credential;
+use crate::deliver;
+use crate::domain::kubeconfig::Endpoint;
+use crate::domain::spec::GrantRef;
+use crate::error::{Exit, GrantError, Result};
+use crate::kubeconfig::load;
 use crate::plan;
 use crate::progress::note;
 use crate::rotate;
+use crate::session::Session;
 
 pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::rotate(args)?;
@@ -27,5 +35,64 @@ pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> R
     ));
     note(&format!("the new token is accepted as {}", report.identity));
     emit_kubeconfig(&report.credential, &plan.destination, plan.strict_duration)?;
+    redeliver(
+        global,
+        wire,
+        &session,
+        &plan.grant,
+        &report.credential,
+        &endpoint,
+    )
+    .await?;
     Ok(Exit::Ok)
+}
+
+/// Puts the new credential into every Secret the grant's credential was delivered to (as
+/// its ServiceAccount records them), in place, through the context of your kubeconfig whose
+/// server is the recorded one. A delivery no context reaches is an error: the Secret there
+/// holds a token that no longer works.
+async fn redeliver(
+    global: &Global,
+    wire: &Wire,
+    session: &Session,
+    grant: &GrantRef,
+    credential: &Credential,
+    endpoint: &Endpoint,
+) -> Result<()> {
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let Some(account) = session.cluster.get::<ServiceAccount>(ns, sa).await? else {
+        return Ok(());
+    };
+    let recorded = deliver::recorded(&account);
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    let base = load(global.kubeconfig.as_deref(), None)?;
+    let mut missed = Vec::new();
+    for delivered in &recorded {
+        let (Some(target), Some(context)) = (
+            deliver::target_of(delivered),
+            base.context_for_server(&delivered.server),
+        ) else {
+            missed.push(format!(
+                "Secret {}/{} at {}",
+                delivered.namespace, delivered.name, delivered.server
+            ));
+            continue;
+        };
+        let mgmt = Session::connect(base.with_context(&context)?, wire).await?;
+        let mut secret = deliver::secret(endpoint, grant, credential, &target);
+        // The name it was delivered under, whatever this machine calls the cluster.
+        secret.metadata.name = Some(delivered.name.clone());
+        let outcome = deliver::deliver(&mgmt, secret).await?;
+        note(&format!(
+            "the new credential is in Secret {}/{} in context {context} ({outcome})",
+            delivered.namespace, delivered.name
+        ));
+    }
+    if missed.is_empty() {
+        Ok(())
+    } else {
+        Err(GrantError::NotRedelivered { secrets: missed }.into())
+    }
 }

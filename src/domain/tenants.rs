@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::domain::delivery::{ARGOCD_NAMESPACE, System};
+
 use crate::domain::invalid::Invalid;
 use crate::domain::names::{self, NamespaceName, ServiceAccountName};
 use crate::domain::spec::{self, Allowances, GrantSpec, PodSecurity, RoleSource, TokenKind};
@@ -47,6 +49,111 @@ pub(crate) struct Tenant {
     /// Labelled with the set's name.
     pub(crate) spec: GrantSpec,
     pub(crate) token: TokenKind,
+    /// `kubeconfig: {format, deliverTo, secretNamespace}`: where `apply` delivers the
+    /// credential.
+    pub(crate) delivery: Option<Delivery>,
+}
+
+/// A tenant's credential delivered as a deployment system's Secret into another context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Delivery {
+    pub(crate) system: System,
+    /// The context (of the caller's kubeconfig) of the management cluster.
+    pub(crate) context: String,
+    pub(crate) secret_namespace: String,
+}
+
+/// The fields of a tenant's `kubeconfig`.
+const KUBECONFIG_FIELDS: [&str; 4] = ["duration", "format", "deliverTo", "secretNamespace"];
+
+/// `kubeconfig.duration`: the token kind.
+fn kubeconfig_token(
+    options: &serde_json::Map<String, serde_json::Value>,
+    problem: &mut dyn FnMut(String),
+) -> Option<TokenKind> {
+    if let Some(unknown) = options
+        .keys()
+        .find(|key| !KUBECONFIG_FIELDS.contains(&key.as_str()))
+    {
+        problem(format!(
+            "unknown field kubeconfig.{unknown} (kubeconfig has {})",
+            KUBECONFIG_FIELDS.join(", ")
+        ));
+    }
+    match options.get("duration") {
+        None => Some(TokenKind::LongLived),
+        Some(serde_json::Value::String(d)) => spec::token_lifetime(d)
+            .map(TokenKind::Expiring)
+            .map_err(|e| problem(e.for_field("kubeconfig.duration").to_string()))
+            .ok(),
+        Some(_) => {
+            problem("kubeconfig.duration must be a duration such as 24h".into());
+            None
+        }
+    }
+}
+
+/// `kubeconfig.{format, deliverTo, secretNamespace}`: `Some(None)` when nothing is delivered,
+/// `None` when the fields are wrong (each problem said).
+fn kubeconfig_delivery(
+    options: &serde_json::Map<String, serde_json::Value>,
+    problem: &mut dyn FnMut(String),
+) -> Option<Option<Delivery>> {
+    let text = |key: &str, problem: &mut dyn FnMut(String)| match options.get(key) {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => {
+            problem(format!("kubeconfig.{key} must be a non-empty string"));
+            Err(())
+        }
+    };
+    let (format, context, namespace) = (
+        text("format", problem),
+        text("deliverTo", problem),
+        text("secretNamespace", problem),
+    );
+    let (Ok(format), Ok(context), Ok(namespace)) = (format, context, namespace) else {
+        return None;
+    };
+    let system = match format.as_deref() {
+        None | Some("kubeconfig") => None,
+        Some("argocd") => Some(System::ArgoCd),
+        Some("flux") => Some(System::Flux),
+        Some(other) => {
+            problem(format!(
+                "kubeconfig.format must be kubeconfig, argocd or flux, not {other:?}"
+            ));
+            return None;
+        }
+    };
+    if let Some(ns) = &namespace
+        && NamespaceName::parse(ns).is_err()
+    {
+        problem(format!(
+            "kubeconfig.secretNamespace {ns:?} is not a valid namespace name"
+        ));
+        return None;
+    }
+    match (system, context, namespace) {
+        (None, None, None) => Some(None),
+        (None, _, _) => {
+            problem("kubeconfig.deliverTo and kubeconfig.secretNamespace need kubeconfig.format argocd or flux".into());
+            None
+        }
+        (Some(_), None, _) => {
+            problem("kubeconfig.format argocd or flux needs kubeconfig.deliverTo (the context of the cluster Argo CD or Flux runs in)".into());
+            None
+        }
+        (Some(System::Flux), Some(_), None) => {
+            problem("kubeconfig.format flux needs kubeconfig.secretNamespace (the namespace of the Kustomization or HelmRelease)".into());
+            None
+        }
+        (Some(system), Some(context), namespace) => Some(Some(Delivery {
+            system,
+            context,
+            secret_namespace: namespace.unwrap_or_else(|| ARGOCD_NAMESPACE.to_string()),
+        })),
+    }
 }
 
 type Fields = BTreeMap<String, Spanned<serde_json::Value>>;
@@ -274,44 +381,22 @@ pub(crate) fn parse(
                 }
             },
         };
-        let token = match field("kubeconfig") {
-            None => Some(TokenKind::LongLived),
+        let (token, delivery) = match field("kubeconfig") {
+            None => (Some(TokenKind::LongLived), Some(None)),
             Some(k) => match &k.value {
                 serde_json::Value::Object(options) => {
-                    let unknown: Vec<&String> =
-                        options.keys().filter(|key| *key != "duration").collect();
-                    if !unknown.is_empty() {
-                        problem(
-                            at(k),
-                            format!(
-                                "unknown field kubeconfig.{} (kubeconfig has duration)",
-                                unknown[0]
-                            ),
-                        );
-                    }
-                    match options.get("duration") {
-                        None => Some(TokenKind::LongLived),
-                        Some(serde_json::Value::String(d)) => spec::token_lifetime(d)
-                            .map(TokenKind::Expiring)
-                            .map_err(|e| {
-                                problem(at(k), e.for_field("kubeconfig.duration").to_string())
-                            })
-                            .ok(),
-                        Some(_) => {
-                            problem(
-                                at(k),
-                                "kubeconfig.duration must be a duration such as 24h".into(),
-                            );
-                            None
-                        }
-                    }
+                    let mut say = |message: String| problem(at(k), message);
+                    (
+                        kubeconfig_token(options, &mut say),
+                        kubeconfig_delivery(options, &mut say),
+                    )
                 }
                 _ => {
                     problem(
                         at(k),
                         "kubeconfig must be a map such as {duration: 24h}".into(),
                     );
-                    None
+                    (None, None)
                 }
             },
         };
@@ -345,9 +430,17 @@ pub(crate) fn parse(
             Some(role),
             Some(token),
             Some(pod_security),
-        ) = (namespace, service_account, role, token, pod_security)
-        {
+            Some(delivery),
+        ) = (
+            namespace,
+            service_account,
+            role,
+            token,
+            pod_security,
+            delivery,
+        ) {
             valid.push(Tenant {
+                delivery,
                 spec: GrantSpec {
                     namespace,
                     service_account,
@@ -466,6 +559,53 @@ mod tests {
             "{lines:?}"
         );
         assert_eq!(problems.len(), 8, "{lines:?}");
+    }
+
+    #[test]
+    fn deliveries_are_read_and_their_mistakes_named() {
+        let head = "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: set}\nspec:\n  defaults: {template: gitops}\n  tenants:\n";
+        let set = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: argo, kubeconfig: {{format: argocd, deliverTo: mgmt}}}}\n  - {{namespace: b, serviceAccount: flux, kubeconfig: {{format: flux, deliverTo: mgmt, secretNamespace: apps, duration: 24h}}}}\n  - {{namespace: c, serviceAccount: ci}}\n"
+        ))
+        .unwrap();
+        let argo = set.tenants[0].delivery.clone().unwrap();
+        assert_eq!(
+            (
+                argo.system,
+                argo.context.as_str(),
+                argo.secret_namespace.as_str()
+            ),
+            (System::ArgoCd, "mgmt", "argocd")
+        );
+        let flux = set.tenants[1].delivery.clone().unwrap();
+        assert_eq!(
+            (flux.system, flux.secret_namespace.as_str()),
+            (System::Flux, "apps")
+        );
+        assert!(matches!(set.tenants[1].token, TokenKind::Expiring(_)));
+        assert_eq!(set.tenants[2].delivery, None);
+
+        let problems = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: x, kubeconfig: {{format: argocd}}}}\n  - {{namespace: b, serviceAccount: x, kubeconfig: {{format: flux, deliverTo: mgmt}}}}\n  - {{namespace: c, serviceAccount: x, kubeconfig: {{deliverTo: mgmt}}}}\n  - {{namespace: d, serviceAccount: x, kubeconfig: {{format: helm, deliverTo: mgmt}}}}\n  - {{namespace: e, serviceAccount: x, kubeconfig: {{format: argocd, deliverTo: mgmt, secretNamespace: Argo}}}}\n"
+        ))
+        .unwrap_err();
+        let has = |line: u32, text: &str| {
+            problems
+                .iter()
+                .any(|p| p.line == line && p.message.contains(text))
+        };
+        assert!(has(7, "needs kubeconfig.deliverTo"), "{problems:?}");
+        assert!(
+            has(8, "flux needs kubeconfig.secretNamespace"),
+            "{problems:?}"
+        );
+        assert!(
+            has(9, "need kubeconfig.format argocd or flux"),
+            "{problems:?}"
+        );
+        assert!(has(10, "not \"helm\""), "{problems:?}");
+        assert!(has(11, "not a valid namespace name"), "{problems:?}");
+        assert_eq!(problems.len(), 5, "{problems:?}");
     }
 
     #[test]

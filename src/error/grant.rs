@@ -78,6 +78,10 @@ pub(crate) enum GrantError {
     #[error("{failed} of {total} tenants failed")]
     TenantsFailed { failed: usize, total: usize },
 
+    /// `rotate`: the new credential could not be put where the old one was delivered.
+    #[error("the new credential was not delivered to {}: no context of your kubeconfig points at its cluster", secrets.join(", "))]
+    NotRedelivered { secrets: Vec<String> },
+
     /// `check -f`: some tenants could not be proven, and none differs.
     #[error("{failed} of {total} tenants could not be proven; the others hold")]
     TenantsUnproven { failed: usize, total: usize },
@@ -189,6 +193,9 @@ impl GrantError {
             GrantTemplateMissing { .. } => "pass --template FILE or --template-dir DIR".into(),
             TenantsFailed { .. } => {
                 "the table names each failure; the others were granted, and running apply again converges".into()
+            }
+            NotRedelivered { .. } => {
+                "add a context for that cluster to your kubeconfig (or pass --kubeconfig), then run kscope kubeconfig --format … --deliver-to CONTEXT".into()
             }
             TenantsUnproven { .. } => {
                 "the table gives each error; fix what it names and check again".into()

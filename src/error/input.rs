@@ -148,7 +148,10 @@ impl Input {
                 }
             },
             FluxNamespace => "pass --secret-namespace NS: Flux reads the Secret from the namespace of the Kustomization or HelmRelease".into(),
-            FormatFlag { flag } => format!("drop {flag}, or pass --format argocd"),
+            FormatFlag { flag } => format!(
+                "drop {flag}, or pass --format {}",
+                if *flag == "--name" { "argocd" } else { "argocd or --format flux" }
+            ),
             ServerNotHttps { .. } => "give the API server's https:// address, e.g. --server https://api.example:6443".into(),
             NoHome => "pass --kubeconfig FILE".into(),
             KubeconfigUnreadable { .. } => {

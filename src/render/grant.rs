@@ -29,7 +29,12 @@ pub(crate) fn tenant_results(rows: &[TenantResult], with_context: bool) -> Strin
             row.service_account.clone(),
             row.access.clone(),
             row.result.to_string(),
-            printable(row.reason.as_deref().unwrap_or_default()),
+            printable(
+                row.reason
+                    .as_deref()
+                    .or(row.delivered.as_deref())
+                    .unwrap_or_default(),
+            ),
         ];
         if with_context {
             cells.insert(0, row.context.clone());

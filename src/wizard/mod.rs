@@ -213,6 +213,7 @@ pub(crate) fn interview(
     };
     let kubeconfig = KubeconfigPlan {
         format: crate::plan::CredentialPlan::Kubeconfig,
+        deliver_to: None,
         grant: Some(grant_ref),
         token,
         destination: Destination::File {
