@@ -53,7 +53,7 @@ pub(crate) struct TenantResult {
     pub(crate) delivered: Option<String>,
     /// The guard this run installed for the tenant, still to be proven in force.
     #[serde(skip)]
-    guard: Option<(GrantRef, Reach)>,
+    guard: Option<(GrantRef, Vec<String>, Reach)>,
 }
 
 /// Where `apply` delivers credentials: the workload cluster's endpoint (what the Secrets
@@ -190,10 +190,10 @@ pub(crate) async fn apply(
     // tenant: by then the API server has loaded most of them, so one dry run each suffices.
     futures::stream::iter(results.iter_mut())
         .for_each_concurrent(plan.concurrency, |result| async move {
-            let Some((grant, reach)) = result.guard.take() else {
+            let Some((grant, also_in, reach)) = result.guard.take() else {
                 return;
             };
-            if let Err(error) = containment::prove_guard(session, &grant, reach).await {
+            if let Err(error) = containment::prove_guard(session, &grant, &also_in, reach).await {
                 result.result = TenantOutcome::Failed;
                 result.reason = Some(error.to_string());
             }
@@ -270,7 +270,7 @@ async fn one(
             result.warnings = report.notes;
             result.guard = report
                 .guard_unproven
-                .map(|reach| (tenant.spec.grant_ref(), reach));
+                .map(|reach| (tenant.spec.grant_ref(), report.also_in.clone(), reach));
         }
         Err(error) => {
             result.result = TenantOutcome::Failed;

@@ -40,6 +40,8 @@ pub(crate) struct Expected {
     pub(crate) pod_security: Option<String>,
     /// What every ServiceAccount of the namespace may do without the grant (`--all-resources`).
     pub(crate) baseline: Vec<PolicyRule>,
+    /// The grant's other namespaces, where its role must hold too.
+    pub(crate) also_in: Vec<String>,
 }
 
 /// The questions of a run, the same for every grant it checks.
@@ -110,7 +112,14 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
         Ok::<_, Error>((others?, pod_security, baseline?, questions?))
     };
     let (as_sa, (others, pod_security, baseline, questions)) = futures::try_join!(as_sa, read)?;
+    // The grant's other namespaces, as its ServiceAccount records them.
+    let also_in = cluster
+        .get::<ServiceAccount>(grant.namespace.as_str(), grant.service_account.as_str())
+        .await?
+        .map(|sa| crate::domain::manifest::also_in_of(&sa.metadata))
+        .unwrap_or_default();
     let expected = Expected {
+        also_in,
         grant,
         rules,
         binding,
@@ -144,20 +153,20 @@ pub(crate) async fn prove(
                     )
                 })
                 .collect();
-            access::all_probes(namespace, rules, baseline, &served)
+            access::all_probes(namespace, &expected.also_in, rules, baseline, &served)
         }
-        None => access::probes(namespace, rules),
+        None => access::probes_in(namespace, &expected.also_in, rules),
     };
     let answers = async {
         match questions.mode {
             Mode::AccessReviewEach => ask_each(as_sa, probes).await,
-            Mode::RulesReviewFirst => ask_matrix(as_sa, namespace, probes).await,
+            Mode::RulesReviewFirst => ask_matrix(as_sa, namespace, &expected.also_in, probes).await,
         }
     };
     let (identity, answers, containment) = futures::try_join!(
         who(as_sa),
         answers,
-        containment::probe(as_sa, grant, &expected.others)
+        containment::probe(as_sa, grant, &expected.also_in, &expected.others)
     )?;
     Ok(Report {
         namespace: grant.namespace.to_string(),
@@ -190,9 +199,10 @@ async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Ans
 async fn ask_matrix(
     as_sa: &Cluster,
     tenant: &str,
+    also_in: &[String],
     probes: Vec<access::Probe>,
 ) -> Result<Vec<Answer>> {
-    let namespaces = access::probed_namespaces(tenant);
+    let namespaces = access::probed_namespaces_in(tenant, also_in);
     let lists =
         futures::future::try_join_all(namespaces.iter().map(|n| as_sa.caller_rules(n))).await?;
     let listed: BTreeMap<String, Vec<PolicyRule>> = namespaces

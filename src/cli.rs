@@ -185,6 +185,11 @@ pub(crate) struct GrantArgs {
     /// ServiceAccount that receives the access.
     pub(crate) serviceaccount: String,
 
+    /// Grant the same role in this namespace too (repeatable): one identity, its token in the
+    /// home namespace. Namespaces left out of a later grant lose their binding.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub(crate) also_in: Vec<String>,
+
     #[command(flatten)]
     pub(crate) access: AccessArgs,
 

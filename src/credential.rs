@@ -20,6 +20,8 @@ pub(crate) struct Credential {
     pub(crate) kubeconfig: String,
     /// The token the kubeconfig holds.
     pub(crate) token: Token,
+    /// The grant's other namespaces (a context each in the kubeconfig).
+    pub(crate) also_in: Vec<String>,
     /// For an expiring token: what was asked for, and the `exp` claim the server put in it.
     pub(crate) expiry: Option<Expiry>,
 }
@@ -104,9 +106,26 @@ pub(crate) async fn issue(
         }
         TokenKind::LongLived => (long_lived_token(secret, grant)?, None),
     };
+    // The grant's other namespaces, as its ServiceAccount records them.
+    let also_in = session
+        .cluster
+        .get::<k8s_openapi::api::core::v1::ServiceAccount>(
+            namespace.as_str(),
+            service_account.as_str(),
+        )
+        .await?
+        .map(|sa| crate::domain::manifest::also_in_of(&sa.metadata))
+        .unwrap_or_default();
     Ok(Credential {
-        kubeconfig: kubeconfig::scoped_kubeconfig(endpoint, namespace, service_account, &token)?,
+        kubeconfig: kubeconfig::scoped_kubeconfig_in(
+            endpoint,
+            namespace,
+            service_account,
+            &token,
+            &also_in,
+        )?,
         token,
+        also_in,
         expiry,
     })
 }

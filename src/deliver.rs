@@ -80,7 +80,9 @@ pub(crate) fn secret(
         delivery::System::ArgoCd => delivery::argocd_secret(
             endpoint,
             grant,
-            &[grant.namespace.as_str()],
+            &std::iter::once(grant.namespace.as_str())
+                .chain(credential.also_in.iter().map(String::as_str))
+                .collect::<Vec<_>>(),
             &credential.token,
             target.cluster_name.as_deref(),
             &target.secret_namespace,

@@ -272,6 +272,7 @@ impl Snapshot {
         };
         let (bindings, roles) = &self.bootstrap;
         Ok(Expected {
+            also_in: tenant.spec.also_in.iter().map(|n| n.to_string()).collect(),
             baseline: check::baseline_rules(bindings, roles, ns),
             pod_security: self.levels.get(ns).cloned(),
             grant,

@@ -35,6 +35,8 @@ pub(crate) struct Report {
     /// A guard installed or changed that the plan left for its caller to prove in force
     /// (`apply` proves a whole set's guards after the set): what the role reaches.
     pub(crate) guard_unproven: Option<crate::domain::containment::Reach>,
+    /// The grant's other namespaces (their guards are proven with the home one's).
+    pub(crate) also_in: Vec<String>,
 }
 
 /// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
@@ -63,7 +65,13 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
             "waiting for kscope's guard to be in force in namespace {}",
             plan.spec.namespace
         ));
-        containment::prove_guard(session, &plan.spec.grant_ref(), applied.reach).await?;
+        containment::prove_guard(
+            session,
+            &plan.spec.grant_ref(),
+            &also_in(&plan.spec),
+            applied.reach,
+        )
+        .await?;
         spinner.finish("kscope's guard is in force (a write it protects was refused)");
     }
     let guard_unproven = (mode == Mode::Apply && !plan.prove_guard && applied.guard_changed)
@@ -80,7 +88,12 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
         not_remembered,
         notes,
         guard_unproven,
+        also_in: also_in(&plan.spec),
     })
+}
+
+fn also_in(spec: &GrantSpec) -> Vec<String> {
+    spec.also_in.iter().map(|n| n.to_string()).collect()
 }
 
 async fn apply(
@@ -91,25 +104,7 @@ async fn apply(
 ) -> Result<Applied> {
     let spec = &plan.spec;
     let ns = spec.namespace.as_str();
-    // A caller who may not read the namespace (a tenant lead with only a RoleBinding) may
-    // still grant inside it: kscope then takes it as existing and leaves it alone.
-    let existing = match cluster.get_cluster_scoped::<Namespace>(ns).await {
-        Err(e) if is_forbidden(&e) => Some(Namespace::default()),
-        other => other?,
-    };
-    if existing
-        .as_ref()
-        .is_some_and(|found| found.metadata.deletion_timestamp.is_some())
-    {
-        return Err(Error::from(GrantError::NamespaceTerminating {
-            namespace: ns.to_string(),
-        }));
-    }
-    if existing.is_none() && mode == Mode::ServerDryRun {
-        return Err(Error::from(GrantError::NamespaceMissingForServerDryRun {
-            namespace: ns.to_string(),
-        }));
-    }
+    let existing = read_namespace(cluster, ns, mode).await?;
     // The role's rules, read once (a ClusterRole's from the server) for both checks below.
     let rules = containment::role_rules(cluster, &spec.role).await?;
     if plan.preflight {
@@ -133,6 +128,12 @@ async fn apply(
     let unmanaged = live.unmanaged();
     if !unmanaged.is_empty() && !plan.adopt {
         return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
+    }
+    // The other namespaces, each read, judged and its objects read before anything is
+    // written, as the home namespace is.
+    let mut others = Vec::new();
+    for (extra_ns, extra) in spec.also_in.iter().zip(&manifests.extras) {
+        others.push(other_namespace(cluster, plan, extra_ns, extra, rules.as_deref(), mode).await?);
     }
 
     let namespace = ObjectResult {
@@ -177,6 +178,62 @@ async fn apply(
     if let Some(stale) = &live.stale_role {
         applier.remove(stale).await?;
     }
+    let mut notes = judgement.notes;
+    for (other, extra) in others.iter().zip(&manifests.extras) {
+        let ns = other.namespace.as_str();
+        applier.objects.push(ObjectResult {
+            kind: Kind::Namespace,
+            name: ns.to_string(),
+            result: cluster
+                .ensure_namespace(&extra.namespace, other.existing.as_ref(), mode)
+                .await?,
+        });
+        if other.judgement.guard {
+            applier.objects.extend(
+                containment::install_guard(cluster, ns, &other.judgement.live, mode).await?,
+            );
+        }
+        if let Some(role) = &extra.role {
+            applier.apply(role, other.role.as_ref()).await?;
+        }
+        match &other.role_binding {
+            Some(current) if current.role_ref != extra.role_binding.role_ref => {
+                applier.replace(&extra.role_binding).await?;
+            }
+            current => {
+                applier.apply(&extra.role_binding, current.as_ref()).await?;
+            }
+        }
+        notes.extend(other.judgement.notes.iter().cloned());
+    }
+    // Namespaces the grant no longer lists lose its Role and RoleBinding there; the
+    // namespaces stay.
+    let selector = manifest::extra_selector(&spec.grant_ref());
+    let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
+    // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
+    // has no other namespaces to clean up.
+    let found = match cluster.list_labelled::<RoleBinding>(&selector).await {
+        Err(e) if is_forbidden(&e) => Vec::new(),
+        other => other?,
+    };
+    for stale in found {
+        let ns = stale.metadata.namespace.clone().unwrap_or_default();
+        if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
+            continue;
+        }
+        let name = stale.metadata.name.clone().unwrap_or_default();
+        if mode == Mode::Apply {
+            cluster.delete::<RoleBinding>(&ns, &name).await?;
+            cluster.delete::<Role>(&ns, &name).await?;
+        }
+        for kind in [Kind::RoleBinding, Kind::Role] {
+            applier.objects.push(ObjectResult {
+                kind,
+                name: format!("{ns}/{name}"),
+                result: Outcome::Deleted,
+            });
+        }
+    }
     let mut objects = applier.objects;
     objects.sort_by_key(|o| o.kind);
     let guard_changed = objects.iter().any(|o| {
@@ -188,9 +245,94 @@ async fn apply(
     Ok(Applied {
         objects,
         secret,
-        notes: judgement.notes,
+        notes,
         guard_changed,
         reach: judgement.reach,
+    })
+}
+
+/// A grant's namespace as it is: `None` when it does not exist (refused under a server dry
+/// run, which cannot validate objects in a namespace that is not there), refused while it is
+/// being deleted. A caller who may not read it (a tenant lead with only a RoleBinding) may
+/// still grant inside it: kscope then takes it as existing and leaves it alone.
+async fn read_namespace(cluster: &Cluster, ns: &str, mode: Mode) -> Result<Option<Namespace>> {
+    let existing = match cluster.get_cluster_scoped::<Namespace>(ns).await {
+        Err(e) if is_forbidden(&e) => Some(Namespace::default()),
+        other => other?,
+    };
+    if existing
+        .as_ref()
+        .is_some_and(|found| found.metadata.deletion_timestamp.is_some())
+    {
+        return Err(Error::from(GrantError::NamespaceTerminating {
+            namespace: ns.to_string(),
+        }));
+    }
+    if existing.is_none() && mode == Mode::ServerDryRun {
+        return Err(Error::from(GrantError::NamespaceMissingForServerDryRun {
+            namespace: ns.to_string(),
+        }));
+    }
+    Ok(existing)
+}
+
+/// One of the grant's other namespaces, read and judged before any write.
+struct OtherNamespace {
+    namespace: String,
+    existing: Option<Namespace>,
+    judgement: containment::Judgement,
+    role: Option<Role>,
+    role_binding: Option<RoleBinding>,
+}
+
+async fn other_namespace(
+    cluster: &Cluster,
+    plan: &GrantPlan,
+    namespace: &crate::domain::names::NamespaceName,
+    extra: &manifest::Extra,
+    rules: Option<&[k8s_openapi::api::rbac::v1::PolicyRule]>,
+    mode: Mode,
+) -> Result<OtherNamespace> {
+    let ns = namespace.as_str();
+    let existing = read_namespace(cluster, ns, mode).await?;
+    let judgement = containment::judge(
+        cluster,
+        &plan.spec.in_namespace(namespace),
+        rules,
+        plan.allow,
+        existing.as_ref(),
+    )
+    .await?;
+    let name = extra.role_binding.metadata.name.clone().unwrap_or_default();
+    let (role, role_binding) = match existing {
+        Some(_) => (
+            match extra.role {
+                Some(_) => cluster.get::<Role>(ns, &name).await?,
+                None => None,
+            },
+            cluster.get::<RoleBinding>(ns, &name).await?,
+        ),
+        None => (None, None),
+    };
+    let mut unmanaged = Vec::new();
+    if role.as_ref().is_some_and(|r| !is_managed(&r.metadata)) {
+        unmanaged.push(format!("Role {ns}/{name}"));
+    }
+    if role_binding
+        .as_ref()
+        .is_some_and(|r| !is_managed(&r.metadata))
+    {
+        unmanaged.push(format!("RoleBinding {ns}/{name}"));
+    }
+    if !unmanaged.is_empty() && !plan.adopt {
+        return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
+    }
+    Ok(OtherNamespace {
+        namespace: ns.to_string(),
+        existing,
+        judgement,
+        role,
+        role_binding,
     })
 }
 

@@ -38,6 +38,9 @@ pub(crate) struct GrantRow {
     pub(crate) pod_security: Option<String>,
     /// `ok`, or every drift in words.
     pub(crate) status: Status,
+    /// The grant's other namespaces, as its ServiceAccount records them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) also_in: Vec<String>,
 }
 
 /// One way a grant differs from what kscope made.
@@ -274,6 +277,10 @@ pub(crate) fn rows(listed: &Listed) -> Vec<GrantRow> {
             }
             let secret_meta = parts.secret.map(|s| &s.metadata);
             GrantRow {
+                also_in: parts
+                    .service_account
+                    .map(|sa| crate::domain::manifest::also_in_of(&sa.metadata))
+                    .unwrap_or_default(),
                 pod_security: listed.pod_security.get(&namespace).cloned(),
                 namespace,
                 service_account,

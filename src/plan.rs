@@ -270,6 +270,29 @@ fn destination(output: Option<&Path>, force: bool) -> Result<Destination> {
     })
 }
 
+fn namespace_of(value: &str) -> Result<NamespaceName> {
+    Ok(NamespaceName::parse(value)?)
+}
+
+/// `--also-in`: valid names, none a system namespace (unless allowed), sorted, without
+/// duplicates or the home namespace.
+pub(crate) fn also_in(
+    home: &NamespaceName,
+    given: &[String],
+    allow: Allowances,
+) -> Result<Vec<NamespaceName>> {
+    let mut namespaces = Vec::new();
+    for value in given {
+        let namespace = NamespaceName::parse(value)?;
+        spec::refuse_system_namespace(&namespace, allow.system_namespace)?;
+        if &namespace != home && !namespaces.contains(&namespace) {
+            namespaces.push(namespace);
+        }
+    }
+    namespaces.sort();
+    Ok(namespaces)
+}
+
 pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
     let allow = allowances(&args.containment, args.allow_escalation);
     let namespace = NamespaceName::parse(&args.namespace)?;
@@ -287,6 +310,7 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
             )?,
             pod_security: pod_security(args.pod_security),
             set: None,
+            also_in: also_in(&namespace_of(&args.namespace)?, &args.also_in, allow)?,
         },
         adopt: args.adopt,
         dry_run: args.dry_run,
@@ -548,6 +572,7 @@ mod tests {
         let args = |ns: &str, sa: &str| GrantArgs {
             namespace: ns.into(),
             serviceaccount: sa.into(),
+            also_in: Vec::new(),
             access: AccessArgs::default(),
             adopt: false,
             allow_escalation: false,

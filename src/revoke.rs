@@ -147,6 +147,34 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
             keep.push(target);
         }
     }
+    // The grant's Roles and RoleBindings in its other namespaces: its bindings go first
+    // (with the home one), its Roles after.
+    let selector = crate::domain::manifest::extra_selector(grant);
+    let (extra_bindings, extra_roles) = match futures::try_join!(
+        cluster.list_labelled::<RoleBinding>(&selector),
+        cluster.list_labelled::<Role>(&selector),
+    ) {
+        Err(e) if crate::cluster::is_forbidden(&e) => (Vec::new(), Vec::new()),
+        other => other?,
+    };
+    let extra = |kind: Kind, meta: &ObjectMeta| Target {
+        kind,
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+    };
+    if !delete.is_empty() {
+        let bindings = extra_bindings
+            .iter()
+            .filter(|b| is_managed(&b.metadata))
+            .map(|b| extra(Kind::RoleBinding, &b.metadata));
+        delete.splice(0..0, bindings);
+        delete.extend(
+            extra_roles
+                .iter()
+                .filter(|r| is_managed(&r.metadata))
+                .map(|r| extra(Kind::Role, &r.metadata)),
+        );
+    }
     if delete.is_empty() {
         return Err(GrantError::NoSuchGrant {
             namespace: ns.to_string(),
@@ -231,12 +259,12 @@ pub(crate) async fn execute(
     };
     let mut objects = Vec::new();
     for target in &survey.delete {
-        let name = target.name.as_str();
+        let (at, name) = (target.namespace.as_str(), target.name.as_str());
         let gone = match target.kind {
-            Kind::Secret => cluster.delete::<Secret>(ns, name).await?,
-            Kind::RoleBinding => cluster.delete::<RoleBinding>(ns, name).await?,
-            Kind::Role => cluster.delete::<Role>(ns, name).await?,
-            Kind::ServiceAccount => cluster.delete::<ServiceAccount>(ns, name).await?,
+            Kind::Secret => cluster.delete::<Secret>(at, name).await?,
+            Kind::RoleBinding => cluster.delete::<RoleBinding>(at, name).await?,
+            Kind::Role => cluster.delete::<Role>(at, name).await?,
+            Kind::ServiceAccount => cluster.delete::<ServiceAccount>(at, name).await?,
             Kind::Namespace
             | Kind::ValidatingAdmissionPolicy
             | Kind::ValidatingAdmissionPolicyBinding => {

@@ -325,13 +325,11 @@ impl Cluster {
         Ok(served)
     }
 
-    /// Cluster-scoped objects of kind `K` with a label (one list request).
+    /// The objects of kind `K` with the labels `selector`, cluster-wide or in all namespaces
+    /// (one list request).
     pub(crate) async fn list_labelled<K>(&self, selector: &str) -> Result<Vec<K>>
     where
-        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
     {
         let api = Api::<K>::all(self.client.clone());
         let params = ListParams::default().labels(selector);

@@ -291,11 +291,26 @@ pub(crate) async fn install_guard(
 const GUARD_LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Proves a guard that was just installed or changed in force before the grant is reported
-/// made: as the grant's ServiceAccount (a short token), one write the role reaches and the
-/// guard refuses is sent as a dry run until the server refuses it.
-pub(crate) async fn prove_guard(session: &Session, grant: &GrantRef, reach: Reach) -> Result<()> {
+/// made, in the grant's namespace and in each of its other namespaces: as the grant's
+/// ServiceAccount (a short token), one write the role reaches and the guard refuses is sent
+/// as a dry run until the server refuses it.
+pub(crate) async fn prove_guard(
+    session: &Session,
+    grant: &GrantRef,
+    also_in: &[String],
+    reach: Reach,
+) -> Result<()> {
     let as_sa = crate::credential::mint(session, grant, MIN_TOKEN_SECONDS).await?;
-    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let home = grant.namespace.as_str();
+    for namespace in std::iter::once(home).chain(also_in.iter().map(String::as_str)) {
+        prove_guard_in(&as_sa, grant, namespace, reach).await?;
+    }
+    Ok(())
+}
+
+async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reach) -> Result<()> {
+    let sa = grant.service_account.as_str();
+    let home = ns == grant.namespace.as_str();
     let started = std::time::Instant::now();
     loop {
         let answer = if reach.namespace {
@@ -303,7 +318,7 @@ pub(crate) async fn prove_guard(session: &Session, grant: &GrantRef, reach: Reac
             as_sa
                 .try_patch_cluster_scoped::<Namespace>(ns, &patch)
                 .await?
-        } else if reach.grant_objects {
+        } else if reach.grant_objects && home {
             let patch = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
             as_sa
                 .try_patch::<k8s_openapi::api::core::v1::ServiceAccount>(ns, sa, &patch)
@@ -360,6 +375,7 @@ fn probed(path: impl Into<String>, answer: Admission) -> PathProbe {
 pub(crate) async fn probe(
     as_sa: &Cluster,
     spec: &GrantRef,
+    also_in: &[String],
     others: &[Stronger],
 ) -> Result<Vec<PathProbe>> {
     use k8s_openapi::api::core::v1::ServiceAccount;
@@ -391,6 +407,21 @@ pub(crate) async fn probe(
         ),
         probed(format!("write Endpoints in {ns}"), endpoint),
     ];
+    // In each other namespace of the grant: a node-escaping pod, its Namespace, Endpoints.
+    for other in also_in {
+        let endpoints = endpoints_probe(other);
+        let (pod, namespace, endpoint) = futures::try_join!(
+            host_pods(as_sa, other, None),
+            as_sa.try_patch_cluster_scoped::<Namespace>(other, &label_probe),
+            as_sa.try_create(other, &endpoints),
+        )?;
+        probes.push(probed(
+            format!("create a pod that takes its node in {other}"),
+            pod,
+        ));
+        probes.push(probed(format!("relabel the Namespace {other}"), namespace));
+        probes.push(probed(format!("write Endpoints in {other}"), endpoint));
+    }
     for found in others {
         probes.push(PathProbe {
             path: format!(

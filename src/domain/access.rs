@@ -99,29 +99,33 @@ impl Answer {
     }
 }
 
-/// The tenant namespace, then the namespaces that must stay out of its reach.
-pub(crate) fn probed_namespaces(tenant: &str) -> Vec<String> {
+/// The tenant namespace and its other namespaces (`also_in`), then two namespaces that
+/// must stay out of its reach.
+pub(crate) fn probed_namespaces_in(tenant: &str, also_in: &[String]) -> Vec<String> {
     let mut namespaces = vec![tenant.to_string()];
+    namespaces.extend(also_in.iter().cloned());
     namespaces.extend(
         FORBIDDEN_NAMESPACES
             .iter()
-            .filter(|n| **n != tenant)
+            .filter(|n| **n != tenant && !also_in.iter().any(|o| o == *n))
             .take(2)
             .map(|n| n.to_string()),
     );
     namespaces
 }
 
-/// The questions for a grant in `tenant` whose role has `rules`: the tenant namespace is
-/// expected to follow the rules; `default`, `kube-system` and cluster scope to deny all.
-pub(crate) fn probes(tenant: &str, rules: &[PolicyRule]) -> Vec<Probe> {
-    let namespaces = probed_namespaces(tenant);
+/// The questions for a grant in `tenant` whose role has `rules`, and that also holds it in
+/// `also_in`: those namespaces are expected to follow the rules; two namespaces outside
+/// (`default`, `kube-system`) and cluster scope to deny all.
+pub(crate) fn probes_in(tenant: &str, also_in: &[String], rules: &[PolicyRule]) -> Vec<Probe> {
+    let namespaces = probed_namespaces_in(tenant, also_in);
+    let granted = |namespace: &str| namespace == tenant || also_in.iter().any(|o| o == namespace);
     let mut probes = Vec::new();
     for namespace in &namespaces {
         for (group, resource, verbs) in NAMESPACED {
             for verb in verbs {
                 let permission = Permission::new(group, resource, verb);
-                let expected = namespace == tenant && rules::allows(rules, &permission);
+                let expected = granted(namespace) && rules::allows(rules, &permission);
                 probes.push(Probe {
                     namespace: Some(namespace.clone()),
                     permission,
@@ -190,15 +194,17 @@ pub(crate) type ServedResource<'a> = (&'a str, &'a str, bool, &'a [String]);
 /// else), plus the Kubernetes baseline everywhere, marked as such.
 pub(crate) fn all_probes(
     tenant: &str,
+    also_in: &[String],
     rules: &[PolicyRule],
     baseline: &[PolicyRule],
     served: &[ServedResource],
 ) -> Vec<Probe> {
-    let namespaces = probed_namespaces(tenant);
+    let namespaces = probed_namespaces_in(tenant, also_in);
     let mut probes = Vec::new();
     let mut ask = |namespace: Option<&String>, group: &str, resource: &str, verb: &str| {
         let permission = Permission::new(group, resource, verb);
-        let granted = namespace.is_some_and(|n| n == tenant) && rules::allows(rules, &permission);
+        let granted = namespace.is_some_and(|n| n == tenant || also_in.contains(n))
+            && rules::allows(rules, &permission);
         let base = rules::allows(baseline, &permission);
         probes.push(Probe {
             namespace: namespace.cloned(),
@@ -330,7 +336,7 @@ mod tests {
     #[test]
     fn the_walkthrough_role_allows_the_tenant_namespace_only() {
         let admin = templates::built_ins().remove(0);
-        let probes = probes("ask", &admin.rules);
+        let probes = probes_in("ask", &[], &admin.rules);
         let allowed: Vec<&Probe> = probes.iter().filter(|p| p.expected).collect();
         assert!(
             allowed
@@ -364,7 +370,7 @@ mod tests {
             .into_iter()
             .find(|t| t.name == "read-only")
             .unwrap();
-        let probes = probes("team", &read_only.rules);
+        let probes = probes_in("team", &[], &read_only.rules);
         let in_team = |resource: &str, verb: &str| {
             probes
                 .iter()
@@ -385,7 +391,7 @@ mod tests {
 
     #[test]
     fn a_tenant_in_default_is_not_probed_twice() {
-        let probes = probes("default", &[]);
+        let probes = probes_in("default", &[], &[]);
         let defaults = probes
             .iter()
             .filter(|p| p.namespace.as_deref() == Some("default"))
@@ -417,7 +423,7 @@ mod tests {
     #[test]
     fn complete_lists_that_agree_with_the_grant_settle_every_probe() {
         let role = templates::built_ins().remove(0).rules;
-        let probes = probes("ask", &role);
+        let probes = probes_in("ask", &[], &role);
         let settled = settle(&probes, &clean_lists(&role));
         for (probe, answer) in probes.iter().zip(&settled) {
             assert_eq!(*answer, Some(probe.expected), "{probe:?}");
@@ -427,7 +433,7 @@ mod tests {
     #[test]
     fn what_the_lists_do_not_settle_is_left_to_an_access_review() {
         let role = templates::built_ins().remove(0).rules;
-        let probes = probes("ask", &role);
+        let probes = probes_in("ask", &[], &role);
         let mut lists = clean_lists(&role);
         // A binding in default to a role that reads pods: an allow the grant does not explain.
         lists
@@ -477,7 +483,7 @@ mod tests {
     #[test]
     fn an_expected_allow_the_list_lacks_is_asked_again() {
         let role = templates::built_ins().remove(0).rules;
-        let probes = probes("ask", &role);
+        let probes = probes_in("ask", &[], &role);
         // The Role is gone: the tenant's list holds the baseline only.
         let settled = settle(&probes, &clean_lists(&[]));
         for (probe, answer) in probes.iter().zip(&settled) {

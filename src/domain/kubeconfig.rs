@@ -125,7 +125,7 @@ struct File<'a> {
     api_version: &'static str,
     kind: &'static str,
     clusters: [NamedCluster<'a>; 1],
-    contexts: [NamedContext<'a>; 1],
+    contexts: Vec<NamedContext<'a>>,
     users: [NamedUser<'a>; 1],
     #[serde(rename = "current-context")]
     current_context: &'a str,
@@ -199,7 +199,47 @@ pub(crate) fn scoped_kubeconfig(
     sa: &ServiceAccountName,
     token: &Token,
 ) -> Result<String, Unrenderable> {
+    scoped_kubeconfig_in(endpoint, namespace, sa, token, &[])
+}
+
+/// The name of the context of a grant's other namespace `other`: the grant's entry name and
+/// `#<namespace>` (no namespace holds '#', so no two contexts share a name).
+pub(crate) fn other_context_name(name: &str, other: &str) -> String {
+    format!("{name}#{other}")
+}
+
+/// [`scoped_kubeconfig`] with a context more per namespace of `also_in` (the grant's other
+/// namespaces), the same cluster and user; the home namespace's context is current.
+pub(crate) fn scoped_kubeconfig_in(
+    endpoint: &Endpoint,
+    namespace: &NamespaceName,
+    sa: &ServiceAccountName,
+    token: &Token,
+    also_in: &[String],
+) -> Result<String, Unrenderable> {
     let name = entry_name(endpoint, namespace, sa);
+    let others: Vec<String> = also_in
+        .iter()
+        .map(|other| other_context_name(&name, other))
+        .collect();
+    let mut contexts = vec![NamedContext {
+        name: &name,
+        context: ContextEntry {
+            cluster: &name,
+            user: &name,
+            namespace: namespace.as_str(),
+        },
+    }];
+    for (other, context) in also_in.iter().zip(&others) {
+        contexts.push(NamedContext {
+            name: context,
+            context: ContextEntry {
+                cluster: &name,
+                user: &name,
+                namespace: other,
+            },
+        });
+    }
     let file = File {
         api_version: "v1",
         kind: "Config",
@@ -216,14 +256,7 @@ pub(crate) fn scoped_kubeconfig(
                 proxy_url: endpoint.proxy_url.as_deref(),
             },
         }],
-        contexts: [NamedContext {
-            name: &name,
-            context: ContextEntry {
-                cluster: &name,
-                user: &name,
-                namespace: namespace.as_str(),
-            },
-        }],
+        contexts,
         users: [NamedUser {
             name: &name,
             user: UserEntry {

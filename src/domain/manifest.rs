@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::domain::invalid::Unrenderable;
+use crate::domain::names::NamespaceName;
 use crate::domain::rules::RBAC_GROUP;
 use crate::domain::spec::{GrantRef, GrantSpec, RoleSource};
 
@@ -123,6 +124,100 @@ pub(crate) struct Manifests {
     /// Absent when the grant binds an existing ClusterRole.
     pub(crate) role: Option<Role>,
     pub(crate) role_binding: RoleBinding,
+    /// The same role in each of the grant's other namespaces, bound to the home
+    /// ServiceAccount.
+    pub(crate) extras: Vec<Extra>,
+}
+
+/// A grant's objects in one of its other namespaces.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Extra {
+    /// As kscope creates it when it is missing (the home namespace's Pod Security).
+    pub(crate) namespace: Namespace,
+    pub(crate) role: Option<Role>,
+    pub(crate) role_binding: RoleBinding,
+}
+
+/// The label of a grant's objects in its other namespaces that names its home namespace;
+/// with [`HOME_GRANT_LABEL`] (its ServiceAccount). Such objects never carry the grant label:
+/// they are no grant of their own to `list`, `audit` or prune.
+pub(crate) const HOME_LABEL: &str = "kscope.dev/home";
+pub(crate) const HOME_GRANT_LABEL: &str = "kscope.dev/home-grant";
+/// On the grant's ServiceAccount: its other namespaces, comma-separated.
+pub(crate) const ALSO_IN_ANNOTATION: &str = "kscope.dev/also-in";
+
+/// The name of a grant's Role and RoleBinding in its other namespaces.
+pub(crate) fn extra_name(grant: &GrantRef) -> String {
+    format!("kscope.{}.{}", grant.namespace, grant.service_account)
+}
+
+/// The label selector of a grant's objects in its other namespaces.
+pub(crate) fn extra_selector(grant: &GrantRef) -> String {
+    format!(
+        "{MANAGED_BY}={FIELD_MANAGER},{HOME_LABEL}={},{HOME_GRANT_LABEL}={}",
+        grant.namespace, grant.service_account
+    )
+}
+
+/// The other namespaces a ServiceAccount's annotation records.
+pub(crate) fn also_in_of(meta: &ObjectMeta) -> Vec<String> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(ALSO_IN_ANNOTATION))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn extra(spec: &GrantSpec, namespace: &NamespaceName) -> Extra {
+    let grant = spec.grant_ref();
+    let name = extra_name(&grant);
+    let metadata = ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(namespace.to_string()),
+        labels: Some(BTreeMap::from([
+            (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
+            (HOME_LABEL.to_string(), grant.namespace.to_string()),
+            (
+                HOME_GRANT_LABEL.to_string(),
+                grant.service_account.to_string(),
+            ),
+        ])),
+        ..Default::default()
+    };
+    let (role, role_ref) = match &spec.role {
+        RoleSource::Template(template) => (
+            Some(Role {
+                metadata: metadata.clone(),
+                rules: Some(template.rules.clone()),
+            }),
+            ("Role", name),
+        ),
+        RoleSource::ClusterRole(cluster_role) => (None, ("ClusterRole", cluster_role.clone())),
+    };
+    Extra {
+        namespace: self::namespace(&spec.in_namespace(namespace)),
+        role,
+        role_binding: RoleBinding {
+            metadata,
+            role_ref: RoleRef {
+                api_group: RBAC_GROUP.to_string(),
+                kind: role_ref.0.to_string(),
+                name: role_ref.1,
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".to_string(),
+                name: spec.service_account.to_string(),
+                namespace: Some(spec.namespace.to_string()),
+                api_group: None,
+            }]),
+        },
+    }
 }
 
 fn labels(grant: &GrantRef, set: Option<&str>) -> BTreeMap<String, String> {
@@ -200,10 +295,15 @@ pub(crate) fn namespace(spec: &GrantSpec) -> Namespace {
 
 pub(crate) fn service_account(spec: &GrantSpec) -> ServiceAccount {
     let mut metadata = meta(spec, spec.service_account.as_str());
-    metadata.annotations = Some(BTreeMap::from([(
+    let mut annotations = BTreeMap::from([(
         ACCESS_ANNOTATION.to_string(),
         spec.role.record().to_string(),
-    )]));
+    )]);
+    if !spec.also_in.is_empty() {
+        let list: Vec<&str> = spec.also_in.iter().map(NamespaceName::as_str).collect();
+        annotations.insert(ALSO_IN_ANNOTATION.to_string(), list.join(","));
+    }
+    metadata.annotations = Some(annotations);
     // `.secrets` stays unset: it is no token index, and listed Secrets are what the
     // legacy-token clean-up targets.
     ServiceAccount {
@@ -264,6 +364,7 @@ pub(crate) fn build(spec: &GrantSpec) -> Manifests {
         token_secret: token_secret(&spec.grant_ref(), spec.set.as_deref()),
         role: role(spec),
         role_binding: role_binding(spec),
+        extras: spec.also_in.iter().map(|ns| extra(spec, ns)).collect(),
     }
 }
 
@@ -293,6 +394,15 @@ pub(crate) fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<Str
         docs.push(object_yaml(role)?);
     }
     docs.push(object_yaml(&manifests.role_binding)?);
+    for extra in &manifests.extras {
+        if namespace {
+            docs.push(object_yaml(&extra.namespace)?);
+        }
+        if let Some(role) = &extra.role {
+            docs.push(object_yaml(role)?);
+        }
+        docs.push(object_yaml(&extra.role_binding)?);
+    }
     Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
 }
 
@@ -332,6 +442,7 @@ mod tests {
             role,
             pod_security: Default::default(),
             set: None,
+            also_in: Vec::new(),
         }
     }
 

@@ -168,9 +168,22 @@ pub(crate) struct GrantSpec {
     pub(crate) pod_security: PodSecurity,
     /// The TenantSet the grant belongs to (`apply`), labelled on every object.
     pub(crate) set: Option<String>,
+    /// The other namespaces the ServiceAccount is granted the same role in (`--also-in`,
+    /// TenantSet `namespaces`): sorted, without the home namespace.
+    pub(crate) also_in: Vec<NamespaceName>,
 }
 
 impl GrantSpec {
+    /// The same grant's objects in another namespace `namespace`: for judging that
+    /// namespace as a home one is judged.
+    pub(crate) fn in_namespace(&self, namespace: &NamespaceName) -> GrantSpec {
+        GrantSpec {
+            namespace: namespace.clone(),
+            also_in: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn grant_ref(&self) -> GrantRef {
         GrantRef {
             namespace: self.namespace.clone(),

@@ -175,9 +175,10 @@ struct SpecDocument {
     tenants: Option<Vec<Spanned<Fields>>>,
 }
 
-const TENANT_FIELDS: [&str; 6] = [
+const TENANT_FIELDS: [&str; 7] = [
     "namespace",
     "serviceAccount",
+    "namespaces",
     "template",
     "clusterRole",
     "kubeconfig",
@@ -413,6 +414,50 @@ pub(crate) fn parse(
                 level
             }
         };
+        // `namespaces`: the other namespaces of the grant, beside the home `namespace`.
+        let also_in = match field("namespaces") {
+            None => Some(Vec::new()),
+            Some(v) => match v.value.as_array() {
+                Some(items) => {
+                    let mut found = Vec::new();
+                    let mut ok = true;
+                    for item in items {
+                        let parsed = item
+                            .as_str()
+                            .ok_or_else(|| {
+                                "namespaces must be a list of namespace names".to_string()
+                            })
+                            .and_then(|s| {
+                                NamespaceName::parse(s).map_err(|e| Invalid::from(e).to_string())
+                            })
+                            .and_then(|ns| {
+                                spec::refuse_system_namespace(&ns, allow.system_namespace)
+                                    .map(|()| ns)
+                                    .map_err(|e| e.to_string())
+                            });
+                        match parsed {
+                            Ok(ns) if Some(&ns) != namespace.as_ref() && !found.contains(&ns) => {
+                                found.push(ns)
+                            }
+                            Ok(_) => {}
+                            Err(message) => {
+                                problem(at(v), message);
+                                ok = false;
+                            }
+                        }
+                    }
+                    found.sort();
+                    ok.then_some(found)
+                }
+                None => {
+                    problem(
+                        at(v),
+                        "namespaces must be a list such as [team-a-staging, team-a-prod]".into(),
+                    );
+                    None
+                }
+            },
+        };
         if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
             let key = (ns.to_string(), sa.to_string());
             if let Some(first) = seen.get(&key) {
@@ -431,6 +476,7 @@ pub(crate) fn parse(
             Some(token),
             Some(pod_security),
             Some(delivery),
+            Some(also_in),
         ) = (
             namespace,
             service_account,
@@ -438,6 +484,7 @@ pub(crate) fn parse(
             token,
             pod_security,
             delivery,
+            also_in,
         ) {
             valid.push(Tenant {
                 delivery,
@@ -447,6 +494,7 @@ pub(crate) fn parse(
                     role,
                     pod_security,
                     set: name.clone(),
+                    also_in,
                 },
                 token,
             });

@@ -242,7 +242,7 @@ pub(crate) fn check_matrix_styled(report: &Report, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::access::probes;
+    use crate::domain::access::probes_in;
     use crate::domain::templates;
     use crate::test_support::snapshot;
 
@@ -253,7 +253,7 @@ mod tests {
 
     fn report(flip: Option<usize>) -> Report {
         let rules = templates::built_ins().remove(0).rules;
-        let answers = probes("ask", &rules)
+        let answers = probes_in("ask", &[], &rules)
             .into_iter()
             .enumerate()
             .map(|(i, probe)| Answer {

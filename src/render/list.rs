@@ -9,7 +9,9 @@ pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
     if rows.is_empty() {
         return "No kscope grants found.\n".into();
     }
-    let mut table = plain(&[
+    // A column for the grants' other namespaces, when any grant has some.
+    let also = rows.iter().any(|r| !r.also_in.is_empty());
+    let mut header = vec![
         "NAMESPACE",
         "SERVICEACCOUNT",
         "ACCESS",
@@ -17,9 +19,13 @@ pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
         "LAST USED",
         "POD SECURITY",
         "STATUS",
-    ]);
+    ];
+    if also {
+        header.insert(2, "ALSO IN");
+    }
+    let mut table = plain(&header);
     for row in rows {
-        table.add_row(vec![
+        let mut cells = vec![
             row.namespace.clone(),
             row.service_account.clone(),
             row.access
@@ -30,7 +36,11 @@ pub(crate) fn grant_list(rows: &[GrantRow], now: i64) -> String {
             row.last_used.clone().unwrap_or_else(|| "never".into()),
             row.pod_security.clone().unwrap_or_else(|| "none".into()),
             printable(&row.status.to_string()),
-        ]);
+        ];
+        if also {
+            cells.insert(2, row.also_in.join(","));
+        }
+        table.add_row(cells);
     }
     let mut text = finish(&table);
     let mut privileged: Vec<&str> = rows

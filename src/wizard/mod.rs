@@ -199,6 +199,7 @@ pub(crate) fn interview(
         role,
         pod_security,
         set: None,
+        also_in: Vec::new(),
     };
     let grant_ref = spec.grant_ref();
     let check = CheckPlan {
