@@ -112,12 +112,22 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
         Ok::<_, Error>((others?, pod_security, baseline?, questions?))
     };
     let (as_sa, (others, pod_security, baseline, questions)) = futures::try_join!(as_sa, read)?;
-    // The grant's other namespaces, as its ServiceAccount records them.
+    // The grant's other namespaces, as its ServiceAccount records them, with the stronger
+    // ServiceAccounts it can act as there.
     let also_in = cluster
         .get::<ServiceAccount>(grant.namespace.as_str(), grant.service_account.as_str())
         .await?
         .map(|sa| crate::domain::manifest::also_in_of(&sa.metadata))
         .unwrap_or_default();
+    let mut others = others;
+    for other in &also_in {
+        let there = GrantRef {
+            namespace: NamespaceName::parse(other)
+                .map_err(|_| Error::bug("a recorded namespace is not a namespace name"))?,
+            service_account: grant.service_account.clone(),
+        };
+        others.extend(containment::others_within_reach(cluster, &there, &rules).await?);
+    }
     let expected = Expected {
         also_in,
         grant,

@@ -19,7 +19,7 @@ use crate::containment::{Bound, RoleRules, stronger_among};
 use crate::credential;
 use crate::domain::access::{Binding, Report};
 use crate::domain::containment::Reach;
-use crate::domain::spec::{ENFORCE_LABEL, RoleSource};
+use crate::domain::spec::{ENFORCE_LABEL, GrantRef, RoleSource};
 use crate::domain::tenants::Tenant;
 use crate::error::{Error, GrantError, Result, is_status};
 use crate::plan::CheckSetPlan;
@@ -90,7 +90,13 @@ impl Snapshot {
     /// ClusterRole the file names, however many tenants there are.
     pub(crate) async fn read(cluster: &Cluster, plan: &CheckSetPlan) -> Result<Snapshot> {
         let tenants = &plan.set.tenants;
-        let namespaces: HashSet<&str> = tenants.iter().map(|t| t.spec.namespace.as_str()).collect();
+        let namespaces: HashSet<&str> = tenants
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(t.spec.namespace.as_str())
+                    .chain(t.spec.also_in.iter().map(|n| n.as_str()))
+            })
+            .collect();
         let grants: HashSet<String> = tenants
             .iter()
             .map(|t| format!("{}/{}", t.spec.namespace, t.spec.service_account))
@@ -254,22 +260,29 @@ impl Snapshot {
                 .as_ref()
                 .map(|bindings| bindings.get(&format!("{ns}/{sa}")).cloned()),
         };
-        let others = if Reach::of(&rules).other_service_accounts {
-            let in_namespace = self
-                .namespace_bindings
-                .get(ns)
-                .map_or(&[][..], Vec::as_slice);
-            stronger_among(
-                &self.roles,
-                &grant,
-                Some(&rules),
-                in_namespace,
-                &self.cluster_bindings,
-            )
-            .await?
-        } else {
-            Vec::new()
-        };
+        let mut others = Vec::new();
+        if Reach::of(&rules).other_service_accounts {
+            for namespace in std::iter::once(&tenant.spec.namespace).chain(&tenant.spec.also_in) {
+                let there = GrantRef {
+                    namespace: namespace.clone(),
+                    service_account: grant.service_account.clone(),
+                };
+                let in_namespace = self
+                    .namespace_bindings
+                    .get(namespace.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                others.extend(
+                    stronger_among(
+                        &self.roles,
+                        &there,
+                        Some(&rules),
+                        in_namespace,
+                        &self.cluster_bindings,
+                    )
+                    .await?,
+                );
+            }
+        }
         let (bindings, roles) = &self.bootstrap;
         Ok(Expected {
             also_in: tenant.spec.also_in.iter().map(|n| n.to_string()).collect(),

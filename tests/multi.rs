@@ -238,3 +238,44 @@ async fn a_tenant_set_grants_across_its_namespaces_and_argocd_sees_them_all() {
     kscope.run(["apply", "-f", &f]).expect_code(0);
     assert_eq!(extras(&client, &ns, "argocd").await, (vec![], vec![]));
 }
+
+/// A stronger ServiceAccount in one of the grant's other namespaces is a path out there
+/// too: `check` names it by its own namespace.
+#[tokio::test]
+async fn a_stronger_account_in_another_namespace_of_the_grant_is_found() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("multistrong");
+    let other = format!("{ns}-b");
+    let mut kscope = admin(&dir);
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "dev",
+            "--template",
+            "developer",
+            "--also-in",
+            &other,
+        ])
+        .expect_code(0);
+    common::create_service_account(&client, &other, "builder").await;
+    common::bind_cluster_role(&client, &other, "builder-edit", "edit", "builder").await;
+    let run = kscope
+        .run(["check", &ns, "dev", "-o", "json"])
+        .expect_code(3);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let open: Vec<&str> = report["containment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["refused"] == false)
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        open,
+        [format!("act as ServiceAccount system:serviceaccount:{other}:builder, which holds more than the grant").as_str()],
+        "{}",
+        report["containment"]
+    );
+}

@@ -426,7 +426,7 @@ pub(crate) async fn probe(
         probes.push(PathProbe {
             path: format!(
                 "act as ServiceAccount {}, which holds more than the grant",
-                service_account_user(ns, &found.service_account)
+                service_account_user(&found.namespace, &found.service_account)
             ),
             expected: "refused",
             refused: false,

@@ -20,6 +20,8 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Stronger {
+    /// The namespace both ServiceAccounts are reached in.
+    pub(crate) namespace: String,
     pub(crate) service_account: String,
     /// `RoleBinding ns/name (ClusterRole edit)` or `ClusterRoleBinding name (…)`.
     pub(crate) binding: String,
@@ -220,10 +222,12 @@ pub(crate) async fn stronger_among(
         match rules_of.get(&(kind, name)).cloned().flatten() {
             Some(rules) if rules::missing(held, rules.as_slice()).is_empty() => {}
             Some(_) => stronger.push(Stronger {
+                namespace: ns.to_string(),
                 service_account: account.to_string(),
                 binding: format!("{} ({kind} {name})", bound.shown),
             }),
             None => stronger.push(Stronger {
+                namespace: ns.to_string(),
                 service_account: account.to_string(),
                 binding: format!(
                     "{} ({kind} {name}, whose rules you may not read)",
