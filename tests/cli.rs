@@ -457,3 +457,30 @@ fn a_closed_stderr_changes_nothing_but_what_is_seen() {
         );
     }
 }
+
+/// `--deliver-to` names a context of the kubeconfig: one that is not there is refused before
+/// any request to either cluster (the server here does not even listen).
+#[test]
+fn an_unknown_delivery_context_is_refused_before_any_request() {
+    let kscope = Kscope::new();
+    let kubeconfig = kscope.path("one.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: one\n  context: {cluster: c, user: u}\ncurrent-context: one\n",
+    )
+    .unwrap();
+    let mut kscope = kscope.kubeconfig(&kubeconfig);
+    let run = kscope
+        .run([
+            "kubeconfig",
+            "ns",
+            "sa",
+            "--format",
+            "argocd",
+            "--deliver-to",
+            "mgmt",
+        ])
+        .expect_code(2);
+    assert!(run.stderr.contains("mgmt"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}

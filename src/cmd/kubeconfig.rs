@@ -22,6 +22,11 @@ pub(crate) async fn kubeconfig(
     wire: &Wire,
 ) -> Result<Exit> {
     let plan = plan::kubeconfig(args)?;
+    // The management context must exist before anything is asked of either cluster.
+    let management = match &plan.deliver_to {
+        Some(context) => Some(load(global.kubeconfig.as_deref(), None)?.with_context(context)?),
+        None => None,
+    };
     let session = connect(global, wire).await?;
     let endpoint = endpoint(&session, plan.server.as_deref(), plan.ca_file.as_deref())?;
     let grant = session
@@ -49,13 +54,13 @@ pub(crate) async fn kubeconfig(
         return Ok(Exit::Ok);
     };
     let secret = deliver::secret(&endpoint, &grant, &issued, &target);
-    let Some(context) = &plan.deliver_to else {
+    let Some(caller) = management else {
         issued.kubeconfig = delivery::secret_yaml(&secret)?;
         emit_kubeconfig(&issued, &plan.destination, plan.strict_duration)?;
         return Ok(Exit::Ok);
     };
-    let base = load(global.kubeconfig.as_deref(), None)?;
-    let mgmt = Session::connect(base.with_context(context)?, wire).await?;
+    let context = caller.context.clone();
+    let mgmt = Session::connect(caller, wire).await?;
     let server = mgmt.caller.endpoint(None, None)?.server;
     let shown = format!(
         "Secret {}/{}",
