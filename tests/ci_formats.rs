@@ -11,7 +11,7 @@
 mod common;
 mod runner;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -95,18 +95,6 @@ fn junit_counts(text: &str) -> Vec<(String, usize, usize, usize, usize)> {
     parsed
 }
 
-fn set_file(into: &Path, name: &str, tenants: &[String]) -> PathBuf {
-    let mut text = format!(
-        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: {name}\nspec:\n  defaults: {{template: read-only}}\n  tenants:\n"
-    );
-    for tenant in tenants {
-        text.push_str(&format!("  - {tenant}\n"));
-    }
-    let path = into.join(format!("{name}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn findings(run: &Run) -> Vec<Value> {
     let parsed: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
@@ -122,7 +110,7 @@ async fn a_fresh_fleet_passes_the_audit_and_findings_reach_ci_formats_as_accepte
     let lines: Vec<String> = (0..50)
         .map(|i| format!("{{namespace: {set}-{}, serviceAccount: sa{i}}}", i / 5))
         .collect();
-    let file = set_file(kscope.home(), &set, &lines);
+    let file = common::set_file(kscope.home(), &set, &lines);
     kscope
         .run(["apply", "-f", file.to_str().unwrap()])
         .expect_code(0);

@@ -9,7 +9,7 @@ mod common;
 mod runner;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use kube::Api;
@@ -19,19 +19,6 @@ use serde_json::{Value, json};
 
 fn admin(dir: &Path) -> Kscope {
     Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
-
-/// A TenantSet named `name` with `tenants` lines (YAML flow maps), read-only by default.
-fn set_file(into: &Path, name: &str, tenants: &[String]) -> PathBuf {
-    let mut text = format!(
-        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: {name}\nspec:\n  defaults: {{template: read-only}}\n  tenants:\n"
-    );
-    for tenant in tenants {
-        text.push_str(&format!("  - {tenant}\n"));
-    }
-    let path = into.join(format!("{name}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// The items of an AccessCheckList.
@@ -90,7 +77,7 @@ async fn a_fleet_of_100_is_proven_and_exactly_the_two_changed_tenants_differ() {
         .collect();
     assert_eq!(lines.len(), 100);
     let mut kscope = admin(&dir);
-    let file = set_file(kscope.home(), &set, &lines);
+    let file = common::set_file(kscope.home(), &set, &lines);
     let f = file.to_str().unwrap();
     kscope.run(["apply", "-f", f]).expect_code(0);
 
@@ -179,7 +166,7 @@ async fn a_fleet_of_100_is_proven_and_exactly_the_two_changed_tenants_differ() {
 
     // A tenant of the file that was never applied is missing.
     let never = format!("{{namespace: {set}-never, serviceAccount: ci}}");
-    let other = set_file(
+    let other = common::set_file(
         kscope.home(),
         &format!("{set}-b"),
         &[lines[0].clone(), never],
@@ -201,7 +188,7 @@ async fn one_set_is_proven_on_two_clusters_and_each_item_names_its_own() {
     let kubeconfig = common::two_clusters(&first, &second, kscope.home());
     let mut kscope = kscope.kubeconfig(&kubeconfig);
     let ns = common::unique_name("proof-two");
-    let file = set_file(
+    let file = common::set_file(
         kscope.home(),
         &common::unique_name("proof-two"),
         &[

@@ -6,7 +6,7 @@
 mod common;
 mod runner;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::PostParams;
@@ -16,19 +16,6 @@ use serde_json::json;
 
 fn admin(dir: &Path) -> Kscope {
     Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
-
-/// A TenantSet named `name` with `tenants` lines (already YAML flow maps).
-fn set_file(into: &Path, name: &str, tenants: &[String]) -> PathBuf {
-    let mut text = format!(
-        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: {name}\nspec:\n  defaults: {{template: read-only}}\n  tenants:\n"
-    );
-    for tenant in tenants {
-        text.push_str(&format!("  - {tenant}\n"));
-    }
-    let path = into.join(format!("{name}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn results(run: &Run) -> Vec<serde_json::Value> {
@@ -66,7 +53,7 @@ async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
         .collect();
     assert_eq!(tenants.len(), 200);
     let mut kscope = admin(&dir);
-    let file = set_file(kscope.home(), &set, &tenants);
+    let file = common::set_file(kscope.home(), &set, &tenants);
     let kubeconfigs = kscope.path("kubeconfigs");
     std::fs::create_dir_all(&kubeconfigs).unwrap();
     let (f, k) = (file.to_str().unwrap(), kubeconfigs.to_str().unwrap());
@@ -87,7 +74,7 @@ async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
     kscope
         .run(["grant", &namespaces[0], "by-hand"])
         .expect_code(0);
-    let other = set_file(
+    let other = common::set_file(
         kscope.home(),
         &format!("{set}-other"),
         &[format!(
@@ -136,7 +123,7 @@ async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
 
     // Five tenants leave the file: prune revokes exactly them.
     let kept: Vec<String> = tenants[5..].to_vec();
-    let file = set_file(kscope.home(), &set, &kept);
+    let file = common::set_file(kscope.home(), &set, &kept);
     let run = kscope
         .run([
             "apply",
@@ -193,7 +180,7 @@ async fn an_invalid_file_is_refused_whole_with_every_line() {
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("invalid");
     let mut kscope = admin(&dir);
-    let file = set_file(
+    let file = common::set_file(
         kscope.home(),
         "broken",
         &[
@@ -252,7 +239,7 @@ async fn one_failing_tenant_does_not_stop_the_others() {
         .iter()
         .map(|sa| format!("{{namespace: {ns}, serviceAccount: {sa}}}"))
         .collect();
-    let file = set_file(kscope.home(), &common::unique_name("onefails"), &tenants);
+    let file = common::set_file(kscope.home(), &common::unique_name("onefails"), &tenants);
     let run = kscope
         .run(["apply", "-f", file.to_str().unwrap(), "-o", "json"])
         .expect_code(1);
@@ -283,7 +270,7 @@ async fn one_set_on_two_clusters_through_two_contexts() {
     let kubeconfig = common::two_clusters(&first, &second, kscope.home());
     let mut kscope = kscope.kubeconfig(&kubeconfig);
     let ns = common::unique_name("twoclusters");
-    let file = set_file(
+    let file = common::set_file(
         kscope.home(),
         &common::unique_name("two"),
         &[format!("{{namespace: {ns}, serviceAccount: ci}}")],
@@ -322,7 +309,7 @@ async fn names_that_read_alike_never_share_a_kubeconfig_file() {
     let home = tempfile::tempdir().unwrap();
     let base = common::unique_name("alike");
     let (first, second) = (format!("{base}-a"), base.clone());
-    let set = set_file(
+    let set = common::set_file(
         home.path(),
         &common::unique_name("alike-set"),
         &[
@@ -390,7 +377,7 @@ async fn a_forged_label_never_extends_prune() {
         .create(&PostParams::default(), &forged)
         .await
         .unwrap();
-    let file = set_file(
+    let file = common::set_file(
         home.path(),
         &set,
         &[format!("{{namespace: {ns}, serviceAccount: member}}")],

@@ -13,10 +13,9 @@ use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 
 use crate::cluster::{Admission, has_token};
-use crate::domain::catalog::{ObjectRef, Rule};
+use crate::domain::catalog::Rule;
 use crate::domain::manifest::{FIELD_MANAGER, MANAGED_BY, TOKEN_SECRET_TYPE};
 use crate::domain::rules::{self, Permission, RBAC_GROUP};
 use crate::error::Result;
@@ -24,6 +23,8 @@ use crate::list::{LAST_USED_LABEL, Listed, rows};
 use crate::session::Session;
 
 mod containment;
+mod finding;
+pub(crate) use finding::{Accepted, Finding};
 
 /// The label the API server puts on a legacy token it invalidated.
 pub(crate) const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
@@ -35,59 +36,6 @@ const BROAD_GROUPS: [&str; 3] = [
 ];
 
 pub(crate) use crate::domain::catalog::Severity;
-
-/// One finding: its rule, the object it is about, and what is wrong there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Finding {
-    #[serde(rename = "ruleId")]
-    pub(crate) rule: Rule,
-    pub(crate) severity: Severity,
-    /// `Kind namespace/name` (or `Kind name` for a cluster-scoped object).
-    pub(crate) object: String,
-    /// The object's apiVersion, kind, namespace and name.
-    #[serde(flatten)]
-    pub(crate) target: ObjectRef,
-    /// The namespace the finding concerns (`-n` filters on it); a cluster-scoped object may
-    /// concern one, as the guard's binding for a namespace does.
-    #[serde(skip)]
-    pub(crate) scope: Option<String>,
-    pub(crate) message: String,
-    /// Set when an `--accept` entry covers the finding.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) accepted: Option<Accepted>,
-}
-
-/// How an `--accept` entry met a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Accepted {
-    pub(crate) reason: String,
-    /// `YYYY-MM-DD`.
-    pub(crate) expires: String,
-    /// The acceptance has expired: the finding counts again.
-    pub(crate) expired: bool,
-}
-
-impl Finding {
-    pub(crate) fn new(rule: Rule, object: String, scope: Option<String>, message: String) -> Self {
-        Finding {
-            rule,
-            severity: rule.severity(),
-            target: ObjectRef::named(&object),
-            object,
-            scope,
-            message,
-            accepted: None,
-        }
-    }
-
-    /// Whether the finding counts for `--fail-on`: not accepted, or accepted until a day
-    /// that has passed.
-    pub(crate) fn counts(&self) -> bool {
-        self.accepted.as_ref().is_none_or(|a| a.expired)
-    }
-}
 
 /// Everything the audit looks at.
 #[derive(Debug, Default)]

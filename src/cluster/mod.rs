@@ -9,22 +9,18 @@ use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::client::ClientBuilder;
-use kube::runtime::wait::{Condition, await_condition};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::kubeconfig::{SecretToken, Token};
 use crate::domain::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome, covers};
 use crate::error::RequestTimedOut;
-use crate::error::TokenError;
 use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
 
@@ -32,9 +28,11 @@ mod pages;
 mod pool;
 mod probe;
 mod review;
+mod token;
 use crate::wire::idempotent;
 pub(crate) use pool::TokenPool;
 pub(crate) use probe::Admission;
+pub(crate) use token::has_token;
 
 /// One resource the API server serves, from discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,84 +436,6 @@ impl Cluster {
             .map_err(|e| Error::api(format!("create Namespace {name}"), e))?;
         Ok(Outcome::Created)
     }
-
-    /// Waits until the token controller has filled in the Secret's token, at most `timeout`,
-    /// with kube's runtime: one list and a watch from it, so nothing between the apply and
-    /// the watch is missed, and a watch that ends or expires (410 Gone) is started again.
-    pub(crate) async fn wait_for_token(
-        &self,
-        current: Secret,
-        timeout: Duration,
-    ) -> Result<Secret> {
-        if has_token(&current) {
-            return Ok(current);
-        }
-        let namespace = current.namespace().unwrap_or_default();
-        let name = current.name_any();
-        let api = self.namespaced::<Secret>(&namespace);
-        let waited = tokio::time::timeout(timeout, await_condition(api, &name, filled_or_gone()))
-            .await
-            .map_err(|_| TokenError::Timeout {
-                namespace: namespace.clone(),
-                secret: name.clone(),
-                seconds: timeout.as_secs(),
-            })?;
-        match waited {
-            Ok(Some(secret)) => Ok(secret),
-            // The condition holds for a Secret that is gone: the controller deletes orphans.
-            Ok(None) => Err(TokenError::SecretDeleted {
-                namespace,
-                secret: name,
-            }
-            .into()),
-            Err(e) => Err(Error::api(
-                format!("watch Secret {namespace}/{name}"),
-                kube::Error::Service(Box::new(e)),
-            )),
-        }
-    }
-
-    /// A TokenRequest for the ServiceAccount; bound to `secret` when given, so that deleting
-    /// the Secret revokes the token.
-    pub(crate) async fn request_token(
-        &self,
-        namespace: &str,
-        service_account: &str,
-        seconds: u64,
-        secret: Option<&Secret>,
-    ) -> Result<Token> {
-        let bound_object_ref = secret.map(|s| BoundObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Secret".into()),
-            name: s.metadata.name.clone(),
-            uid: s.metadata.uid.clone(),
-        });
-        let request = TokenRequest {
-            spec: TokenRequestSpec {
-                audiences: Vec::new(),
-                bound_object_ref,
-                expiration_seconds: Some(i64::try_from(seconds).unwrap_or(i64::MAX)),
-            },
-            ..Default::default()
-        };
-        let answer = self
-            .namespaced::<ServiceAccount>(namespace)
-            .create_token_request(service_account, &PostParams::default(), &request)
-            .await
-            .map_err(|e| {
-                Error::api(
-                    format!("request a token for ServiceAccount {namespace}/{service_account}"),
-                    e,
-                )
-            })?;
-        match answer.status.map(|s| s.token).filter(|t| !t.is_empty()) {
-            Some(token) => Ok(Token::new(token)),
-            None => Err(Error::from(TokenError::EmptyIssued {
-                namespace: namespace.to_string(),
-                service_account: service_account.to_string(),
-            })),
-        }
-    }
 }
 
 /// Server-side apply of `object` through `api` (any scope), unless `existing`, the live
@@ -562,16 +482,6 @@ fn apply_params(adopt: bool, mode: Mode) -> PatchParams {
 /// Whether kscope made (or adopted) the object: it carries kscope's managed-by label.
 pub(crate) fn is_managed(meta: &ObjectMeta) -> bool {
     crate::domain::manifest::is_kscopes(meta)
-}
-
-/// The token controller has filled in the Secret, as a condition for kube's runtime.
-fn filled_or_gone() -> impl Condition<Secret> {
-    |secret: Option<&Secret>| secret.is_none_or(has_token)
-}
-
-/// The token controller has filled in the Secret.
-pub(crate) fn has_token(secret: &Secret) -> bool {
-    SecretToken::is_filled(secret)
 }
 
 /// Whether an apply changed anything: kscope compares resourceVersions, except under a server

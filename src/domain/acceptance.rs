@@ -9,7 +9,7 @@ use k8s_openapi::jiff::civil::Date;
 use serde_saphyr::Spanned;
 
 use crate::domain::catalog::{ObjectRef, Rule};
-use crate::domain::tenants::Problem;
+use crate::domain::tenants::{Problem, at, syntax_problem};
 
 /// One accepted finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,17 +47,8 @@ const OBJECT_FIELDS: [&str; 3] = ["kind", "namespace", "name"];
 
 /// Every entry of the file, or every problem in it.
 pub(crate) fn parse(text: &str) -> Result<Vec<Acceptance>, Vec<Problem>> {
-    let entries: Vec<Spanned<Fields>> = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
-        let message = e.to_string();
-        vec![Problem {
-            line,
-            column,
-            message: message.lines().next().unwrap_or(&message).to_string(),
-        }]
-    })?;
+    let entries: Vec<Spanned<Fields>> =
+        serde_saphyr::from_str(text).map_err(|e| vec![syntax_problem(&e)])?;
     let mut problems = Vec::new();
     let mut accepted = Vec::new();
     for entry in &entries {
@@ -199,13 +190,6 @@ fn object(
     }
     let name = name?;
     Some((kind?, namespace, (name != "*").then_some(name)))
-}
-
-fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
-    (
-        spanned.referenced.line() as u32,
-        spanned.referenced.column() as u32,
-    )
 }
 
 #[cfg(test)]

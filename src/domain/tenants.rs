@@ -193,17 +193,7 @@ pub(crate) fn parse(
     template_dir: Option<&Path>,
     allow: Allowances,
 ) -> Result<TenantSet, Vec<Problem>> {
-    let document: Document = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
-        let message = e.to_string();
-        vec![Problem {
-            line,
-            column,
-            message: message.lines().next().unwrap_or(&message).to_string(),
-        }]
-    })?;
+    let document: Document = serde_saphyr::from_str(text).map_err(|e| vec![syntax_problem(&e)])?;
     let mut problems = Vec::new();
     let mut problem = |at: (u32, u32), message: String| {
         problems.push(Problem {
@@ -512,7 +502,21 @@ pub(crate) fn parse(
     }
 }
 
-fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
+/// A YAML file that does not parse, as one problem at the place the parser stopped.
+pub(crate) fn syntax_problem(e: &serde_saphyr::Error) -> Problem {
+    let (line, column) = e
+        .location()
+        .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+    let message = e.to_string();
+    Problem {
+        line,
+        column,
+        message: message.lines().next().unwrap_or(&message).to_string(),
+    }
+}
+
+/// Where a value of a parsed file starts: (line, column).
+pub(crate) fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
     (
         spanned.referenced.line() as u32,
         spanned.referenced.column() as u32,

@@ -1,6 +1,8 @@
 //! Objects made by hand (never with kscope's own builders, so that tests can disagree with
 //! kscope), and the API status of a failed call.
 
+use std::path::{Path, PathBuf};
+
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -159,4 +161,17 @@ pub fn api_status(err: &kube::Error) -> Option<&kube::core::Status> {
 
 pub fn is_forbidden(err: &kube::Error) -> bool {
     api_status(err).is_some_and(|s| s.code == 403)
+}
+
+/// A TenantSet named `name` with `tenants` lines (already YAML flow maps).
+pub fn set_file(into: &Path, name: &str, tenants: &[String]) -> PathBuf {
+    let mut text = format!(
+        "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: {name}\nspec:\n  defaults: {{template: read-only}}\n  tenants:\n"
+    );
+    for tenant in tenants {
+        text.push_str(&format!("  - {tenant}\n"));
+    }
+    let path = into.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
 }
