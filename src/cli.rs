@@ -82,6 +82,17 @@ pub(crate) enum Output {
     Json,
 }
 
+impl From<Output> for kscope_core::render::Format {
+    fn from(output: Output) -> Self {
+        use kscope_core::render::Format;
+        match output {
+            Output::Table => Format::Table,
+            Output::Yaml => Format::Yaml,
+            Output::Json => Format::Json,
+        }
+    }
+}
+
 /// How `audit` and `check` print what they found: as the other commands do, or in the
 /// formats CI systems read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

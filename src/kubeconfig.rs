@@ -9,8 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
-use crate::domain::kubeconfig::{Endpoint, proxy_has_userinfo};
 use crate::error::{Error, Input, Result, Unwritable};
+use kscope_core::kubeconfig::{Endpoint, proxy_has_userinfo};
 
 /// The caller's kubeconfig, merged, plus the chosen context's name.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub(crate) struct Caller {
 /// `~/.kube/config`. Then picks `--context` or the current context.
 pub(crate) fn load(path: Option<&Path>, context: Option<&str>) -> Result<Caller> {
     if let Some(p) = path {
-        crate::domain::files::check(p).map_err(|e| Input::KubeconfigUnreadable {
+        kscope_core::files::check(p).map_err(|e| Input::KubeconfigUnreadable {
             path: p.to_path_buf(),
             detail: e.to_string(),
         })?;
@@ -224,7 +224,7 @@ pub(crate) fn read_credential_file(
     path: &Path,
     trust: bool,
 ) -> Result<(Kubeconfig, Option<String>)> {
-    crate::domain::files::check(path).map_err(|e| Input::CredentialFile {
+    kscope_core::files::check(path).map_err(|e| Input::CredentialFile {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
@@ -422,8 +422,8 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    use crate::domain::kubeconfig::{Token, scoped_kubeconfig};
-    use crate::domain::names::{NamespaceName, ServiceAccountName};
+    use kscope_core::kubeconfig::{Token, scoped_kubeconfig};
+    use kscope_core::names::{NamespaceName, ServiceAccountName};
 
     /// An admin context as cloud clusters have them: an exec plugin, a client certificate, a
     /// CA as a path relative to the file, tls-server-name and proxy-url.

@@ -14,27 +14,15 @@
 //!   `render`;
 //! - `error` (every sentence a user reads about a failure), `names`, `duration`, `cli`.
 
-pub(crate) mod apply;
-pub(crate) mod audit;
-pub(crate) mod check;
 pub(crate) mod cli;
 pub(crate) mod cluster;
 pub(crate) mod cmd;
-pub(crate) mod containment;
-pub(crate) mod credential;
-pub(crate) mod deliver;
-pub(crate) mod domain;
 pub(crate) mod error;
-pub(crate) mod fleet;
-pub(crate) mod grant;
 pub(crate) mod kubeconfig;
-pub(crate) mod list;
+pub(crate) mod ops;
 pub(crate) mod plan;
 pub(crate) mod program;
 pub(crate) mod progress;
-pub(crate) mod render;
-pub(crate) mod revoke;
-pub(crate) mod rotate;
 pub(crate) mod session;
 pub(crate) mod state;
 #[cfg(test)]
@@ -109,7 +97,9 @@ async fn run(cli: Cli) -> Result<Exit> {
             clap_complete::generate(*shell, &mut Cli::command(), "kscope", &mut out);
             cmd::print(&String::from_utf8_lossy(&out)).map(|()| Exit::Ok)
         }
-        Some(Command::Man) => cmd::print(&render::man_page(program::command())?).map(|()| Exit::Ok),
+        Some(Command::Man) => {
+            cmd::print(&cmd::man::man_page(program::command())?).map(|()| Exit::Ok)
+        }
         Some(Command::Wizard(args)) => {
             cmd::wizard::wizard(global, args, cmd::wizard::Started::Subcommand, &wire).await
         }

@@ -12,16 +12,16 @@ use crate::cli::{
     RevokeArgs, RotateArgs, WizardArgs,
 };
 use crate::cli::{ContainmentArgs, CredentialFormat, PodSecurityLevel};
-use crate::domain::acceptance::{self, Acceptance};
-use crate::domain::delivery;
-use crate::domain::names::{self, NamespaceName, ServiceAccountName};
-use crate::domain::spec::{
-    self, Allowances, GrantRef, GrantSpec, PodSecurity, RoleSource, TokenKind, refuse_escalation,
-};
-use crate::domain::templates;
-use crate::domain::tenants::{self, TenantSet};
 use crate::error::{Input, Result, Unwritable};
 use crate::kubeconfig;
+use kscope_core::acceptance::{self, Acceptance};
+use kscope_core::delivery;
+use kscope_core::names::{self, NamespaceName, ServiceAccountName};
+use kscope_core::spec::{
+    self, Allowances, GrantRef, GrantSpec, PodSecurity, RoleSource, TokenKind, refuse_escalation,
+};
+use kscope_core::templates;
+use kscope_core::tenants::{self, TenantSet};
 
 /// `kscope grant`, validated.
 #[derive(Debug, Clone)]
@@ -138,12 +138,11 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<AuditPlan> {
     let accepted = match &args.accept {
         None => Vec::new(),
         Some(path) => {
-            let text =
-                crate::domain::files::read_text(path).map_err(|e| Input::FileUnreadable {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                    flag: "--accept",
-                })?;
+            let text = kscope_core::files::read_text(path).map_err(|e| Input::FileUnreadable {
+                path: path.clone(),
+                detail: e.to_string(),
+                flag: "--accept",
+            })?;
             acceptance::parse(&text).map_err(|problems| Input::InvalidFile {
                 path: path.clone(),
                 problems,
@@ -344,7 +343,7 @@ pub(crate) fn pod_security(level: PodSecurityLevel) -> PodSecurity {
 
 /// The TenantSet in `file`, validated whole (every problem with its line).
 fn tenant_set(file: &Path, template_dir: Option<&Path>, allow: Allowances) -> Result<TenantSet> {
-    let text = crate::domain::files::read_text(file).map_err(|e| Input::FileUnreadable {
+    let text = kscope_core::files::read_text(file).map_err(|e| Input::FileUnreadable {
         path: file.to_path_buf(),
         detail: e.to_string(),
         flag: "-f",

@@ -15,7 +15,7 @@ pub(crate) fn note(message: &str) {
     // escaped, line by line (kscope's own multi-line hints keep their line breaks).
     let line: Vec<String> = crate::program::spell(message)
         .split('\n')
-        .map(crate::domain::text::printable)
+        .map(kscope_core::text::printable)
         .collect();
     let line = line.join("\n");
     // A closed or broken stderr must not end the command: the line is simply lost.

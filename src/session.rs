@@ -5,12 +5,12 @@
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cluster::{Cluster, TokenPool, Wire};
-use crate::domain::spec::GrantRef;
 use crate::error::GrantError;
 use crate::error::{Error, Result};
 use crate::kubeconfig::Caller;
 use crate::progress::Progress;
 use crate::state;
+use kscope_core::spec::GrantRef;
 
 pub(crate) struct Session {
     pub(crate) caller: Caller,

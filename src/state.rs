@@ -11,10 +11,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::names::{NamespaceName, ServiceAccountName};
-use crate::domain::spec::GrantRef;
 use crate::error::{Error, Result};
 use crate::kubeconfig;
+use kscope_core::names::{NamespaceName, ServiceAccountName};
+use kscope_core::spec::GrantRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

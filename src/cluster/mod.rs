@@ -19,10 +19,10 @@ use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome, covers};
 use crate::error::RequestTimedOut;
 use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
+use kscope_core::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome, covers};
 
 mod pages;
 mod pool;
@@ -481,7 +481,7 @@ fn apply_params(adopt: bool, mode: Mode) -> PatchParams {
 
 /// Whether kscope made (or adopted) the object: it carries kscope's managed-by label.
 pub(crate) fn is_managed(meta: &ObjectMeta) -> bool {
-    crate::domain::manifest::is_kscopes(meta)
+    kscope_core::manifest::is_kscopes(meta)
 }
 
 /// Whether an apply changed anything: kscope compares resourceVersions, except under a server

@@ -5,8 +5,8 @@
 //! taken for the caller's.
 
 use super::{Cluster, Https, Wire, https, service};
-use crate::domain::kubeconfig::Token;
 use crate::error::{Error, Result};
+use kscope_core::kubeconfig::Token;
 
 #[derive(Clone)]
 pub(crate) struct TokenPool {

@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Cluster, Mode, apply_params, apply_through, kind};
-use crate::domain::manifest::Outcome;
 use crate::error::{Error, Result, api_status};
 use crate::wire::idempotent;
+use kscope_core::manifest::Outcome;
 
 /// What the API server would do with a write, asked as a dry run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl Cluster {
     {
         let api = self.namespaced::<K>(namespace);
         let params = PatchParams {
-            field_manager: Some(crate::domain::manifest::FIELD_MANAGER.to_string()),
+            field_manager: Some(kscope_core::manifest::FIELD_MANAGER.to_string()),
             ..Default::default()
         };
         let patch = Patch::Merge(patch);

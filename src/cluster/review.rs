@@ -12,9 +12,9 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 use kube::api::{Api, PostParams};
 
 use super::Cluster;
-use crate::domain::rules::Permission;
 use crate::error::{Error, Result};
 use crate::wire::idempotent;
+use kscope_core::rules::Permission;
 
 /// How many reviews run at once (reviews are cheap for the API server: no storage).
 const REVIEW_CONCURRENCY: usize = 32;

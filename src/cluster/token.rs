@@ -10,8 +10,8 @@ use kube::api::PostParams;
 use kube::runtime::wait::{Condition, await_condition};
 
 use super::Cluster;
-use crate::domain::kubeconfig::{SecretToken, Token};
 use crate::error::{Error, Result, TokenError};
+use kscope_core::kubeconfig::{SecretToken, Token};
 
 impl Cluster {
     /// Waits until the token controller has filled in the Secret's token, at most `timeout`,

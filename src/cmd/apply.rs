@@ -6,20 +6,21 @@ use std::path::PathBuf;
 
 use std::collections::BTreeMap;
 
-use crate::apply::{self, Deliveries, TenantResult};
 use crate::cli::{ApplyArgs, DryRun, Global};
 use crate::cluster::Wire;
 use crate::cmd::print;
 use crate::cmd::terminal;
-use crate::domain::kubeconfig::Endpoint;
-use crate::domain::tenants;
 use crate::error::{Exit, Result};
 use crate::error::{GrantError, Input};
 use crate::kubeconfig::load;
+use crate::ops::apply::{self, Deliveries};
 use crate::plan;
 use crate::progress::{Bar, Progress, note};
-use crate::render;
 use crate::session::Session;
+use kscope_core::kubeconfig::Endpoint;
+use kscope_core::render;
+use kscope_core::report::apply::TenantResult;
+use kscope_core::tenants;
 
 pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Result<Exit> {
     let plan = super::file_problems(plan::apply(args))?;

@@ -3,23 +3,24 @@
 //! counts (not accepted, or accepted until a day that has passed) reaches `--fail-on`, 3
 //! otherwise. `-o sarif|junit` only change what is printed.
 
-use crate::audit::{self, Accepted, Finding};
 use crate::cli::{AuditArgs, FailOn, Global, ReportOutput};
 use crate::cluster::Wire;
 use crate::cmd::{connect, file_problems, print};
-use crate::domain::acceptance::Acceptance;
-use crate::domain::catalog::Rule;
 use crate::error::{Exit, Result};
+use crate::ops::audit;
 use crate::plan;
 use crate::progress::note;
-use crate::render;
+use kscope_core::acceptance::Acceptance;
+use kscope_core::audit::{Accepted, Finding, Severity, findings};
+use kscope_core::catalog::Rule;
+use kscope_core::render;
 
 pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Result<Exit> {
     let plan = file_problems(plan::audit(args))?;
     let session = connect(global, wire).await?;
     let inventory = audit::inventory(&session).await?;
     let now = k8s_openapi::jiff::Timestamp::now();
-    let mut found: Vec<Finding> = audit::findings(&inventory, now.as_second(), plan.unused_for)
+    let mut found: Vec<Finding> = findings(&inventory, now.as_second(), plan.unused_for)
         .into_iter()
         .filter(|f| match (&plan.namespace, &f.scope) {
             (Some(wanted), Some(ns)) => wanted.as_str() == ns,
@@ -55,9 +56,9 @@ pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Res
         }
     }
     let fail_on = match args.fail_on {
-        FailOn::Low => audit::Severity::Low,
-        FailOn::Medium => audit::Severity::Medium,
-        FailOn::High => audit::Severity::High,
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
     };
     let failing = found
         .iter()

@@ -10,16 +10,18 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::check;
-use crate::cli::{CheckArgs, Global, Output, ReportOutput};
+use crate::cli::{CheckArgs, Global, ReportOutput};
 use crate::cluster::Wire;
 use crate::cmd::{check_exit, connect, file_problems, print};
-use crate::domain::catalog::Rule;
 use crate::error::{Exit, GrantError, Result};
-use crate::fleet::{self, Verdict};
+use crate::ops::check;
+use crate::ops::check::set;
 use crate::plan;
 use crate::progress::{Bar, Progress, note};
-use crate::render::{self, Flag, ListWriter, Row, Suite};
+use kscope_core::catalog::Rule;
+use kscope_core::render::Format;
+use kscope_core::render::{self, Flag, ListWriter, Row, Suite};
+use kscope_core::report::fleet::Verdict;
 
 pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Result<Exit> {
     if let Some(file) = &args.file {
@@ -41,7 +43,7 @@ pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Res
             } else {
                 Verdict::Differs
             };
-            let reasons = fleet::reasons(&report);
+            let reasons = set::reasons(&report);
             render::junit(&[Suite {
                 name: format!("kscope check ({context})"),
                 cases: vec![render::check_case(
@@ -86,8 +88,8 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
         "differ",
     );
     let mut writer = match args.output {
-        ReportOutput::Json => Some(ListWriter::new(Output::Json)),
-        ReportOutput::Yaml => Some(ListWriter::new(Output::Yaml)),
+        ReportOutput::Json => Some(ListWriter::new(Format::Json)),
+        ReportOutput::Yaml => Some(ListWriter::new(Format::Yaml)),
         _ => None,
     };
     if let Some(writer) = &writer {
@@ -98,7 +100,7 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
     for session in &sessions {
         let context = session.caller.context.clone();
         let mut cases = Vec::new();
-        fleet::prove_all(session, &plan, &mut |item| {
+        set::prove_all(session, &plan, &mut |item| {
             counts[item.verdict as usize] += 1;
             bar.advance(counts[Verdict::Differs as usize] + counts[Verdict::Missing as usize]);
             match (&mut writer, args.output) {

@@ -4,14 +4,14 @@
 use crate::cli::{DryRun, Global, GrantArgs};
 use crate::cluster::{Mode, Wire};
 use crate::cmd::{connect, print, warn};
-use crate::domain::spec::RoleSource;
-use crate::domain::templates::{self, Origin};
-use crate::domain::{containment, manifest};
 use crate::error::{Exit, Result};
-use crate::grant;
+use crate::ops::grant;
 use crate::plan;
 use crate::progress::note;
-use crate::render;
+use kscope_core::render;
+use kscope_core::spec::RoleSource;
+use kscope_core::templates::{self, Origin};
+use kscope_core::{containment, manifest};
 
 pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::grant(args)?;

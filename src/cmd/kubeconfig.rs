@@ -5,16 +5,16 @@
 use crate::cli::{Global, KubeconfigArgs};
 use crate::cluster::Wire;
 use crate::cmd::{connect, emit_kubeconfig, endpoint};
-use crate::credential;
-use crate::deliver::{self, Target};
-use crate::domain::delivery::{self, System};
-use crate::domain::manifest::Outcome;
 use crate::error::{Exit, Result};
 use crate::kubeconfig::load;
+use crate::ops::credential;
+use crate::ops::deliver::{self, Target};
 use crate::plan;
 use crate::plan::CredentialPlan;
 use crate::progress::note;
 use crate::session::Session;
+use kscope_core::delivery::{self, System};
+use kscope_core::manifest::Outcome;
 
 pub(crate) async fn kubeconfig(
     global: &Global,

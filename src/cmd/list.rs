@@ -4,9 +4,9 @@ use crate::cli::{Global, ListArgs};
 use crate::cluster::Wire;
 use crate::cmd::{connect, print};
 use crate::error::{Exit, Result};
-use crate::list;
+use crate::ops::list;
 use crate::plan;
-use crate::render;
+use kscope_core::render;
 
 pub(crate) async fn list(global: &Global, args: &ListArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::list(args)?;

@@ -7,6 +7,7 @@ pub(crate) mod check;
 pub(crate) mod grant;
 pub(crate) mod kubeconfig;
 pub(crate) mod list;
+pub(crate) mod man;
 pub(crate) mod revoke;
 pub(crate) mod rotate;
 pub(crate) mod templates;
@@ -15,19 +16,19 @@ pub(crate) mod wizard;
 
 use std::io::{IsTerminal, Write};
 
-use crate::check::verdict;
 use crate::cli::Global;
 use crate::cluster::Wire;
-use crate::credential::Credential;
-use crate::domain::access::Report;
-use crate::domain::kubeconfig::Endpoint;
 use crate::error::{Error, Exit, Result};
 use crate::error::{Input, TokenError};
 use crate::kubeconfig::{Caller, load, write_private};
+use crate::ops::check::verdict;
+use crate::ops::credential::Credential;
 use crate::plan::Destination;
 use crate::progress::note;
-use crate::render;
 use crate::session::Session;
+use kscope_core::access::Report;
+use kscope_core::kubeconfig::Endpoint;
+use kscope_core::render;
 
 /// The caller's kubeconfig and context, as `--kubeconfig`, `KUBECONFIG` and `--context` say.
 pub(crate) fn caller(global: &Global) -> Result<Caller> {
@@ -124,10 +125,10 @@ pub(crate) fn emit_kubeconfig(
     if let Some(expiry) = &issued.expiry {
         if strict && expiry.shortened() {
             return Err(Error::from(TokenError::Shortened {
-                requested: crate::domain::duration::flag(expiry.requested),
+                requested: kscope_core::duration::flag(expiry.requested),
                 granted: expiry
                     .granted()
-                    .map_or_else(|| "an unknown time".into(), crate::domain::duration::flag),
+                    .map_or_else(|| "an unknown time".into(), kscope_core::duration::flag),
             }));
         }
         let now = k8s_openapi::jiff::Timestamp::now().as_second();

@@ -8,10 +8,10 @@ use crate::cmd::terminal;
 use crate::cmd::{connect, print};
 use crate::error::Input;
 use crate::error::{Error, Exit, Result};
+use crate::ops::revoke;
 use crate::plan;
 use crate::progress::note;
-use crate::render;
-use crate::revoke;
+use kscope_core::render;
 
 pub(crate) async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::revoke(args)?;

@@ -6,16 +6,16 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use crate::cli::{Global, RotateArgs};
 use crate::cluster::Wire;
 use crate::cmd::{connect, emit_kubeconfig, endpoint};
-use crate::credential::Credential;
-use crate::deliver;
-use crate::domain::kubeconfig::Endpoint;
-use crate::domain::spec::GrantRef;
 use crate::error::{Exit, GrantError, Result};
 use crate::kubeconfig::load;
+use crate::ops::credential::Credential;
+use crate::ops::deliver;
+use crate::ops::rotate;
 use crate::plan;
 use crate::progress::note;
-use crate::rotate;
 use crate::session::Session;
+use kscope_core::kubeconfig::Endpoint;
+use kscope_core::spec::GrantRef;
 
 pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::rotate(args)?;

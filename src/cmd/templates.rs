@@ -2,9 +2,9 @@
 
 use crate::cli::TemplatesArgs;
 use crate::cmd::print;
-use crate::domain::templates;
 use crate::error::{Exit, Result};
-use crate::render;
+use kscope_core::render;
+use kscope_core::templates;
 
 pub(crate) fn templates(args: &TemplatesArgs) -> Result<Exit> {
     let all = templates::catalog(&templates::user_dirs(args.template_dir.as_deref()))?;

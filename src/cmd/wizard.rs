@@ -10,23 +10,23 @@ use std::io::IsTerminal;
 
 use tokio::runtime::Handle;
 
-use crate::check;
 use crate::cli::{Global, WizardArgs};
 use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
 use crate::cmd::terminal::Terminal;
 use crate::cmd::{caller, check_exit, emit_kubeconfig, print, single_context, warn};
-use crate::credential;
-use crate::domain::names::{NamespaceName, ServiceAccountName};
-use crate::domain::templates;
 use crate::error::Input;
 use crate::error::{Error, Exit, Result};
-use crate::grant;
 use crate::kubeconfig::Caller;
+use crate::ops::check;
+use crate::ops::credential;
+use crate::ops::grant;
 use crate::plan::{self, Destination};
 use crate::progress::{Progress, note};
-use crate::render;
 use crate::session::Session;
 use crate::wizard::{self, Decision, Facts, Presence, Run, Setup};
+use kscope_core::names::{NamespaceName, ServiceAccountName};
+use kscope_core::render;
+use kscope_core::templates;
 
 /// How the wizard was started: bare `kscope` shows the whole usage when it must refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

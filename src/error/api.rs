@@ -249,7 +249,7 @@ impl std::fmt::Display for RequestTimedOut {
             f,
             "no answer from the API server at {} within {} (--request-timeout): timed out",
             self.server,
-            crate::domain::duration::flag(self.after)
+            kscope_core::duration::flag(self.after)
         )
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::domain::tenants::Problem;
+use kscope_core::tenants::Problem;
 
 /// What `--output` (or the wizard's file question) cannot be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

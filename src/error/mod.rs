@@ -14,9 +14,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(crate) use crate::domain::invalid::Invalid;
-use crate::domain::invalid::Unrenderable;
-use crate::domain::names::InvalidName;
+pub(crate) use kscope_core::invalid::Invalid;
+use kscope_core::invalid::Unrenderable;
+use kscope_core::names::InvalidName;
 
 mod api;
 mod grant;
@@ -111,6 +111,12 @@ impl From<InvalidName> for Error {
 
 impl From<Unrenderable> for Error {
     fn from(failure: Unrenderable) -> Self {
+        Error::bug(failure.to_string())
+    }
+}
+
+impl From<kscope_core::render::RenderError> for Error {
+    fn from(failure: kscope_core::render::RenderError) -> Self {
         Error::bug(failure.to_string())
     }
 }
@@ -222,7 +228,7 @@ mod tests {
     fn input_errors_read_as_one_sentence_with_a_hint() {
         let cases: Vec<(Error, &str, &str)> = vec![
             (
-                Error::from(crate::domain::names::NamespaceName::parse("").unwrap_err()),
+                Error::from(kscope_core::names::NamespaceName::parse("").unwrap_err()),
                 "invalid namespace name \"\": it is empty",
                 "lowercase letters",
             ),

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::domain::duration;
-use crate::domain::names::{NamespaceName, ServiceAccountName};
-use crate::domain::spec::{Allowances, PodSecurity, RoleSource, TokenKind};
-use crate::domain::templates::{self, Origin};
 use crate::plan::{self, CheckPlan, Destination, GrantPlan, KubeconfigPlan, WizardPreset};
+use kscope_core::duration;
+use kscope_core::names::{NamespaceName, ServiceAccountName};
+use kscope_core::spec::{Allowances, PodSecurity, RoleSource, TokenKind};
+use kscope_core::templates::{self, Origin};
 
 use super::Setup;
 

@@ -16,14 +16,14 @@ use std::path::PathBuf;
 
 pub(crate) use command_line::{for_preset, shell_path, wrapped};
 
-use crate::domain::containment::Reach;
-use crate::domain::manifest;
-use crate::domain::names::{NamespaceName, ServiceAccountName};
-use crate::domain::spec::{GrantSpec, PodSecurity, RoleSource, TokenKind};
-use crate::domain::templates::Template;
 use crate::error::{Error, Result};
 use crate::kubeconfig::Caller;
 use crate::plan::{CheckPlan, Destination, GrantPlan, KubeconfigPlan, WizardPreset};
+use kscope_core::containment::Reach;
+use kscope_core::manifest;
+use kscope_core::names::{NamespaceName, ServiceAccountName};
+use kscope_core::spec::{GrantSpec, PodSecurity, RoleSource, TokenKind};
+use kscope_core::templates::Template;
 
 /// How the user answers. Every method returns `Error::Interrupted` on Ctrl-C.
 pub(crate) trait Prompter {
@@ -256,7 +256,7 @@ pub(crate) fn interview(
     if grant.spec.pod_security == PodSecurity::Privileged {
         prompter.note(&format!(
             "Warning: {}.",
-            crate::domain::spec::PRIVILEGED_WARNING
+            kscope_core::spec::PRIVILEGED_WARNING
         ));
     }
     prompter.note(&format!(
@@ -266,7 +266,7 @@ pub(crate) fn interview(
             TokenKind::LongLived => "the long-lived token of the Secret".to_string(),
             TokenKind::Expiring(d) => format!(
                 "a token that expires after {}",
-                crate::domain::duration::flag(d)
+                kscope_core::duration::flag(d)
             ),
         }
     ));

@@ -3,14 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::domain::manifest;
-use crate::domain::names::{self, NamespaceName, ServiceAccountName};
-use crate::domain::spec::{PodSecurity, RoleSource, TokenKind};
-use crate::domain::templates;
 use crate::error::Input;
 use crate::error::{Error, Result};
 use crate::kubeconfig;
 use crate::plan::{self, WizardPreset};
+use kscope_core::manifest;
+use kscope_core::names::{self, NamespaceName, ServiceAccountName};
+use kscope_core::spec::{PodSecurity, RoleSource, TokenKind};
+use kscope_core::templates;
 
 use super::{Facts, Presence, Prompter, Setup};
 
@@ -159,7 +159,7 @@ pub(super) fn access(
             None => pick_access(setup, prompter)?,
         };
         if let Err(refused) =
-            crate::domain::spec::refuse_escalation(role.clone(), setup.preset.allow.escalation)
+            kscope_core::spec::refuse_escalation(role.clone(), setup.preset.allow.escalation)
         {
             prompter.note(&format!(
                 "{refused}. Pick another, or start the wizard with --allow-escalation."
@@ -255,9 +255,9 @@ pub(super) fn token(preset: &WizardPreset, prompter: &mut dyn Prompter) -> Resul
     let typed = prompter.input(
         "Token lifetime (at least 10m, e.g. 8h, 7d)",
         Some(DEFAULT_DURATION),
-        &accepts(crate::domain::spec::token_lifetime),
+        &accepts(kscope_core::spec::token_lifetime),
     )?;
-    Ok(TokenKind::Expiring(crate::domain::spec::token_lifetime(
+    Ok(TokenKind::Expiring(kscope_core::spec::token_lifetime(
         &typed,
     )?))
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::*;
 use crate::cli::{AccessArgs, WizardArgs};
-use crate::domain::spec::RoleSource;
-use crate::domain::templates;
 use crate::plan::{self};
+use kscope_core::spec::RoleSource;
+use kscope_core::templates;
 
 /// One scripted answer.
 #[derive(Debug, Clone)]

@@ -1,0 +1,491 @@
+//! The access matrix of `check`: which questions to ask the API server as the ServiceAccount,
+//! what the grant says each answer should be, and how the answers compare. Pure.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use serde::Serialize;
+
+use crate::rules::{self, Permission, RBAC_GROUP};
+use crate::spec::service_account_user;
+
+/// The verbs of the matrix's columns.
+pub const VERBS: [&str; 4] = ["get", "list", "create", "delete"];
+
+/// The rows probed in every namespace: (API group, resource, verbs asked). The last three ask
+/// the verbs that would let a tenant step outside its grant.
+const NAMESPACED: [(&str, &str, &[&str]); 11] = [
+    ("", "pods", &VERBS),
+    ("", "pods/log", &["get"]),
+    ("apps", "deployments", &VERBS),
+    ("", "services", &VERBS),
+    ("", "configmaps", &VERBS),
+    ("", "secrets", &VERBS),
+    (RBAC_GROUP, "roles", &VERBS),
+    (RBAC_GROUP, "rolebindings", &VERBS),
+    (RBAC_GROUP, "roles", &["escalate", "bind"]),
+    ("", "serviceaccounts", &["impersonate"]),
+    ("", "serviceaccounts/token", &["create"]),
+];
+
+/// Cluster-scoped rows: reads outside any namespace, and RBAC escalation. Always denied,
+/// since a RoleBinding cannot reach beyond its namespace.
+const CLUSTER: [(&str, &str, &[&str]); 4] = [
+    ("", "nodes", &["get", "list"]),
+    ("", "namespaces", &["list", "create"]),
+    (RBAC_GROUP, "clusterroles", &["create"]),
+    (RBAC_GROUP, "clusterrolebindings", &["create"]),
+];
+
+/// Namespaces that must stay out of reach of every tenant: two of them are probed, the first
+/// two that are not the tenant's own (a grant made in a system namespace with
+/// `--allow-system-namespace` is still probed outside it twice).
+pub const FORBIDDEN_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+/// One question, and the answer the grant implies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// `None` for cluster scope.
+    pub namespace: Option<String>,
+    #[serde(flatten)]
+    pub permission: Permission,
+    pub expected: bool,
+    /// Allowed to every authenticated user or ServiceAccount by the bindings that come with
+    /// Kubernetes (`kubernetes.io/bootstrapping: rbac-defaults`), not by the grant.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    #[serde(flatten)]
+    pub probe: Probe,
+    pub allowed: bool,
+    /// The authorizer's reason: for an allow, the binding and role that allowed it. Only
+    /// a SelfSubjectAccessReview gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(rename = "answeredBy")]
+    pub answered_by: AnsweredBy,
+}
+
+/// Which of the API server's reviews gave an answer, both asked as the ServiceAccount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AnsweredBy {
+    /// One question, one review: the authorizer's decision and its reason.
+    SelfSubjectAccessReview,
+    /// Read off the rules the authorizer lists for the credential in a namespace (one review
+    /// per namespace), when that list was complete and agreed with the grant.
+    SelfSubjectRulesReview,
+}
+
+impl Probe {
+    /// Where the question was asked, for a sentence: `in <namespace>` or `at cluster scope`.
+    pub fn scope(&self) -> String {
+        self.namespace
+            .as_deref()
+            .map_or("at cluster scope".to_string(), |n| format!("in {n}"))
+    }
+}
+
+impl Answer {
+    pub fn matches(&self) -> bool {
+        self.allowed == self.probe.expected
+    }
+
+    /// Allowed although the grant does not explain it: access from somewhere else.
+    pub fn unexpected_allow(&self) -> bool {
+        self.allowed && !self.probe.expected
+    }
+}
+
+/// The tenant namespace and its other namespaces (`also_in`), then two namespaces that
+/// must stay out of its reach.
+pub fn probed_namespaces_in(tenant: &str, also_in: &[String]) -> Vec<String> {
+    let mut namespaces = vec![tenant.to_string()];
+    namespaces.extend(also_in.iter().cloned());
+    namespaces.extend(
+        FORBIDDEN_NAMESPACES
+            .iter()
+            .filter(|n| **n != tenant && !also_in.iter().any(|o| o == *n))
+            .take(2)
+            .map(|n| n.to_string()),
+    );
+    namespaces
+}
+
+/// The questions for a grant in `tenant` whose role has `rules`, and that also holds it in
+/// `also_in`: those namespaces are expected to follow the rules; two namespaces outside
+/// (`default`, `kube-system`) and cluster scope to deny all.
+pub fn probes_in(tenant: &str, also_in: &[String], rules: &[PolicyRule]) -> Vec<Probe> {
+    let namespaces = probed_namespaces_in(tenant, also_in);
+    let granted = |namespace: &str| namespace == tenant || also_in.iter().any(|o| o == namespace);
+    let mut probes = Vec::new();
+    for namespace in &namespaces {
+        for (group, resource, verbs) in NAMESPACED {
+            for verb in verbs {
+                let permission = Permission::new(group, resource, verb);
+                let expected = granted(namespace) && rules::allows(rules, &permission);
+                probes.push(Probe {
+                    namespace: Some(namespace.clone()),
+                    permission,
+                    expected,
+                    baseline: false,
+                });
+            }
+        }
+    }
+    for (group, resource, verbs) in CLUSTER {
+        for verb in verbs {
+            probes.push(Probe {
+                namespace: None,
+                permission: Permission::new(group, resource, verb),
+                expected: false,
+                baseline: false,
+            });
+        }
+    }
+    probes
+}
+
+/// What complete rules reviews settle, probe by probe: `Some(answer)` where the rules the
+/// authorizer listed decide the probe *and* agree with the grant's expectation; `None` where a
+/// SelfSubjectAccessReview must be asked (it is authoritative and names the source of an
+/// allow). `listed` holds, per namespace, the rules of a complete SelfSubjectRulesReview.
+///
+/// A namespace's list holds the rules of every ClusterRoleBinding plus the RoleBindings of
+/// that namespace, so a request at cluster scope (ClusterRoleBindings only) that some list
+/// does not allow is denied; one that every list allows may still come from RoleBindings
+/// alone, and is asked, unless the baseline (ClusterRoleBindings the caller read) expects it.
+pub fn settle(probes: &[Probe], listed: &BTreeMap<String, Vec<PolicyRule>>) -> Vec<Option<bool>> {
+    probes
+        .iter()
+        .map(|probe| {
+            let allowed = match &probe.namespace {
+                Some(namespace) => listed
+                    .get(namespace)
+                    .map(|rules| rules::allows(rules, &probe.permission)),
+                // Denied where some list does not allow it. Allowed where every list allows
+                // it and the grant expects it: at cluster scope only Kubernetes' own
+                // ClusterRoleBindings (the baseline) make that expectation, and a
+                // ClusterRoleBinding's rules are in every namespace's list.
+                None if listed.is_empty() => None,
+                None => Some(
+                    listed
+                        .values()
+                        .all(|rules| rules::allows(rules, &probe.permission)),
+                )
+                .filter(|allowed| !allowed || probe.baseline),
+            };
+            allowed.filter(|allowed| *allowed == probe.expected)
+        })
+        .collect()
+}
+
+/// One served resource for `--all-resources`: (group, resource, namespaced, verbs).
+pub type ServedResource<'a> = (&'a str, &'a str, bool, &'a [String]);
+
+/// The questions for `check --all-resources`: every served resource and verb, in the tenant
+/// namespace, `default` and `kube-system` for namespaced ones and at cluster scope for the
+/// others. Expected: the role's rules in the tenant namespace (a RoleBinding reaches nothing
+/// else), plus the Kubernetes baseline everywhere, marked as such.
+pub fn all_probes(
+    tenant: &str,
+    also_in: &[String],
+    rules: &[PolicyRule],
+    baseline: &[PolicyRule],
+    served: &[ServedResource],
+) -> Vec<Probe> {
+    let namespaces = probed_namespaces_in(tenant, also_in);
+    let mut probes = Vec::new();
+    let mut ask = |namespace: Option<&String>, group: &str, resource: &str, verb: &str| {
+        let permission = Permission::new(group, resource, verb);
+        let granted = namespace.is_some_and(|n| n == tenant || also_in.contains(n))
+            && rules::allows(rules, &permission);
+        let base = rules::allows(baseline, &permission);
+        probes.push(Probe {
+            namespace: namespace.cloned(),
+            permission,
+            expected: granted || base,
+            baseline: base && !granted,
+        });
+    };
+    for (group, resource, namespaced, verbs) in served {
+        for verb in verbs.iter() {
+            if *namespaced {
+                for namespace in &namespaces {
+                    ask(Some(namespace), group, resource, verb);
+                }
+            } else {
+                ask(None, group, resource, verb);
+            }
+        }
+    }
+    probes
+}
+
+/// How a check asks its questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Mode {
+    /// One SelfSubjectRulesReview per namespace probed settles what its list decides in
+    /// agreement with the grant; a SelfSubjectAccessReview answers everything else.
+    #[serde(rename = "rulesReviewFirst")]
+    RulesReviewFirst,
+    /// One SelfSubjectAccessReview per question (`--access-reviews`), for authorizers whose
+    /// rules review is not to be trusted.
+    #[serde(rename = "accessReviewEach")]
+    AccessReviewEach,
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub namespace: String,
+    pub service_account: String,
+    /// How the answers were asked.
+    pub mode: Mode,
+    /// The username the API server saw.
+    pub identity: String,
+    /// The grant's RoleBinding against the access it records; `None` when not read.
+    pub binding: Option<Binding>,
+    pub answers: Vec<Answer>,
+    /// The paths out of the namespace that RBAC does not show, each tried as the
+    /// ServiceAccount; every one must be refused.
+    pub containment: Vec<PathProbe>,
+    /// The namespace's enforced Pod Security level, as read (`None`: no label, or unreadable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_security: Option<String>,
+}
+
+/// One path out of the namespace, tried as the ServiceAccount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathProbe {
+    /// What was tried, in words.
+    pub path: String,
+    /// Always `refused`: no path out may be open.
+    pub expected: &'static str,
+    pub refused: bool,
+    /// The server's words: why it refused, or that it would have stored the write; or the
+    /// binding that gives another ServiceAccount its power.
+    pub reason: String,
+}
+
+/// What the grant's RoleBinding binds, against what the grant's access says it must bind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    /// `namespace/name` of the RoleBinding.
+    pub name: String,
+    /// `Role/<name>` or `ClusterRole/<name>`.
+    pub expected: String,
+    /// What it binds; `Some(None)` when it is missing; `None` when it could not be read.
+    pub actual: Option<Option<String>>,
+}
+
+impl Binding {
+    pub fn matches(&self) -> bool {
+        match &self.actual {
+            Some(actual) => actual.as_deref() == Some(self.expected.as_str()),
+            None => true,
+        }
+    }
+}
+
+impl Report {
+    /// `system:serviceaccount:<ns>:<sa>`: who the credential must be.
+    pub fn expected_identity(&self) -> String {
+        service_account_user(&self.namespace, &self.service_account)
+    }
+
+    pub fn identity_matches(&self) -> bool {
+        self.identity == self.expected_identity()
+    }
+
+    pub fn mismatches(&self) -> Vec<&Answer> {
+        self.answers.iter().filter(|a| !a.matches()).collect()
+    }
+
+    pub fn binding_matches(&self) -> bool {
+        self.binding.as_ref().is_none_or(Binding::matches)
+    }
+
+    /// The paths out of the namespace that are open.
+    pub fn open_paths(&self) -> Vec<&PathProbe> {
+        self.containment.iter().filter(|p| !p.refused).collect()
+    }
+
+    pub fn all_match(&self) -> bool {
+        self.identity_matches()
+            && self.binding_matches()
+            && self.mismatches().is_empty()
+            && self.open_paths().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates;
+    use crate::test_support::rule;
+
+    #[test]
+    fn the_walkthrough_role_allows_the_tenant_namespace_only() {
+        let admin = templates::built_ins().remove(0);
+        let probes = probes_in("ask", &[], &admin.rules);
+        let allowed: Vec<&Probe> = probes.iter().filter(|p| p.expected).collect();
+        assert!(
+            allowed
+                .iter()
+                .all(|p| p.namespace.as_deref() == Some("ask"))
+        );
+        // Every namespaced probe in ask, and serviceaccounts/token create (its wildcard
+        // resources reach it), but never escalate, bind or impersonate.
+        assert_eq!(allowed.len(), 7 * 4 + 1 + 1, "{allowed:?}");
+        assert!(
+            allowed
+                .iter()
+                .all(|p| !["escalate", "bind", "impersonate"].contains(&p.permission.verb.as_str()))
+        );
+        assert!(
+            probes
+                .iter()
+                .any(|p| p.namespace.as_deref() == Some("kube-system"))
+        );
+        assert!(
+            probes
+                .iter()
+                .filter(|p| p.namespace.is_none())
+                .all(|p| !p.expected)
+        );
+    }
+
+    #[test]
+    fn read_only_expects_no_secrets_and_no_writes() {
+        let read_only = templates::built_ins()
+            .into_iter()
+            .find(|t| t.name == "read-only")
+            .unwrap();
+        let probes = probes_in("team", &[], &read_only.rules);
+        let in_team = |resource: &str, verb: &str| {
+            probes
+                .iter()
+                .find(|p| {
+                    p.namespace.as_deref() == Some("team")
+                        && p.permission.resource == resource
+                        && p.permission.verb == verb
+                })
+                .unwrap()
+                .expected
+        };
+        assert!(in_team("pods", "list"));
+        assert!(in_team("pods/log", "get"));
+        assert!(!in_team("pods", "create"));
+        assert!(!in_team("secrets", "get"));
+        assert!(!in_team("rolebindings", "list"));
+    }
+
+    #[test]
+    fn a_tenant_in_default_is_not_probed_twice() {
+        let probes = probes_in("default", &[], &[]);
+        let defaults = probes
+            .iter()
+            .filter(|p| p.namespace.as_deref() == Some("default"))
+            .count();
+        assert_eq!(defaults, 7 * 4 + 1 + 4);
+    }
+
+    /// What a clean cluster lists for a fresh `namespace-admin` grant in `ask`: the role in
+    /// its namespace, Kubernetes' self-reviews everywhere.
+    fn clean_lists(role: &[PolicyRule]) -> BTreeMap<String, Vec<PolicyRule>> {
+        let baseline = rule(
+            &["authorization.k8s.io", "authentication.k8s.io"],
+            &[
+                "selfsubjectaccessreviews",
+                "selfsubjectrulesreviews",
+                "selfsubjectreviews",
+            ],
+            &["create"],
+        );
+        let mut tenant = role.to_vec();
+        tenant.push(baseline.clone());
+        BTreeMap::from([
+            ("ask".to_string(), tenant),
+            ("default".to_string(), vec![baseline.clone()]),
+            ("kube-system".to_string(), vec![baseline]),
+        ])
+    }
+
+    #[test]
+    fn complete_lists_that_agree_with_the_grant_settle_every_probe() {
+        let role = templates::built_ins().remove(0).rules;
+        let probes = probes_in("ask", &[], &role);
+        let settled = settle(&probes, &clean_lists(&role));
+        for (probe, answer) in probes.iter().zip(&settled) {
+            assert_eq!(*answer, Some(probe.expected), "{probe:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_lists_do_not_settle_is_left_to_an_access_review() {
+        let role = templates::built_ins().remove(0).rules;
+        let probes = probes_in("ask", &[], &role);
+        let mut lists = clean_lists(&role);
+        // A binding in default to a role that reads pods: an allow the grant does not explain.
+        lists
+            .get_mut("default")
+            .unwrap()
+            .push(rule(&[""], &["pods"], &["get", "list"]));
+        // kube-system's list was incomplete (a webhook authorizer): nothing there is settled.
+        lists.remove("kube-system");
+        let settled = settle(&probes, &lists);
+        for (probe, answer) in probes.iter().zip(&settled) {
+            let namespace = probe.namespace.as_deref();
+            let unexplained = namespace == Some("default")
+                && probe.permission.resource == "pods"
+                && ["get", "list"].contains(&probe.permission.verb.as_str());
+            if unexplained || namespace == Some("kube-system") {
+                assert_eq!(*answer, None, "{probe:?}");
+            } else {
+                assert_eq!(*answer, Some(probe.expected), "{probe:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cluster_scope_is_denied_only_when_some_list_lacks_the_rule() {
+        let nodes = Permission::new("", "nodes", "list");
+        let probe = Probe {
+            namespace: None,
+            permission: nodes,
+            expected: false,
+            baseline: false,
+        };
+        let reads_nodes = rule(&[""], &["nodes"], &["list"]);
+        // A RoleBinding in the tenant namespace to a ClusterRole that reads nodes: the rule is
+        // listed there only, and reaches nothing at cluster scope.
+        let mut lists = clean_lists(std::slice::from_ref(&reads_nodes));
+        assert_eq!(settle(std::slice::from_ref(&probe), &lists), [Some(false)]);
+        // A ClusterRoleBinding puts it in every namespace's list: only an access review can
+        // tell whether cluster scope is reached.
+        for rules in lists.values_mut() {
+            rules.push(reads_nodes.clone());
+        }
+        assert_eq!(settle(std::slice::from_ref(&probe), &lists), [None]);
+        // No complete list at all settles nothing.
+        assert_eq!(settle(&[probe], &BTreeMap::new()), [None]);
+    }
+
+    #[test]
+    fn an_expected_allow_the_list_lacks_is_asked_again() {
+        let role = templates::built_ins().remove(0).rules;
+        let probes = probes_in("ask", &[], &role);
+        // The Role is gone: the tenant's list holds the baseline only.
+        let settled = settle(&probes, &clean_lists(&[]));
+        for (probe, answer) in probes.iter().zip(&settled) {
+            let expected = if probe.expected { None } else { Some(false) };
+            assert_eq!(*answer, expected, "{probe:?}");
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The audit's containment findings: the paths out of a namespace that RBAC rules do not
+//! show, found across the cluster from the same list requests (plus one dry run per namespace
+//! that may admit node-escaping pods, asked by the caller of `audit`). Pure: the dry runs'
+//! answers come in as data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
+use super::{Binding, Finding, Inventory, bootstrap, label, name};
+use crate::catalog::Rule;
+use crate::containment::{GUARD_NAME, Reach, guard_binding, guard_binding_name, guard_policy};
+use crate::manifest::{FIELD_MANAGER, MANAGED_BY, covers};
+use crate::rules;
+use crate::spec::{ENFORCE_LABEL, SYSTEM_NAMESPACES};
+
+fn system(namespace: &str) -> bool {
+    SYSTEM_NAMESPACES.contains(&namespace)
+}
+
+/// The enforced Pod Security level of each namespace that has one.
+fn enforced(inventory: &Inventory) -> BTreeMap<&str, &str> {
+    inventory
+        .namespaces
+        .iter()
+        .filter_map(|n| {
+            Some((
+                n.metadata.name.as_deref()?,
+                label(&n.metadata, ENFORCE_LABEL)?,
+            ))
+        })
+        .collect()
+}
+
+/// RoleBindings outside the system namespaces that let their subjects make pods.
+fn pod_makers<'a>(inventory: &'a Inventory, bindings: &'a [Binding<'a>]) -> Vec<&'a Binding<'a>> {
+    bindings
+        .iter()
+        .filter(|b| b.namespace.is_some_and(|ns| !system(ns)) && !bootstrap(b.meta))
+        .filter(|b| Reach::of(&inventory.rules_of(b.role_ref, b.namespace)).pods)
+        .collect()
+}
+
+/// The namespaces whose admission the audit asks about with one dry run each: some binding
+/// lets a subject make pods there, and no Pod Security label already refuses host pods.
+pub fn host_pod_candidates(inventory: &Inventory) -> Vec<String> {
+    let bindings = inventory.bindings();
+    let levels = enforced(inventory);
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    for binding in pod_makers(inventory, &bindings) {
+        let ns = binding.namespace.unwrap_or_default();
+        if !matches!(levels.get(ns), Some(&"baseline" | &"restricted")) {
+            found.insert(ns.to_string());
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Who a binding binds, for a sentence.
+fn subjects(binding: &Binding) -> String {
+    binding
+        .subjects
+        .iter()
+        .map(|s| match (&s.kind[..], &s.namespace) {
+            ("ServiceAccount", Some(ns)) => format!("ServiceAccount {ns}/{}", s.name),
+            (kind, _) => format!("{kind} {}", s.name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The findings (`inventory.admit_host_pods` holds the namespaces whose dry run admitted a
+/// node-escaping pod).
+pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
+    let admits = &inventory.admit_host_pods;
+    let mut found = Vec::new();
+    let bindings = inventory.bindings();
+    let levels = enforced(inventory);
+
+    // Identities that can make pods where the namespace admits pods that take their node.
+    for binding in pod_makers(inventory, &bindings) {
+        let ns = binding.namespace.unwrap_or_default();
+        if admits.contains(ns) {
+            found.push(Finding::new(
+                Rule::HostPods,
+                binding.object.clone(),
+                Some(ns.to_string()),
+                format!(
+                    "lets {} create pods in namespace {ns}, which admits pods that take their node (Pod Security {}): label it pod-security.kubernetes.io/enforce=baseline",
+                    subjects(binding),
+                    levels.get(ns).copied().unwrap_or("not enforced")
+                ),
+            ));
+        }
+    }
+
+    // Identities that can act as a more powerful ServiceAccount of their namespace.
+    let granted: Vec<(&Binding, Vec<PolicyRule>)> = bindings
+        .iter()
+        .filter(|b| !bootstrap(b.meta))
+        .map(|b| (b, inventory.rules_of(b.role_ref, b.namespace)))
+        .collect();
+    for (binding, rules) in &granted {
+        let Some(ns) = binding.namespace.filter(|ns| !system(ns)) else {
+            continue;
+        };
+        if !Reach::of(rules).other_service_accounts {
+            continue;
+        }
+        let own: BTreeSet<(String, String)> = binding.service_accounts().into_iter().collect();
+        let stronger = granted.iter().find_map(|(other, other_rules)| {
+            let account = other
+                .service_accounts()
+                .into_iter()
+                .find(|a| a.0 == ns && !own.contains(a))?;
+            (!rules::missing(rules, other_rules).is_empty())
+                .then(|| (account.1, other.object.clone()))
+        });
+        if let Some((account, via)) = stronger {
+            found.push(Finding::new(
+                Rule::StrongerAccount,
+                binding.object.clone(),
+                Some(ns.to_string()),
+                format!(
+                    "lets {} act as ServiceAccount {ns}/{account} (run pods as it, mint its tokens or read its Secret), which holds more through {via}",
+                    subjects(binding)
+                ),
+            ));
+        }
+    }
+
+    // kscope grants in the cluster's own namespaces, and the guard of every grant.
+    let policy = inventory
+        .guard_policies
+        .iter()
+        .find(|p| name(&p.metadata) == GUARD_NAME);
+    let policy_holds = policy.is_some_and(|p| covers(p, &guard_policy()));
+    let mut guarded: BTreeSet<&str> = BTreeSet::new();
+    for binding in &bindings {
+        let Some(ns) = binding.namespace else {
+            continue;
+        };
+        if label(binding.meta, MANAGED_BY) != Some(FIELD_MANAGER) {
+            continue;
+        }
+        if system(ns) {
+            found.push(Finding::new(
+                Rule::SystemNamespaceGrant,
+                binding.object.clone(),
+                Some(ns.to_string()),
+                format!(
+                    "a kscope grant in {ns}, which holds the cluster's own identities: revoke it, or keep it only if {} is meant to act there",
+                    subjects(binding)
+                ),
+            ));
+        }
+        if Reach::of(&inventory.rules_of(binding.role_ref, binding.namespace)).needs_guard() {
+            guarded.insert(ns);
+        }
+    }
+    if !guarded.is_empty() && !policy_holds {
+        found.push(Finding::new(
+            Rule::GuardPolicy,
+            format!("ValidatingAdmissionPolicy {GUARD_NAME}"),
+            None,
+            format!(
+                "kscope's guard is {}: tenants of {} may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
+                if policy.is_some() { "changed" } else { "missing" },
+                guarded.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    for ns in guarded {
+        let wanted = guard_binding(ns);
+        let live = inventory
+            .guard_bindings
+            .iter()
+            .find(|b| name(&b.metadata) == guard_binding_name(ns));
+        if !live.is_some_and(|live| covers(live, &wanted)) {
+            found.push(Finding::new(
+                Rule::GuardBinding,
+                format!("ValidatingAdmissionPolicyBinding {}", guard_binding_name(ns)),
+                Some(ns.to_string()),
+                format!(
+                    "kscope's guard does not cover namespace {ns} ({}): its tenants may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
+                    if live.is_some() { "its binding was changed" } else { "its binding is missing" }
+                ),
+            ));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn inventory() -> Inventory {
+        let kscope = json!({"app.kubernetes.io/managed-by": "kscope"});
+        Inventory {
+            namespaces: vec![
+                object(json!({"metadata": {"name": "team"}})),
+                object(
+                    json!({"metadata": {"name": "calm", "labels": {ENFORCE_LABEL: "baseline"}}}),
+                ),
+            ],
+            roles: vec![
+                object(json!({"metadata": {"name": "dev", "namespace": "team"},
+                    "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]})),
+                object(json!({"metadata": {"name": "dev", "namespace": "calm"},
+                    "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]})),
+                object(
+                    json!({"metadata": {"name": "ops", "namespace": "kube-system"},
+                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}]}),
+                ),
+            ],
+            cluster_roles: vec![object(json!({"metadata": {"name": "cluster-admin"},
+                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}))],
+            role_bindings: vec![
+                object(json!({"metadata": {"name": "dev", "namespace": "team"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dev"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "dev", "namespace": "team"}]})),
+                object(json!({"metadata": {"name": "dev", "namespace": "calm"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dev"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "dev", "namespace": "calm"}]})),
+                object(
+                    json!({"metadata": {"name": "ops", "namespace": "kube-system", "labels": kscope},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "ops"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "ops", "namespace": "kube-system"}]}),
+                ),
+            ],
+            cluster_role_bindings: vec![object(json!({"metadata": {"name": "boss"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "boss", "namespace": "team"}]}))],
+            admit_host_pods: BTreeSet::from(["team".to_string()]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_namespaces_no_label_protects_are_asked() {
+        assert_eq!(host_pod_candidates(&inventory()), ["team"]);
+    }
+
+    #[test]
+    fn each_path_out_is_a_finding() {
+        let found = findings(&inventory());
+        let said = |object: &str, text: &str| {
+            found
+                .iter()
+                .any(|f| f.object == object && f.message.contains(text))
+        };
+        assert!(
+            said("RoleBinding team/dev", "admits pods that take their node"),
+            "{found:#?}"
+        );
+        assert!(!said("RoleBinding calm/dev", "admits pods"), "{found:#?}");
+        assert!(
+            said("RoleBinding team/dev", "act as ServiceAccount team/boss"),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                "RoleBinding kube-system/ops",
+                "a kscope grant in kube-system"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said("ValidatingAdmissionPolicy kscope-tenant-guard", "missing"),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                "ValidatingAdmissionPolicyBinding kscope-tenant-guard.kube-system",
+                "missing"
+            ),
+            "{found:#?}"
+        );
+        let mut guarded = inventory();
+        guarded.guard_policies = vec![guard_policy()];
+        guarded.guard_bindings = vec![guard_binding("kube-system")];
+        let found = findings(&guarded);
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.object.starts_with("ValidatingAdmission")),
+            "{found:#?}"
+        );
+    }
+}

@@ -1,0 +1,832 @@
+//! The audit's rules: what is risky in a cluster's RBAC objects, ServiceAccounts, token
+//! Secrets and admission policies, and why. Pure: `findings` sees the lists (the
+//! `Inventory`, read by the binary's audit operation) and the time.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::catalog::Rule;
+use crate::grants::{LAST_USED_LABEL, Listed, rows};
+use crate::kubeconfig::SecretToken;
+use crate::manifest::{FIELD_MANAGER, MANAGED_BY};
+use crate::rules::{self, Permission, RBAC_GROUP};
+
+mod containment;
+mod finding;
+pub use containment::host_pod_candidates;
+pub use finding::{Accepted, Finding};
+
+/// The label the API server puts on a legacy token it invalidated.
+pub const INVALID_SINCE_LABEL: &str = "kubernetes.io/legacy-token-invalid-since";
+const BOOTSTRAP_LABEL: (&str, &str) = ("kubernetes.io/bootstrapping", "rbac-defaults");
+const BROAD_GROUPS: [&str; 3] = [
+    "system:serviceaccounts",
+    "system:authenticated",
+    "system:unauthenticated",
+];
+
+pub use crate::catalog::Severity;
+
+/// Everything the audit looks at.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
+    pub role_bindings: Vec<RoleBinding>,
+    pub cluster_roles: Vec<ClusterRole>,
+    pub roles: Vec<Role>,
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Secrets of type `kubernetes.io/service-account-token`.
+    pub token_secrets: Vec<Secret>,
+    pub namespaces: Vec<Namespace>,
+    /// ValidatingAdmissionPolicies and their bindings (kscope's guard among them).
+    pub guard_policies: Vec<ValidatingAdmissionPolicy>,
+    pub guard_bindings: Vec<ValidatingAdmissionPolicyBinding>,
+    /// The namespaces whose dry run admitted a pod that takes its node.
+    pub admit_host_pods: BTreeSet<String>,
+}
+
+fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+fn name(meta: &ObjectMeta) -> &str {
+    meta.name.as_deref().unwrap_or_default()
+}
+
+fn bootstrap(meta: &ObjectMeta) -> bool {
+    label(meta, BOOTSTRAP_LABEL.0) == Some(BOOTSTRAP_LABEL.1)
+}
+
+/// A binding, cluster-wide or in one namespace.
+struct Binding<'a> {
+    object: String,
+    namespace: Option<&'a str>,
+    meta: &'a ObjectMeta,
+    role_ref: &'a RoleRef,
+    subjects: &'a [Subject],
+}
+
+impl Binding<'_> {
+    /// (namespace, name) of each ServiceAccount the binding binds.
+    fn service_accounts(&self) -> Vec<(String, String)> {
+        self.subjects
+            .iter()
+            .filter(|s| s.kind == "ServiceAccount")
+            .map(|s| {
+                let ns = s
+                    .namespace
+                    .as_deref()
+                    .or(self.namespace)
+                    .unwrap_or_default();
+                (ns.to_string(), s.name.clone())
+            })
+            .collect()
+    }
+}
+
+impl Inventory {
+    fn bindings(&self) -> Vec<Binding<'_>> {
+        let cluster = self.cluster_role_bindings.iter().map(|b| Binding {
+            object: format!("ClusterRoleBinding {}", name(&b.metadata)),
+            namespace: None,
+            meta: &b.metadata,
+            role_ref: &b.role_ref,
+            subjects: b.subjects.as_deref().unwrap_or_default(),
+        });
+        let namespaced = self.role_bindings.iter().map(|b| Binding {
+            object: format!(
+                "RoleBinding {}/{}",
+                b.metadata.namespace.as_deref().unwrap_or_default(),
+                name(&b.metadata)
+            ),
+            namespace: b.metadata.namespace.as_deref(),
+            meta: &b.metadata,
+            role_ref: &b.role_ref,
+            subjects: b.subjects.as_deref().unwrap_or_default(),
+        });
+        cluster.chain(namespaced).collect()
+    }
+
+    fn rules_of(&self, role_ref: &RoleRef, namespace: Option<&str>) -> Vec<PolicyRule> {
+        let found = if role_ref.kind == "ClusterRole" {
+            self.cluster_roles
+                .iter()
+                .find(|r| name(&r.metadata) == role_ref.name)
+                .and_then(|r| r.rules.clone())
+        } else {
+            self.roles
+                .iter()
+                .find(|r| {
+                    name(&r.metadata) == role_ref.name
+                        && r.metadata.namespace.as_deref() == namespace
+                })
+                .and_then(|r| r.rules.clone())
+        };
+        found.unwrap_or_default()
+    }
+
+    /// What Kubernetes' own bindings give every authenticated user and ServiceAccount.
+    fn baseline(&self) -> Vec<PolicyRule> {
+        self.bindings()
+            .iter()
+            .filter(|b| kubernetes_default(b))
+            .filter(|b| b.subjects.iter().any(broad_subject))
+            .flat_map(|b| self.rules_of(b.role_ref, None))
+            .collect()
+    }
+}
+
+fn broad_group(group: &str) -> bool {
+    BROAD_GROUPS.contains(&group) || group.starts_with("system:serviceaccounts:")
+}
+
+/// A subject that stands for many: a broad group, or the anonymous user.
+fn broad_subject(subject: &Subject) -> bool {
+    (subject.kind == "Group" && broad_group(&subject.name))
+        || (subject.kind == "User" && subject.name == "system:anonymous")
+}
+
+/// The ClusterRoleBindings of broad groups that Kubernetes itself makes (each binds the
+/// ClusterRole of its own name). The bootstrapping label alone proves nothing: anyone who may
+/// write bindings may set it.
+const DEFAULT_BROAD_BINDINGS: [&str; 5] = [
+    "system:basic-user",
+    "system:cluster-trust-bundle-discovery",
+    "system:discovery",
+    "system:public-info-viewer",
+    "system:service-account-issuer-discovery",
+];
+
+/// Whether a binding is one of Kubernetes' own bindings of broad groups: the label, a known
+/// name, and the ClusterRole of that name.
+fn kubernetes_default(binding: &Binding) -> bool {
+    bootstrap(binding.meta)
+        && binding.namespace.is_none()
+        && DEFAULT_BROAD_BINDINGS.contains(&name(binding.meta))
+        && binding.role_ref.kind == "ClusterRole"
+        && binding.role_ref.name == name(binding.meta)
+}
+
+/// What Kubernetes' own ClusterRoles of broad groups hold, together: asking who one is and
+/// what one may do, reading trust bundles, and reading discovery, health and version URLs.
+/// A rule of such a role beyond this is not Kubernetes' own.
+fn default_broad_rule(rule: &PolicyRule) -> bool {
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    if rule.verbs.iter().any(|v| v == "*") {
+        return false;
+    }
+    if let Some(urls) = rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
+        const PUBLIC: [&str; 15] = [
+            "/api",
+            "/api/*",
+            "/apis",
+            "/apis/*",
+            "/healthz",
+            "/livez",
+            "/readyz",
+            "/version",
+            "/version/",
+            "/openapi",
+            "/openapi/*",
+            "/.well-known/openid-configuration",
+            "/.well-known/openid-configuration/",
+            "/openid/v1/jwks",
+            "/openid/v1/jwks/",
+        ];
+        return urls.iter().all(|u| PUBLIC.contains(&u.as_str()))
+            && rule.verbs.iter().all(|v| v == "get");
+    }
+    let allowed: [(&str, &str, &[&str]); 4] = [
+        (
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            &["create"],
+        ),
+        (
+            "authorization.k8s.io",
+            "selfsubjectrulesreviews",
+            &["create"],
+        ),
+        ("authentication.k8s.io", "selfsubjectreviews", &["create"]),
+        (
+            "certificates.k8s.io",
+            "clustertrustbundles",
+            &["get", "list", "watch"],
+        ),
+    ];
+    list(&rule.api_groups).iter().all(|group| {
+        list(&rule.resources).iter().all(|resource| {
+            allowed.iter().any(|(g, r, verbs)| {
+                g == group
+                    && r == resource
+                    && rule.verbs.iter().all(|v| verbs.contains(&v.as_str()))
+            })
+        })
+    }) && list(&rule.resource_names).is_empty()
+}
+
+/// A rule in one line: `verbs on resources (groups)` or `verbs on URLs`.
+fn describe(rule: &PolicyRule) -> String {
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default().join(",");
+    match rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
+        Some(urls) => format!("{} on {}", rule.verbs.join(","), urls.join(",")),
+        None => format!(
+            "{} on {} ({})",
+            rule.verbs.join(","),
+            list(&rule.resources),
+            list(&rule.api_groups)
+        ),
+    }
+}
+
+/// Whether rules hand out power over the whole cluster: everything, every Secret, or the
+/// verbs that step outside RBAC.
+fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
+    let can = |group: &str, resource: &str, verb: &str| {
+        rules::allows(rules, &Permission::new(group, resource, verb))
+    };
+    if can("*", "*", "*") || can("", "*", "*") && can(RBAC_GROUP, "*", "*") {
+        Some("everything (cluster-admin)")
+    } else if can("", "secrets", "get") || can("", "secrets", "list") {
+        Some("reading every Secret")
+    } else if can(RBAC_GROUP, "clusterroles", "escalate")
+        || can(RBAC_GROUP, "roles", "escalate")
+        || can(RBAC_GROUP, "clusterroles", "bind")
+    {
+        Some("RBAC escalation")
+    } else {
+        None
+    }
+}
+
+/// The findings about `inventory` at `now` (seconds since the epoch), most severe first; a
+/// token is unused when it is older than `unused_for` seconds and was not used within them.
+pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let bindings = inventory.bindings();
+    let baseline = inventory.baseline();
+    let accounts: BTreeSet<(String, String)> = inventory
+        .service_accounts
+        .iter()
+        .map(|sa| {
+            (
+                sa.metadata.namespace.clone().unwrap_or_default(),
+                name(&sa.metadata).to_string(),
+            )
+        })
+        .collect();
+
+    // Powerful ServiceAccounts, by the bindings that reach them.
+    let mut powers: Vec<((String, String), String, &'static str)> = Vec::new();
+    for binding in &bindings {
+        let rules = inventory.rules_of(binding.role_ref, binding.namespace);
+        let power = if binding.role_ref.name == "cluster-admin" {
+            Some("everything (cluster-admin)")
+        } else if binding.namespace.is_none() {
+            powerful(&rules)
+        } else {
+            None
+        };
+        let Some(power) = power else { continue };
+        for account in binding.service_accounts() {
+            powers.push((account, binding.object.clone(), power));
+        }
+    }
+    for secret in &inventory.token_secrets {
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let object = format!("Secret {ns}/{}", name(&secret.metadata));
+        let Some(sa) = secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubernetes.io/service-account.name"))
+        else {
+            continue;
+        };
+        if !SecretToken::is_filled(secret) {
+            continue;
+        }
+        for (account, binding, power) in &powers {
+            if account.0 == ns && &account.1 == sa {
+                found.push(Finding::new(
+                    Rule::PowerfulToken,
+                    object.clone(),
+                    Some(ns.clone()),
+                    format!(
+                        "a long-lived token of ServiceAccount {ns}/{sa}, which {binding} gives {power}"
+                    ),
+                ));
+            }
+        }
+        if let Some(since) = label(&secret.metadata, INVALID_SINCE_LABEL) {
+            found.push(Finding::new(
+                Rule::TokenInvalidated,
+                object.clone(),
+                Some(ns.clone()),
+                format!("the API server invalidated this token on {since}; delete the Secret"),
+            ));
+        } else {
+            // Judged only once the token is older than the threshold: a token made a
+            // second ago has not had the chance to be used.
+            let age = secret
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| now - t.0.as_second())
+                .filter(|age| *age >= unused_for);
+            let last_used = label(&secret.metadata, LAST_USED_LABEL);
+            let idle = last_used.map(|day| (day, days_since(day, now)));
+            let message = match (age, idle) {
+                (None, _) => None,
+                (Some(age), None) => Some(format!(
+                    "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was never used",
+                    age / 86_400
+                )),
+                (Some(age), Some((day, Some(idle)))) if idle * 86_400 >= unused_for => {
+                    Some(format!(
+                        "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was last used {idle} days ago ({day})",
+                        age / 86_400
+                    ))
+                }
+                (Some(_), Some(_)) => None,
+            };
+            if let Some(message) = message {
+                found.push(Finding::new(
+                    Rule::TokenUnused,
+                    object.clone(),
+                    Some(ns.clone()),
+                    message,
+                ));
+            }
+        }
+    }
+
+    for binding in &bindings {
+        let groups: Vec<&str> = binding
+            .subjects
+            .iter()
+            .filter(|s| broad_subject(s))
+            .map(|s| s.name.as_str())
+            .collect();
+        if bootstrap(binding.meta) {
+            if groups.is_empty() {
+                continue;
+            }
+            if kubernetes_default(binding) {
+                // Its name is Kubernetes' own; what its ClusterRole holds must be too.
+                let rules = inventory.rules_of(binding.role_ref, None);
+                if let Some(extra) = rules.iter().find(|r| !default_broad_rule(r)) {
+                    found.push(Finding::new(
+                        Rule::DefaultRoleWidened,
+                        binding.object.clone(),
+                        None,
+                        format!(
+                            "gives {} to {}, and ClusterRole {} holds more than Kubernetes' own: {}",
+                            binding.role_ref.name,
+                            groups.join(", "),
+                            binding.role_ref.name,
+                            describe(extra)
+                        ),
+                    ));
+                }
+                continue;
+            }
+            // The label hides nothing: a "default" binding of broad groups that Kubernetes
+            // does not make is named, and judged like any other below.
+            found.push(Finding::new(
+                Rule::ForgedDefaultLabel,
+                binding.object.clone(),
+                binding.namespace.map(String::from),
+                format!(
+                    "carries {}={} but is not one of Kubernetes' own bindings of {}: anyone who may write bindings can set that label",
+                    BOOTSTRAP_LABEL.0,
+                    BOOTSTRAP_LABEL.1,
+                    groups.join(", ")
+                ),
+            ));
+        }
+        // Broad groups: more than the baseline to everyone.
+        if !groups.is_empty() {
+            let rules = inventory.rules_of(binding.role_ref, binding.namespace);
+            let beyond = rules::missing(&baseline, &rules);
+            if !beyond.is_empty() {
+                found.push(Finding::new(
+                    Rule::BroadGroupBinding,
+                    binding.object.clone(),
+                    binding.namespace.map(String::from),
+                    format!(
+                        "gives {} {} to {}: more than every user gets by default ({})",
+                        binding.role_ref.kind,
+                        binding.role_ref.name,
+                        groups.join(", "),
+                        beyond.into_iter().take(3).collect::<Vec<_>>().join("; ")
+                    ),
+                ));
+            }
+        }
+        // ServiceAccounts that do not exist: whoever makes that name inherits the binding.
+        for (ns, sa) in binding.service_accounts() {
+            if !accounts.contains(&(ns.clone(), sa.clone())) {
+                found.push(Finding::new(
+                    Rule::MissingServiceAccount,
+                    binding.object.clone(),
+                    binding.namespace.map(String::from),
+                    format!(
+                        "binds ServiceAccount {ns}/{sa}, which does not exist: whoever creates it inherits {} {}",
+                        binding.role_ref.kind, binding.role_ref.name
+                    ),
+                ));
+            }
+        }
+    }
+
+    // kscope's own grants that drifted.
+    let managed = |meta: &ObjectMeta| label(meta, MANAGED_BY) == Some(FIELD_MANAGER);
+    let listed = Listed {
+        service_accounts: inventory
+            .service_accounts
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        secrets: inventory
+            .token_secrets
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        roles: inventory
+            .roles
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        role_bindings: inventory
+            .role_bindings
+            .iter()
+            .filter(|o| managed(&o.metadata))
+            .cloned()
+            .collect(),
+        pod_security: Default::default(),
+    };
+    for row in rows(&listed).into_iter().filter(|r| !r.status.is_ok()) {
+        found.push(Finding::new(
+            Rule::GrantDrifted,
+            format!("ServiceAccount {}/{}", row.namespace, row.service_account),
+            Some(row.namespace.clone()),
+            format!("the kscope grant drifted: {}", row.status),
+        ));
+    }
+    found.extend(containment::findings(inventory));
+    found.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.object.cmp(&b.object))
+    });
+    found
+}
+
+/// Whole days from a `YYYY-MM-DD` label to `now`.
+fn days_since(day: &str, now: i64) -> Option<i64> {
+    let date: k8s_openapi::jiff::civil::Date = day.parse().ok()?;
+    let then = date
+        .to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp()
+        .as_second();
+    Some((now - then) / 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::rule;
+
+    /// `--unused-for`'s default, 30 days.
+    const UNUSED_FOR_SECONDS: i64 = 30 * 86_400;
+
+    fn meta(namespace: Option<&str>, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            namespace: namespace.map(String::from),
+            name: Some(name.into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn role_ref(kind: &str, name: &str) -> RoleRef {
+        RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: kind.into(),
+            name: name.into(),
+        }
+    }
+
+    fn subject(kind: &str, name: &str, namespace: Option<&str>) -> Subject {
+        Subject {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: namespace.map(String::from),
+            api_group: None,
+        }
+    }
+
+    /// A token Secret made on 2023-11-14.
+    fn token_secret(ns: &str, name: &str, sa: &str, labels: &[(&str, &str)]) -> Secret {
+        let mut metadata = meta(Some(ns), name, labels);
+        metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+        ));
+        metadata.annotations = Some(
+            [(
+                "kubernetes.io/service-account.name".to_string(),
+                sa.to_string(),
+            )]
+            .into(),
+        );
+        Secret {
+            metadata,
+            data: Some([("token".to_string(), k8s_openapi::ByteString(b"t".to_vec()))].into()),
+            type_: Some(crate::manifest::TOKEN_SECRET_TYPE.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_forged_default_binding_and_the_anonymous_user_are_found() {
+        let inventory = Inventory {
+            cluster_role_bindings: vec![
+                ClusterRoleBinding {
+                    metadata: meta(None, "system:discovery", &[BOOTSTRAP_LABEL]),
+                    role_ref: role_ref("ClusterRole", "system:discovery"),
+                    subjects: Some(vec![subject("Group", "system:authenticated", None)]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "system:extra", &[BOOTSTRAP_LABEL]),
+                    role_ref: role_ref("ClusterRole", "view"),
+                    subjects: Some(vec![subject("Group", "system:authenticated", None)]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "anon", &[]),
+                    role_ref: role_ref("ClusterRole", "view"),
+                    subjects: Some(vec![subject("User", "system:anonymous", None)]),
+                },
+            ],
+            cluster_roles: vec![
+                ClusterRole {
+                    metadata: meta(None, "system:discovery", &[BOOTSTRAP_LABEL]),
+                    rules: Some(vec![PolicyRule {
+                        non_resource_urls: Some(vec!["/api".into(), "/version".into()]),
+                        verbs: vec!["get".into()],
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                },
+                ClusterRole {
+                    metadata: meta(None, "view", &[]),
+                    rules: Some(vec![rule(&[""], &["pods"], &["get", "list"])]),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let found = findings(&inventory, 0, UNUSED_FOR_SECONDS);
+        let said = |object: &str, text: &str| {
+            found
+                .iter()
+                .any(|f| f.object == object && f.message.contains(text))
+        };
+        assert!(
+            said(
+                "ClusterRoleBinding system:extra",
+                "is not one of Kubernetes' own"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                "ClusterRoleBinding system:extra",
+                "more than every user gets"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said("ClusterRoleBinding anon", "system:anonymous"),
+            "{found:#?}"
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.object == "ClusterRoleBinding system:discovery")
+        );
+
+        // Kubernetes' own binding, but its ClusterRole was given more than Kubernetes gives.
+        let mut tampered = inventory;
+        tampered.cluster_roles[0]
+            .rules
+            .as_mut()
+            .unwrap()
+            .push(rule(&[""], &["secrets"], &["get"]));
+        let found = findings(&tampered, 0, UNUSED_FOR_SECONDS);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.object == "ClusterRoleBinding system:discovery"
+                    && f.message
+                        .contains("holds more than Kubernetes' own: get on secrets")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn risky_tokens_broad_bindings_and_dangling_subjects_are_found() {
+        let now = 1_800_000_000; // 2027-01-15
+        let inventory = Inventory {
+            cluster_role_bindings: vec![
+                ClusterRoleBinding {
+                    metadata: meta(None, "ops-admin", &[]),
+                    role_ref: role_ref("ClusterRole", "cluster-admin"),
+                    subjects: Some(vec![subject("ServiceAccount", "ops", Some("tools"))]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "everyone-views", &[]),
+                    role_ref: role_ref("ClusterRole", "view"),
+                    subjects: Some(vec![subject("Group", "system:serviceaccounts", None)]),
+                },
+                ClusterRoleBinding {
+                    metadata: meta(None, "system:basic-user", &[BOOTSTRAP_LABEL]),
+                    role_ref: role_ref("ClusterRole", "system:basic-user"),
+                    subjects: Some(vec![subject("Group", "system:authenticated", None)]),
+                },
+            ],
+            role_bindings: vec![RoleBinding {
+                metadata: meta(Some("team"), "ghost", &[]),
+                role_ref: role_ref("ClusterRole", "edit"),
+                subjects: Some(vec![subject("ServiceAccount", "gone", Some("team"))]),
+            }],
+            cluster_roles: vec![
+                ClusterRole {
+                    metadata: meta(None, "view", &[]),
+                    rules: Some(vec![rule(&[""], &["pods"], &["get", "list"])]),
+                    ..Default::default()
+                },
+                ClusterRole {
+                    metadata: meta(None, "system:basic-user", &[BOOTSTRAP_LABEL]),
+                    rules: Some(vec![rule(
+                        &["authorization.k8s.io"],
+                        &["selfsubjectaccessreviews"],
+                        &["create"],
+                    )]),
+                    ..Default::default()
+                },
+            ],
+            roles: Vec::new(),
+            service_accounts: vec![ServiceAccount {
+                metadata: meta(Some("tools"), "ops", &[]),
+                ..Default::default()
+            }],
+            token_secrets: vec![
+                token_secret(
+                    "tools",
+                    "ops-token",
+                    "ops",
+                    &[(LAST_USED_LABEL, "2027-01-14")],
+                ),
+                token_secret("team", "old-token", "x", &[(LAST_USED_LABEL, "2026-11-01")]),
+                token_secret(
+                    "team",
+                    "dead-token",
+                    "y",
+                    &[(INVALID_SINCE_LABEL, "2026-12-01")],
+                ),
+            ],
+            ..Default::default()
+        };
+        let found = findings(&inventory, now, UNUSED_FOR_SECONDS);
+        let said = |severity: Severity, object: &str, text: &str| {
+            found
+                .iter()
+                .any(|f| f.severity == severity && f.object == object && f.message.contains(text))
+        };
+        assert!(
+            said(
+                Severity::High,
+                "Secret tools/ops-token",
+                "ClusterRoleBinding ops-admin gives everything"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                Severity::High,
+                "ClusterRoleBinding everyone-views",
+                "to system:serviceaccounts"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                Severity::Medium,
+                "Secret team/old-token",
+                "last used 75 days ago"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            said(Severity::Medium, "Secret team/dead-token", "invalidated"),
+            "{found:#?}"
+        );
+        assert!(
+            said(
+                Severity::Medium,
+                "RoleBinding team/ghost",
+                "team/gone, which does not exist"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            !found.iter().any(|f| f.object.contains("basic-user")),
+            "the baseline is no finding"
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.object == "Secret tools/ops-token" && f.severity == Severity::Medium),
+            "used yesterday"
+        );
+        assert_eq!(found[0].severity, Severity::High);
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found.iter().all(|f| f.rule.severity() == f.severity));
+        let unused: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.rule == Rule::TokenUnused)
+            .collect();
+        assert_eq!(unused.len(), 1, "{found:#?}");
+        assert!(unused[0].message.contains("is 1157 days old"), "{found:#?}");
+        assert_eq!(unused[0].target.kind, "Secret");
+        assert_eq!(unused[0].target.name, "old-token");
+    }
+
+    /// A token is judged unused only once it is older than the threshold, and then by its
+    /// last use within it.
+    #[test]
+    fn a_fresh_token_is_not_unused_and_an_old_one_says_its_age() {
+        let now = 1_800_000_000;
+        let made = |name: &str, seconds_ago: i64, labels: &[(&str, &str)]| {
+            let mut secret = token_secret("team", name, "ci", labels);
+            secret.metadata.creation_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::from_second(now - seconds_ago).unwrap(),
+                ));
+            secret
+        };
+        let inventory = Inventory {
+            service_accounts: vec![ServiceAccount {
+                metadata: meta(Some("team"), "ci", &[]),
+                ..Default::default()
+            }],
+            token_secrets: vec![
+                made("fresh", 5, &[]),
+                made("month-old", 31 * 86_400, &[]),
+                made(
+                    "used-today",
+                    90 * 86_400,
+                    &[(LAST_USED_LABEL, "2027-01-15")],
+                ),
+            ],
+            ..Default::default()
+        };
+        let unused = |unused_for: i64| -> Vec<String> {
+            findings(&inventory, now, unused_for)
+                .into_iter()
+                .filter(|f| f.rule == Rule::TokenUnused)
+                .map(|f| format!("{} {}", f.target.name, f.message))
+                .collect()
+        };
+        let found = unused(UNUSED_FOR_SECONDS);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("month-old"), "{found:?}");
+        assert!(
+            found[0].contains("is 31 days old and was never used"),
+            "{found:?}"
+        );
+        // A lower threshold catches the fresh token too; the one used today never.
+        let found = unused(1);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|f| !f.starts_with("used-today")));
+    }
+}

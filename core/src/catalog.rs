@@ -1,0 +1,313 @@
+//! The catalog of what `audit` finds and what `check` proves wrong: a stable id per kind of
+//! finding, its severity, one sentence and the remediation. CI formats (SARIF, JUnit) and
+//! `--accept` files name findings by these ids, so an id never changes meaning. Pure.
+
+use serde::Serialize;
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        })
+    }
+}
+
+/// One kind of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    PowerfulToken,
+    TokenInvalidated,
+    TokenUnused,
+    DefaultRoleWidened,
+    ForgedDefaultLabel,
+    BroadGroupBinding,
+    MissingServiceAccount,
+    GrantDrifted,
+    HostPods,
+    StrongerAccount,
+    SystemNamespaceGrant,
+    GuardPolicy,
+    GuardBinding,
+    CheckIdentity,
+    CheckBinding,
+    CheckAccess,
+    CheckPathOpen,
+    CheckMissing,
+    CheckFailed,
+}
+
+/// What the catalog says of a rule.
+pub struct About {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// What a finding of this rule means, in one sentence.
+    pub means: &'static str,
+    /// How to fix it.
+    pub fix: &'static str,
+}
+
+impl Rule {
+    /// Every rule `audit` reports, in the README's order.
+    pub const AUDIT: [Rule; 13] = [
+        Rule::PowerfulToken,
+        Rule::TokenInvalidated,
+        Rule::TokenUnused,
+        Rule::DefaultRoleWidened,
+        Rule::ForgedDefaultLabel,
+        Rule::BroadGroupBinding,
+        Rule::MissingServiceAccount,
+        Rule::GrantDrifted,
+        Rule::HostPods,
+        Rule::StrongerAccount,
+        Rule::SystemNamespaceGrant,
+        Rule::GuardPolicy,
+        Rule::GuardBinding,
+    ];
+
+    /// Every rule a `check` (or `check -f`) difference falls under.
+    pub const CHECK: [Rule; 6] = [
+        Rule::CheckIdentity,
+        Rule::CheckBinding,
+        Rule::CheckAccess,
+        Rule::CheckPathOpen,
+        Rule::CheckMissing,
+        Rule::CheckFailed,
+    ];
+
+    pub fn id(self) -> &'static str {
+        self.about().id
+    }
+
+    pub fn severity(self) -> Severity {
+        self.about().severity
+    }
+
+    /// The rule of an id, as `--accept` files name them.
+    pub fn of_id(id: &str) -> Option<Rule> {
+        Rule::AUDIT
+            .into_iter()
+            .chain(Rule::CHECK)
+            .find(|rule| rule.id() == id)
+    }
+
+    pub fn about(self) -> About {
+        let (id, severity, means, fix) = match self {
+            Rule::PowerfulToken => (
+                "KSCOPE-POWERFUL-TOKEN",
+                Severity::High,
+                "A long-lived token Secret belongs to a ServiceAccount that a binding gives cluster-admin, every Secret or RBAC escalation: whoever reads the Secret holds that power until it is deleted.",
+                "Delete the token Secret and hand out short-lived tokens (kscope kubeconfig --duration), or bind the ServiceAccount to less.",
+            ),
+            Rule::TokenInvalidated => (
+                "KSCOPE-TOKEN-INVALIDATED",
+                Severity::Medium,
+                "The API server marked this legacy token invalid (kubernetes.io/legacy-token-invalid-since); the Secret is left behind.",
+                "Delete the Secret; grant again (kscope grant or rotate) if the tenant still needs a token.",
+            ),
+            Rule::TokenUnused => (
+                "KSCOPE-TOKEN-UNUSED",
+                Severity::Medium,
+                "A long-lived token older than --unused-for (30 days by default) has not been used within that time (kubernetes.io/legacy-token-last-used): a credential nobody needs, still valid.",
+                "Revoke the grant (kscope revoke) or delete the Secret; accept it with --accept if it is kept on purpose (a break-glass token).",
+            ),
+            Rule::DefaultRoleWidened => (
+                "KSCOPE-DEFAULT-ROLE-WIDENED",
+                Severity::High,
+                "One of Kubernetes' own bindings of a broad group points at a ClusterRole that holds more than Kubernetes gives it: every user or ServiceAccount holds the extra rules.",
+                "Restore the ClusterRole's rules (kube-apiserver reconciles its defaults on restart unless autoupdate is off) and find who changed it.",
+            ),
+            Rule::ForgedDefaultLabel => (
+                "KSCOPE-FORGED-DEFAULT-LABEL",
+                Severity::High,
+                "A binding of a broad group carries kubernetes.io/bootstrapping=rbac-defaults but is not one of Kubernetes' own: the label can be set by anyone who may write bindings, and hides the binding from a casual look.",
+                "Delete the binding, or remove the label and judge it as any other binding.",
+            ),
+            Rule::BroadGroupBinding => (
+                "KSCOPE-BROAD-GROUP-BINDING",
+                Severity::High,
+                "A binding gives a broad group (system:serviceaccounts, system:authenticated, system:unauthenticated) or the anonymous user more than every user gets by default.",
+                "Bind the role to the ServiceAccounts or groups that need it instead.",
+            ),
+            Rule::MissingServiceAccount => (
+                "KSCOPE-MISSING-SERVICEACCOUNT",
+                Severity::Medium,
+                "A binding names a ServiceAccount that does not exist: whoever creates that name inherits the role.",
+                "Delete the binding, or remove that subject from it.",
+            ),
+            Rule::GrantDrifted => (
+                "KSCOPE-GRANT-DRIFTED",
+                Severity::Medium,
+                "A grant kscope made no longer matches what kscope applied (an object missing, changed or without its token).",
+                "Run kscope grant (or kscope apply -f) again to restore it, or kscope revoke it.",
+            ),
+            Rule::HostPods => (
+                "KSCOPE-HOST-PODS",
+                Severity::High,
+                "A binding lets an identity create pods in a namespace whose admission (Pod Security) admits pods that take their node: privileged, host namespaces, hostPath.",
+                "Label the namespace pod-security.kubernetes.io/enforce=baseline (or restricted).",
+            ),
+            Rule::StrongerAccount => (
+                "KSCOPE-STRONGER-ACCOUNT",
+                Severity::High,
+                "A binding lets an identity act as another ServiceAccount of its namespace (run pods as it, mint its tokens, read its Secret) that holds more than it.",
+                "Move the stronger ServiceAccount to a namespace of its own, or narrow the role that can act as it.",
+            ),
+            Rule::SystemNamespaceGrant => (
+                "KSCOPE-SYSTEM-NAMESPACE-GRANT",
+                Severity::High,
+                "A kscope grant lives in one of the cluster's own namespaces (kube-system, kube-public, kube-node-lease, default), beside the identities of the cluster itself.",
+                "Revoke it (kscope revoke) and grant in a namespace of the tenant's own.",
+            ),
+            Rule::GuardPolicy => (
+                "KSCOPE-GUARD-POLICY",
+                Severity::Medium,
+                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects and Endpoints.",
+                "Run kscope grant (or apply) again for a tenant: it restores the policy.",
+            ),
+            Rule::GuardBinding => (
+                "KSCOPE-GUARD-BINDING",
+                Severity::Medium,
+                "The guard's binding for a namespace with kscope grants is missing or changed: the tenants there are not guarded.",
+                "Run kscope grant (or apply) again for a tenant of that namespace: it restores the binding.",
+            ),
+            Rule::CheckIdentity => (
+                "KSCOPE-CHECK-IDENTITY",
+                Severity::High,
+                "The credential authenticates as someone other than the grant's ServiceAccount.",
+                "Use the kubeconfig kscope wrote for the grant (kscope kubeconfig), or check the right grant.",
+            ),
+            Rule::CheckBinding => (
+                "KSCOPE-CHECK-BINDING",
+                Severity::High,
+                "The grant's RoleBinding is missing or binds another role than the grant (or the TenantSet) says.",
+                "Run kscope grant (or apply -f) again to restore it.",
+            ),
+            Rule::CheckAccess => (
+                "KSCOPE-CHECK-ACCESS",
+                Severity::High,
+                "The API server answers a question as the ServiceAccount differently than the grant implies: extra access from another binding, or access the grant should give that is missing.",
+                "For an allow, the reason names the binding that gives it: remove or narrow it. For a denial, run the grant again.",
+            ),
+            Rule::CheckPathOpen => (
+                "KSCOPE-CHECK-PATH-OPEN",
+                Severity::High,
+                "A path out of the namespace that RBAC does not show is open to the ServiceAccount (a pod that takes its node, its own Namespace or grant objects, Endpoints, a stronger ServiceAccount).",
+                "Label the namespace for Pod Security, restore kscope's guard (grant again), or move the stronger ServiceAccount away, as the reason says.",
+            ),
+            Rule::CheckMissing => (
+                "KSCOPE-CHECK-MISSING",
+                Severity::High,
+                "A tenant of the TenantSet does not exist on the cluster (its ServiceAccount or namespace is missing).",
+                "Run kscope apply -f with the file.",
+            ),
+            Rule::CheckFailed => (
+                "KSCOPE-CHECK-FAILED",
+                Severity::Medium,
+                "A tenant could not be proven (the error says why).",
+                "Fix what the error names and check again.",
+            ),
+        };
+        About {
+            id,
+            severity,
+            means,
+            fix,
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+/// The Kubernetes object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// The object kscope names `Kind namespace/name` (or `Kind name` at cluster scope); the
+    /// API version follows from the kind. Kubernetes names hold no space and no `/`.
+    pub fn named(shown: &str) -> ObjectRef {
+        let (kind, rest) = shown.split_once(' ').unwrap_or((shown, ""));
+        let (namespace, name) = match rest.split_once('/') {
+            Some((namespace, name)) => (Some(namespace.to_string()), name.to_string()),
+            None => (None, rest.to_string()),
+        };
+        let api_version = match kind {
+            "ClusterRoleBinding" | "RoleBinding" | "ClusterRole" | "Role" => {
+                "rbac.authorization.k8s.io/v1"
+            }
+            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding" => {
+                "admissionregistration.k8s.io/v1"
+            }
+            _ => "v1",
+        };
+        ObjectRef {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace,
+            name,
+        }
+    }
+
+    /// `Kind namespace/name`, as kscope shows objects.
+    pub fn shown(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_found_again() {
+        let all: Vec<Rule> = Rule::AUDIT.into_iter().chain(Rule::CHECK).collect();
+        let mut ids: Vec<&str> = all.iter().map(|r| r.id()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+        for rule in all {
+            assert!(rule.id().starts_with("KSCOPE-"));
+            assert_eq!(Rule::of_id(rule.id()), Some(rule));
+            assert!(rule.about().means.ends_with('.') && rule.about().fix.ends_with('.'));
+        }
+        assert_eq!(Rule::of_id("KSCOPE-NOPE"), None);
+    }
+
+    #[test]
+    fn objects_are_read_back_from_their_names() {
+        let secret = ObjectRef::named("Secret team/ci-token");
+        assert_eq!(secret.api_version, "v1");
+        assert_eq!(secret.namespace.as_deref(), Some("team"));
+        assert_eq!(secret.name, "ci-token");
+        assert_eq!(secret.shown(), "Secret team/ci-token");
+        let binding = ObjectRef::named("ClusterRoleBinding everyone");
+        assert_eq!(binding.api_version, "rbac.authorization.k8s.io/v1");
+        assert_eq!(binding.namespace, None);
+        assert_eq!(binding.shown(), "ClusterRoleBinding everyone");
+    }
+}

@@ -1,0 +1,479 @@
+//! The paths out of a namespace that RBAC rules do not show, as data: Pod Security levels and
+//! labels, the system namespaces, what a role reaches (pods onto the node, other
+//! ServiceAccounts, the Namespace object, kscope's own objects, Endpoints), the escalation
+//! test for ClusterRoles, the node-escaping pod that probes admission, and the guard (one
+//! ValidatingAdmissionPolicy and a binding per tenant namespace) that refuses what RBAC cannot
+//! subtract from a wildcard. Pure.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::admissionregistration::v1::{
+    MatchCondition, MatchResources, NamedRuleWithOperations, ValidatingAdmissionPolicy,
+    ValidatingAdmissionPolicyBinding, ValidatingAdmissionPolicyBindingSpec,
+    ValidatingAdmissionPolicySpec, Validation, Variable,
+};
+use k8s_openapi::api::core::v1::{
+    Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use crate::invalid::Unrenderable;
+use crate::manifest::{FIELD_MANAGER, MANAGED_BY, object_yaml};
+use crate::rules::{Permission, RBAC_GROUP, allows};
+use crate::spec::{GrantSpec, RoleSource};
+
+/// Kinds that make pods: (API group, resource).
+const WORKLOADS: [(&str, &str); 8] = [
+    ("", "pods"),
+    ("", "replicationcontrollers"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+];
+
+/// What a role reaches beyond the resources it lists, in the paths RBAC does not show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reach {
+    /// It makes pods, directly or through a workload kind: a pod may ask for the node.
+    pub pods: bool,
+    /// It can become another ServiceAccount of the namespace: run pods as it, mint its
+    /// tokens, impersonate it, read its token Secret, or create a token Secret for it.
+    pub other_service_accounts: bool,
+    /// It may change or delete its own Namespace object (RBAC counts it as inside).
+    pub namespace: bool,
+    /// It may write ServiceAccounts, Secrets, Roles or RoleBindings: kscope's own objects.
+    pub grant_objects: bool,
+    /// It may write Endpoints or EndpointSlices (CVE-2021-25740).
+    pub endpoints: bool,
+}
+
+impl Reach {
+    pub fn of(rules: &[PolicyRule]) -> Reach {
+        let can = |group: &str, resource: &str, verbs: &[&str]| {
+            verbs
+                .iter()
+                .any(|verb| allows(rules, &Permission::new(group, resource, verb)))
+        };
+        const WRITE: [&str; 4] = ["create", "update", "patch", "delete"];
+        let pods = WORKLOADS
+            .iter()
+            .any(|(group, resource)| can(group, resource, &["create", "update", "patch"]));
+        let other_service_accounts = pods
+            || can("", "serviceaccounts/token", &["create"])
+            || can("", "serviceaccounts", &["impersonate"])
+            || can("", "secrets", &["get", "list", "watch", "create"]);
+        Reach {
+            pods,
+            other_service_accounts,
+            namespace: can("", "namespaces", &["update", "patch", "delete"]),
+            grant_objects: can("", "serviceaccounts", &WRITE)
+                || can("", "secrets", &WRITE)
+                || can(RBAC_GROUP, "roles", &WRITE)
+                || can(RBAC_GROUP, "rolebindings", &WRITE),
+            endpoints: can("", "endpoints", &WRITE)
+                || can("discovery.k8s.io", "endpointslices", &WRITE),
+        }
+    }
+
+    /// Whether the role reaches anything the guard protects.
+    pub fn needs_guard(&self) -> bool {
+        self.namespace || self.grant_objects || self.endpoints
+    }
+
+    /// What the role really reaches, as sentences for `kscope templates` and the wizard.
+    pub fn sentences(&self, rules: &[PolicyRule]) -> Vec<&'static str> {
+        let can = |group: &str, resource: &str, verb: &str| {
+            allows(rules, &Permission::new(group, resource, verb))
+        };
+        let mut notes = Vec::new();
+        if self.pods {
+            notes.push(
+                "runs pods, which may mount every Secret and run as every ServiceAccount of the namespace",
+            );
+        }
+        if can("", "serviceaccounts/token", "create") {
+            notes.push("may mint tokens for the namespace's other ServiceAccounts");
+        }
+        if can("", "secrets", "get") {
+            notes.push(
+                "may read every Secret of the namespace, other ServiceAccounts' tokens included",
+            );
+        } else if ["create", "update", "patch"]
+            .iter()
+            .any(|verb| can("", "secrets", verb))
+        {
+            notes.push(
+                "writes Secrets, and a write's response hands the Secret's data back: Secret writes are Secret reads; it may also create a token Secret for any ServiceAccount of the namespace",
+            );
+        }
+        if can(RBAC_GROUP, "rolebindings", "create") {
+            notes.push("may make Roles and RoleBindings, within what it holds itself");
+        }
+        if self.namespace {
+            notes.push(
+                "RBAC lets it change and delete its own Namespace; kscope's guard refuses that",
+            );
+        }
+        notes
+    }
+}
+
+/// The rules of a ClusterRole that would let a tenant step outside its grant: every verb
+/// (`*`), `escalate`, `bind`, or impersonating users, groups or their extras (impersonating
+/// the namespace's ServiceAccounts, which `edit` and `admin` hold, is reported by [`Reach`]
+/// instead). Each as a sentence naming the rule.
+pub fn cluster_role_escalations(name: &str, rules: &[PolicyRule]) -> Vec<String> {
+    if name == "cluster-admin" {
+        return vec!["cluster-admin holds every verb on every resource".into()];
+    }
+    let mut found = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let n = i + 1;
+        let resources = rule.resources.clone().unwrap_or_default();
+        let shown = resources.join(", ");
+        for verb in &rule.verbs {
+            match verb.as_str() {
+                "*" => found.push(format!("rule {n} grants every verb on {shown}")),
+                "escalate" | "bind" => found.push(format!("rule {n} grants {verb} on {shown}")),
+                "impersonate" => {
+                    let beyond: Vec<&String> = resources
+                        .iter()
+                        .filter(|r| r.as_str() != "serviceaccounts")
+                        .collect();
+                    if !beyond.is_empty() {
+                        found.push(format!(
+                            "rule {n} grants impersonate on {}",
+                            beyond
+                                .iter()
+                                .map(|r| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// The name of the probe pod: never stored, it is only sent as a server-side dry run.
+pub const PROBE_POD: &str = "kscope-node-escape-probe";
+
+/// A pod that would own its node: privileged, the host's PID and network namespaces, and the
+/// host's root file system mounted. Sent only as a dry run, to ask admission whether the
+/// namespace would take it (Pod Security labels, cluster defaults and policy engines alike).
+pub fn node_escaping_pod(namespace: &str, service_account: Option<&str>) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(PROBE_POD.to_string()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            host_pid: Some(true),
+            host_network: Some(true),
+            automount_service_account_token: Some(false),
+            service_account_name: service_account.map(String::from),
+            containers: vec![Container {
+                name: "probe".into(),
+                image: Some("kscope-node-escape-probe".into()),
+                security_context: Some(SecurityContext {
+                    privileged: Some(true),
+                    ..Default::default()
+                }),
+                volume_mounts: Some(vec![VolumeMount {
+                    name: "host".into(),
+                    mount_path: "/host".into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }],
+            volumes: Some(vec![Volume {
+                name: "host".into(),
+                host_path: Some(HostPathVolumeSource {
+                    path: "/".into(),
+                    type_: None,
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The guard's policy and the prefix of its per-namespace bindings.
+pub const GUARD_NAME: &str = "kscope-tenant-guard";
+
+/// The label every namespace carries with its own name (set by the API server since 1.21),
+/// which the guard's bindings select on, so existing namespaces need no label of kscope's.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+fn rule(groups: &[&str], resources: &[&str], operations: &[&str]) -> NamedRuleWithOperations {
+    let owned = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
+    NamedRuleWithOperations {
+        api_groups: owned(groups),
+        api_versions: owned(&["*"]),
+        operations: owned(operations),
+        resources: owned(resources),
+        ..Default::default()
+    }
+}
+
+fn kscope_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_BY.to_string(), FIELD_MANAGER.to_string())])
+}
+
+/// The guard: one cluster-scoped ValidatingAdmissionPolicy (CEL, in kube-apiserver since
+/// 1.30, no webhook). In the namespaces its bindings select, it refuses requests from
+/// ServiceAccounts (other than kube-system's, and other than identities that may escalate
+/// ClusterRoles, i.e. cluster administrators and kscope run by one) that:
+/// - update or delete the Namespace itself (its Pod Security labels included);
+/// - create, change or delete an object labelled as kscope's (the grant's ServiceAccount,
+///   token Secret, Role, RoleBinding), or put kscope's label on one;
+/// - write Endpoints or EndpointSlices (CVE-2021-25740).
+pub fn guard_policy() -> ValidatingAdmissionPolicy {
+    let kscope_label = format!("'{MANAGED_BY}'");
+    let labelled = |object: &str| {
+        format!(
+            "{object} != null && has({object}.metadata.labels) && {kscope_label} in {object}.metadata.labels && {object}.metadata.labels[{kscope_label}] == '{FIELD_MANAGER}'"
+        )
+    };
+    let writes = ["CREATE", "UPDATE", "DELETE"];
+    ValidatingAdmissionPolicy {
+        metadata: ObjectMeta {
+            name: Some(GUARD_NAME.to_string()),
+            labels: Some(kscope_labels()),
+            ..Default::default()
+        },
+        spec: Some(ValidatingAdmissionPolicySpec {
+            failure_policy: Some("Fail".into()),
+            match_constraints: Some(MatchResources {
+                resource_rules: Some(vec![
+                    rule(&[""], &["namespaces"], &["UPDATE", "DELETE"]),
+                    rule(&[""], &["serviceaccounts", "secrets", "endpoints"], &writes),
+                    rule(&[RBAC_GROUP], &["roles", "rolebindings"], &writes),
+                    rule(&["discovery.k8s.io"], &["endpointslices"], &writes),
+                ]),
+                ..Default::default()
+            }),
+            match_conditions: Some(vec![
+                MatchCondition {
+                    name: "a-service-account-outside-kube-system".into(),
+                    expression: "request.userInfo.username.startsWith('system:serviceaccount:') && !request.userInfo.username.startsWith('system:serviceaccount:kube-system:')".into(),
+                },
+                MatchCondition {
+                    name: "not-a-cluster-administrator".into(),
+                    expression: format!(
+                        "!authorizer.group('{RBAC_GROUP}').resource('clusterroles').check('escalate').allowed()"
+                    ),
+                },
+            ]),
+            variables: Some(vec![Variable {
+                name: "kscopes".into(),
+                expression: format!("({}) || ({})", labelled("object"), labelled("oldObject")),
+            }]),
+            validations: Some(vec![
+                Validation {
+                    expression: "request.resource.resource != 'namespaces'".into(),
+                    message: Some(
+                        "kscope's guard: a tenant may not change or delete its own Namespace"
+                            .into(),
+                    ),
+                    reason: Some("Forbidden".into()),
+                    ..Default::default()
+                },
+                Validation {
+                    expression: "!(request.resource.resource in ['endpoints', 'endpointslices'])"
+                        .into(),
+                    message: Some(
+                        "kscope's guard: a tenant may not write Endpoints or EndpointSlices (CVE-2021-25740)"
+                            .into(),
+                    ),
+                    reason: Some("Forbidden".into()),
+                    ..Default::default()
+                },
+                Validation {
+                    expression: "!variables.kscopes".into(),
+                    message: Some(
+                        "kscope's guard: a tenant may not create, change or delete the objects of its kscope grant"
+                            .into(),
+                    ),
+                    reason: Some("Forbidden".into()),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+/// The name of the guard's binding for one tenant namespace.
+pub fn guard_binding_name(namespace: &str) -> String {
+    format!("{GUARD_NAME}.{namespace}")
+}
+
+/// The binding that puts `namespace` under the guard: selected by the name label every
+/// namespace carries, so an existing namespace is never modified.
+pub fn guard_binding(namespace: &str) -> ValidatingAdmissionPolicyBinding {
+    ValidatingAdmissionPolicyBinding {
+        metadata: ObjectMeta {
+            name: Some(guard_binding_name(namespace)),
+            labels: Some(kscope_labels()),
+            ..Default::default()
+        },
+        spec: Some(ValidatingAdmissionPolicyBindingSpec {
+            policy_name: Some(GUARD_NAME.to_string()),
+            validation_actions: Some(vec!["Deny".into()]),
+            match_resources: Some(MatchResources {
+                namespace_selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        NAMESPACE_NAME_LABEL.to_string(),
+                        namespace.to_string(),
+                    )])),
+                    match_expressions: None,
+                }),
+                ..Default::default()
+            }),
+            param_ref: None,
+        }),
+    }
+}
+
+/// Whether a grant's role reaches what the guard protects, as far as can be told without a
+/// cluster (a ClusterRole's rules live there: it is taken to reach it).
+pub fn spec_needs_guard(spec: &GrantSpec) -> bool {
+    match &spec.role {
+        RoleSource::Template(t) => Reach::of(&t.rules).needs_guard(),
+        RoleSource::ClusterRole(_) => true,
+    }
+}
+
+/// The guard's policy and the bindings of `namespaces`, as YAML documents for `--dry-run`.
+pub fn guard_yaml(namespaces: &[&str]) -> Result<String, Unrenderable> {
+    let mut docs = vec![object_yaml(&guard_policy())?];
+    for namespace in namespaces {
+        docs.push(object_yaml(&guard_binding(namespace))?);
+    }
+    Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{AUDIT_LABEL, ENFORCE_LABEL, PodSecurity, SYSTEM_NAMESPACES, WARN_LABEL};
+    use crate::templates::built_ins;
+
+    fn template(name: &str) -> Vec<PolicyRule> {
+        built_ins()
+            .into_iter()
+            .find(|t| t.name == name)
+            .map(|t| t.rules)
+            .unwrap()
+    }
+
+    #[test]
+    fn each_built_in_reaches_what_it_really_reaches() {
+        let admin = Reach::of(&template("namespace-admin"));
+        assert!(admin.pods && admin.other_service_accounts && admin.namespace);
+        assert!(admin.grant_objects && admin.endpoints && admin.needs_guard());
+        let developer = Reach::of(&template("developer"));
+        assert!(developer.pods && developer.other_service_accounts);
+        assert!(!developer.namespace && !developer.endpoints);
+        let deployer = Reach::of(&template("deployer"));
+        assert!(deployer.pods && deployer.other_service_accounts && deployer.grant_objects);
+        let reader = Reach::of(&template("read-only"));
+        assert_eq!(reader, Reach::default());
+        assert!(!reader.needs_guard());
+        let said = deployer.sentences(&template("deployer"));
+        assert!(
+            said.iter()
+                .any(|s| s.contains("Secret writes are Secret reads")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|s| s.contains("mount every Secret")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn what_the_templates_reach_is_said() {
+        let admin = template("namespace-admin");
+        let said = Reach::of(&admin).sentences(&admin);
+        assert!(said.contains(&"may mint tokens for the namespace's other ServiceAccounts"));
+        let reader = template("read-only");
+        assert!(Reach::of(&reader).sentences(&reader).is_empty());
+    }
+
+    #[test]
+    fn cluster_roles_that_escalate_are_named() {
+        let rule = |resources: &[&str], verbs: &[&str]| PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        assert_eq!(cluster_role_escalations("cluster-admin", &[]).len(), 1);
+        let edit_like = [
+            rule(&["serviceaccounts"], &["impersonate"]),
+            rule(&["pods"], &["create"]),
+        ];
+        assert!(cluster_role_escalations("edit", &edit_like).is_empty());
+        let found = cluster_role_escalations(
+            "x",
+            &[
+                rule(&["users", "groups"], &["impersonate"]),
+                rule(&["roles"], &["bind"]),
+                rule(&["pods"], &["*"]),
+            ],
+        );
+        assert_eq!(
+            found,
+            [
+                "rule 1 grants impersonate on users, groups",
+                "rule 2 grants bind on roles",
+                "rule 3 grants every verb on pods"
+            ]
+        );
+    }
+
+    #[test]
+    fn pod_security_labels_and_names() {
+        let labels = PodSecurity::default().labels();
+        assert_eq!(labels[ENFORCE_LABEL], "baseline");
+        assert_eq!(labels[WARN_LABEL], "restricted");
+        assert_eq!(labels[AUDIT_LABEL], "restricted");
+        for level in ["restricted", "baseline", "privileged"] {
+            assert_eq!(PodSecurity::parse(level).unwrap().to_string(), level);
+        }
+        assert_eq!(PodSecurity::parse("Baseline"), None);
+        assert!(SYSTEM_NAMESPACES.contains(&"kube-node-lease"));
+    }
+
+    #[test]
+    fn the_guard_selects_one_namespace_by_its_name_label() {
+        let binding = guard_binding("team-a");
+        let spec = binding.spec.unwrap();
+        assert_eq!(spec.policy_name.as_deref(), Some(GUARD_NAME));
+        let selector = spec.match_resources.unwrap().namespace_selector.unwrap();
+        assert_eq!(
+            selector.match_labels.unwrap()[NAMESPACE_NAME_LABEL],
+            "team-a"
+        );
+        assert_eq!(
+            binding.metadata.name.as_deref(),
+            Some("kscope-tenant-guard.team-a")
+        );
+        let policy = guard_policy().spec.unwrap();
+        assert_eq!(policy.validations.unwrap().len(), 3);
+        assert_eq!(policy.match_conditions.unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,491 @@
+//! Pure builders of the objects a grant applies: Namespace, ServiceAccount, token Secret, Role
+//! (from a template) and RoleBinding, all labelled so that kscope can find what it made.
+//!
+//! `--dry-run` prints `to_yaml(&build(spec))`, which is exactly what `grant` applies.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use serde::Serialize;
+
+use crate::invalid::Unrenderable;
+use crate::names::NamespaceName;
+use crate::rules::RBAC_GROUP;
+use crate::spec::{GrantRef, GrantSpec, RoleSource};
+
+/// The field manager of every server-side apply kscope makes.
+pub const FIELD_MANAGER: &str = "kscope";
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const GRANT_LABEL: &str = "kscope.dev/grant";
+/// On every object of a grant made by `apply`: the TenantSet (`metadata.name`) it belongs to.
+pub const SET_LABEL: &str = "kscope.dev/set";
+/// On the ServiceAccount: what the grant gave it (`template/<name>` or `clusterrole/<name>`).
+pub const ACCESS_ANNOTATION: &str = "kscope.dev/access";
+pub const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
+pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+
+/// What a server-side apply did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+    /// Deleted and made again: a RoleBinding whose role changed (a roleRef cannot change).
+    Replaced,
+    /// Deleted: a Role the grant no longer needs, or an object of a revoked grant.
+    Deleted,
+    /// To be deleted, but already gone (an earlier revoke got that far).
+    Gone,
+    /// An existing namespace, deliberately left as it is.
+    Exists,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Replaced => "replaced",
+            Outcome::Deleted => "deleted",
+            Outcome::Gone => "already gone",
+            Outcome::Exists => "exists (left untouched)",
+        })
+    }
+}
+
+/// The kinds of object a grant is made of, in the order they are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    Namespace,
+    ServiceAccount,
+    Secret,
+    Role,
+    RoleBinding,
+    /// kscope's guard (cluster-scoped).
+    ValidatingAdmissionPolicy,
+    /// The guard's binding for one tenant namespace (cluster-scoped).
+    ValidatingAdmissionPolicyBinding,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Namespace => "Namespace",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Secret => "Secret",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
+            Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
+        })
+    }
+}
+
+/// An object type a grant is made of, and its [`Kind`].
+pub trait GrantObject {
+    const KIND: Kind;
+}
+
+impl GrantObject for Namespace {
+    const KIND: Kind = Kind::Namespace;
+}
+impl GrantObject for ServiceAccount {
+    const KIND: Kind = Kind::ServiceAccount;
+}
+impl GrantObject for Secret {
+    const KIND: Kind = Kind::Secret;
+}
+impl GrantObject for Role {
+    const KIND: Kind = Kind::Role;
+}
+impl GrantObject for RoleBinding {
+    const KIND: Kind = Kind::RoleBinding;
+}
+
+/// One object a grant applied, and what happened to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectResult {
+    pub kind: Kind,
+    pub name: String,
+    pub result: Outcome,
+}
+
+/// The objects of one grant, in the order they are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifests {
+    pub namespace: Namespace,
+    pub service_account: ServiceAccount,
+    pub token_secret: Secret,
+    /// Absent when the grant binds an existing ClusterRole.
+    pub role: Option<Role>,
+    pub role_binding: RoleBinding,
+    /// The same role in each of the grant's other namespaces, bound to the home
+    /// ServiceAccount.
+    pub extras: Vec<Extra>,
+}
+
+/// A grant's objects in one of its other namespaces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extra {
+    /// As kscope creates it when it is missing (the home namespace's Pod Security).
+    pub namespace: Namespace,
+    pub role: Option<Role>,
+    pub role_binding: RoleBinding,
+}
+
+/// The label of a grant's objects in its other namespaces that names its home namespace;
+/// with [`HOME_GRANT_LABEL`] (its ServiceAccount). Such objects never carry the grant label:
+/// they are no grant of their own to `list`, `audit` or prune.
+pub const HOME_LABEL: &str = "kscope.dev/home";
+pub const HOME_GRANT_LABEL: &str = "kscope.dev/home-grant";
+/// On the grant's ServiceAccount: its other namespaces, comma-separated.
+pub const ALSO_IN_ANNOTATION: &str = "kscope.dev/also-in";
+
+/// The name of a grant's Role and RoleBinding in its other namespaces.
+pub fn extra_name(grant: &GrantRef) -> String {
+    format!("kscope.{}.{}", grant.namespace, grant.service_account)
+}
+
+/// The label selector of a grant's objects in its other namespaces.
+pub fn extra_selector(grant: &GrantRef) -> String {
+    format!(
+        "{MANAGED_BY}={FIELD_MANAGER},{HOME_LABEL}={},{HOME_GRANT_LABEL}={}",
+        grant.namespace, grant.service_account
+    )
+}
+
+/// The other namespaces a ServiceAccount's annotation records.
+pub fn also_in_of(meta: &ObjectMeta) -> Vec<String> {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(ALSO_IN_ANNOTATION))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn extra(spec: &GrantSpec, namespace: &NamespaceName) -> Extra {
+    let grant = spec.grant_ref();
+    let name = extra_name(&grant);
+    let metadata = ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(namespace.to_string()),
+        labels: Some(BTreeMap::from([
+            (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
+            (HOME_LABEL.to_string(), grant.namespace.to_string()),
+            (
+                HOME_GRANT_LABEL.to_string(),
+                grant.service_account.to_string(),
+            ),
+        ])),
+        ..Default::default()
+    };
+    let (role, role_ref) = match &spec.role {
+        RoleSource::Template(template) => (
+            Some(Role {
+                metadata: metadata.clone(),
+                rules: Some(template.rules.clone()),
+            }),
+            ("Role", name),
+        ),
+        RoleSource::ClusterRole(cluster_role) => (None, ("ClusterRole", cluster_role.clone())),
+    };
+    Extra {
+        namespace: self::namespace(&spec.in_namespace(namespace)),
+        role,
+        role_binding: RoleBinding {
+            metadata,
+            role_ref: RoleRef {
+                api_group: RBAC_GROUP.to_string(),
+                kind: role_ref.0.to_string(),
+                name: role_ref.1,
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".to_string(),
+                name: spec.service_account.to_string(),
+                namespace: Some(spec.namespace.to_string()),
+                api_group: None,
+            }]),
+        },
+    }
+}
+
+fn labels(grant: &GrantRef, set: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([
+        (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
+        (
+            GRANT_LABEL.to_string(),
+            grant.service_account.as_str().to_string(),
+        ),
+    ]);
+    if let Some(set) = set {
+        labels.insert(SET_LABEL.to_string(), set.to_string());
+    }
+    labels
+}
+
+fn meta_of(grant: &GrantRef, set: Option<&str>, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(grant.namespace.as_str().to_string()),
+        labels: Some(labels(grant, set)),
+        ..Default::default()
+    }
+}
+
+fn meta(spec: &GrantSpec, name: &str) -> ObjectMeta {
+    meta_of(&spec.grant_ref(), spec.set.as_deref(), name)
+}
+
+/// The TenantSet a grant belongs to, from an object's labels.
+pub fn set_of(meta: &ObjectMeta) -> Option<String> {
+    meta.labels.as_ref()?.get(SET_LABEL).cloned()
+}
+
+/// Whether an object belongs to the grant: kscope's labels, with the grant's name.
+pub fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
+    let labels = meta.labels.as_ref();
+    let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
+    is_kscopes(meta) && label(GRANT_LABEL) == Some(grant.service_account.as_str())
+}
+
+/// Whether kscope made the object: its label, and a server-side apply entry of kscope's
+/// field manager (a label alone is what anyone who may write the object can set).
+pub fn is_kscopes(meta: &ObjectMeta) -> bool {
+    let labelled = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY))
+        .is_some_and(|v| v == FIELD_MANAGER);
+    let applied = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|entry| entry.manager.as_deref() == Some(FIELD_MANAGER));
+    labelled && applied
+}
+
+/// The Namespace of a grant, as kscope creates it (an existing one is never changed): with
+/// its Pod Security labels.
+pub fn namespace(spec: &GrantSpec) -> Namespace {
+    let mut labels = spec.pod_security.labels();
+    labels.insert(MANAGED_BY.to_string(), FIELD_MANAGER.to_string());
+    if let Some(set) = &spec.set {
+        labels.insert(SET_LABEL.to_string(), set.clone());
+    }
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(spec.namespace.as_str().to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
+    let mut metadata = meta(spec, spec.service_account.as_str());
+    let mut annotations = BTreeMap::from([(
+        ACCESS_ANNOTATION.to_string(),
+        spec.role.record().to_string(),
+    )]);
+    if !spec.also_in.is_empty() {
+        let list: Vec<&str> = spec.also_in.iter().map(NamespaceName::as_str).collect();
+        annotations.insert(ALSO_IN_ANNOTATION.to_string(), list.join(","));
+    }
+    metadata.annotations = Some(annotations);
+    // `.secrets` stays unset: it is no token index, and listed Secrets are what the
+    // legacy-token clean-up targets.
+    ServiceAccount {
+        metadata,
+        ..Default::default()
+    }
+}
+
+/// The long-lived token Secret; the token controller fills in `token`, `ca.crt`, `namespace`.
+pub fn token_secret(grant: &GrantRef, set: Option<&str>) -> Secret {
+    let mut metadata = meta_of(grant, set, &grant.service_account.token_secret());
+    metadata.annotations = Some(BTreeMap::from([(
+        SA_NAME_ANNOTATION.to_string(),
+        grant.service_account.as_str().to_string(),
+    )]));
+    Secret {
+        metadata,
+        type_: Some(TOKEN_SECRET_TYPE.to_string()),
+        ..Default::default()
+    }
+}
+
+pub fn role(spec: &GrantSpec) -> Option<Role> {
+    match &spec.role {
+        RoleSource::Template(template) => Some(Role {
+            metadata: meta(spec, spec.service_account.as_str()),
+            rules: Some(template.rules.clone()),
+        }),
+        RoleSource::ClusterRole(_) => None,
+    }
+}
+
+pub fn role_binding(spec: &GrantSpec) -> RoleBinding {
+    let (kind, name) = match &spec.role {
+        RoleSource::Template(_) => ("Role", spec.service_account.as_str().to_string()),
+        RoleSource::ClusterRole(name) => ("ClusterRole", name.clone()),
+    };
+    RoleBinding {
+        metadata: meta(spec, spec.service_account.as_str()),
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.to_string(),
+            kind: kind.to_string(),
+            name,
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: spec.service_account.as_str().to_string(),
+            namespace: Some(spec.namespace.as_str().to_string()),
+            api_group: None,
+        }]),
+    }
+}
+
+pub fn build(spec: &GrantSpec) -> Manifests {
+    Manifests {
+        namespace: namespace(spec),
+        service_account: service_account(spec),
+        token_secret: token_secret(&spec.grant_ref(), spec.set.as_deref()),
+        role: role(spec),
+        role_binding: role_binding(spec),
+        extras: spec.also_in.iter().map(|ns| extra(spec, ns)).collect(),
+    }
+}
+
+/// One YAML document of an object.
+pub fn object_yaml<T: serde::Serialize>(object: &T) -> Result<String, Unrenderable> {
+    serde_saphyr::to_string(object).map_err(|e| Unrenderable {
+        what: "YAML",
+        detail: e.to_string(),
+    })
+}
+
+/// The grant as multi-document YAML, in apply order.
+pub fn to_yaml(manifests: &Manifests) -> Result<String, Unrenderable> {
+    to_yaml_with(manifests, true)
+}
+
+/// The grant as multi-document YAML; without its Namespace when another grant of the same
+/// output already has it.
+pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String, Unrenderable> {
+    let mut docs = Vec::new();
+    if namespace {
+        docs.push(object_yaml(&manifests.namespace)?);
+    }
+    docs.push(object_yaml(&manifests.service_account)?);
+    docs.push(object_yaml(&manifests.token_secret)?);
+    if let Some(role) = &manifests.role {
+        docs.push(object_yaml(role)?);
+    }
+    docs.push(object_yaml(&manifests.role_binding)?);
+    for extra in &manifests.extras {
+        if namespace {
+            docs.push(object_yaml(&extra.namespace)?);
+        }
+        if let Some(role) = &extra.role {
+            docs.push(object_yaml(role)?);
+        }
+        docs.push(object_yaml(&extra.role_binding)?);
+    }
+    Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
+}
+
+/// Whether the live object already holds every field of `wanted` with the same value (maps
+/// may hold more; lists must match item by item).
+pub fn covers<K: Serialize>(live: &K, wanted: &K) -> bool {
+    match (serde_json::to_value(live), serde_json::to_value(wanted)) {
+        (Ok(live), Ok(wanted)) => contains(&live, &wanted),
+        _ => false,
+    }
+}
+
+fn contains(live: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (live, wanted) {
+        (Value::Object(live), Value::Object(wanted)) => wanted
+            .iter()
+            .all(|(key, value)| live.get(key).is_some_and(|l| contains(l, value))),
+        (Value::Array(live), Value::Array(wanted)) => {
+            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| contains(l, w))
+        }
+        (live, wanted) => live == wanted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{NamespaceName, ServiceAccountName};
+    use crate::templates;
+    use crate::test_support::snapshot;
+
+    fn spec(role: RoleSource) -> GrantSpec {
+        GrantSpec {
+            namespace: NamespaceName::parse("ask").unwrap(),
+            service_account: ServiceAccountName::parse("ask-sa").unwrap(),
+            role,
+            pod_security: Default::default(),
+            set: None,
+            also_in: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_template_renders_the_same_five_objects() {
+        for template in templates::built_ins() {
+            let name = template.name.clone();
+            let yaml = to_yaml(&build(&spec(RoleSource::Template(template)))).unwrap();
+            snapshot(&format!("grant_template_{name}"), &yaml);
+        }
+    }
+
+    #[test]
+    fn a_cluster_role_grant_has_no_role() {
+        let manifests = build(&spec(RoleSource::ClusterRole("edit".into())));
+        assert!(manifests.role.is_none());
+        assert_eq!(manifests.role_binding.role_ref.kind, "ClusterRole");
+        snapshot("grant_cluster_role_edit", &to_yaml(&manifests).unwrap());
+    }
+
+    #[test]
+    fn objects_carry_ownership_and_never_list_the_secret_on_the_sa() {
+        let m = build(&spec(RoleSource::Template(
+            templates::built_ins().remove(0),
+        )));
+        assert!(m.service_account.secrets.is_none());
+        for labels in [
+            &m.service_account.metadata.labels,
+            &m.token_secret.metadata.labels,
+            &m.role_binding.metadata.labels,
+        ] {
+            let labels = labels.as_ref().unwrap();
+            assert_eq!(labels[MANAGED_BY], "kscope");
+            assert_eq!(labels[GRANT_LABEL], "ask-sa");
+        }
+        assert_eq!(
+            m.token_secret.metadata.name.as_deref(),
+            Some("ask-sa-token")
+        );
+        assert_eq!(m.token_secret.type_.as_deref(), Some(TOKEN_SECRET_TYPE));
+        assert_eq!(
+            m.token_secret.metadata.annotations.as_ref().unwrap()[SA_NAME_ANNOTATION],
+            "ask-sa"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! `kscope check`: the access matrix (built in one pass over the answers) and the line that
+//! says why the check exits 3.
+
+use std::collections::BTreeMap;
+
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+
+use super::printable;
+use crate::access::{Answer, AnsweredBy, Mode, Report, VERBS};
+
+/// Why `check` exits 3, in one line.
+pub fn access_differs(report: &Report) -> String {
+    format!(
+        "access of {} differs from the grant: {} answer(s) differ{}{}{}",
+        report.expected_identity(),
+        report.mismatches().len(),
+        if report.identity_matches() {
+            ""
+        } else {
+            ", and the credential is someone else"
+        },
+        if report.binding_matches() {
+            ""
+        } else {
+            ", and the RoleBinding binds something else than the grant records"
+        },
+        match report.open_paths().len() {
+            0 => String::new(),
+            n => format!(", and {n} path(s) out of the namespace are open"),
+        }
+    )
+}
+
+/// The containment section under the matrix: each path out of the namespace as tried, and
+/// the namespace's Pod Security level (said plainly when it is privileged).
+fn containment(report: &Report) -> String {
+    if report.containment.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "containment (tried as the ServiceAccount, as server-side dry runs that store nothing):\n",
+    );
+    for probe in &report.containment {
+        let mark = if probe.refused {
+            "✓ refused"
+        } else {
+            "! OPEN   "
+        };
+        text.push_str(&format!(
+            "  {mark}  {}: {}\n",
+            probe.path,
+            one_line(&probe.reason)
+        ));
+    }
+    match report.pod_security.as_deref() {
+        Some("privileged") => text.push_str(&format!(
+            "warning: namespace {}: {}\n",
+            report.namespace,
+            crate::spec::PRIVILEGED_WARNING
+        )),
+        Some(level) => text.push_str(&format!(
+            "Pod Security of namespace {}: {level}\n",
+            report.namespace
+        )),
+        None => text.push_str(&format!(
+            "Pod Security of namespace {}: not enforced by a label (or not readable by you)\n",
+            report.namespace
+        )),
+    }
+    let open = report.open_paths().len();
+    text.push_str(&match open {
+        0 => format!(
+            "all {} paths out of the namespace are refused\n",
+            report.containment.len()
+        ),
+        n => format!(
+            "{n} of {} paths out of the namespace are open (marked !)\n",
+            report.containment.len()
+        ),
+    });
+    text
+}
+
+/// A server's message on one line, control characters escaped, long ones cut.
+fn one_line(text: &str) -> String {
+    let escaped: String = text.chars().flat_map(char::escape_default).collect();
+    let escaped = escaped.replace("\\\"", "\"").replace("\\'", "'");
+    if escaped.chars().count() > 200 {
+        let cut: String = escaped.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        escaped
+    }
+}
+
+/// The access matrix: a row per (namespace, resource), a column per verb; ✓ allowed,
+/// ✗ denied, `!` where the answer differs from what the grant implies, `·` not asked. With
+/// colour when `color` (a terminal without `NO_COLOR`): allowed in green, denied plain, a
+/// mismatch red and bold. Without colour the text is the same.
+pub fn check_matrix_styled(report: &Report, color: bool) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    // One pass over the answers: the columns (the usual verbs, then any other verb asked, such
+    // as escalate or bind, in order), the rows in order of first appearance, and each cell.
+    let mut verbs: Vec<&str> = VERBS.to_vec();
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row_of: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut cells: BTreeMap<(usize, &str), &Answer> = BTreeMap::new();
+    for answer in &report.answers {
+        let verb = answer.probe.permission.verb.as_str();
+        if !verbs.contains(&verb) {
+            verbs.push(verb);
+        }
+        let key = (
+            answer
+                .probe
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "(cluster)".into()),
+            answer.probe.permission.qualified_resource(),
+        );
+        let row = *row_of.entry(key.clone()).or_insert_with(|| {
+            rows.push(key);
+            rows.len() - 1
+        });
+        cells.entry((row, verb)).or_insert(answer);
+    }
+    let mut header = vec!["NAMESPACE".to_string(), "RESOURCE".to_string()];
+    header.extend(verbs.iter().map(|v| v.to_uppercase()));
+    table.set_header(header);
+    for (row, (scope, resource)) in rows.iter().enumerate() {
+        let mut line = vec![Cell::new(scope), Cell::new(resource)];
+        for verb in verbs.iter().copied() {
+            line.push(match cells.get(&(row, verb)) {
+                None => Cell::new("·"),
+                Some(a) => {
+                    let mark = if a.allowed { "✓" } else { "✗" };
+                    match (a.matches(), a.allowed) {
+                        (true, true) if a.probe.baseline => Cell::new("✓ b").fg(Color::Green),
+                        (true, true) => Cell::new(mark).fg(Color::Green),
+                        (true, false) => Cell::new(mark),
+                        (false, _) => Cell::new(format!("{mark} !"))
+                            .fg(Color::Red)
+                            .add_attribute(Attribute::Bold),
+                    }
+                }
+            });
+        }
+        table.add_row(line);
+    }
+    for column in 2..2 + verbs.len() {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(CellAlignment::Center);
+        }
+    }
+    let mut text = format!("identity: {}", printable(&report.identity));
+    if !report.identity_matches() {
+        text.push_str(&format!(" !  (expected {})", report.expected_identity()));
+    }
+    text.push('\n');
+    if let Some(binding) = &report.binding {
+        let actual = match &binding.actual {
+            Some(Some(bound)) => bound.clone(),
+            Some(None) => "nothing (it is missing)".into(),
+            None => "(not readable by you)".into(),
+        };
+        text.push_str(&format!(
+            "binding: RoleBinding {} binds {}",
+            binding.name,
+            printable(&actual)
+        ));
+        if !binding.matches() {
+            text.push_str(&format!(" !  (the grant's access is {})", binding.expected));
+        }
+        text.push('\n');
+    }
+    text.push_str(&table.to_string());
+    text.push('\n');
+    if report.answers.iter().any(|a| a.probe.baseline) {
+        text.push_str(
+            "b: allowed to every ServiceAccount by Kubernetes' own bindings (rbac-defaults), not by the grant\n",
+        );
+    }
+    // Where access the grant does not explain comes from: the authorizer's own reason.
+    for answer in report.answers.iter().filter(|a| a.unexpected_allow()) {
+        text.push_str(&format!(
+            "! {} {}: {}\n",
+            answer
+                .probe
+                .namespace
+                .as_deref()
+                .map_or("(cluster)".to_string(), |n| format!("in {n},")),
+            answer.probe.permission,
+            printable(
+                answer
+                    .reason
+                    .as_deref()
+                    .unwrap_or("allowed (the server gave no reason)")
+            )
+        ));
+    }
+    let listed = report
+        .answers
+        .iter()
+        .filter(|a| a.answered_by == AnsweredBy::SelfSubjectRulesReview)
+        .count();
+    let asked = report.answers.len() - listed;
+    text.push_str(&match (report.mode, listed) {
+        (Mode::AccessReviewEach, _) => format!(
+            "answered as the ServiceAccount: {asked} by SelfSubjectAccessReview, one per question (--access-reviews)\n"
+        ),
+        (Mode::RulesReviewFirst, 0) => {
+            format!("answered as the ServiceAccount: {asked} by SelfSubjectAccessReview\n")
+        }
+        _ => format!(
+            "answered as the ServiceAccount: {listed} from the rules its SelfSubjectRulesReviews list, {asked} by SelfSubjectAccessReview\n"
+        ),
+    });
+    let differing = report.mismatches().len();
+    if differing == 0 && report.identity_matches() && report.binding_matches() {
+        text.push_str(&format!(
+            "all {} answers match the grant\n",
+            report.answers.len()
+        ));
+    } else {
+        text.push_str(&format!(
+            "{differing} of {} answers differ from the grant (marked !)\n",
+            report.answers.len()
+        ));
+    }
+    text.push_str(&containment(report));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::probes_in;
+    use crate::templates;
+    use crate::test_support::snapshot;
+
+    /// The matrix without colour, as a pipe gets it.
+    fn check_matrix(report: &Report) -> String {
+        check_matrix_styled(report, false)
+    }
+
+    fn report(flip: Option<usize>) -> Report {
+        let rules = templates::built_ins().remove(0).rules;
+        let answers = probes_in("ask", &[], &rules)
+            .into_iter()
+            .enumerate()
+            .map(|(i, probe)| Answer {
+                allowed: probe.expected != (Some(i) == flip),
+                reason: None,
+                // A difference is always asked again, one review for the one question.
+                answered_by: if Some(i) == flip {
+                    AnsweredBy::SelfSubjectAccessReview
+                } else {
+                    AnsweredBy::SelfSubjectRulesReview
+                },
+                probe,
+            })
+            .collect();
+        Report {
+            namespace: "ask".into(),
+            service_account: "ask-sa".into(),
+            mode: Mode::RulesReviewFirst,
+            identity: "system:serviceaccount:ask:ask-sa".into(),
+            binding: None,
+            answers,
+            containment: Vec::new(),
+            pod_security: Some("baseline".into()),
+        }
+    }
+
+    #[test]
+    fn matching_matrix() {
+        let r = report(None);
+        assert!(r.all_match());
+        snapshot("check_matrix_ok", &check_matrix(&r));
+    }
+
+    #[test]
+    fn a_differing_answer_is_marked() {
+        let r = report(Some(0));
+        assert!(!r.all_match());
+        let text = check_matrix(&r);
+        assert!(text.contains("✗ !"), "{text}");
+        assert!(text.contains("1 of 105 answers differ"), "{text}");
+        snapshot("check_matrix_differs", &text);
+    }
+}

@@ -1,0 +1,697 @@
+//! The TenantSet file of `kscope apply -f`: parsed with the position of every value, and
+//! validated completely (every problem with its line, all at once) before any request. Pure,
+//! except for reading the template files a tenant names.
+//!
+//! ```yaml
+//! apiVersion: kscope.dev/v1alpha1
+//! kind: TenantSet
+//! metadata: {name: platform-teams}
+//! spec:
+//!   defaults: {template: developer}
+//!   tenants:
+//!   - {namespace: team-a, serviceAccount: ci, template: deployer}
+//!   - {namespace: team-b, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 24h}}
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::delivery::{ARGOCD_NAMESPACE, System};
+
+use crate::invalid::Invalid;
+use crate::names::{self, NamespaceName, ServiceAccountName};
+use crate::spec::{self, Allowances, GrantSpec, PodSecurity, RoleSource, TokenKind};
+use crate::templates;
+
+pub const API_VERSION: &str = "kscope.dev/v1alpha1";
+pub const KIND: &str = "TenantSet";
+
+/// One problem in the file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// A valid TenantSet.
+#[derive(Debug, Clone)]
+pub struct TenantSet {
+    pub name: String,
+    pub tenants: Vec<Tenant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// Labelled with the set's name.
+    pub spec: GrantSpec,
+    pub token: TokenKind,
+    /// `kubeconfig: {format, deliverTo, secretNamespace}`: where `apply` delivers the
+    /// credential.
+    pub delivery: Option<Delivery>,
+}
+
+/// A tenant's credential delivered as a deployment system's Secret into another context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub system: System,
+    /// The context (of the caller's kubeconfig) of the management cluster.
+    pub context: String,
+    pub secret_namespace: String,
+}
+
+/// The fields of a tenant's `kubeconfig`.
+const KUBECONFIG_FIELDS: [&str; 4] = ["duration", "format", "deliverTo", "secretNamespace"];
+
+/// `kubeconfig.duration`: the token kind.
+fn kubeconfig_token(
+    options: &serde_json::Map<String, serde_json::Value>,
+    problem: &mut dyn FnMut(String),
+) -> Option<TokenKind> {
+    if let Some(unknown) = options
+        .keys()
+        .find(|key| !KUBECONFIG_FIELDS.contains(&key.as_str()))
+    {
+        problem(format!(
+            "unknown field kubeconfig.{unknown} (kubeconfig has {})",
+            KUBECONFIG_FIELDS.join(", ")
+        ));
+    }
+    match options.get("duration") {
+        None => Some(TokenKind::LongLived),
+        Some(serde_json::Value::String(d)) => spec::token_lifetime(d)
+            .map(TokenKind::Expiring)
+            .map_err(|e| problem(e.for_field("kubeconfig.duration").to_string()))
+            .ok(),
+        Some(_) => {
+            problem("kubeconfig.duration must be a duration such as 24h".into());
+            None
+        }
+    }
+}
+
+/// `kubeconfig.{format, deliverTo, secretNamespace}`: `Some(None)` when nothing is delivered,
+/// `None` when the fields are wrong (each problem said).
+fn kubeconfig_delivery(
+    options: &serde_json::Map<String, serde_json::Value>,
+    problem: &mut dyn FnMut(String),
+) -> Option<Option<Delivery>> {
+    let text = |key: &str, problem: &mut dyn FnMut(String)| match options.get(key) {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => {
+            problem(format!("kubeconfig.{key} must be a non-empty string"));
+            Err(())
+        }
+    };
+    let (format, context, namespace) = (
+        text("format", problem),
+        text("deliverTo", problem),
+        text("secretNamespace", problem),
+    );
+    let (Ok(format), Ok(context), Ok(namespace)) = (format, context, namespace) else {
+        return None;
+    };
+    let system = match format.as_deref() {
+        None | Some("kubeconfig") => None,
+        Some("argocd") => Some(System::ArgoCd),
+        Some("flux") => Some(System::Flux),
+        Some(other) => {
+            problem(format!(
+                "kubeconfig.format must be kubeconfig, argocd or flux, not {other:?}"
+            ));
+            return None;
+        }
+    };
+    if let Some(ns) = &namespace
+        && NamespaceName::parse(ns).is_err()
+    {
+        problem(format!(
+            "kubeconfig.secretNamespace {ns:?} is not a valid namespace name"
+        ));
+        return None;
+    }
+    match (system, context, namespace) {
+        (None, None, None) => Some(None),
+        (None, _, _) => {
+            problem("kubeconfig.deliverTo and kubeconfig.secretNamespace need kubeconfig.format argocd or flux".into());
+            None
+        }
+        (Some(_), None, _) => {
+            problem("kubeconfig.format argocd or flux needs kubeconfig.deliverTo (the context of the cluster Argo CD or Flux runs in)".into());
+            None
+        }
+        (Some(System::Flux), Some(_), None) => {
+            problem("kubeconfig.format flux needs kubeconfig.secretNamespace (the namespace of the Kustomization or HelmRelease)".into());
+            None
+        }
+        (Some(system), Some(context), namespace) => Some(Some(Delivery {
+            system,
+            context,
+            secret_namespace: namespace.unwrap_or_else(|| ARGOCD_NAMESPACE.to_string()),
+        })),
+    }
+}
+
+type Fields = BTreeMap<String, Spanned<serde_json::Value>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    metadata: Option<Spanned<Fields>>,
+    spec: Option<Spanned<SpecDocument>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecDocument {
+    defaults: Option<Spanned<Fields>>,
+    tenants: Option<Vec<Spanned<Fields>>>,
+}
+
+const TENANT_FIELDS: [&str; 7] = [
+    "namespace",
+    "serviceAccount",
+    "namespaces",
+    "template",
+    "clusterRole",
+    "kubeconfig",
+    "podSecurity",
+];
+
+/// Parses and validates a TenantSet; `file` names it and anchors relative template paths.
+/// The result is every problem found, or the set.
+pub fn parse(
+    text: &str,
+    file: &Path,
+    template_dir: Option<&Path>,
+    allow: Allowances,
+) -> Result<TenantSet, Vec<Problem>> {
+    let document: Document = serde_saphyr::from_str(text).map_err(|e| vec![syntax_problem(&e)])?;
+    let mut problems = Vec::new();
+    let mut problem = |at: (u32, u32), message: String| {
+        problems.push(Problem {
+            line: at.0,
+            column: at.1,
+            message,
+        })
+    };
+    let top = (1, 1);
+    match &document.api_version {
+        Some(v) if v.value == API_VERSION => {}
+        Some(v) => problem(
+            at(v),
+            format!("apiVersion must be {API_VERSION}, not {:?}", v.value),
+        ),
+        None => problem(top, format!("apiVersion is missing (it is {API_VERSION})")),
+    }
+    match &document.kind {
+        Some(k) if k.value == KIND => {}
+        Some(k) => problem(at(k), format!("kind must be {KIND}, not {:?}", k.value)),
+        None => problem(top, format!("kind is missing (it is {KIND})")),
+    }
+    let name = match document.metadata.as_ref().and_then(|m| m.value.get("name")) {
+        Some(name) => match name.value.as_str().map(names::dns1123_subdomain) {
+            Some(Ok(())) if name.value.as_str().is_some_and(|n| n.len() <= 63) => {
+                name.value.as_str().map(String::from)
+            }
+            Some(Ok(())) => {
+                problem(
+                    at(name),
+                    "metadata.name is longer than 63 characters (it is a label value)".into(),
+                );
+                None
+            }
+            Some(Err(why)) => {
+                problem(at(name), format!("metadata.name {} {why}", name.value));
+                None
+            }
+            None => {
+                problem(at(name), "metadata.name must be a string".into());
+                None
+            }
+        },
+        None => {
+            let where_ = document.metadata.as_ref().map_or(top, at);
+            problem(where_, "metadata.name is missing: it names the set, and prune only ever touches grants of this set".into());
+            None
+        }
+    };
+    if let Some(metadata) = &document.metadata {
+        for (key, value) in &metadata.value {
+            if key != "name" {
+                problem(at(value), format!("unknown field metadata.{key}"));
+            }
+        }
+    }
+    let Some(spec) = &document.spec else {
+        problem(top, "spec is missing".into());
+        return Err(problems);
+    };
+    let defaults = spec.value.defaults.as_ref();
+    if let Some(defaults) = defaults {
+        for (key, value) in &defaults.value {
+            if !TENANT_FIELDS.contains(&key.as_str()) {
+                problem(
+                    at(value),
+                    format!(
+                        "unknown field spec.defaults.{key} (a tenant has {})",
+                        TENANT_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let tenants = spec.value.tenants.as_deref().unwrap_or_default();
+    if tenants.is_empty() {
+        problem(at(spec), "spec.tenants is missing or empty".into());
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let dirs = templates::user_dirs(template_dir);
+    let mut seen: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut valid = Vec::new();
+    for entry in tenants {
+        let here = at(entry);
+        let field = |key: &str| {
+            entry
+                .value
+                .get(key)
+                .or_else(|| defaults.and_then(|d| d.value.get(key)))
+        };
+        for (key, value) in &entry.value {
+            if !TENANT_FIELDS.contains(&key.as_str()) {
+                problem(
+                    at(value),
+                    format!(
+                        "unknown field {key} (a tenant has {})",
+                        TENANT_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        let text = |key: &str, problem: &mut dyn FnMut((u32, u32), String)| match field(key) {
+            Some(v) => match v.value.as_str() {
+                Some(s) => Some((s.to_string(), at(v))),
+                None => {
+                    problem(at(v), format!("{key} must be a string"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let namespace = match text("namespace", &mut problem) {
+            Some((value, pos)) => NamespaceName::parse(&value)
+                .map_err(Invalid::from)
+                .and_then(|ns| {
+                    spec::refuse_system_namespace(&ns, allow.system_namespace).map(|()| ns)
+                })
+                .map_err(|e| problem(pos, e.to_string()))
+                .ok(),
+            None => {
+                problem(here, "namespace is missing".into());
+                None
+            }
+        };
+        let service_account = match text("serviceAccount", &mut problem) {
+            Some((value, pos)) => ServiceAccountName::parse(&value)
+                .map_err(|e| problem(pos, Invalid::from(e).to_string()))
+                .ok(),
+            None => {
+                problem(here, "serviceAccount is missing".into());
+                None
+            }
+        };
+        // The tenant's own choice of access wins over the defaults' (template or clusterRole).
+        let own = |key: &str| entry.value.contains_key(key);
+        let (template, cluster_role) = if own("template") || own("clusterRole") {
+            (entry.value.get("template"), entry.value.get("clusterRole"))
+        } else {
+            (field("template"), field("clusterRole"))
+        };
+        let role = match (template, cluster_role) {
+            (Some(t), Some(_)) => {
+                problem(
+                    at(t),
+                    "a tenant has either template or clusterRole, not both".into(),
+                );
+                None
+            }
+            (None, None) => {
+                problem(
+                    here,
+                    "the tenant has neither template nor clusterRole (set one, or spec.defaults)"
+                        .into(),
+                );
+                None
+            }
+            (Some(t), None) => match t.value.as_str() {
+                Some(name) => template_for(name, base, &dirs)
+                    .map(RoleSource::Template)
+                    .and_then(|role| spec::refuse_escalation(role, allow.escalation))
+                    .map_err(|e| problem(at(t), e.to_string()))
+                    .ok(),
+                None => {
+                    problem(at(t), "template must be a string".into());
+                    None
+                }
+            },
+            (None, Some(c)) => match c.value.as_str().map(names::cluster_role) {
+                Some(Ok(name)) => Some(RoleSource::ClusterRole(name)),
+                _ => {
+                    problem(
+                        at(c),
+                        format!("clusterRole {} is not a valid ClusterRole name", c.value),
+                    );
+                    None
+                }
+            },
+        };
+        let (token, delivery) = match field("kubeconfig") {
+            None => (Some(TokenKind::LongLived), Some(None)),
+            Some(k) => match &k.value {
+                serde_json::Value::Object(options) => {
+                    let mut say = |message: String| problem(at(k), message);
+                    (
+                        kubeconfig_token(options, &mut say),
+                        kubeconfig_delivery(options, &mut say),
+                    )
+                }
+                _ => {
+                    problem(
+                        at(k),
+                        "kubeconfig must be a map such as {duration: 24h}".into(),
+                    );
+                    (None, None)
+                }
+            },
+        };
+        let pod_security = match text("podSecurity", &mut problem) {
+            None => Some(PodSecurity::default()),
+            Some((value, pos)) => {
+                let level = PodSecurity::parse(&value);
+                if level.is_none() {
+                    problem(
+                        pos,
+                        format!("podSecurity {value:?} is not restricted, baseline or privileged"),
+                    );
+                }
+                level
+            }
+        };
+        // `namespaces`: the other namespaces of the grant, beside the home `namespace`.
+        let also_in = match field("namespaces") {
+            None => Some(Vec::new()),
+            Some(v) => match v.value.as_array() {
+                Some(items) => {
+                    let mut found = Vec::new();
+                    let mut ok = true;
+                    for item in items {
+                        let parsed = item
+                            .as_str()
+                            .ok_or_else(|| {
+                                "namespaces must be a list of namespace names".to_string()
+                            })
+                            .and_then(|s| {
+                                NamespaceName::parse(s).map_err(|e| Invalid::from(e).to_string())
+                            })
+                            .and_then(|ns| {
+                                spec::refuse_system_namespace(&ns, allow.system_namespace)
+                                    .map(|()| ns)
+                                    .map_err(|e| e.to_string())
+                            });
+                        match parsed {
+                            Ok(ns) if Some(&ns) != namespace.as_ref() && !found.contains(&ns) => {
+                                found.push(ns)
+                            }
+                            Ok(_) => {}
+                            Err(message) => {
+                                problem(at(v), message);
+                                ok = false;
+                            }
+                        }
+                    }
+                    found.sort();
+                    ok.then_some(found)
+                }
+                None => {
+                    problem(
+                        at(v),
+                        "namespaces must be a list such as [team-a-staging, team-a-prod]".into(),
+                    );
+                    None
+                }
+            },
+        };
+        if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
+            let key = (ns.to_string(), sa.to_string());
+            if let Some(first) = seen.get(&key) {
+                problem(
+                    here,
+                    format!("{ns}/{sa} is listed twice (first at line {first})"),
+                );
+            } else {
+                seen.insert(key, here.0);
+            }
+        }
+        if let (
+            Some(namespace),
+            Some(service_account),
+            Some(role),
+            Some(token),
+            Some(pod_security),
+            Some(delivery),
+            Some(also_in),
+        ) = (
+            namespace,
+            service_account,
+            role,
+            token,
+            pod_security,
+            delivery,
+            also_in,
+        ) {
+            valid.push(Tenant {
+                delivery,
+                spec: GrantSpec {
+                    namespace,
+                    service_account,
+                    role,
+                    pod_security,
+                    set: name.clone(),
+                    also_in,
+                },
+                token,
+            });
+        }
+    }
+    match name {
+        Some(name) if problems.is_empty() => Ok(TenantSet {
+            name,
+            tenants: valid,
+        }),
+        _ => {
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(problems)
+        }
+    }
+}
+
+/// A YAML file that does not parse, as one problem at the place the parser stopped.
+pub fn syntax_problem(e: &serde_saphyr::Error) -> Problem {
+    let (line, column) = e
+        .location()
+        .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+    let message = e.to_string();
+    Problem {
+        line,
+        column,
+        message: message.lines().next().unwrap_or(&message).to_string(),
+    }
+}
+
+/// Where a value of a parsed file starts: (line, column).
+pub fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
+    (
+        spanned.referenced.line() as u32,
+        spanned.referenced.column() as u32,
+    )
+}
+
+/// A tenant's template: a name (built-in or from the template directories) or a file path,
+/// relative to the TenantSet file.
+fn template_for(arg: &str, base: &Path, dirs: &[PathBuf]) -> Result<templates::Template, Invalid> {
+    if templates::is_path(arg) {
+        let path = base.join(arg);
+        return templates::load_file(&path);
+    }
+    templates::resolve(arg, dirs)
+}
+
+/// The namespaces of a set's tenants, each once.
+pub fn namespaces(set: &TenantSet) -> BTreeSet<&str> {
+    set.tenants
+        .iter()
+        .map(|t| t.spec.namespace.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Result<TenantSet, Vec<Problem>> {
+        parse(
+            text,
+            Path::new("/nonexistent/set.yaml"),
+            None,
+            Allowances::default(),
+        )
+    }
+
+    #[test]
+    fn a_valid_set_with_defaults() {
+        let set = parsed(
+            "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata:\n  name: platform-teams\nspec:\n  defaults: {template: developer}\n  tenants:\n  - {namespace: team-a, serviceAccount: ci, template: deployer}\n  - {namespace: team-b, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 24h}}\n  - {namespace: team-c, serviceAccount: app}\n",
+        )
+        .unwrap();
+        assert_eq!(set.name, "platform-teams");
+        let access: Vec<String> = set
+            .tenants
+            .iter()
+            .map(|t| t.spec.role.record().to_string())
+            .collect();
+        assert_eq!(
+            access,
+            [
+                "template/deployer",
+                "clusterrole/view",
+                "template/developer"
+            ]
+        );
+        assert_eq!(
+            set.tenants[1].token,
+            TokenKind::Expiring(std::time::Duration::from_secs(86_400))
+        );
+        assert!(
+            set.tenants
+                .iter()
+                .all(|t| t.spec.set.as_deref() == Some("platform-teams"))
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_at_once() {
+        let problems = parsed(
+            "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: set}\nspec:\n  tenants:\n  - {namespace: Team-A, serviceAccount: ci, template: developer}\n  - {namespace: b, serviceAccount: ci}\n  - {namespace: c, serviceAccount: ci, template: developer, clusterRole: view}\n  - {namespace: d, serviceAccount: ci, template: nope}\n  - {namespace: e, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 5m}}\n  - {namespace: f, serviceAcount: ci, clusterRole: view}\n  - {namespace: g, serviceAccount: ci, clusterRole: view}\n  - {namespace: g, serviceAccount: ci, clusterRole: edit}\n",
+        )
+        .unwrap_err();
+        let lines: Vec<(u32, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        let has = |line: u32, text: &str| lines.iter().any(|(l, m)| *l == line && m.contains(text));
+        assert!(has(6, "invalid namespace name \"Team-A\""), "{lines:?}");
+        assert!(has(7, "neither template nor clusterRole"), "{lines:?}");
+        assert!(
+            has(8, "either template or clusterRole, not both"),
+            "{lines:?}"
+        );
+        assert!(has(9, "unknown template \"nope\""), "{lines:?}");
+        assert!(has(10, "at least 10 minutes"), "{lines:?}");
+        assert!(has(11, "unknown field serviceAcount"), "{lines:?}");
+        assert!(has(11, "serviceAccount is missing"), "{lines:?}");
+        assert!(
+            has(13, "g/ci is listed twice (first at line 12)"),
+            "{lines:?}"
+        );
+        assert_eq!(problems.len(), 8, "{lines:?}");
+    }
+
+    #[test]
+    fn deliveries_are_read_and_their_mistakes_named() {
+        let head = "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: set}\nspec:\n  defaults: {template: gitops}\n  tenants:\n";
+        let set = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: argo, kubeconfig: {{format: argocd, deliverTo: mgmt}}}}\n  - {{namespace: b, serviceAccount: flux, kubeconfig: {{format: flux, deliverTo: mgmt, secretNamespace: apps, duration: 24h}}}}\n  - {{namespace: c, serviceAccount: ci}}\n"
+        ))
+        .unwrap();
+        let argo = set.tenants[0].delivery.clone().unwrap();
+        assert_eq!(
+            (
+                argo.system,
+                argo.context.as_str(),
+                argo.secret_namespace.as_str()
+            ),
+            (System::ArgoCd, "mgmt", "argocd")
+        );
+        let flux = set.tenants[1].delivery.clone().unwrap();
+        assert_eq!(
+            (flux.system, flux.secret_namespace.as_str()),
+            (System::Flux, "apps")
+        );
+        assert!(matches!(set.tenants[1].token, TokenKind::Expiring(_)));
+        assert_eq!(set.tenants[2].delivery, None);
+
+        let problems = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: x, kubeconfig: {{format: argocd}}}}\n  - {{namespace: b, serviceAccount: x, kubeconfig: {{format: flux, deliverTo: mgmt}}}}\n  - {{namespace: c, serviceAccount: x, kubeconfig: {{deliverTo: mgmt}}}}\n  - {{namespace: d, serviceAccount: x, kubeconfig: {{format: helm, deliverTo: mgmt}}}}\n  - {{namespace: e, serviceAccount: x, kubeconfig: {{format: argocd, deliverTo: mgmt, secretNamespace: Argo}}}}\n"
+        ))
+        .unwrap_err();
+        let has = |line: u32, text: &str| {
+            problems
+                .iter()
+                .any(|p| p.line == line && p.message.contains(text))
+        };
+        assert!(has(7, "needs kubeconfig.deliverTo"), "{problems:?}");
+        assert!(
+            has(8, "flux needs kubeconfig.secretNamespace"),
+            "{problems:?}"
+        );
+        assert!(
+            has(9, "need kubeconfig.format argocd or flux"),
+            "{problems:?}"
+        );
+        assert!(has(10, "not \"helm\""), "{problems:?}");
+        assert!(has(11, "not a valid namespace name"), "{problems:?}");
+        assert_eq!(problems.len(), 5, "{problems:?}");
+    }
+
+    #[test]
+    fn the_header_and_syntax_are_checked() {
+        let problems = parsed("apiVersion: v1\nkind: Secret\nspec:\n  tenants: []\n").unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("apiVersion must be kscope.dev/v1alpha1")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("kind must be TenantSet")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("metadata.name is missing")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("spec.tenants is missing or empty")),
+            "{messages:?}"
+        );
+        let broken = parsed("apiVersion: kscope.dev/v1alpha1\nkind: [unclosed\n").unwrap_err();
+        assert_eq!(broken.len(), 1);
+        assert!(broken[0].line >= 2, "{broken:?}");
+        let unknown = parsed("apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: s}\nspec: {tenants: []}\nextra: 1\n").unwrap_err();
+        assert!(unknown[0].message.contains("extra"), "{unknown:?}");
+    }
+}

@@ -1,0 +1,76 @@
+//! The audit operation: reads what the audit's rules look at, with nine list requests
+//! (bindings, roles, ServiceAccounts, token Secrets, namespaces, admission policies) however
+//! many objects exist, plus one dry run per namespace that may admit node-escaping pods.
+//! The rules themselves are `kscope_core::audit`, pure.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+
+use crate::cluster::Admission;
+use crate::error::Result;
+use crate::session::Session;
+use kscope_core::audit::{Inventory, host_pod_candidates};
+use kscope_core::manifest::TOKEN_SECRET_TYPE;
+
+/// Reads the cluster with nine list requests, then asks admission once (a dry run) for each
+/// namespace where a binding lets someone make pods and no Pod Security label refuses host
+/// pods already.
+pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
+    let cluster = &session.cluster;
+    let token_type = format!("type={TOKEN_SECRET_TYPE}");
+    let (
+        (cluster_role_bindings, role_bindings, cluster_roles, roles, service_accounts),
+        (token_secrets, namespaces, guard_policies, guard_bindings),
+    ) = futures::try_join!(
+        async {
+            futures::try_join!(
+                cluster.list_all::<ClusterRoleBinding>(None),
+                cluster.list_all::<RoleBinding>(None),
+                cluster.list_all::<ClusterRole>(None),
+                cluster.list_all::<Role>(None),
+                cluster.list_all::<ServiceAccount>(None),
+            )
+        },
+        async {
+            futures::try_join!(
+                cluster.list_all::<Secret>(Some(&token_type)),
+                cluster.list_all::<Namespace>(None),
+                cluster.list_all::<ValidatingAdmissionPolicy>(None),
+                cluster.list_all::<ValidatingAdmissionPolicyBinding>(None),
+            )
+        },
+    )?;
+    let mut inventory = Inventory {
+        cluster_role_bindings,
+        role_bindings,
+        cluster_roles,
+        roles,
+        service_accounts,
+        token_secrets,
+        namespaces,
+        guard_policies,
+        guard_bindings,
+        admit_host_pods: BTreeSet::new(),
+    };
+    let candidates = host_pod_candidates(&inventory);
+    let answers = futures::future::join_all(
+        candidates
+            .iter()
+            .map(|ns| crate::ops::judge::host_pods(cluster, ns, None)),
+    )
+    .await;
+    // A namespace that cannot be asked (its `default` ServiceAccount missing) is left out;
+    // the others' answers stand.
+    inventory.admit_host_pods = candidates
+        .into_iter()
+        .zip(answers)
+        .filter(|(_, a)| matches!(a, Ok(Admission::Admitted)))
+        .map(|(ns, _)| ns)
+        .collect();
+    Ok(inventory)
+}

@@ -1,0 +1,555 @@
+//! The grant operation: check up front that the caller may make the grant, apply its objects
+//! (server-side, field manager `kscope`), wait for the token by watching, and remember the
+//! grant for this context. Returns what it did; prints nothing. `grant` and the wizard share it.
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding};
+
+use crate::cluster::{Cluster, Mode, has_token, is_forbidden, is_managed};
+use crate::error::GrantError;
+use crate::error::{Error, Result};
+use crate::ops::judge;
+use k8s_openapi::NamespaceResourceScope;
+use kube::Resource;
+
+use crate::plan::GrantPlan;
+use crate::session::Session;
+use crate::state;
+use kscope_core::manifest::{
+    self, GrantObject, Kind, Manifests, ObjectResult, Outcome, belongs_to,
+};
+use kscope_core::rules::{self, Permission};
+use kscope_core::spec::{GrantSpec, RoleSource};
+
+use kscope_core::rules::RBAC_GROUP as RBAC;
+
+/// What a grant did.
+pub(crate) struct Report {
+    pub(crate) objects: Vec<ObjectResult>,
+    /// The token Secret, filled in (absent under a server dry run).
+    pub(crate) token_secret: Option<Secret>,
+    /// Set when the grant could not be remembered locally (a warning, never a failure).
+    pub(crate) not_remembered: Option<Error>,
+    /// What containment has to say: a privileged namespace, a risk the flags accepted.
+    pub(crate) notes: Vec<String>,
+    /// A guard installed or changed that the plan left for its caller to prove in force
+    /// (`apply` proves a whole set's guards after the set): what the role reaches.
+    pub(crate) guard_unproven: Option<kscope_core::containment::Reach>,
+    /// The grant's other namespaces (their guards are proven with the home one's).
+    pub(crate) also_in: Vec<String>,
+}
+
+/// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
+/// token and, unless a dry run, remembers it for this context.
+pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<Report> {
+    let manifests = manifest::build(&plan.spec);
+    let applied = apply(&session.cluster, plan, &manifests, mode).await?;
+    let (objects, secret, notes) = (applied.objects, applied.secret, applied.notes);
+    let token_secret = match (mode, secret) {
+        (Mode::ServerDryRun, _) => None,
+        (Mode::Apply, secret) if has_token(&secret) => Some(secret),
+        (Mode::Apply, secret) => {
+            let ns = plan.spec.namespace.as_str();
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            let spinner = session.progress.start(&format!(
+                "waiting for the token controller to fill in Secret {ns}/{name}"
+            ));
+            let filled = session.cluster.wait_for_token(secret, plan.timeout).await?;
+            spinner.finish(&format!("token ready in Secret {ns}/{name}"));
+            Some(filled)
+        }
+    };
+    // A guard just installed or changed is proven in force before the grant is reported made.
+    if mode == Mode::Apply && plan.prove_guard && applied.guard_changed {
+        let spinner = session.progress.start(&format!(
+            "waiting for kscope's guard to be in force in namespace {}",
+            plan.spec.namespace
+        ));
+        judge::prove_guard(
+            session,
+            &plan.spec.grant_ref(),
+            &also_in(&plan.spec),
+            applied.reach,
+        )
+        .await?;
+        spinner.finish("kscope's guard is in force (a write it protects was refused)");
+    }
+    let guard_unproven = (mode == Mode::Apply && !plan.prove_guard && applied.guard_changed)
+        .then_some(applied.reach);
+    let not_remembered = match mode {
+        Mode::Apply if plan.remember => {
+            state::remember(&session.caller.context, &plan.spec.grant_ref()).err()
+        }
+        _ => None,
+    };
+    Ok(Report {
+        objects,
+        token_secret,
+        not_remembered,
+        notes,
+        guard_unproven,
+        also_in: also_in(&plan.spec),
+    })
+}
+
+fn also_in(spec: &GrantSpec) -> Vec<String> {
+    spec.also_in.iter().map(|n| n.to_string()).collect()
+}
+
+async fn apply(
+    cluster: &Cluster,
+    plan: &GrantPlan,
+    manifests: &Manifests,
+    mode: Mode,
+) -> Result<Applied> {
+    let spec = &plan.spec;
+    let ns = spec.namespace.as_str();
+    let existing = read_namespace(cluster, ns, mode).await?;
+    // The role's rules, read once (a ClusterRole's from the server) for both checks below.
+    let rules = judge::role_rules(cluster, &spec.role).await?;
+    if plan.preflight {
+        preflight(cluster, spec, rules.as_deref(), existing.is_none()).await?;
+    }
+    let judgement = judge::judge(
+        cluster,
+        spec,
+        rules.as_deref(),
+        plan.allow,
+        existing.as_ref(),
+    )
+    .await?;
+
+    // Read what exists before writing anything, so that a refusal leaves nothing half made.
+    // In a namespace that does not exist yet, nothing does.
+    let live = match existing {
+        Some(_) => live_objects(cluster, spec, manifests).await?,
+        None => LiveObjects::default(),
+    };
+    let unmanaged = live.unmanaged();
+    if !unmanaged.is_empty() && !plan.adopt {
+        return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
+    }
+    // The other namespaces, each read, judged and its objects read before anything is
+    // written, as the home namespace is.
+    let mut others = Vec::new();
+    for (extra_ns, extra) in spec.also_in.iter().zip(&manifests.extras) {
+        others.push(other_namespace(cluster, plan, extra_ns, extra, rules.as_deref(), mode).await?);
+    }
+
+    let namespace = ObjectResult {
+        kind: Kind::Namespace,
+        name: ns.to_string(),
+        result: cluster
+            .ensure_namespace(&manifests.namespace, existing.as_ref(), mode)
+            .await?,
+    };
+    let mut applier = Applier {
+        cluster,
+        adopt: plan.adopt,
+        mode,
+        objects: vec![namespace],
+    };
+    // The guard before the access: a tenant is never bound without it.
+    if judgement.guard {
+        applier
+            .objects
+            .extend(judge::install_guard(cluster, ns, &judgement.live, mode).await?);
+    }
+    // The binding first and the ServiceAccount's record of the access after it, so that the
+    // record never claims access that is not bound; the Secret last, once its account exists.
+    if let Some(role) = &manifests.role {
+        applier.apply(role, live.role.as_ref()).await?;
+    }
+    let binding = &manifests.role_binding;
+    match &live.role_binding {
+        // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
+        Some(current) if current.role_ref != binding.role_ref => {
+            applier.replace(binding).await?;
+        }
+        current => {
+            applier.apply(binding, current.as_ref()).await?;
+        }
+    }
+    let live_sa = live.service_account.as_ref();
+    applier.apply(&manifests.service_account, live_sa).await?;
+    let secret = applier
+        .apply(&manifests.token_secret, live.token_secret.as_ref())
+        .await?;
+    if let Some(stale) = &live.stale_role {
+        applier.remove(stale).await?;
+    }
+    let mut notes = judgement.notes;
+    for (other, extra) in others.iter().zip(&manifests.extras) {
+        let ns = other.namespace.as_str();
+        applier.objects.push(ObjectResult {
+            kind: Kind::Namespace,
+            name: ns.to_string(),
+            result: cluster
+                .ensure_namespace(&extra.namespace, other.existing.as_ref(), mode)
+                .await?,
+        });
+        if other.judgement.guard {
+            applier
+                .objects
+                .extend(judge::install_guard(cluster, ns, &other.judgement.live, mode).await?);
+        }
+        if let Some(role) = &extra.role {
+            applier.apply(role, other.role.as_ref()).await?;
+        }
+        match &other.role_binding {
+            Some(current) if current.role_ref != extra.role_binding.role_ref => {
+                applier.replace(&extra.role_binding).await?;
+            }
+            current => {
+                applier.apply(&extra.role_binding, current.as_ref()).await?;
+            }
+        }
+        notes.extend(other.judgement.notes.iter().cloned());
+    }
+    // Namespaces the grant no longer lists lose its Role and RoleBinding there; the
+    // namespaces stay.
+    let selector = manifest::extra_selector(&spec.grant_ref());
+    let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
+    // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
+    // has no other namespaces to clean up.
+    let found = match cluster.list_labelled::<RoleBinding>(&selector).await {
+        Err(e) if is_forbidden(&e) => Vec::new(),
+        other => other?,
+    };
+    for stale in found {
+        let ns = stale.metadata.namespace.clone().unwrap_or_default();
+        if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
+            continue;
+        }
+        let name = stale.metadata.name.clone().unwrap_or_default();
+        if mode == Mode::Apply {
+            cluster.delete::<RoleBinding>(&ns, &name).await?;
+            cluster.delete::<Role>(&ns, &name).await?;
+        }
+        for kind in [Kind::RoleBinding, Kind::Role] {
+            applier.objects.push(ObjectResult {
+                kind,
+                name: format!("{ns}/{name}"),
+                result: Outcome::Deleted,
+            });
+        }
+    }
+    let mut objects = applier.objects;
+    objects.sort_by_key(|o| o.kind);
+    let guard_changed = objects.iter().any(|o| {
+        matches!(
+            o.kind,
+            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding
+        ) && o.result != Outcome::Unchanged
+    });
+    Ok(Applied {
+        objects,
+        secret,
+        notes,
+        guard_changed,
+        reach: judgement.reach,
+    })
+}
+
+/// A grant's namespace as it is: `None` when it does not exist (refused under a server dry
+/// run, which cannot validate objects in a namespace that is not there), refused while it is
+/// being deleted. A caller who may not read it (a tenant lead with only a RoleBinding) may
+/// still grant inside it: kscope then takes it as existing and leaves it alone.
+async fn read_namespace(cluster: &Cluster, ns: &str, mode: Mode) -> Result<Option<Namespace>> {
+    let existing = match cluster.get_cluster_scoped::<Namespace>(ns).await {
+        Err(e) if is_forbidden(&e) => Some(Namespace::default()),
+        other => other?,
+    };
+    if existing
+        .as_ref()
+        .is_some_and(|found| found.metadata.deletion_timestamp.is_some())
+    {
+        return Err(Error::from(GrantError::NamespaceTerminating {
+            namespace: ns.to_string(),
+        }));
+    }
+    if existing.is_none() && mode == Mode::ServerDryRun {
+        return Err(Error::from(GrantError::NamespaceMissingForServerDryRun {
+            namespace: ns.to_string(),
+        }));
+    }
+    Ok(existing)
+}
+
+/// One of the grant's other namespaces, read and judged before any write.
+struct OtherNamespace {
+    namespace: String,
+    existing: Option<Namespace>,
+    judgement: judge::Judgement,
+    role: Option<Role>,
+    role_binding: Option<RoleBinding>,
+}
+
+async fn other_namespace(
+    cluster: &Cluster,
+    plan: &GrantPlan,
+    namespace: &kscope_core::names::NamespaceName,
+    extra: &manifest::Extra,
+    rules: Option<&[k8s_openapi::api::rbac::v1::PolicyRule]>,
+    mode: Mode,
+) -> Result<OtherNamespace> {
+    let ns = namespace.as_str();
+    let existing = read_namespace(cluster, ns, mode).await?;
+    let judgement = judge::judge(
+        cluster,
+        &plan.spec.in_namespace(namespace),
+        rules,
+        plan.allow,
+        existing.as_ref(),
+    )
+    .await?;
+    let name = extra.role_binding.metadata.name.clone().unwrap_or_default();
+    let (role, role_binding) = match existing {
+        Some(_) => (
+            match extra.role {
+                Some(_) => cluster.get::<Role>(ns, &name).await?,
+                None => None,
+            },
+            cluster.get::<RoleBinding>(ns, &name).await?,
+        ),
+        None => (None, None),
+    };
+    let mut unmanaged = Vec::new();
+    if role.as_ref().is_some_and(|r| !is_managed(&r.metadata)) {
+        unmanaged.push(format!("Role {ns}/{name}"));
+    }
+    if role_binding
+        .as_ref()
+        .is_some_and(|r| !is_managed(&r.metadata))
+    {
+        unmanaged.push(format!("RoleBinding {ns}/{name}"));
+    }
+    if !unmanaged.is_empty() && !plan.adopt {
+        return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
+    }
+    Ok(OtherNamespace {
+        namespace: ns.to_string(),
+        existing,
+        judgement,
+        role,
+        role_binding,
+    })
+}
+
+/// What applying a grant's objects did.
+struct Applied {
+    objects: Vec<ObjectResult>,
+    secret: Secret,
+    notes: Vec<String>,
+    /// The guard was created or changed (so it may not be in force yet).
+    guard_changed: bool,
+    reach: kscope_core::containment::Reach,
+}
+
+/// Applies a grant's namespaced objects one by one, recording what happened to each.
+struct Applier<'a> {
+    cluster: &'a Cluster,
+    adopt: bool,
+    mode: Mode,
+    objects: Vec<ObjectResult>,
+}
+
+impl Applier<'_> {
+    async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + GrantObject
+            + Clone
+            + std::fmt::Debug
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        let (applied, result) = self
+            .cluster
+            .apply(object, live, self.adopt, self.mode)
+            .await?;
+        self.record(object, result);
+        Ok(applied)
+    }
+
+    fn record<K: Resource<DynamicType = ()> + GrantObject>(&mut self, object: &K, result: Outcome) {
+        self.objects.push(ObjectResult {
+            kind: K::KIND,
+            name: format!(
+                "{}/{}",
+                object.meta().namespace.as_deref().unwrap_or_default(),
+                object.meta().name.as_deref().unwrap_or_default()
+            ),
+            result,
+        });
+    }
+
+    /// Deletes the live binding and makes it anew (under a server dry run, only reported: the
+    /// server cannot validate a replacement without making it).
+    async fn replace(&mut self, binding: &RoleBinding) -> Result<()> {
+        let ns = binding.metadata.namespace.as_deref().unwrap_or_default();
+        let name = binding.metadata.name.as_deref().unwrap_or_default();
+        if self.mode == Mode::Apply {
+            self.cluster.delete::<RoleBinding>(ns, name).await?;
+            self.cluster
+                .apply(binding, None, self.adopt, self.mode)
+                .await?;
+        }
+        self.record(binding, Outcome::Replaced);
+        Ok(())
+    }
+
+    /// Deletes a Role of the grant that its new access no longer needs.
+    async fn remove(&mut self, role: &Role) -> Result<()> {
+        let ns = role.metadata.namespace.as_deref().unwrap_or_default();
+        let name = role.metadata.name.as_deref().unwrap_or_default();
+        if self.mode == Mode::Apply {
+            self.cluster.delete::<Role>(ns, name).await?;
+        }
+        self.record(role, Outcome::Deleted);
+        Ok(())
+    }
+}
+
+/// The live versions of a grant's namespaced objects.
+#[derive(Default)]
+struct LiveObjects {
+    service_account: Option<ServiceAccount>,
+    token_secret: Option<Secret>,
+    role: Option<Role>,
+    role_binding: Option<RoleBinding>,
+    /// The grant's own Role, when its new access (a ClusterRole) no longer needs it.
+    stale_role: Option<Role>,
+}
+
+impl LiveObjects {
+    /// "Kind namespace/name" of every live object that kscope does not manage.
+    fn unmanaged(&self) -> Vec<String> {
+        let metas = [
+            (
+                "ServiceAccount",
+                self.service_account.as_ref().map(|o| &o.metadata),
+            ),
+            ("Secret", self.token_secret.as_ref().map(|o| &o.metadata)),
+            ("Role", self.role.as_ref().map(|o| &o.metadata)),
+            (
+                "RoleBinding",
+                self.role_binding.as_ref().map(|o| &o.metadata),
+            ),
+        ];
+        metas
+            .into_iter()
+            .filter_map(|(kind, meta)| meta.filter(|m| !is_managed(m)).map(|m| (kind, m)))
+            .map(|(kind, m)| {
+                let ns = m.namespace.as_deref().unwrap_or_default();
+                let name = m.name.as_deref().unwrap_or_default();
+                format!("{kind} {ns}/{name}")
+            })
+            .collect()
+    }
+}
+
+async fn live_objects(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    manifests: &Manifests,
+) -> Result<LiveObjects> {
+    let ns = manifests
+        .namespace
+        .metadata
+        .name
+        .as_deref()
+        .unwrap_or_default();
+    let name = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        meta.name.clone().unwrap_or_default()
+    };
+    // A grant that binds a ClusterRole may have had a Role of its own before (its access
+    // changed, perhaps by a run that was interrupted): that Role is read so it can go.
+    let sa = spec.service_account.as_str();
+    let (role, stale_role) = match &manifests.role {
+        Some(role) => (cluster.get::<Role>(ns, &name(&role.metadata)).await?, None),
+        None => {
+            let own = cluster.get::<Role>(ns, sa).await?;
+            let grant = spec.grant_ref();
+            (None, own.filter(|r| belongs_to(&r.metadata, &grant)))
+        }
+    };
+    Ok(LiveObjects {
+        stale_role,
+        service_account: cluster
+            .get(ns, &name(&manifests.service_account.metadata))
+            .await?,
+        token_secret: cluster
+            .get(ns, &name(&manifests.token_secret.metadata))
+            .await?,
+        role,
+        role_binding: cluster
+            .get(ns, &name(&manifests.role_binding.metadata))
+            .await?,
+    })
+}
+
+/// Finds, before anything is created, what the caller lacks: the writes a grant makes, and
+/// (RBAC escalation prevention) every permission the role would hand out. One
+/// SelfSubjectRulesReview answers both; where its answer is incomplete (webhook authorizers),
+/// the API server's own refusal is left to speak. `role_rules` are the rules the grant hands
+/// out (`None`: a ClusterRole the caller may not read).
+async fn preflight(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    role_rules: Option<&[PolicyRule]>,
+    create_namespace: bool,
+) -> Result<()> {
+    let ns = spec.namespace.as_str();
+    let caller = cluster.caller_rules(ns).await?;
+    let mut missing = Vec::new();
+    if create_namespace {
+        let question = (None, Permission::new("", "namespaces", "create"));
+        let allowed = cluster.can_i(&[question]).await?;
+        if !allowed.first().copied().unwrap_or(false) {
+            missing.push("create on namespaces".to_string());
+        }
+    }
+    if !caller.incomplete {
+        let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let write = |group: &str, resources: &[&str]| PolicyRule {
+            api_groups: own(&[group]),
+            resources: own(resources),
+            verbs: ["get", "create", "patch"].map(String::from).to_vec(),
+            ..Default::default()
+        };
+        let mut writes = vec![write("", &["serviceaccounts", "secrets"])];
+        let granted: Vec<PolicyRule> = match &spec.role {
+            RoleSource::Template(template) => {
+                writes.push(write(RBAC, &["roles", "rolebindings"]));
+                let escalate = Permission::new(RBAC, "roles", "escalate");
+                if rules::allows(&caller.rules, &escalate) {
+                    Vec::new()
+                } else {
+                    template.rules.clone()
+                }
+            }
+            RoleSource::ClusterRole(_) => {
+                writes.push(write(RBAC, &["rolebindings"]));
+                let bind = Permission::new(RBAC, "clusterroles", "bind");
+                match role_rules {
+                    Some(held) if !rules::allows(&caller.rules, &bind) => held
+                        .iter()
+                        .filter(|r| r.resources.as_ref().is_some_and(|r| !r.is_empty()))
+                        .cloned()
+                        .collect(),
+                    // May bind anything, or may not read ClusterRoles (the server's own
+                    // check will decide).
+                    _ => Vec::new(),
+                }
+            }
+        };
+        missing.extend(rules::missing(&caller.rules, &writes));
+        missing.extend(rules::missing(&caller.rules, &granted));
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::from(GrantError::MissingPermissions { missing }))
+    }
+}

@@ -1,0 +1,130 @@
+//! The rotate operation: every earlier credential of the grant ended (the ServiceAccount is
+//! made anew, which ends its TokenRequest tokens too, and so is its token Secret), the new
+//! token waited for, the old ones proven refused (401) and the new credential proven accepted
+//! as the ServiceAccount. Returns the new credential; writes and prints nothing.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+
+use crate::cluster::Mode;
+use crate::error::{Error, Result};
+use crate::error::{GrantError, TokenError};
+use crate::ops::credential::{
+    self, Credential, identity_of, prove_refused, prove_refused_if_any, secret_token,
+};
+use crate::plan::RotatePlan;
+use crate::session::Session;
+use kscope_core::duration::MIN_TOKEN_SECONDS;
+use kscope_core::kubeconfig::Endpoint;
+use kscope_core::manifest::{self, belongs_to};
+
+pub(crate) struct Report {
+    pub(crate) credential: Credential,
+    /// How long the old token took to be refused; `None` when there was none.
+    pub(crate) old_refused_after: Option<Duration>,
+    /// How long a token minted just before the rotation took to be refused: every earlier
+    /// token of the ServiceAccount is.
+    pub(crate) every_refused_after: Duration,
+    /// Who the API server says the new credential is.
+    pub(crate) identity: String,
+}
+
+pub(crate) async fn execute(
+    session: &Session,
+    plan: &RotatePlan,
+    endpoint: &Endpoint,
+) -> Result<Report> {
+    let grant = &plan.grant;
+    let cluster = &session.cluster;
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let no_grant = || {
+        Error::from(GrantError::NoSuchGrant {
+            namespace: ns.to_string(),
+            service_account: sa.to_string(),
+        })
+    };
+    let account = cluster
+        .get::<ServiceAccount>(ns, sa)
+        .await?
+        .ok_or_else(no_grant)?;
+    if !belongs_to(&account.metadata, grant) {
+        return Err(no_grant());
+    }
+    let secret_name = grant.service_account.token_secret();
+    let old = cluster.get::<Secret>(ns, &secret_name).await?;
+    if let Some(old) = &old
+        && !belongs_to(&old.metadata, grant)
+    {
+        return Err(Error::from(GrantError::NotManaged {
+            objects: vec![format!("Secret {ns}/{secret_name}")],
+        }));
+    }
+    let old_token = old.as_ref().and_then(secret_token);
+    // Minted before anything changes: it is what every earlier token of the ServiceAccount
+    // is (self-minted ones, `--duration` ones), and it must end up refused like them.
+    let canary = cluster
+        .request_token(ns, sa, MIN_TOKEN_SECONDS, None)
+        .await?;
+    // A TokenRequest token is tied to the ServiceAccount's UID, not to the Secret: only a new
+    // ServiceAccount ends them all. The RoleBinding names it, so it follows; the Role and the
+    // RoleBinding stay as they are.
+    if old.is_some() {
+        cluster.delete::<Secret>(ns, &secret_name).await?;
+    }
+    cluster.delete::<ServiceAccount>(ns, sa).await?;
+    let (account, _) = cluster
+        .apply(&renewed(&account), None, false, Mode::Apply)
+        .await?;
+    // The new Secret names the new ServiceAccount's UID: the token controller, still busy
+    // with the old one's deletion, deletes the token Secrets of that name that carry no UID
+    // or the old one, and would take this one too.
+    let mut secret = manifest::token_secret(grant, manifest::set_of(&account.metadata).as_deref());
+    if let (Some(annotations), Some(uid)) = (
+        secret.metadata.annotations.as_mut(),
+        account.metadata.uid.clone(),
+    ) {
+        annotations.insert("kubernetes.io/service-account.uid".to_string(), uid);
+    }
+    let (fresh, _) = cluster.apply(&secret, None, false, Mode::Apply).await?;
+    let spinner = session.progress.start(&format!(
+        "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"
+    ));
+    let filled = cluster.wait_for_token(fresh, plan.timeout).await?;
+    spinner.finish(&format!("new token ready in Secret {ns}/{secret_name}"));
+
+    let (old_refused_after, every_refused_after) = futures::try_join!(
+        prove_refused_if_any(session, grant, old_token.as_ref(), plan.timeout),
+        prove_refused(session, grant, &canary, plan.timeout),
+    )?;
+    let credential = credential::issue(session, grant, Some(&filled), plan.token, endpoint).await?;
+    let identity = identity_of(session, &credential.kubeconfig).await?;
+    if identity != grant.username() {
+        return Err(Error::from(TokenError::NewRefused {
+            namespace: ns.to_string(),
+            service_account: sa.to_string(),
+            identity,
+        }));
+    }
+    Ok(Report {
+        credential,
+        old_refused_after,
+        every_refused_after,
+        identity,
+    })
+}
+
+/// The ServiceAccount made anew with the same name, labels and annotations (a new UID):
+/// kscope's record of the grant carries over, nothing the API server filled in does.
+fn renewed(account: &ServiceAccount) -> ServiceAccount {
+    ServiceAccount {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: account.metadata.name.clone(),
+            namespace: account.metadata.namespace.clone(),
+            labels: account.metadata.labels.clone(),
+            annotations: account.metadata.annotations.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
