@@ -7,7 +7,6 @@ mod runner;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::Api;
 use kube::api::ListParams;
-use runner::Kscope;
 
 /// One bad input: arguments, the exit code, and a phrase the one-line error must hold.
 struct Case {
@@ -27,8 +26,7 @@ fn case(args: &[&str], code: i32, says: &'static str) -> Case {
 #[tokio::test]
 async fn bad_inputs_exit_with_their_code_and_create_nothing() {
     let dir = common::cluster_dir();
-    let admin = common::admin_kubeconfig_path(&dir);
-    let mut kscope = Kscope::new().kubeconfig(&admin);
+    let mut kscope = common::admin(&dir);
     let scratch = kscope.home().to_path_buf();
     // Every case names a fresh, valid namespace and ServiceAccount where it can, so that
     // "nothing was created" can be proven for all of them afterwards.
@@ -185,27 +183,13 @@ async fn bad_inputs_exit_with_their_code_and_create_nothing() {
     ];
     assert!(cases.len() >= 20);
     for c in &cases {
-        let run = kscope.run(&c.args);
-        assert_eq!(
-            run.code, c.code,
-            "{:?}: exit {}\n{}",
-            c.args, run.code, run.stderr
-        );
-        assert!(
-            run.stderr.contains(c.says),
-            "{:?} should say {:?}:\n{}",
-            c.args,
-            c.says,
-            run.stderr
-        );
-        assert!(
-            run.stdout.is_empty(),
-            "{:?} printed data: {}",
-            c.args,
-            run.stdout
-        );
-        let first = run.stderr.lines().next().unwrap_or_default();
-        assert!(first.starts_with("error: "), "{:?}: {}", c.args, run.stderr);
+        // One clear sentence first, and no data.
+        kscope
+            .run(&c.args)
+            .expect_code(c.code)
+            .stderr_contains(c.says)
+            .stdout_is_empty()
+            .stderr_starts_with("error: ");
     }
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
 

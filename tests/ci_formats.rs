@@ -11,18 +11,13 @@
 mod common;
 mod runner;
 
-use std::path::Path;
 use std::process::Command;
 
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
 use kube::api::DeleteParams;
-use runner::{Kscope, Run};
+use runner::Run;
 use serde_json::Value;
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
 
 /// A validator's location from the environment `tests/run` sets; loud when it is missing.
 fn tool(var: &str) -> String {
@@ -40,22 +35,19 @@ fn assert_valid_sarif(text: &str, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{name}.sarif"));
     std::fs::write(&path, text).unwrap();
-    let out = Command::new(tool("SARIF_MULTITOOL"))
-        .arg("validate")
-        .arg(&path)
-        .output()
-        .expect("run sarif-multitool");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sarif-multitool: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("Analysis completed successfully"),
-        "the validator did not run: {stdout}"
-    );
-    let errors: Vec<&str> = stdout.lines().filter(|l| l.contains(": error ")).collect();
+    // The validator ran, and completed.
+    let run = Run::of(
+        Command::new(tool("SARIF_MULTITOOL"))
+            .arg("validate")
+            .arg(&path),
+    )
+    .expect_code(0);
+    run.stdout_contains("Analysis completed successfully");
+    let errors: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(": error "))
+        .collect();
     assert!(
         errors.is_empty(),
         "{name}: SARIF errors:\n{}\n{text}",
@@ -96,16 +88,15 @@ fn junit_counts(text: &str) -> Vec<(String, usize, usize, usize, usize)> {
 }
 
 fn findings(run: &Run) -> Vec<Value> {
-    let parsed: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    assert_eq!(parsed["kind"], "FindingList");
+    let parsed = run.stdout_json();
+    assert_eq!(parsed["kind"], "FindingList", "{}", run.describe());
     parsed["items"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
 async fn a_fresh_fleet_passes_the_audit_and_findings_reach_ci_formats_as_accepted() {
     let dir = common::audit_cluster_dir();
-    let mut kscope = admin(&dir);
+    let mut kscope = common::admin(&dir);
     let set = common::unique_name("ci");
     let lines: Vec<String> = (0..50)
         .map(|i| format!("{{namespace: {set}-{}, serviceAccount: sa{i}}}", i / 5))
@@ -197,14 +188,12 @@ async fn a_fresh_fleet_passes_the_audit_and_findings_reach_ci_formats_as_accepte
         "{}",
         run.stdout
     );
-    let table = kscope.run(audit(&a, "table")).expect_code(0).stdout;
-    assert!(table.contains("accepted until 2999-12-31"), "{table}");
+    kscope
+        .run(audit(&a, "table"))
+        .expect_code(0)
+        .stdout_contains("accepted until 2999-12-31");
     let run = kscope.run(audit(&b, "json")).expect_code(3);
-    assert!(
-        run.stderr.contains("expired on 2020-01-01"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_contains("expired on 2020-01-01");
     assert!(
         findings(&run)
             .iter()
@@ -224,8 +213,7 @@ async fn a_fresh_fleet_passes_the_audit_and_findings_reach_ci_formats_as_accepte
             .iter()
             .all(|r| r["suppressions"][0]["kind"] == "external")
     );
-    let again: Value =
-        serde_json::from_str(&kscope.run(audit(&a, "sarif")).expect_code(0).stdout).unwrap();
+    let again = kscope.run(audit(&a, "sarif")).expect_code(0).stdout_json();
     let prints = |log: &Value| -> Vec<Value> {
         log["runs"][0]["results"]
             .as_array()

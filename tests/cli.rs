@@ -4,7 +4,7 @@
 
 mod runner;
 
-use runner::Kscope;
+use runner::{Kscope, Run};
 
 fn snapshot(name: &str, text: &str) {
     insta::with_settings!({
@@ -61,9 +61,10 @@ fn dry_run_prints_the_manifests_without_any_cluster() {
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ] {
-        assert!(run.stdout.contains(&format!("kind: {kind}\n")), "{kind}");
+        run.stdout_contains(&format!("kind: {kind}\n"));
     }
-    assert!(!run.stdout.contains("token:"), "a dry run holds no token");
+    // A dry run holds no token.
+    run.stdout_lacks("token:");
     snapshot("dry_run_namespace_admin", &run.stdout);
 
     let run = Kscope::new()
@@ -81,11 +82,7 @@ fn dry_run_prints_the_manifests_without_any_cluster() {
         6,
         "no Role with --cluster-role (and the guard, since a ClusterRole may reach what it protects)"
     );
-    assert!(
-        run.stdout.contains("kind: ClusterRole\n  name: edit"),
-        "{}",
-        run.stdout
-    );
+    run.stdout_contains("kind: ClusterRole\n  name: edit");
 }
 
 #[test]
@@ -106,10 +103,12 @@ fn templates_lists_built_ins_and_user_templates() {
         "read-only",
         "pod-viewer",
     ] {
-        assert!(run.stdout.contains(name), "{name}: {}", run.stdout);
+        run.stdout_contains(name);
     }
-    let json = kscope.run(["templates", "-o", "json"]).expect_code(0);
-    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let parsed = kscope
+        .run(["templates", "-o", "json"])
+        .expect_code(0)
+        .stdout_json();
     assert_eq!(parsed["apiVersion"], "kscope.dev/v1alpha1");
     assert_eq!(parsed["kind"], "TemplateList");
     let items = parsed["items"].as_array().unwrap();
@@ -120,20 +119,18 @@ fn templates_lists_built_ins_and_user_templates() {
     // directory given with --template-dir may, and grant says which file won.
     let shadow = "name: developer\ndescription: More than it says\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]\n";
     std::fs::write(dir.join("developer.yaml"), shadow).unwrap();
-    let run = kscope.run(["templates"]).expect_code(2);
-    assert!(
-        run.stderr.contains("like a built-in template"),
-        "{}",
-        run.stderr
-    );
-    let run = kscope
+    kscope
+        .run(["templates"])
+        .expect_code(2)
+        .stderr_contains("like a built-in template");
+    kscope
         .run(["grant", "ns", "sa", "--template", "developer", "--dry-run"])
-        .expect_code(2);
-    assert!(run.stderr.contains("--template-dir"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("--template-dir");
     let explicit = kscope.path("explicit");
     std::fs::create_dir_all(&explicit).unwrap();
     std::fs::rename(dir.join("developer.yaml"), explicit.join("developer.yaml")).unwrap();
-    let run = kscope
+    kscope
         .run([
             "grant",
             "ns",
@@ -144,13 +141,9 @@ fn templates_lists_built_ins_and_user_templates() {
             explicit.to_str().unwrap(),
             "--dry-run",
         ])
-        .expect_code(0);
-    assert!(
-        run.stderr.contains("replaces the built-in of that name")
-            && run.stderr.contains("explicit/developer.yaml"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(0)
+        .stderr_contains("replaces the built-in of that name")
+        .stderr_contains("explicit/developer.yaml");
 }
 
 #[test]
@@ -208,9 +201,11 @@ fn input_is_refused_before_any_request_with_exit_2() {
         ),
     ];
     for (args, says) in cases {
-        let run = kscope.run(args).expect_code(2);
-        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
-        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        kscope
+            .run(args)
+            .expect_code(2)
+            .stderr_contains(says)
+            .stdout_is_empty();
     }
 }
 
@@ -237,11 +232,13 @@ fn a_bad_accept_file_is_refused_whole_with_every_line() {
         "unknown field \"ticket\"",
         "has 3 problems; nothing was sent",
     ] {
-        assert!(run.stderr.contains(said), "{said}: {}", run.stderr);
+        run.stderr_contains(said);
     }
-    assert!(run.stdout.is_empty());
-    let run = kscope.run(["audit", "--unused-for", "soon"]).expect_code(2);
-    assert!(run.stderr.contains("--unused-for"), "{}", run.stderr);
+    run.stdout_is_empty();
+    kscope
+        .run(["audit", "--unused-for", "soon"])
+        .expect_code(2)
+        .stderr_contains("--unused-for");
 }
 
 /// A file where `apply --kubeconfig-dir` wants a directory: refused before any request, the
@@ -258,16 +255,12 @@ fn a_kubeconfig_dir_that_is_a_file_is_refused_naming_the_flag() {
     let file = kscope.path("plain");
     std::fs::write(&file, "not a directory").unwrap();
     let (set, file) = (set.to_str().unwrap(), file.to_str().unwrap());
-    let run = kscope
+    kscope
         .run(["apply", "-f", set, "--kubeconfig-dir", file])
-        .expect_code(2);
-    assert!(run.stderr.contains("is not a directory"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("give --kubeconfig-dir a directory"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("--output"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("is not a directory")
+        .stderr_contains("give --kubeconfig-dir a directory")
+        .stderr_lacks("--output");
 
     let bad = kscope.path("bad.yaml");
     std::fs::write(
@@ -275,21 +268,129 @@ fn a_kubeconfig_dir_that_is_a_file_is_refused_naming_the_flag() {
         "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nspec: {tenants: [{namespace: A}]}\n",
     )
     .unwrap();
-    let run = kscope
+    kscope
         .run(["check", "-f", bad.to_str().unwrap()])
-        .expect_code(2);
-    assert!(run.stderr.contains("bad.yaml:"), "{}", run.stderr);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
-    let run = kscope
+        .expect_code(2)
+        .stderr_contains("bad.yaml:")
+        .stdout_is_empty();
+    kscope
         .run(["check", "-f", set, "--concurrency", "0"])
-        .expect_code(2);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+        .expect_code(2)
+        .stdout_is_empty();
 }
 
+/// What a completion script must hold, in its shell's own syntax.
+struct Completion {
+    shell: &'static str,
+    /// How the script registers itself for the command `kscope`.
+    registers: &'static str,
+    /// How it offers a subcommand.
+    offers: fn(&str) -> String,
+    /// How it offers `--cluster-role` to `grant`.
+    flag: &'static str,
+}
+
+/// Every shell clap_complete supports gets a script that registers kscope and completes its
+/// subcommands and their flags, each in the shell's own syntax.
 #[test]
-fn completions_are_generated() {
-    let run = Kscope::new().run(["completions", "bash"]).expect_code(0);
-    assert!(run.stdout.contains("kscope"), "{}", run.stdout);
+fn completions_are_generated_for_every_shell() {
+    let subcommands = ["grant", "kubeconfig", "check", "apply", "audit", "revoke"];
+    let shells = [
+        Completion {
+            shell: "bash",
+            registers: "complete -F _kscope",
+            offers: |sub| format!("kscope,{sub})"),
+            flag: "--cluster-role",
+        },
+        Completion {
+            shell: "zsh",
+            registers: "#compdef kscope",
+            offers: |sub| format!("({sub})"),
+            flag: "'--cluster-role=[",
+        },
+        Completion {
+            shell: "fish",
+            registers: "complete -c kscope",
+            offers: |sub| format!("__fish_kscope_needs_command\" -f -a \"{sub}\""),
+            flag: "__fish_kscope_using_subcommand grant\" -l cluster-role",
+        },
+        Completion {
+            shell: "elvish",
+            registers: "set edit:completion:arg-completer[kscope]",
+            offers: |sub| format!("&'kscope;{sub}'= {{"),
+            flag: "cand --cluster-role",
+        },
+        Completion {
+            shell: "powershell",
+            registers: "Register-ArgumentCompleter -Native -CommandName 'kscope'",
+            offers: |sub| format!("[CompletionResult]::new('{sub}', '{sub}'"),
+            flag: "[CompletionResult]::new('--cluster-role'",
+        },
+    ];
+    for expected in shells {
+        let run = Kscope::new()
+            .run(["completions", expected.shell])
+            .expect_code(0);
+        run.stdout_contains(expected.registers)
+            .stdout_contains(expected.flag)
+            .stderr_is_empty();
+        for sub in subcommands {
+            run.stdout_contains(&(expected.offers)(sub));
+        }
+    }
+    Kscope::new()
+        .run(["completions", "tcsh"])
+        .expect_code(2)
+        .stderr_contains("[possible values: bash, elvish, fish, powershell, zsh]");
+}
+
+/// The bash script, sourced into a real bash, completes a subcommand, a flag and the list of
+/// subcommands as a user pressing Tab would get them.
+#[test]
+fn bash_completes_subcommands_and_flags() {
+    let mut kscope = Kscope::new();
+    let script = kscope.path("kscope.bash");
+    let run = kscope.run(["completions", "bash"]).expect_code(0);
+    std::fs::write(&script, &run.stdout).unwrap();
+    // `_kscope <command> <word> <previous word>` with COMP_WORDS/COMP_CWORD set, as bash calls it.
+    let complete = |words: &[&str]| -> Run {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let cword = words.len() - 1;
+        let body = format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={cword}; _kscope kscope '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            quoted.join(" "),
+            words[cword],
+            words[cword - 1],
+        );
+        let mut bash = std::process::Command::new("bash");
+        bash.args(["--norc", "--noprofile", "-c", &body]);
+        Run::of(&mut bash).expect_code(0)
+    };
+    let lines = |run: &Run| -> Vec<String> { run.stdout.lines().map(String::from).collect() };
+    assert_eq!(lines(&complete(&["kscope", "gr"])), ["grant"]);
+    assert_eq!(lines(&complete(&["kscope", "kubec"])), ["kubeconfig"]);
+    assert_eq!(
+        lines(&complete(&["kscope", "grant", "--clu"])),
+        ["--cluster-role"]
+    );
+    let all = complete(&["kscope", ""]);
+    for sub in [
+        "grant",
+        "kubeconfig",
+        "check",
+        "list",
+        "revoke",
+        "rotate",
+        "apply",
+        "audit",
+    ] {
+        assert!(
+            lines(&all).iter().any(|l| l == sub),
+            "{sub}\n{}",
+            all.describe()
+        );
+    }
 }
 
 #[test]
@@ -298,55 +399,38 @@ fn started_as_kubectl_kscope_it_speaks_as_the_plugin() {
     let link = dir.path().join("kubectl-kscope");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kscope"), &link).unwrap();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(&link)
+        let mut plugin = std::process::Command::new(&link);
+        plugin
             .args(args)
             .env_remove("KUBECONFIG")
             .env("HOME", dir.path())
             .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+            .stdin(std::process::Stdio::null());
+        Run::of(&mut plugin)
     };
-    let (code, help, _) = run(&["--help"]);
-    assert_eq!(code, Some(0));
-    assert!(
-        help.contains("Usage: kubectl kscope [OPTIONS] [COMMAND]"),
-        "{help}"
-    );
-    let (_, grant_help, _) = run(&["grant", "--help"]);
-    assert!(
-        grant_help.contains("Usage: kubectl kscope grant"),
-        "{grant_help}"
-    );
+    run(&["--help"])
+        .expect_code(0)
+        .stdout_contains("Usage: kubectl kscope [OPTIONS] [COMMAND]");
+    run(&["grant", "--help"]).stdout_contains("Usage: kubectl kscope grant");
     // Hints name the command the way the user calls it.
-    let (code, _, stderr) = run(&["revoke", "ns", "sa"]);
-    assert_eq!(code, Some(2));
-    assert!(
-        stderr.contains("kubectl kscope revoke ns sa --yes"),
-        "{stderr}"
-    );
-    let (code, _, stderr) = run(&["wizard", "--namespace", "ask"]);
-    assert_eq!(code, Some(2));
-    assert!(stderr.contains("Usage: kubectl kscope wizard"), "{stderr}");
-    assert!(
-        stderr.contains("kubectl kscope grant ask <serviceaccount>"),
-        "{stderr}"
-    );
+    run(&["revoke", "ns", "sa"])
+        .expect_code(2)
+        .stderr_contains("kubectl kscope revoke ns sa --yes");
+    run(&["wizard", "--namespace", "ask"])
+        .expect_code(2)
+        .stderr_contains("Usage: kubectl kscope wizard")
+        .stderr_contains("kubectl kscope grant ask <serviceaccount>");
     // Started as kscope, it is kscope.
-    let plain = Kscope::new().run(["revoke", "ns", "sa"]).expect_code(2);
-    assert!(plain.stderr.contains("hint: check what would go with --dry-run, then confirm with --yes: kscope revoke ns sa --yes"), "{}", plain.stderr);
+    Kscope::new()
+        .run(["revoke", "ns", "sa"])
+        .expect_code(2)
+        .stderr_contains("hint: check what would go with --dry-run, then confirm with --yes: kscope revoke ns sa --yes");
 }
 
 #[test]
 fn man_prints_a_roff_page_naming_every_subcommand_and_flag() {
     let run = Kscope::new().run(["man"]).expect_code(0);
-    let first = run.stdout.lines().next().unwrap_or_default();
-    assert!(first.starts_with(".TH kscope 1"), "{first}");
+    run.stdout_starts_with(".TH kscope 1");
     for sub in [
         "GRANT",
         "KUBECONFIG",
@@ -359,10 +443,7 @@ fn man_prints_a_roff_page_naming_every_subcommand_and_flag() {
         "COMPLETIONS",
         "MAN",
     ] {
-        assert!(
-            run.stdout.contains(&format!(".SH \"KSCOPE {sub}\"")),
-            "{sub}"
-        );
+        run.stdout_contains(&format!(".SH \"KSCOPE {sub}\""));
     }
     for flag in [
         "delete\\-namespace",
@@ -370,21 +451,17 @@ fn man_prints_a_roff_page_naming_every_subcommand_and_flag() {
         "request\\-timeout",
         "kubeconfig\\-file",
     ] {
-        assert!(run.stdout.contains(flag), "{flag}");
+        run.stdout_contains(flag);
     }
 }
 
 #[test]
 fn version_names_the_release_and_the_commit() {
     let run = Kscope::new().run(["--version"]).expect_code(0);
-    let line = run.stdout.trim();
-    assert!(
-        line.starts_with(&format!("kscope {}", env!("CARGO_PKG_VERSION"))),
-        "{line}"
-    );
+    run.stdout_starts_with(&format!("kscope {}", env!("CARGO_PKG_VERSION")));
     // Built from this git checkout: the commit is named.
     if std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.git")).exists() {
-        assert!(line.contains(" ("), "{line}");
+        run.stdout_contains(" (");
     }
 }
 
@@ -470,7 +547,7 @@ fn an_unknown_delivery_context_is_refused_before_any_request() {
     )
     .unwrap();
     let mut kscope = kscope.kubeconfig(&kubeconfig);
-    let run = kscope
+    kscope
         .run([
             "kubeconfig",
             "ns",
@@ -480,7 +557,7 @@ fn an_unknown_delivery_context_is_refused_before_any_request() {
             "--deliver-to",
             "mgmt",
         ])
-        .expect_code(2);
-    assert!(run.stderr.contains("mgmt"), "{}", run.stderr);
-    assert!(run.stdout.is_empty());
+        .expect_code(2)
+        .stderr_contains("mgmt")
+        .stdout_is_empty();
 }

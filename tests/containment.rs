@@ -10,17 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::admin;
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Api;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::DeleteParams;
 use runner::{Kscope, Run, kubectl_as};
-use serde_json::json;
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
 
 /// A pod that would own its node.
 const NODE_ESCAPE: &str = r#"{"apiVersion": "v1", "kind": "Pod",
@@ -39,15 +34,15 @@ fn tenant(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> 
     if stdin.is_none() {
         return kubectl_as(common::kubectl(dir), kubeconfig, args);
     }
-    let mut child = common::kubectl(dir)
+    let mut kubectl = common::kubectl(dir);
+    kubectl
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kubectl");
+        .stderr(Stdio::piped());
+    let mut child = kubectl.spawn().expect("run kubectl");
     use std::io::Write;
     child
         .stdin
@@ -56,11 +51,7 @@ fn tenant(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> 
         .write_all(stdin.unwrap_or_default().as_bytes())
         .unwrap();
     let out = child.wait_with_output().expect("kubectl's output");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from_output(&kubectl, &out)
 }
 
 fn kubeconfig_of(kscope: &mut Kscope, ns: &str, sa: &str) -> PathBuf {
@@ -72,21 +63,14 @@ fn kubeconfig_of(kscope: &mut Kscope, ns: &str, sa: &str) -> PathBuf {
 }
 
 fn refused(run: &Run, what: &str) {
-    assert_ne!(
-        run.code, 0,
-        "{what} was allowed:\n{}\n{}",
-        run.stdout, run.stderr
-    );
-    assert!(
-        run.stderr.contains("Forbidden") || run.stderr.contains("forbidden"),
-        "{what}: refused, but not by the server's authorization or admission: {}",
-        run.stderr
-    );
+    assert_ne!(run.code, 0, "{what} was allowed:\n{}", run.describe());
+    // Refused by the server's authorization or admission, not by anything else.
+    run.stderr_contains_any(&["Forbidden", "forbidden"]);
 }
 
 /// The containment section of `check -o json`: (path, refused) for each probe.
 fn containment(run: &Run) -> Vec<(String, bool, String)> {
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("check's JSON");
+    let report = run.stdout_json();
     report["containment"]
         .as_array()
         .expect("a containment list")
@@ -178,19 +162,11 @@ async fn every_built_in_and_edit_and_admin_keep_the_tenant_inside() {
             probes.iter().all(|(_, refused, _)| *refused),
             "{sa}: {probes:?}"
         );
-        let table = kscope.run(["check", &ns, sa]).expect_code(0);
-        assert!(
-            table
-                .stdout
-                .contains("paths out of the namespace are refused"),
-            "{}",
-            table.stdout
-        );
-        assert!(
-            table.stdout.contains("Pod Security of namespace"),
-            "{}",
-            table.stdout
-        );
+        kscope
+            .run(["check", &ns, sa])
+            .expect_code(0)
+            .stdout_contains("paths out of the namespace are refused")
+            .stdout_contains("Pod Security of namespace");
     }
 }
 
@@ -251,13 +227,11 @@ async fn without_its_guard_check_names_what_is_open() {
     assert!(is_open("write Endpoints"), "{open:?}");
     // Pod Security still holds: the namespace kscope made enforces baseline.
     assert!(!is_open("takes its node"), "{open:?}");
-    let run = kscope.run(["check", &ns, "admin"]).expect_code(3);
-    assert!(run.stdout.contains("! OPEN"), "{}", run.stdout);
-    assert!(
-        run.stderr.contains("path(s) out of the namespace are open"),
-        "{}",
-        run.stderr
-    );
+    kscope
+        .run(["check", &ns, "admin"])
+        .expect_code(3)
+        .stdout_contains("! OPEN")
+        .stderr_contains("path(s) out of the namespace are open");
     // A grant run again puts the guard back and proves it in force.
     kscope.run(["grant", &ns, "admin"]).expect_code(0);
     kscope.run(["check", &ns, "admin"]).expect_code(0);
@@ -270,14 +244,10 @@ async fn system_namespaces_are_refused_unless_allowed() {
     let sa = common::unique_name("sys");
     let mut kscope = admin(&dir);
     for ns in ["kube-system", "default"] {
-        let run = kscope
+        kscope
             .run(["grant", ns, &sa, "--template", "read-only"])
-            .expect_code(2);
-        assert!(
-            run.stderr.contains("--allow-system-namespace"),
-            "{}",
-            run.stderr
-        );
+            .expect_code(2)
+            .stderr_contains("--allow-system-namespace");
         let found = Api::<ServiceAccount>::namespaced(client.clone(), ns)
             .get_opt(&sa)
             .await
@@ -294,10 +264,10 @@ async fn system_namespaces_are_refused_unless_allowed() {
             "--allow-system-namespace",
         ])
         .expect_code(0);
-    let run = kscope
+    let report = kscope
         .run(["check", "kube-system", &sa, "-o", "json"])
-        .expect_code(0);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        .expect_code(0)
+        .stdout_json();
     let probed: std::collections::BTreeSet<&str> = report["answers"]
         .as_array()
         .unwrap()
@@ -311,14 +281,10 @@ async fn system_namespaces_are_refused_unless_allowed() {
             .collect(),
         "two namespaces outside the grant are still probed"
     );
-    let run = kscope.run(["audit", "-o", "json", "--fail-on", "high"]);
-    assert!(
-        run.stdout
-            .contains(&format!("RoleBinding kube-system/{sa}"))
-            && run.stdout.contains("a kscope grant in kube-system"),
-        "{}",
-        run.stdout
-    );
+    kscope
+        .run(["audit", "-o", "json", "--fail-on", "high"])
+        .stdout_contains(&format!("RoleBinding kube-system/{sa}"))
+        .stdout_contains("a kscope grant in kube-system");
     kscope
         .run(["revoke", "kube-system", &sa, "--yes"])
         .expect_code(0);
@@ -332,35 +298,15 @@ async fn a_more_powerful_service_account_makes_the_namespace_shared() {
     common::create_namespace(&client, &ns).await;
     common::create_service_account(&client, &ns, "boss").await;
     let binding_name = common::unique_name("boss");
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": binding_name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": "boss", "namespace": ns}],
-    }))
-    .unwrap();
-    let bindings = Api::<ClusterRoleBinding>::all(client.clone());
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    common::bind_cluster_admin(&client, &binding_name, &ns, "boss").await;
 
     let mut kscope = admin(&dir);
-    let run = kscope
+    kscope
         .run(["grant", &ns, "dev", "--template", "developer"])
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("holds ServiceAccount boss")
-            && run
-                .stderr
-                .contains(&format!("ClusterRoleBinding {binding_name}")),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("--allow-shared-namespace"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(1)
+        .stderr_contains("holds ServiceAccount boss")
+        .stderr_contains(&format!("ClusterRoleBinding {binding_name}"))
+        .stderr_contains("--allow-shared-namespace");
     let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
     assert!(
         sas.get_opt("dev").await.unwrap().is_none(),
@@ -393,19 +339,11 @@ async fn a_more_powerful_service_account_makes_the_namespace_shared() {
             && reason.contains(&binding_name)),
         "{probes:?}"
     );
-    let run = kscope.run(["audit", "-n", &ns, "-o", "json"]);
-    assert!(
-        run.stdout.contains(&format!("RoleBinding {ns}/dev"))
-            && run
-                .stdout
-                .contains(&format!("act as ServiceAccount {ns}/boss")),
-        "{}",
-        run.stdout
-    );
-    bindings
-        .delete(&binding_name, &DeleteParams::default())
-        .await
-        .unwrap();
+    kscope
+        .run(["audit", "-n", &ns, "-o", "json"])
+        .stdout_contains(&format!("RoleBinding {ns}/dev"))
+        .stdout_contains(&format!("act as ServiceAccount {ns}/boss"));
+    common::unbind_cluster_wide(&client, &binding_name).await;
 }
 
 #[tokio::test]
@@ -416,18 +354,12 @@ async fn an_existing_namespace_that_admits_host_pods_is_refused() {
     common::create_bare_namespace(&client, &ns).await;
 
     let mut kscope = admin(&dir);
-    let run = kscope
+    kscope
         .run(["grant", &ns, "dev", "--template", "developer"])
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("admits pods that take their node")
-            && run
-                .stderr
-                .contains("pod-security.kubernetes.io/enforce=baseline")
-            && run.stderr.contains("--allow-host-pods"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(1)
+        .stderr_contains("admits pods that take their node")
+        .stderr_contains("pod-security.kubernetes.io/enforce=baseline")
+        .stderr_contains("--allow-host-pods");
     let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
     assert!(
         sas.get_opt("dev").await.unwrap().is_none(),
@@ -458,8 +390,7 @@ async fn an_existing_namespace_that_admits_host_pods_is_refused() {
         .expect_code(0);
     let kc = kubeconfig_of(&mut kscope, &ns, "dev");
     // Real, as the tenant: the pod is admitted (then removed), which is what check reports.
-    let run = tenant(&dir, &kc, &["create", "-f", "-"], Some(NODE_ESCAPE));
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    tenant(&dir, &kc, &["create", "-f", "-"], Some(NODE_ESCAPE)).expect_code(0);
     tenant(
         &dir,
         &kc,
@@ -476,13 +407,10 @@ async fn an_existing_namespace_that_admits_host_pods_is_refused() {
             .any(|(p, refused, _)| p.contains("takes its node") && !refused),
         "{probes:?}"
     );
-    let run = kscope.run(["audit", "-n", &ns, "-o", "json"]);
-    assert!(
-        run.stdout.contains(&format!("RoleBinding {ns}/dev"))
-            && run.stdout.contains("admits pods that take their node"),
-        "{}",
-        run.stdout
-    );
+    kscope
+        .run(["audit", "-n", &ns, "-o", "json"])
+        .stdout_contains(&format!("RoleBinding {ns}/dev"))
+        .stdout_contains("admits pods that take their node");
 }
 
 #[tokio::test]
@@ -490,10 +418,10 @@ async fn binding_cluster_admin_is_refused_before_any_request() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("root");
-    let run = admin(&dir)
+    admin(&dir)
         .run(["grant", &ns, "root", "--cluster-role", "cluster-admin"])
-        .expect_code(2);
-    assert!(run.stderr.contains("--allow-escalation"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("--allow-escalation");
     let found = Api::<Namespace>::all(client.clone())
         .get_opt(&ns)
         .await

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use runner::{Kscope, kubectl_as};
+use runner::{Kscope, Run, kubectl_as};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -47,12 +47,12 @@ fn assert_no_admin_credentials(emitted: &str) {
     }
 }
 
-/// The kubeconfig kscope emitted for a grant: where it was written, what it holds, and what
-/// `kscope kubeconfig` said on stderr.
+/// The kubeconfig kscope emitted for a grant: where it was written, what it holds, and the
+/// run of `kscope kubeconfig` that wrote it.
 struct Emitted {
     path: PathBuf,
     text: String,
-    stderr: String,
+    run: Run,
 }
 
 /// Grants `app` in `ns` through the admin kubeconfig `admin`, then writes its kubeconfig into
@@ -66,23 +66,14 @@ fn grant_and_emit(admin: &Path, ns: &str, work: &Path) -> Emitted {
         .expect_code(0);
     let text = std::fs::read_to_string(&path).unwrap();
     assert_no_admin_credentials(&text);
-    Emitted {
-        path,
-        text,
-        stderr: run.stderr,
-    }
+    Emitted { path, text, run }
 }
 
 /// Proves an emitted kubeconfig with the real kubectl: it lists the tenant's pods.
 fn kubectl_lists_pods(dir: &Path, kubeconfig: &Path, ns: &str) {
-    let run = kubectl_as(common::kubectl(dir), kubeconfig, &["get", "pods"]);
-    assert_eq!(run.code, 0, "kubectl: {}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr
-            .contains(&format!("No resources found in {ns} namespace.")),
-        "{}",
-        run.stderr
-    );
+    kubectl_as(common::kubectl(dir), kubeconfig, &["get", "pods"])
+        .expect_code(0)
+        .stderr_contains(&format!("No resources found in {ns} namespace."));
 }
 
 #[tokio::test]
@@ -233,20 +224,12 @@ async fn tls_server_name_and_proxy_url_are_used_and_carried() {
 
     // Control: without tls-server-name the certificate does not match the address.
     let ns = common::unique_name("tsn");
-    let refused = Kscope::new()
+    Kscope::new()
         .kubeconfig(&unnamed)
-        .run(["grant", &ns, "app"]);
-    assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("TLS handshake"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("tls-server-name"),
-        "{}",
-        refused.stderr
-    );
+        .run(["grant", &ns, "app"])
+        .expect_code(1)
+        .stderr_contains("TLS handshake")
+        .stderr_contains("tls-server-name");
     assert!(
         tunnels.load(Ordering::SeqCst) > 0,
         "kscope went around the proxy"
@@ -287,11 +270,7 @@ async fn skipping_tls_verification_is_carried_only_with_a_warning() {
 
     let ns = common::unique_name("insecure");
     let emitted = grant_and_emit(&admin, &ns, work.path());
-    assert!(
-        emitted.stderr.contains("skips TLS verification"),
-        "{}",
-        emitted.stderr
-    );
+    emitted.run.stderr_contains("skips TLS verification");
     assert!(
         emitted.text.contains("insecure-skip-tls-verify: true"),
         "{}",
@@ -324,11 +303,7 @@ async fn a_proxy_with_credentials_is_used_but_never_handed_out() {
         "{}",
         emitted.text
     );
-    assert!(
-        emitted.stderr.contains("carries credentials"),
-        "{}",
-        emitted.stderr
-    );
+    emitted.run.stderr_contains("carries credentials");
     kubectl_lists_pods(&dir, &emitted.path, &ns);
 }
 
@@ -350,10 +325,6 @@ async fn skipping_tls_verification_is_dropped_when_a_ca_is_known() {
         "{}",
         emitted.text
     );
-    assert!(
-        !emitted.stderr.contains("skips TLS verification"),
-        "{}",
-        emitted.stderr
-    );
+    emitted.run.stderr_lacks("skips TLS verification");
     kubectl_lists_pods(&dir, &emitted.path, &ns);
 }

@@ -8,6 +8,7 @@
 //! `tests/cluster/up target/testenv/no-kcm --no-controller-manager`).
 
 mod common;
+mod runner;
 
 use std::time::Duration;
 
@@ -16,7 +17,6 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, ServiceAccou
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
-use kube::runtime::wait::conditions;
 
 /// (a) A manually created token Secret is filled by the token controller with `token`,
 /// `ca.crt` (the cluster CA) and `namespace`, gains the SA's uid, and its token authenticates
@@ -155,7 +155,7 @@ async fn namespace_lifecycle_controllers_run() {
         "default",
         "the serviceaccount controller to create it",
         CONTROLLER_TIMEOUT,
-        conditions::is_created(),
+        exists,
     )
     .await;
     let cms = Api::<ConfigMap>::namespaced(admin.clone(), &ns);
@@ -164,7 +164,7 @@ async fn namespace_lifecycle_controllers_run() {
         "kube-root-ca.crt",
         "the root-CA publisher to create it",
         CONTROLLER_TIMEOUT,
-        conditions::is_created(),
+        exists,
     )
     .await
     .expect("the ConfigMap exists");
@@ -188,7 +188,7 @@ async fn namespace_lifecycle_controllers_run() {
         &ns,
         "the namespace controller to finish deleting it",
         CONTROLLER_TIMEOUT,
-        conditions::is_deleted(&uid),
+        is_deleted(&uid),
     )
     .await;
 }
@@ -256,21 +256,15 @@ async fn without_controller_manager_token_secret_stays_empty() {
 #[tokio::test]
 async fn kubectl_talks_to_the_cluster() {
     let dir = cluster_dir();
-    let out = kubectl(&dir)
-        .args([
-            "auth",
-            "whoami",
-            "-o",
-            "jsonpath={.status.userInfo.username}",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl auth whoami: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "kscope-admin");
+    let mut whoami = kubectl(&dir);
+    whoami.args([
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    let run = runner::Run::of(&mut whoami).expect_code(0);
+    assert_eq!(run.stdout, "kscope-admin");
 
     let admin = admin_client(&dir).await;
     let ns = namespace_with_sa(&admin, "cp-kubectl", "tenant").await;
@@ -278,20 +272,13 @@ async fn kubectl_talks_to_the_cluster() {
     let tmp = tempfile::tempdir().unwrap();
     let kubeconfig = tmp.path().join("tenant.kubeconfig");
     write_token_kubeconfig(&dir, &token, Some(&ns), &kubeconfig);
-    let out = kubectl(&dir)
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .args(["get", "pods"])
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "an SA without bindings may not list pods"
+    let run = runner::kubectl_as(kubectl(&dir), &kubeconfig, &["get", "pods"]);
+    assert_ne!(
+        run.code,
+        0,
+        "an SA without bindings may not list pods\n{}",
+        run.describe()
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("Forbidden")
-            && stderr.contains(&format!("system:serviceaccount:{ns}:tenant")),
-        "{stderr}"
-    );
+    run.stderr_contains("Forbidden")
+        .stderr_contains(&format!("system:serviceaccount:{ns}:tenant"));
 }

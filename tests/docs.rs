@@ -691,3 +691,42 @@ fn the_link_checker_catches_missing_files_and_anchors() {
         failures[1]
     );
 }
+
+/// The rule table of docs/audit.md is the catalog's own text: every rule of `audit` and of
+/// `check`, with its id, severity, sentence and fix, word for word, and no row for a rule that
+/// does not exist.
+#[test]
+fn the_audit_page_lists_every_rule_of_the_catalog_word_for_word() {
+    use kscope_core::catalog::Rule;
+    let path = std::path::Path::new(ROOT).join("docs/audit.md");
+    let page = std::fs::read_to_string(&path).expect("docs/audit.md is readable");
+    let mut missing = Vec::new();
+    let mut ids = Vec::new();
+    for rule in Rule::AUDIT.iter().chain(Rule::CHECK.iter()) {
+        let about = rule.about();
+        ids.push(about.id);
+        let row = format!(
+            "| `{}` | {} | {} | {} |",
+            about.id, about.severity, about.means, about.fix
+        );
+        if !page.lines().any(|l| l.trim() == row) {
+            missing.push(row);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/audit.md lacks these rows of the catalog (or words differ):\n{}",
+        missing.join("\n")
+    );
+    let stray: Vec<(usize, &str)> = page
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("| `KSCOPE-"))
+        .filter(|(_, l)| !ids.iter().any(|id| l.starts_with(&format!("| `{id}` |"))))
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "docs/audit.md has rows for rules the catalog does not have: {stray:?}"
+    );
+}

@@ -1,19 +1,24 @@
 //! What real clusters do to a client, on a control plane of their own (`faults`, started with
 //! kube-apiserver `--service-account-max-token-expiration 1h`), because these tests stop and
 //! restart its API server: a token lifetime cut short by the server, a hung API server
-//! (SIGSTOP), and an API server killed and started again during a grant. The steps share one
-//! API server, so they run in order in one test.
+//! (SIGSTOP), and an API server killed and started again during a grant. One test per
+//! scenario; they share one API server, so each holds [`one_at_a_time`] while it runs.
 
 mod common;
 mod runner;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 
-use runner::Kscope;
+use common::admin;
 
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
+/// The faults cluster's API server for one scenario at a time: one stops it, one restarts it
+/// and one binds a role to every ServiceAccount, so no scenario may overlap another. (A
+/// scenario that failed still hands it on.)
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static API_SERVER: Mutex<()> = Mutex::new(());
+    API_SERVER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn apiserver_pid(dir: &Path) -> String {
@@ -40,21 +45,22 @@ impl Drop for Stopped {
     }
 }
 
-#[tokio::test]
-async fn faults_of_real_clusters() {
-    let dir = common::faults_cluster_dir();
-    a_binding_to_every_service_account_is_named_by_check_and_audit(&dir).await;
-    shortened_tokens_are_said_and_strict_refuses(&dir);
-    a_hung_api_server_is_reported_within_the_request_timeout(&dir);
-    a_grant_cut_by_an_api_server_restart_completes_on_rerun(&dir);
-}
-
 /// Access from outside the grant: `view` for every ServiceAccount. `check` exits 3 naming the
 /// binding (the authorizer's reason) and `audit` reports it as high.
-async fn a_binding_to_every_service_account_is_named_by_check_and_audit(dir: &Path) {
-    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
-    use kube::Api;
-    use kube::api::{DeleteParams, PostParams};
+#[test]
+fn a_binding_to_every_service_account_is_named_by_check_and_audit() {
+    let _api_server = one_at_a_time();
+    // A runtime of its own, so that the lock above is never held across an await.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(binding_to_every_service_account(
+            &common::faults_cluster_dir(),
+        ));
+}
+
+async fn binding_to_every_service_account(dir: &Path) {
     let client = common::admin_client(dir).await;
     let ns = common::unique_name("broad");
     let mut kscope = admin(dir);
@@ -63,17 +69,13 @@ async fn a_binding_to_every_service_account_is_named_by_check_and_audit(dir: &Pa
         .expect_code(0);
     kscope.run(["check", &ns, "app"]).expect_code(0);
     let name = common::unique_name("everyone-views");
-    let binding: ClusterRoleBinding = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:serviceaccounts"}],
-    }))
-    .unwrap();
-    let bindings = Api::<ClusterRoleBinding>::all(client);
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    common::bind_cluster_role_cluster_wide(
+        &client,
+        &name,
+        "view",
+        common::group_subject("system:serviceaccounts"),
+    )
+    .await;
     let check = common::eventually(
         "the broad binding takes effect",
         std::time::Duration::from_secs(20),
@@ -90,22 +92,11 @@ async fn a_binding_to_every_service_account_is_named_by_check_and_audit(dir: &Pa
     )
     .await;
     let audit = kscope.run(["audit", "-o", "json"]);
-    bindings
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    assert!(
-        check.stdout.contains(&format!("ClusterRoleBinding \"{name}\" of ClusterRole \"view\" to Group \"system:serviceaccounts\"")),
-        "{}",
-        check.stdout
-    );
-    assert!(
-        check.stdout.contains("! in default, list pods:"),
-        "{}",
-        check.stdout
-    );
-    assert_eq!(audit.code, 3, "{}", audit.stderr);
-    let found: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    common::unbind_cluster_wide(&client, &name).await;
+    check
+        .stdout_contains(&format!("ClusterRoleBinding \"{name}\" of ClusterRole \"view\" to Group \"system:serviceaccounts\""))
+        .stdout_contains("! in default, list pods:");
+    let found = audit.expect_code(3).stdout_json();
     assert!(
         found["items"]
             .as_array()
@@ -113,30 +104,25 @@ async fn a_binding_to_every_service_account_is_named_by_check_and_audit(dir: &Pa
             .iter()
             .any(|f| f["severity"] == "high"
                 && f["object"] == format!("ClusterRoleBinding {name}").as_str()),
-        "{}",
-        audit.stdout
+        "{found}"
     );
 }
 
-fn shortened_tokens_are_said_and_strict_refuses(dir: &Path) {
+#[test]
+fn shortened_tokens_are_said_and_strict_refuses() {
+    let _api_server = one_at_a_time();
+    let dir = &common::faults_cluster_dir();
     let ns = common::unique_name("short");
     let mut kscope = admin(dir);
     kscope.run(["grant", &ns, "ci"]).expect_code(0);
-    let run = kscope
+    kscope
         .run(["kubeconfig", &ns, "ci", "--duration", "2h"])
-        .expect_code(0);
-    assert!(
-        run.stderr
-            .contains("granted 1h instead of the 2h asked for"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout.contains("token:"),
-        "the shorter token is still written"
-    );
+        .expect_code(0)
+        .stderr_contains("granted 1h instead of the 2h asked for")
+        // The shorter token is still written.
+        .stdout_contains("token:");
     let file = kscope.path("strict.kubeconfig");
-    let run = kscope
+    kscope
         .run([
             "kubeconfig",
             &ns,
@@ -147,13 +133,8 @@ fn shortened_tokens_are_said_and_strict_refuses(dir: &Path) {
             "-o",
             file.to_str().unwrap(),
         ])
-        .expect_code(1);
-    assert!(
-        run.stderr
-            .contains("the API server granted a token for 1h, not the 2h asked for"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(1)
+        .stderr_contains("the API server granted a token for 1h, not the 2h asked for");
     assert!(!file.exists(), "nothing is written");
     // Within the server's maximum, strict is satisfied.
     kscope
@@ -168,7 +149,10 @@ fn shortened_tokens_are_said_and_strict_refuses(dir: &Path) {
         .expect_code(0);
 }
 
-fn a_hung_api_server_is_reported_within_the_request_timeout(dir: &Path) {
+#[test]
+fn a_hung_api_server_is_reported_within_the_request_timeout() {
+    let _api_server = one_at_a_time();
+    let dir = &common::faults_cluster_dir();
     let server = common::server_url(dir);
     let mut kscope = admin(dir);
     let pid = apiserver_pid(dir);
@@ -176,33 +160,22 @@ fn a_hung_api_server_is_reported_within_the_request_timeout(dir: &Path) {
     let stopped = Stopped(pid);
     let run = kscope.run(["list", "--request-timeout", "2s"]);
     drop(stopped);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let first = run.stderr.lines().next().unwrap_or_default();
-    assert!(
-        first.contains(&format!(
+    run.expect_code(1)
+        .stderr_first_line_contains(&format!(
             "no answer from the API server at {server} within 2s (--request-timeout)"
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("hint: the API server is overloaded or hung"),
-        "{}",
-        run.stderr
-    );
+        ))
+        .stderr_contains("hint: the API server is overloaded or hung");
     // A bad bound is refused before any request.
-    let run = kscope
+    kscope
         .run(["list", "--request-timeout", "soon"])
-        .expect_code(2);
-    assert!(
-        run.stderr.contains("invalid --request-timeout"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(2)
+        .stderr_contains("invalid --request-timeout");
 }
 
-fn a_grant_cut_by_an_api_server_restart_completes_on_rerun(dir: &Path) {
+#[test]
+fn a_grant_cut_by_an_api_server_restart_completes_on_rerun() {
+    let _api_server = one_at_a_time();
+    let dir = &common::faults_cluster_dir();
     let ns = common::unique_name("restart");
     let kscope = admin(dir);
     let home = kscope.home().to_path_buf();

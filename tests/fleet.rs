@@ -9,22 +9,17 @@ mod common;
 mod runner;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use common::admin;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::DeleteParams;
 use runner::{Kscope, Run};
-use serde_json::{Value, json};
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
+use serde_json::Value;
 
 /// The items of an AccessCheckList.
 fn items(run: &Run) -> Vec<Value> {
-    let parsed: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let parsed = run.stdout_json();
     assert_eq!(parsed["kind"], "AccessCheckList", "{}", run.stdout);
     parsed["items"].as_array().unwrap().clone()
 }
@@ -39,22 +34,8 @@ fn key(item: &Value) -> String {
 
 /// A ClusterRoleBinding of `view` to one ServiceAccount: access from outside the grant.
 async fn bind_view_cluster_wide(client: &kube::Client, name: &str, ns: &str, sa: &str) {
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
-    }))
-    .unwrap();
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-}
-
-async fn unbind(client: &kube::Client, name: &str) {
-    let _ = Api::<ClusterRoleBinding>::all(client.clone())
-        .delete(name, &DeleteParams::default())
-        .await;
+    let subject = common::service_account_subject(ns, sa);
+    common::bind_cluster_role_cluster_wide(client, name, "view", subject).await;
 }
 
 #[tokio::test]
@@ -102,7 +83,7 @@ async fn a_fleet_of_100_is_proven_and_exactly_the_two_changed_tenants_differ() {
             "{item}"
         );
     }
-    assert!(run.stderr.contains("100 ok, 0 differ"), "{}", run.stderr);
+    run.stderr_contains("100 ok, 0 differ");
 
     // Behind kscope's back: one tenant loses its RoleBinding, another gains `view` everywhere.
     let (lost_ns, lost_sa) = &tenants[10];
@@ -115,7 +96,7 @@ async fn a_fleet_of_100_is_proven_and_exactly_the_two_changed_tenants_differ() {
     bind_view_cluster_wide(&client, &crb, extra_ns, extra_sa).await;
 
     let run = kscope.run(["check", "-f", f, "-o", "json"]);
-    unbind(&client, &crb).await;
+    common::unbind_cluster_wide(&client, &crb).await;
     let run = run.expect_code(3);
     let found = items(&run);
     assert_eq!(found.len(), 100);
@@ -149,7 +130,7 @@ async fn a_fleet_of_100_is_proven_and_exactly_the_two_changed_tenants_differ() {
         "the reason names the ClusterRoleBinding: {}",
         reasons(&extra)
     );
-    assert!(run.stderr.contains("98 ok, 2 differ"), "{}", run.stderr);
+    run.stderr_contains("98 ok, 2 differ");
 
     // The table says the same, a line per tenant.
     let mut table = kscope.run(["check", "-f", f]).expect_code(3).stdout;
@@ -220,7 +201,7 @@ async fn one_set_is_proven_on_two_clusters_and_each_item_names_its_own() {
     let mut table = vec!["check", "-f", f];
     table.extend(contexts);
     let run = kscope.run(&table).expect_code(0);
-    assert!(run.stdout.starts_with("CONTEXT"), "{}", run.stdout);
+    run.stdout_starts_with("CONTEXT");
     assert_eq!(run.stdout.matches(" ok").count(), 4, "{}", run.stdout);
 
     // The same tenant made to differ on one cluster only: only that cluster's item says so.
@@ -242,8 +223,7 @@ async fn one_set_is_proven_on_two_clusters_and_each_item_names_its_own() {
 type Answers = BTreeMap<(String, String, String, String), (bool, Option<String>)>;
 
 fn answers(run: &Run) -> (Answers, Value) {
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let report = run.stdout_json();
     let mut found = Answers::new();
     for a in report["answers"].as_array().unwrap() {
         let differs = a["allowed"] != a["expected"];
@@ -288,7 +268,7 @@ async fn all_resources_from_rules_reviews_agrees_with_one_access_review_per_ques
         "json",
         "-v",
     ]);
-    unbind(&client, &crb).await;
+    common::unbind_cluster_wide(&client, &crb).await;
     let (listed, each) = (listed.expect_code(3), each.expect_code(3));
     let ((from_rules, listed_report), (from_each, each_report)) =
         (answers(&listed), answers(&each));

@@ -9,18 +9,15 @@ mod runner;
 
 use std::path::Path;
 
-use runner::Kscope;
+use common::admin;
+use runner::{Kscope, Run};
 use serde_json::{Value, json};
 
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
-
 /// The Secret manifest `kubeconfig --format` printed.
-fn secret(stdout: &str) -> Value {
-    let value: Value = serde_saphyr::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    assert_eq!(value["apiVersion"], "v1", "{stdout}");
-    assert_eq!(value["kind"], "Secret", "{stdout}");
+fn secret(run: &Run) -> Value {
+    let value = run.stdout_yaml();
+    assert_eq!(value["apiVersion"], "v1", "{}", run.stdout);
+    assert_eq!(value["kind"], "Secret", "{}", run.stdout);
     value
 }
 
@@ -40,8 +37,8 @@ async fn the_argocd_and_flux_secrets_hold_a_credential_scoped_to_the_grant() {
     let run = kscope
         .run(["kubeconfig", &ns, "argocd", "--format", "argocd"])
         .expect_code(0);
-    assert!(run.stderr.contains("credential"), "{}", run.stderr);
-    let argo = secret(&run.stdout);
+    run.stderr_contains("credential");
+    let argo = secret(&run);
     assert_eq!(argo["metadata"]["namespace"], "argocd");
     assert_eq!(
         argo["metadata"]["labels"]["argocd.argoproj.io/secret-type"],
@@ -66,16 +63,11 @@ async fn the_argocd_and_flux_secrets_hold_a_credential_scoped_to_the_grant() {
     });
     let path = kscope.path("argo.kubeconfig");
     std::fs::write(&path, kubeconfig.to_string()).unwrap();
-    let run = kubectl_as(&dir, &path, &["get", "deployments", "-n", &ns]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    kubectl_as(&dir, &path, &["get", "deployments", "-n", &ns]).expect_code(0);
     for elsewhere in ["default", "kube-system"] {
         let run = kubectl_as(&dir, &path, &["get", "deployments", "-n", elsewhere]);
-        assert_ne!(run.code, 0, "{elsewhere}: {}", run.stdout);
-        assert!(
-            run.stderr.contains("Forbidden"),
-            "{elsewhere}: {}",
-            run.stderr
-        );
+        assert_ne!(run.code, 0, "{elsewhere}: {}", run.describe());
+        run.stderr_contains("Forbidden");
     }
 
     // Flux: the kubeconfig under `value`, in the namespace given.
@@ -90,15 +82,13 @@ async fn the_argocd_and_flux_secrets_hold_a_credential_scoped_to_the_grant() {
             "flux-system",
         ])
         .expect_code(0);
-    let flux = secret(&run.stdout);
+    let flux = secret(&run);
     assert_eq!(flux["metadata"]["namespace"], "flux-system");
     let value = flux["stringData"]["value"].as_str().unwrap();
     let path = kscope.path("flux.kubeconfig");
     std::fs::write(&path, value).unwrap();
-    let run = kubectl_as(&dir, &path, &["get", "configmaps"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = kubectl_as(&dir, &path, &["get", "configmaps", "-n", "default"]);
-    assert!(run.stderr.contains("Forbidden"), "{}", run.stderr);
+    kubectl_as(&dir, &path, &["get", "configmaps"]).expect_code(0);
+    kubectl_as(&dir, &path, &["get", "configmaps", "-n", "default"]).stderr_contains("Forbidden");
 
     // The gitops template syncs workloads, and reads no Secret and writes no RBAC.
     let manifest = kscope.path("app.yaml");
@@ -131,14 +121,14 @@ async fn the_argocd_and_flux_secrets_hold_a_credential_scoped_to_the_grant() {
 #[test]
 fn flux_needs_the_namespace_its_secret_goes_to() {
     let mut kscope = Kscope::new().env("KUBECONFIG", "/nonexistent/kubeconfig");
-    let run = kscope
+    kscope
         .run(["kubeconfig", "ns", "sa", "--format", "flux"])
-        .expect_code(2);
-    assert!(run.stderr.contains("--secret-namespace"), "{}", run.stderr);
-    let run = kscope
+        .expect_code(2)
+        .stderr_contains("--secret-namespace");
+    kscope
         .run(["kubeconfig", "ns", "sa", "--name", "prod"])
-        .expect_code(2);
-    assert!(run.stderr.contains("--format argocd"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("--format argocd");
 }
 
 /// The token of a delivered Argo CD Secret, read back from the management cluster.
@@ -198,12 +188,9 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
         "two",
     ];
     let run = kscope.run(deliver).expect_code(0);
-    assert!(run.stdout.is_empty(), "nothing printed: {}", run.stdout);
-    assert!(
-        run.stderr.contains("created in context two"),
-        "{}",
-        run.stderr
-    );
+    // Nothing printed: the credential went to the management cluster.
+    run.stdout_is_empty()
+        .stderr_contains("created in context two");
     let listed = kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(mgmt.clone(), &argocd)
         .list(&kube::api::ListParams::default().labels("argocd.argoproj.io/secret-type=cluster"))
         .await
@@ -215,7 +202,8 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
         "{name}"
     );
     let (token, version) = delivered_token(&mgmt, &argocd, &name).await;
-    assert!(!run.stderr.contains(&token), "the token is never printed");
+    // The token is never printed.
+    run.stderr_lacks(&token);
     let path = with_token(&kscope, &workload, &token, "delivered.kubeconfig");
     let run = runner::kubectl_as(
         common::kubectl(&workload),
@@ -225,8 +213,10 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     // Again, with the same long-lived token: nothing is sent.
-    let run = kscope.run(deliver).expect_code(0);
-    assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    kscope
+        .run(deliver)
+        .expect_code(0)
+        .stderr_contains("nothing was sent");
     assert_eq!(delivered_token(&mgmt, &argocd, &name).await.1, version);
 
     // rotate puts the new token there, in place; the old one is refused.
@@ -239,14 +229,9 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
         "-o",
         kscope.path("rotated.kubeconfig").to_str().unwrap(),
     ]);
-    let run = run.expect_code(0);
-    assert!(
-        run.stderr.contains(&format!(
-            "the new credential is in Secret {argocd}/{name} in context two"
-        )),
-        "{}",
-        run.stderr
-    );
+    run.expect_code(0).stderr_contains(&format!(
+        "the new credential is in Secret {argocd}/{name} in context two"
+    ));
     let (rotated, _) = delivered_token(&mgmt, &argocd, &name).await;
     assert_ne!(rotated, token);
     let path = with_token(&kscope, &workload, &rotated, "rotated-token.kubeconfig");
@@ -262,12 +247,8 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
         &old,
         &["get", "deployments", "-n", &ns],
     );
-    assert_ne!(run.code, 0, "the old token is refused");
-    assert!(
-        run.stderr.contains("Unauthorized") || run.stderr.contains("must be logged in"),
-        "{}",
-        run.stderr
-    );
+    assert_ne!(run.code, 0, "the old token is refused\n{}", run.describe());
+    run.stderr_contains_any(&["Unauthorized", "must be logged in"]);
 }
 
 #[tokio::test]
@@ -301,8 +282,7 @@ async fn apply_delivers_each_tenants_secret_and_prune_takes_it_away() {
     let apply = |kscope: &mut Kscope, extra: &[&str]| {
         let mut args = vec!["--context", "one", "apply", "-f", &f, "-o", "json"];
         args.extend(extra);
-        let run = kscope.run(&args).expect_code(0);
-        let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
+        let parsed = kscope.run(&args).expect_code(0).stdout_json();
         parsed["items"].as_array().unwrap().clone()
     };
     let items = apply(&mut kscope, &[]);

@@ -5,18 +5,12 @@
 mod common;
 mod runner;
 
-use std::path::Path;
-
+use common::admin;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use runner::Kscope;
 use serde_json::json;
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
 
 /// "Please check my kubeconfig": the file's exec plugin would run on the admin's machine.
 #[tokio::test]
@@ -48,7 +42,7 @@ async fn a_handed_in_kubeconfig_with_an_exec_plugin_runs_nothing() {
         plugin = plugin.display(),
     );
     std::fs::write(&file, text).unwrap();
-    let run = kscope
+    kscope
         .run([
             "check",
             &ns,
@@ -56,12 +50,9 @@ async fn a_handed_in_kubeconfig_with_an_exec_plugin_runs_nothing() {
             "--kubeconfig-file",
             file.to_str().unwrap(),
         ])
-        .expect_code(2);
-    assert!(
-        run.stderr.contains("an exec plugin") && run.stderr.contains("--trust-kubeconfig-file"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(2)
+        .stderr_contains("an exec plugin")
+        .stderr_contains("--trust-kubeconfig-file");
     assert!(!marker.exists(), "the handed-in exec plugin ran");
 }
 
@@ -92,12 +83,11 @@ async fn an_access_record_that_names_a_path_is_refused() {
             .patch("ci", &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .unwrap();
-        let run = kscope.run(["check", &ns, "ci"]).expect_code(1);
-        assert!(
-            run.stderr.contains("unknown kscope.dev/access"),
-            "{record}: {}",
-            run.stderr
-        );
+        kscope
+            .run(["check", &ns, "ci"])
+            .about(format!("kscope.dev/access: {record}"))
+            .expect_code(1)
+            .stderr_contains("unknown kscope.dev/access");
     }
 }
 
@@ -124,31 +114,18 @@ async fn escape_sequences_from_the_cluster_are_printed_escaped() {
         .create(&PostParams::default(), &binding)
         .await
         .unwrap();
-    let run = admin(&dir).run(["audit", "-n", &ns, "--fail-on", "high"]);
-    assert!(
-        run.stdout.contains(&format!("RoleBinding {ns}/weird"))
-            && run
-                .stdout
-                .contains("User mallory\\u{1b}[2J\\u{1b}]0;owned\\u{7}"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        !run.stdout.contains('\u{1b}'),
-        "a raw escape reached the terminal"
-    );
-    assert!(
-        !run.stderr.contains('\u{1b}'),
-        "a raw escape reached the terminal"
-    );
-    assert!(
-        !run.stdout.contains('\u{7}'),
-        "a raw BEL reached the terminal"
-    );
+    admin(&dir)
+        .run(["audit", "-n", &ns, "--fail-on", "high"])
+        .stdout_contains(&format!("RoleBinding {ns}/weird"))
+        .stdout_contains("User mallory\\u{1b}[2J\\u{1b}]0;owned\\u{7}")
+        // No raw escape or BEL reaches the terminal.
+        .stdout_lacks("\u{1b}")
+        .stderr_lacks("\u{1b}")
+        .stdout_lacks("\u{7}");
 }
 
 /// kscope's label on an object kscope never applied does not make it kscope's: it is not
-/// taken over without --adopt.
+/// taken over without --adopt, and with --adopt kscope applies it, and owns it from then on.
 #[tokio::test]
 async fn a_label_alone_does_not_make_an_object_kscopes() {
     let dir = common::cluster_dir();
@@ -167,17 +144,52 @@ async fn a_label_alone_does_not_make_an_object_kscopes() {
         .await
         .unwrap();
     let mut kscope = admin(&dir);
-    let run = kscope
+    kscope
         .run(["grant", &ns, "ci", "--template", "read-only"])
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("not managed by kscope") && run.stderr.contains("--adopt"),
-        "{}",
-        run.stderr
+        .expect_code(1)
+        .stderr_contains("not managed by kscope")
+        .stderr_contains("--adopt");
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+    let before = accounts.get("ci").await.unwrap();
+    assert_eq!(
+        common::applied_by(&before.metadata, "kscope"),
+        None,
+        "refused, yet kscope applied the ServiceAccount"
     );
+
     kscope
         .run(["grant", &ns, "ci", "--template", "read-only", "--adopt"])
         .expect_code(0);
+    // Adopted: kscope's own apply now holds the labels and records the access.
+    let adopted = accounts.get("ci").await.unwrap();
+    let fields = common::applied_by(&adopted.metadata, "kscope").unwrap_or_else(|| {
+        panic!(
+            "kscope never applied the adopted ServiceAccount: {:?}",
+            adopted.metadata.managed_fields
+        )
+    });
+    for label in ["app.kubernetes.io/managed-by", "kscope.dev/grant"] {
+        assert!(
+            fields["f:metadata"]["f:labels"]
+                .get(format!("f:{label}"))
+                .is_some(),
+            "kscope's apply does not hold {label}: {fields}"
+        );
+    }
+    let labels = adopted.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "kscope");
+    assert_eq!(labels["kscope.dev/grant"], "ci");
+    let annotations = adopted.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(
+        annotations.get("kscope.dev/access").map(String::as_str),
+        Some("template/read-only"),
+        "{annotations:?}"
+    );
+    // From now on it is kscope's: the same grant needs no --adopt, and the grant holds.
+    kscope
+        .run(["grant", &ns, "ci", "--template", "read-only"])
+        .expect_code(0);
+    kscope.run(["check", &ns, "ci"]).expect_code(0);
 }
 
 /// Without the guard, a namespace-admin tenant could have written kscope's marks on its
@@ -198,14 +210,10 @@ async fn delete_namespace_refuses_when_the_tenant_could_have_forged_its_marks() 
         )
         .await
         .unwrap();
-    let run = kscope
+    kscope
         .run(["revoke", &ns, "admin", "--yes", "--delete-namespace"])
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("cannot tell whether it created"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(1)
+        .stderr_contains("cannot tell whether it created");
     let sa = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
         .get_opt("admin")
         .await

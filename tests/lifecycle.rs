@@ -9,6 +9,7 @@ mod runner;
 use std::path::Path;
 use std::time::Duration;
 
+use common::admin;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -18,10 +19,6 @@ use serde_json::json;
 
 fn kubectl_as(dir: &Path, kubeconfig: &Path, args: &[&str]) -> Run {
     runner::kubectl_as(common::kubectl(dir), kubeconfig, args)
-}
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
 }
 
 /// Waits until kubectl with `kubeconfig` is refused with 401 (the server may cache a token it
@@ -113,23 +110,20 @@ async fn revoke_kills_long_lived_and_expiring_kubeconfigs_and_leaves_the_namespa
         ])
         .expect_code(0);
     for file in [&long, &short] {
-        let ok = kubectl_as(&dir, file, &["get", "pods"]);
-        assert_eq!(ok.code, 0, "{}", ok.stderr);
+        kubectl_as(&dir, file, &["get", "pods"]).expect_code(0);
     }
 
     // Without a terminal and without --yes: refused before any request, nothing deleted.
-    let run = kscope.run(["revoke", &ns, "ci"]).expect_code(2);
-    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    kscope
+        .run(["revoke", &ns, "ci"])
+        .expect_code(2)
+        .stderr_contains("--yes");
     assert_eq!(grant_objects(&client, &ns, "ci").await.len(), 4);
 
-    let run = kscope
+    kscope
         .run(["revoke", &ns, "ci", "--dry-run"])
-        .expect_code(0);
-    assert!(
-        run.stdout.contains(&format!("Secret {ns}/ci-token")),
-        "{}",
-        run.stdout
-    );
+        .expect_code(0)
+        .stdout_contains(&format!("Secret {ns}/ci-token"));
     assert_eq!(
         grant_objects(&client, &ns, "ci").await.len(),
         4,
@@ -137,11 +131,7 @@ async fn revoke_kills_long_lived_and_expiring_kubeconfigs_and_leaves_the_namespa
     );
 
     let run = kscope.run(["revoke", &ns, "ci", "--yes"]).expect_code(0);
-    assert!(
-        run.stdout.contains("the old token is refused (401)"),
-        "{}",
-        run.stdout
-    );
+    run.stdout_contains("the old token is refused (401)");
     let rows: Vec<&str> = run.stdout.lines().skip(1).take(4).collect();
     assert!(
         rows[0].starts_with("RoleBinding ") && rows[1].starts_with("Secret "),
@@ -166,26 +156,22 @@ async fn revoke_kills_long_lived_and_expiring_kubeconfigs_and_leaves_the_namespa
         vec!["check", &ns, "ci"],
         vec!["revoke", &ns, "ci", "--yes"],
     ] {
-        let run = kscope.run(&args).expect_code(1);
-        assert!(
-            run.stderr.contains("revoked, or never made"),
-            "{args:?}: {}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains(&format!("kscope grant {ns} ci")),
-            "{args:?}: {}",
-            run.stderr
-        );
+        kscope
+            .run(&args)
+            .expect_code(1)
+            .stderr_contains("revoked, or never made")
+            .stderr_contains(&format!("kscope grant {ns} ci"));
     }
     // The local memory forgot it: no argument no longer means the revoked grant.
-    let run = kscope.run(["kubeconfig"]).expect_code(1);
-    assert!(run.stderr.contains("no grant named"), "{}", run.stderr);
+    kscope
+        .run(["kubeconfig"])
+        .expect_code(1)
+        .stderr_contains("no grant named");
 
     // A namespace kscope created goes with --delete-namespace; one it did not create stays.
     let own = common::unique_name("own");
     kscope.run(["grant", &own, "ci"]).expect_code(0);
-    let run = kscope
+    let report = kscope
         .run([
             "revoke",
             &own,
@@ -195,8 +181,8 @@ async fn revoke_kills_long_lived_and_expiring_kubeconfigs_and_leaves_the_namespa
             "-o",
             "json",
         ])
-        .expect_code(0);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        .expect_code(0)
+        .stdout_json();
     assert_eq!(report["kind"], "Revocation");
     assert_eq!(report["namespaceFate"], "deleted");
     assert!(report["tokenRefusedAfter"].is_number(), "{report}");
@@ -208,14 +194,10 @@ async fn revoke_kills_long_lived_and_expiring_kubeconfigs_and_leaves_the_namespa
     let theirs = common::unique_name("theirs");
     common::create_namespace(&client, &theirs).await;
     kscope.run(["grant", &theirs, "ci"]).expect_code(0);
-    let run = kscope
+    kscope
         .run(["revoke", &theirs, "ci", "--yes", "--delete-namespace"])
-        .expect_code(0);
-    assert!(
-        run.stdout.contains("stays: kscope did not create it"),
-        "{}",
-        run.stdout
-    );
+        .expect_code(0)
+        .stdout_contains("stays: kscope did not create it");
 }
 
 #[tokio::test]
@@ -243,26 +225,14 @@ async fn revoke_leaves_what_kscope_does_not_manage_and_finishes_an_interrupted_r
         .await
         .unwrap();
 
-    let run = kscope
+    kscope
         .run(["revoke", &ns, "app", "--yes", "--delete-namespace"])
-        .expect_code(0);
-    assert!(
-        run.stdout.contains("left (not managed by kscope)"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("already gone, and its tokens with it"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains(&format!(
+        .expect_code(0)
+        .stdout_contains("left (not managed by kscope)")
+        .stdout_contains("already gone, and its tokens with it")
+        .stdout_contains(&format!(
             "Namespace {ns} stays: it holds objects kscope does not manage"
-        )),
-        "{}",
-        run.stdout
-    );
+        ));
     let role = Api::<Role>::namespaced(client.clone(), &ns)
         .get_opt("app")
         .await
@@ -287,42 +257,29 @@ async fn rotate_replaces_the_token_and_writes_a_private_kubeconfig() {
     kscope
         .run(["kubeconfig", &ns, "deploy", "-o", old.to_str().unwrap()])
         .expect_code(0);
-    let ok = kubectl_as(&dir, &old, &["get", "pods"]);
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    kubectl_as(&dir, &old, &["get", "pods"]).expect_code(0);
 
     let new = kscope.path("new.kubeconfig");
-    let run = kscope
+    kscope
         .run(["rotate", &ns, "deploy", "-o", new.to_str().unwrap()])
-        .expect_code(0);
-    assert!(
-        run.stderr.contains("the old token is refused (401)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains(&format!("accepted as system:serviceaccount:{ns}:deploy")),
-        "{}",
-        run.stderr
-    );
+        .expect_code(0)
+        .stderr_contains("the old token is refused (401)")
+        .stderr_contains(&format!("accepted as system:serviceaccount:{ns}:deploy"));
     refused(&dir, &old, &ns).await;
-    let ok = kubectl_as(&dir, &new, &["get", "pods"]);
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    kubectl_as(&dir, &new, &["get", "pods"]).expect_code(0);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     // The same rules as kubeconfig --output: no silent overwrite.
-    let run = kscope
+    kscope
         .run(["rotate", &ns, "deploy", "-o", new.to_str().unwrap()])
-        .expect_code(2);
-    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("already exists");
 
-    let run = kscope.run(["rotate", &ns, "nobody"]).expect_code(1);
-    assert!(
-        run.stderr.contains(&format!("kscope grant {ns} nobody")),
-        "{}",
-        run.stderr
-    );
+    kscope
+        .run(["rotate", &ns, "nobody"])
+        .expect_code(1)
+        .stderr_contains(&format!("kscope grant {ns} nobody"));
 }
 
 #[tokio::test]
@@ -339,19 +296,15 @@ async fn list_shows_grants_drift_and_last_use_with_a_fixed_number_of_requests() 
     // 20 grants, made by several kscope processes at once (they share one state file).
     let handles: Vec<_> = (0..20)
         .map(|i| {
-            let (many, home) = (many.clone(), kscope.home().to_path_buf());
-            let admin_path = common::admin_kubeconfig_path(&dir);
+            let (many, home, dir) = (many.clone(), kscope.home().to_path_buf(), dir.clone());
             std::thread::spawn(move || {
-                let mut k = Kscope::new()
-                    .kubeconfig(&admin_path)
-                    .env("XDG_STATE_HOME", home.join("state"));
+                let mut k = admin(&dir).env("XDG_STATE_HOME", home.join("state"));
                 k.run(["grant", &many, &format!("sa{i}"), "--cluster-role", "view"])
             })
         })
         .collect();
     for handle in handles {
-        let run = handle.join().unwrap();
-        assert_eq!(run.code, 0, "{}", run.stderr);
+        handle.join().unwrap().expect_code(0);
     }
 
     let run = kscope.run(["list", "-n", &few, "-v"]).expect_code(0);
@@ -377,8 +330,7 @@ async fn list_shows_grants_drift_and_last_use_with_a_fixed_number_of_requests() 
     kscope
         .run(["kubeconfig", &few, "sa2", "-o", file.to_str().unwrap()])
         .expect_code(0);
-    let ok = kubectl_as(&dir, &file, &["get", "pods"]);
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    kubectl_as(&dir, &file, &["get", "pods"]).expect_code(0);
     let json = common::eventually(
         "the last-used label appears",
         Duration::from_secs(20),
@@ -404,9 +356,11 @@ async fn list_shows_grants_drift_and_last_use_with_a_fixed_number_of_requests() 
     assert_eq!(items[0]["access"], "template/namespace-admin");
     assert!(items[0]["tokenCreated"].is_string());
     assert_eq!(items[1]["status"], "RoleBinding missing");
-    let table = kscope.run(["list", "-n", &few]).expect_code(0);
-    assert!(table.stdout.starts_with("NAMESPACE"), "{}", table.stdout);
-    assert!(table.stdout.contains("never"), "{}", table.stdout);
+    kscope
+        .run(["list", "-n", &few])
+        .expect_code(0)
+        .stdout_starts_with("NAMESPACE")
+        .stdout_contains("never");
 }
 
 /// The RoleBinding's roleRef as `Kind/name`.
@@ -448,7 +402,7 @@ async fn access_changes_in_every_direction_replace_the_binding() {
         let mut args = vec!["grant", ns.as_str(), "sw", "-o", "json"];
         args.extend(flags);
         let run = kscope.run(&args).expect_code(0);
-        let parsed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let parsed = run.stdout_json();
         let binding = parsed["items"]
             .as_array()
             .unwrap()
@@ -477,8 +431,10 @@ async fn access_changes_in_every_direction_replace_the_binding() {
         .patch("sw", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
-    let run = kscope.run(["check", &ns, "sw"]).expect_code(3);
-    assert!(run.stdout.contains("binds Role/sw !"), "{}", run.stdout);
+    kscope
+        .run(["check", &ns, "sw"])
+        .expect_code(3)
+        .stdout_contains("binds Role/sw !");
     kscope
         .run(["grant", &ns, "sw", "--cluster-role", "view"])
         .expect_code(0);
@@ -499,13 +455,10 @@ async fn a_grant_that_cannot_be_remembered_still_succeeds_with_a_warning() {
     let blocker = kscope.path("blocker");
     std::fs::write(&blocker, "not a directory").unwrap();
     let mut kscope = kscope.env("XDG_STATE_HOME", blocker.join("state"));
-    let run = kscope.run(["grant", &ns, "app"]).expect_code(0);
-    assert!(
-        run.stderr
-            .contains("warning: could not record the grant in"),
-        "{}",
-        run.stderr
-    );
+    kscope
+        .run(["grant", &ns, "app"])
+        .expect_code(0)
+        .stderr_contains("warning: could not record the grant in");
     kscope.run(["kubeconfig", &ns, "app"]).expect_code(0);
 }
 
@@ -526,22 +479,15 @@ async fn kubectl_runs_kscope_as_its_plugin() {
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = common::kubectl(&dir)
+    let mut kubectl = common::kubectl(&dir);
+    kubectl
         .env("PATH", path)
         .env("HOME", kscope.home())
-        .args(["kscope", "list", "-n", &ns])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains(&format!("{ns}  ")) && stdout.contains("app"),
-        "{stdout}"
-    );
+        .args(["kscope", "list", "-n", &ns]);
+    Run::of(&mut kubectl)
+        .expect_code(0)
+        .stdout_contains(&format!("{ns}  "))
+        .stdout_contains("app");
 }
 
 /// The tenant mints its own long token, bound to its ServiceAccount rather than to the token
@@ -554,16 +500,11 @@ fn self_minted(
     sa: &str,
     name: &str,
 ) -> std::path::PathBuf {
-    let run = kubectl_as(dir, given, &["create", "token", sa, "--duration=8760h"]);
-    assert_eq!(
-        run.code, 0,
-        "the tenant may mint its own token: {}",
-        run.stderr
-    );
+    // The tenant may mint its own token, and it works.
+    let run = kubectl_as(dir, given, &["create", "token", sa, "--duration=8760h"]).expect_code(0);
     let path = kscope.path(name);
     common::write_token_kubeconfig(dir, run.stdout.trim(), Some(ns), &path);
-    let ok = kubectl_as(dir, &path, &["get", "pods"]);
-    assert_eq!(ok.code, 0, "the self-minted token works: {}", ok.stderr);
+    kubectl_as(dir, &path, &["get", "pods"]).expect_code(0);
     path
 }
 
@@ -590,30 +531,22 @@ async fn a_self_minted_token_is_refused_after_rotate_and_after_revoke() {
     let (mut kscope, given, mine) = granted_and_self_minted(&dir, &ns);
 
     let new = kscope.path("new.kubeconfig");
-    let run = kscope
+    kscope
         .run(["rotate", &ns, "ci", "-o", new.to_str().unwrap()])
-        .expect_code(0);
-    assert!(
-        run.stderr
-            .contains("every earlier token of the ServiceAccount"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(0)
+        .stderr_contains("every earlier token of the ServiceAccount");
     refused(&dir, &mine, &ns).await;
     refused(&dir, &given, &ns).await;
-    let ok = kubectl_as(&dir, &new, &["get", "pods"]);
-    assert_eq!(ok.code, 0, "the new kubeconfig works: {}", ok.stderr);
+    // The new kubeconfig works.
+    kubectl_as(&dir, &new, &["get", "pods"]).expect_code(0);
     // Nothing else of the grant changed: it still checks out.
     kscope.run(["check", &ns, "ci"]).expect_code(0);
 
     let again = self_minted(&dir, &kscope, &new, &ns, "ci", "again.kubeconfig");
-    let run = kscope.run(["revoke", &ns, "ci", "--yes"]).expect_code(0);
-    assert!(
-        run.stdout
-            .contains("a token minted for the ServiceAccount just before is refused (401)"),
-        "{}",
-        run.stdout
-    );
+    kscope
+        .run(["revoke", &ns, "ci", "--yes"])
+        .expect_code(0)
+        .stdout_contains("a token minted for the ServiceAccount just before is refused (401)");
     refused(&dir, &again, &ns).await;
 }
 
@@ -653,13 +586,13 @@ async fn a_revoke_killed_anywhere_leaves_no_token_with_the_grants_access() {
                 "after {delay} ms, with {left:?} left, the self-minted token still lists pods"
             );
         }
-        let run = kscope.run(["revoke", &ns, "ci", "--yes"]);
-        assert!(
-            run.code == 0 || (run.code == 1 && run.stderr.contains("no kscope grant")),
-            "after {delay} ms, the second revoke: {}{}",
-            run.stdout,
-            run.stderr
-        );
+        // The second revoke finishes the job, or finds nothing left to revoke.
+        let run = kscope
+            .run(["revoke", &ns, "ci", "--yes"])
+            .about(format!("the second revoke, after {delay} ms"));
+        if run.code != 0 {
+            run.expect_code(1).stderr_contains("no kscope grant");
+        }
         assert!(grant_objects(&client, &ns, "ci").await.is_empty());
         refused(&dir, &mine, &ns).await;
     }

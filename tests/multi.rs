@@ -6,16 +6,10 @@
 mod common;
 mod runner;
 
-use std::path::Path;
-
+use common::admin;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Api;
 use kube::api::ListParams;
-use runner::Kscope;
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
 
 /// (namespace, name) of the grant's objects in its other namespaces.
 async fn extras(client: &kube::Client, ns: &str, sa: &str) -> (Vec<String>, Vec<String>) {
@@ -90,29 +84,21 @@ async fn one_identity_in_three_namespaces_and_nowhere_else() {
     );
     let contexts: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(contexts.len(), 3, "{}", run.stdout);
-    let current = runner::kubectl_as(common::kubectl(&dir), &path, &["config", "current-context"]);
-    assert!(
-        current.stdout.trim().starts_with(&format!("{ns}/deploy@")),
-        "{}",
-        current.stdout
-    );
+    runner::kubectl_as(common::kubectl(&dir), &path, &["config", "current-context"])
+        .stdout_starts_with(&format!("{ns}/deploy@"));
     for context in &contexts {
-        let run = runner::kubectl_as(
+        runner::kubectl_as(
             common::kubectl(&dir),
             &path,
             &["--context", context, "get", "deployments"],
-        );
-        assert_eq!(run.code, 0, "{context}: {}", run.stderr);
-        let run = runner::kubectl_as(
+        )
+        .expect_code(0);
+        runner::kubectl_as(
             common::kubectl(&dir),
             &path,
             &["--context", context, "get", "deployments", "-n", &elsewhere],
-        );
-        assert!(
-            run.stderr.contains("Forbidden"),
-            "{context}: {}",
-            run.stderr
-        );
+        )
+        .stderr_contains("Forbidden");
     }
     let namespaces: Vec<String> = contexts
         .iter()
@@ -138,10 +124,10 @@ async fn one_identity_in_three_namespaces_and_nowhere_else() {
     }
 
     // check proves every namespace of the grant, and list shows them.
-    let run = kscope
+    let report = kscope
         .run(["check", &ns, "deploy", "-o", "json"])
-        .expect_code(0);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        .expect_code(0)
+        .stdout_json();
     for wanted in [&staging, &prod] {
         assert!(
             report["answers"]
@@ -164,8 +150,10 @@ async fn one_identity_in_three_namespaces_and_nowhere_else() {
             report["containment"]
         );
     }
-    let run = kscope.run(["list", "-n", &ns, "-o", "json"]).expect_code(0);
-    let listed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let listed = kscope
+        .run(["list", "-n", &ns, "-o", "json"])
+        .expect_code(0)
+        .stdout_json();
     assert_eq!(listed["items"][0]["alsoIn"], serde_json::json!(both));
     assert_eq!(
         listed["items"].as_array().unwrap().len(),
@@ -226,10 +214,10 @@ async fn a_tenant_set_grants_across_its_namespaces_and_argocd_sees_them_all() {
         (vec![other.clone()], vec![other.clone()])
     );
     kscope.run(["check", "-f", &f]).expect_code(0);
-    let run = kscope
+    let secret = kscope
         .run(["kubeconfig", &ns, "argocd", "--format", "argocd"])
-        .expect_code(0);
-    let secret: serde_json::Value = serde_saphyr::from_str(&run.stdout).unwrap();
+        .expect_code(0)
+        .stdout_yaml();
     assert_eq!(
         secret["stringData"]["namespaces"],
         format!("{ns},{other}").as_str()
@@ -261,10 +249,10 @@ async fn a_stronger_account_in_another_namespace_of_the_grant_is_found() {
         .expect_code(0);
     common::create_service_account(&client, &other, "builder").await;
     common::bind_cluster_role(&client, &other, "builder-edit", "edit", "builder").await;
-    let run = kscope
+    let report = kscope
         .run(["check", &ns, "dev", "-o", "json"])
-        .expect_code(3);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        .expect_code(3)
+        .stdout_json();
     let open: Vec<&str> = report["containment"]
         .as_array()
         .unwrap()

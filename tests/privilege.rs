@@ -6,20 +6,14 @@
 mod common;
 mod runner;
 
-use std::path::Path;
 use std::time::Duration;
 
+use common::admin;
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
-use runner::Kscope;
 use serde_json::json;
-
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
 
 #[tokio::test]
 async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
@@ -105,7 +99,7 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     let run = kscope
         .run(["check", &dev_ns, "dev", "--all-resources", "-o", "json"])
         .expect_code(0);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = run.stdout_json();
     let exec: Vec<(String, bool)> = report["answers"]
         .as_array()
         .unwrap()
@@ -143,17 +137,7 @@ async fn audit_finds_a_long_lived_token_of_a_cluster_admin_service_account() {
     common::create_namespace(&client, &ns).await;
     common::create_service_account(&client, &ns, "root").await;
     let binding_name = common::unique_name("audit-root");
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": binding_name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": "root", "namespace": ns}],
-    }))
-    .unwrap();
-    let bindings = Api::<ClusterRoleBinding>::all(client.clone());
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    common::bind_cluster_admin(&client, &binding_name, &ns, "root").await;
     common::create_token_secret(&client, &ns, "root-token", "root").await;
     let secrets = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns);
     common::wait_for(
@@ -169,7 +153,7 @@ async fn audit_finds_a_long_lived_token_of_a_cluster_admin_service_account() {
     let run = kscope
         .run(["audit", "-n", &ns, "-o", "json"])
         .expect_code(3);
-    let found: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found = run.stdout_json();
     assert_eq!(found["kind"], "FindingList");
     let high = found["items"]
         .as_array()
@@ -186,19 +170,18 @@ async fn audit_finds_a_long_lived_token_of_a_cluster_admin_service_account() {
         "{high}"
     );
     // Fewer than high does not fail by default; --fail-on low does.
-    bindings
-        .delete(&binding_name, &DeleteParams::default())
-        .await
-        .unwrap();
-    let run = kscope.run(["audit", "-n", &ns]).expect_code(0);
+    common::unbind_cluster_wide(&client, &binding_name).await;
     // A token made seconds ago is not "unused" under the default 30 days; under 1s it is.
-    assert!(!run.stdout.contains("never used"), "{}", run.stdout);
+    kscope
+        .run(["audit", "-n", &ns])
+        .expect_code(0)
+        .stdout_lacks("never used");
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let run = kscope
+    kscope
         .run(["audit", "-n", &ns, "--unused-for", "1s"])
-        .expect_code(0);
-    assert!(run.stdout.contains("was never used"), "{}", run.stdout);
-    assert!(run.stdout.contains("KSCOPE-TOKEN-UNUSED"), "{}", run.stdout);
+        .expect_code(0)
+        .stdout_contains("was never used")
+        .stdout_contains("KSCOPE-TOKEN-UNUSED");
     kscope
         .run([
             "audit",
@@ -225,10 +208,10 @@ async fn a_template_that_escalates_is_refused_unless_allowed() {
     )
     .unwrap();
     let t = template.to_str().unwrap();
-    let run = kscope
+    kscope
         .run(["grant", &ns, "app", "--template", t])
-        .expect_code(2);
-    assert!(run.stderr.contains("template binder lets the tenant step outside its grant: rule 1 grants bind on roles, rolebindings"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("template binder lets the tenant step outside its grant: rule 1 grants bind on roles, rolebindings");
     assert!(
         Api::<Namespace>::all(client.clone())
             .get_opt(&ns)
@@ -241,8 +224,8 @@ async fn a_template_that_escalates_is_refused_unless_allowed() {
         .run(["grant", &ns, "app", "--template", t, "--allow-escalation"])
         .expect_code(0);
     // The default matrix asks about the escalating verbs too, and the grant explains them.
-    let run = kscope
+    kscope
         .run(["check", &ns, "app", "--template", t])
-        .expect_code(0);
-    assert!(run.stdout.contains("BIND"), "{}", run.stdout);
+        .expect_code(0)
+        .stdout_contains("BIND");
 }

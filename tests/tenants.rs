@@ -6,22 +6,16 @@
 mod common;
 mod runner;
 
-use std::path::Path;
-
+use common::admin;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::PostParams;
 use kube::{Api, Client};
 use runner::{Kscope, Run};
 use serde_json::json;
 
-fn admin(dir: &Path) -> Kscope {
-    Kscope::new().kubeconfig(&common::admin_kubeconfig_path(dir))
-}
-
 fn results(run: &Run) -> Vec<serde_json::Value> {
-    let parsed: serde_json::Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    assert_eq!(parsed["kind"], "TenantResultList");
+    let parsed = run.stdout_json();
+    assert_eq!(parsed["kind"], "TenantResultList", "{}", run.describe());
     parsed["items"].as_array().unwrap().clone()
 }
 
@@ -117,14 +111,13 @@ async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
     // The kubeconfigs work with the real kubectl (long-lived and expiring).
     for name in ["sa0", "sa1", "sa5"] {
         let path = kubeconfigs.join(format!("{}_{name}.kubeconfig", namespaces[3]));
-        let run = runner::kubectl_as(common::kubectl(&dir), &path, &["get", "pods"]);
-        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        runner::kubectl_as(common::kubectl(&dir), &path, &["get", "pods"]).expect_code(0);
     }
 
     // Five tenants leave the file: prune revokes exactly them.
     let kept: Vec<String> = tenants[5..].to_vec();
     let file = common::set_file(kscope.home(), &set, &kept);
-    let run = kscope
+    kscope
         .run([
             "apply",
             "-f",
@@ -133,8 +126,8 @@ async fn a_set_of_200_is_applied_reapplied_without_writes_and_pruned_exactly() {
             "-o",
             "json",
         ])
-        .expect_code(2);
-    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+        .expect_code(2)
+        .stderr_contains("--yes");
     let run = kscope
         .run([
             "apply",
@@ -190,33 +183,16 @@ async fn an_invalid_file_is_refused_whole_with_every_line() {
             format!("{{namespace: {ns}, serviceAccount: good}}"),
         ],
     );
-    let run = kscope
-        .run(["apply", "-f", file.to_str().unwrap()])
-        .expect_code(2);
     let f = file.display().to_string();
-    assert!(run.stderr.contains(&format!("{f}:9:")), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("invalid serviceaccount name \"Bad_Name\""),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!("{f}:10:"))
-            && run.stderr.contains("unknown template \"nope\""),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("listed twice (first at line 8)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("has 3 problems; nothing was sent"),
-        "{}",
-        run.stderr
-    );
+    kscope
+        .run(["apply", "-f", file.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_contains(&format!("{f}:9:"))
+        .stderr_contains("invalid serviceaccount name \"Bad_Name\"")
+        .stderr_contains(&format!("{f}:10:"))
+        .stderr_contains("unknown template \"nope\"")
+        .stderr_contains("listed twice (first at line 8)")
+        .stderr_contains("has 3 problems; nothing was sent");
     let namespace = Api::<Namespace>::all(client).get_opt(&ns).await.unwrap();
     assert!(namespace.is_none(), "nothing was created");
 }
@@ -256,11 +232,7 @@ async fn one_failing_tenant_does_not_stop_the_others() {
         run.stdout
     );
     assert_eq!(rows.iter().filter(|r| r["result"] == "created").count(), 4);
-    assert!(
-        run.stderr.contains("1 of 5 tenants failed"),
-        "{}",
-        run.stderr
-    );
+    run.stderr_contains("1 of 5 tenants failed");
 }
 
 #[tokio::test]
@@ -290,14 +262,13 @@ async fn one_set_on_two_clusters_through_two_contexts() {
             out.to_str().unwrap(),
         ])
         .expect_code(0);
-    assert!(run.stdout.starts_with("CONTEXT"), "{}", run.stdout);
+    run.stdout_starts_with("CONTEXT");
     assert_eq!(run.stdout.matches(" created").count(), 2, "{}", run.stdout);
     for (context, dir) in [("one", &first), ("two", &second)] {
         let client = common::admin_client(dir).await;
         assert!(account_exists(&client, &ns, "ci").await, "{context}");
         let path = out.join(context).join(format!("{ns}_ci.kubeconfig"));
-        let run = runner::kubectl_as(common::kubectl(dir), &path, &["get", "pods"]);
-        assert_eq!(run.code, 0, "{context}: {}", run.stderr);
+        runner::kubectl_as(common::kubectl(dir), &path, &["get", "pods"]).expect_code(0);
     }
 }
 
@@ -340,8 +311,10 @@ async fn names_that_read_alike_never_share_a_kubeconfig_file() {
                 "jsonpath={.status.userInfo.username}",
             ],
         );
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        assert_eq!(run.stdout, format!("system:serviceaccount:{ns}:{sa}"));
+        assert_eq!(
+            run.expect_code(0).stdout,
+            format!("system:serviceaccount:{ns}:{sa}")
+        );
     }
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
     use std::os::unix::fs::PermissionsExt;

@@ -9,6 +9,8 @@ mod runner;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::admin;
+use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -65,7 +67,7 @@ async fn acceptance_walkthrough() {
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("ask");
     let sa = "ask-sa";
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
+    let mut kscope = admin(&dir);
 
     // 1. grant: every object exists, the token is filled in.
     let run = kscope.run(["grant", &ns, sa, "-v"]).expect_code(0);
@@ -76,7 +78,7 @@ async fn acceptance_walkthrough() {
         "Role",
         "RoleBinding",
     ] {
-        assert!(run.stdout.contains(kind), "{kind}: {}", run.stdout);
+        run.stdout_contains(kind);
     }
     // The five objects are new; so is the guard's binding for the namespace (the policy may
     // have come with an earlier test's grant).
@@ -105,66 +107,41 @@ async fn acceptance_walkthrough() {
         sa_object.secrets.is_none(),
         "the token Secret must not be listed on the SA"
     );
-    assert!(
-        !run.stderr.contains(&token),
-        "-v output must never hold the token"
-    );
-    assert!(
-        !run.stderr.contains("/api/v1/namespaces?"),
-        "no discovery or listing"
-    );
-    assert!(
-        !run.stderr.contains("/apis?") && !run.stderr.contains("GET /api\n"),
-        "no discovery calls"
-    );
+    // -v output never holds the token, and shows no discovery or listing.
+    run.stderr_lacks(&token)
+        .stderr_lacks("/api/v1/namespaces?")
+        .stderr_lacks("/apis?")
+        .stderr_lacks("GET /api\n");
 
-    // 2. kubeconfig on stdout, as `kscope kubeconfig > ask.kubeconfig`.
+    // 2. kubeconfig on stdout, as `kscope kubeconfig > ask.kubeconfig`: it holds the Secret's
+    // token, and kscope warns that the output is a credential.
     let run = kscope.run(["kubeconfig"]).expect_code(0);
-    assert!(
-        run.stdout.contains(&token),
-        "the kubeconfig holds the Secret's token"
-    );
-    assert!(
-        run.stderr.contains("credential"),
-        "warns that the output is a credential"
-    );
-    assert!(!run.stderr.contains(&token));
+    run.stdout_contains(&token)
+        .stderr_contains("credential")
+        .stderr_lacks(&token);
     let file = kscope.path("ask.kubeconfig");
     std::fs::write(&file, &run.stdout).unwrap();
 
     // 3. the real kubectl with that kubeconfig.
     let denied = kubectl_as(&dir, &file, &["get", "pods", "-n", "default"]);
-    assert_ne!(denied.code, 0);
-    let expected = format!(
+    assert_ne!(denied.code, 0, "{}", denied.describe());
+    denied.stderr_contains(&format!(
         "pods is forbidden: User \"system:serviceaccount:{ns}:{sa}\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
-    );
-    assert!(denied.stderr.contains(&expected), "{}", denied.stderr);
+    ));
     // The context carries the namespace, so a bare `get pods` lands in the tenant namespace.
     for args in [vec!["get", "pods"], vec!["get", "pods", "-n", &ns]] {
-        let ok = kubectl_as(&dir, &file, &args);
-        assert_eq!(ok.code, 0, "{args:?}: {}", ok.stderr);
-        assert!(
-            ok.stderr
-                .contains(&format!("No resources found in {ns} namespace.")),
-            "{}",
-            ok.stderr
-        );
+        kubectl_as(&dir, &file, &args)
+            .expect_code(0)
+            .stderr_contains(&format!("No resources found in {ns} namespace."));
     }
 
     // 4. check exits 0 with the matrix.
-    let run = kscope.run(["check"]).expect_code(0);
-    assert!(
-        run.stdout
-            .contains(&format!("identity: system:serviceaccount:{ns}:{sa}")),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("all 105 answers match the grant"),
-        "{}",
-        run.stdout
-    );
-    let run = kscope
+    kscope
+        .run(["check"])
+        .expect_code(0)
+        .stdout_contains(&format!("identity: system:serviceaccount:{ns}:{sa}"))
+        .stdout_contains("all 105 answers match the grant");
+    kscope
         .run([
             "check",
             &ns,
@@ -172,11 +149,10 @@ async fn acceptance_walkthrough() {
             "--kubeconfig-file",
             file.to_str().unwrap(),
         ])
-        .expect_code(0);
-    assert!(run.stdout.contains("answers match the grant"));
+        .expect_code(0)
+        .stdout_contains("answers match the grant");
     // With only the file, the grant is whoever the file's credential is.
-    let run = Kscope::new()
-        .kubeconfig(&common::admin_kubeconfig_path(&dir))
+    let report = admin(&dir)
         .run([
             "check",
             "--kubeconfig-file",
@@ -184,8 +160,8 @@ async fn acceptance_walkthrough() {
             "-o",
             "json",
         ])
-        .expect_code(0);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        .expect_code(0)
+        .stdout_json();
     assert_eq!(report["apiVersion"], "kscope.dev/v1alpha1");
     assert_eq!(report["kind"], "AccessCheck");
     assert_eq!(report["namespace"], ns.as_str());
@@ -194,8 +170,10 @@ async fn acceptance_walkthrough() {
 
     // 5. grant again: nothing changes, not even a resourceVersion.
     let before = versions(&client, &ns, sa).await;
-    let run = kscope.run(["grant", &ns, sa, "-o", "json"]).expect_code(0);
-    let results: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = kscope
+        .run(["grant", &ns, sa, "-o", "json"])
+        .expect_code(0)
+        .stdout_json();
     assert_eq!(results["kind"], "GrantResultList");
     let outcomes: Vec<&str> = results["items"]
         .as_array()
@@ -222,7 +200,7 @@ async fn acceptance_walkthrough() {
 async fn kubeconfig_file_output_is_private_merges_and_never_overwrites() {
     let dir = common::cluster_dir();
     let ns = common::unique_name("files");
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
+    let mut kscope = admin(&dir);
     kscope
         .run(["grant", &ns, "one", "--template", "read-only"])
         .expect_code(0);
@@ -241,10 +219,10 @@ async fn kubeconfig_file_output_is_private_merges_and_never_overwrites() {
         std::fs::metadata(&a).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let again = kscope
+    kscope
         .run(["kubeconfig", &ns, "one", "--output", a.to_str().unwrap()])
-        .expect_code(2);
-    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+        .expect_code(2)
+        .stderr_contains("already exists");
     kscope
         .run([
             "kubeconfig",
@@ -258,27 +236,17 @@ async fn kubeconfig_file_output_is_private_merges_and_never_overwrites() {
 
     // Two kscope kubeconfigs merge through KUBECONFIG=a:b: both contexts, distinct names.
     let merged = format!("{}:{}", a.display(), b.display());
-    let out = common::kubectl(&dir)
-        .env("KUBECONFIG", &merged)
-        .args(["config", "get-contexts", "-o", "name"])
-        .output()
-        .unwrap();
-    let names = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        names.contains(&format!("{ns}/one@")) && names.contains(&format!("{ns}/two@")),
-        "{names}"
-    );
-    for context in names.lines() {
-        let out = common::kubectl(&dir)
-            .env("KUBECONFIG", &merged)
-            .args(["--context", context, "get", "pods"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{context}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let kubectl = |args: &[&str]| {
+        let mut kubectl = common::kubectl(&dir);
+        kubectl.env("KUBECONFIG", &merged).args(args);
+        Run::of(&mut kubectl)
+    };
+    let names = kubectl(&["config", "get-contexts", "-o", "name"]);
+    names
+        .stdout_contains(&format!("{ns}/one@"))
+        .stdout_contains(&format!("{ns}/two@"));
+    for context in names.stdout.lines() {
+        kubectl(&["--context", context, "get", "pods"]).expect_code(0);
     }
 }
 
@@ -287,10 +255,10 @@ async fn expiring_token_works_and_dies_with_its_secret() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("expiring");
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
+    let mut kscope = admin(&dir);
     kscope.run(["grant", &ns, "ci"]).expect_code(0);
     let file = kscope.path("ci.kubeconfig");
-    let run = kscope
+    kscope
         .run([
             "kubeconfig",
             &ns,
@@ -300,19 +268,14 @@ async fn expiring_token_works_and_dies_with_its_secret() {
             "--output",
             file.to_str().unwrap(),
         ])
-        .expect_code(0);
-    assert!(
-        run.stderr.contains("the token expires at"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(0)
+        .stderr_contains("the token expires at");
     let legacy = token_of(&client, &ns, "ci").await;
     assert!(
         !std::fs::read_to_string(&file).unwrap().contains(&legacy),
         "an expiring token, not the Secret's"
     );
-    let ok = kubectl_as(&dir, &file, &["get", "pods"]);
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    kubectl_as(&dir, &file, &["get", "pods"]).expect_code(0);
 
     Api::<Secret>::namespaced(client.clone(), &ns)
         .delete("ci-token", &DeleteParams::default())
@@ -340,16 +303,14 @@ async fn adopt_is_needed_to_take_over_objects_kscope_did_not_make() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::namespace_with_sa(&client, "adopt", "builder").await;
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
-    let run = kscope.run(["grant", &ns, "builder"]).expect_code(1);
-    assert!(
-        run.stderr.contains(&format!(
+    let mut kscope = admin(&dir);
+    kscope
+        .run(["grant", &ns, "builder"])
+        .expect_code(1)
+        .stderr_contains(&format!(
             "ServiceAccount {ns}/builder already exists and is not managed by kscope"
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("--adopt"));
+        ))
+        .stderr_contains("--adopt");
     let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
     assert!(
         secrets.get_opt("builder-token").await.unwrap().is_none(),
@@ -366,11 +327,38 @@ async fn adopt_is_needed_to_take_over_objects_kscope_did_not_make() {
     kscope
         .run(["grant", &ns, "builder", "--adopt"])
         .expect_code(0);
+    // Adopted: kscope's labels, applied by kscope itself (server-side apply records it).
     let sa = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
         .get("builder")
         .await
         .unwrap();
     assert_eq!(sa.labels()["app.kubernetes.io/managed-by"], "kscope");
+    assert_eq!(sa.labels()["kscope.dev/grant"], "builder");
+    let fields = common::applied_by(&sa.metadata, "kscope").unwrap_or_else(|| {
+        panic!(
+            "kscope never applied the adopted ServiceAccount: {:?}",
+            sa.metadata.managed_fields
+        )
+    });
+    assert!(
+        fields["f:metadata"]["f:labels"]
+            .get("f:app.kubernetes.io/managed-by")
+            .is_some(),
+        "{fields}"
+    );
+    // From now on the grant is kscope's: run again without --adopt, nothing changes.
+    let again = kscope
+        .run(["grant", &ns, "builder", "-o", "json"])
+        .expect_code(0)
+        .stdout_json();
+    let account = again["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "ServiceAccount")
+        .unwrap_or_else(|| panic!("{again}"));
+    assert_eq!(account["result"], "unchanged", "{again}");
+    kscope.run(["check", &ns, "builder"]).expect_code(0);
 }
 
 #[tokio::test]
@@ -386,18 +374,13 @@ async fn escalation_is_refused_before_anything_is_created() {
     common::write_token_kubeconfig(&dir, &token, Some(&ns), &lead);
     let mut kscope = Kscope::new().kubeconfig(&lead);
 
-    let run = kscope.run(["grant", &ns, "tenant"]).expect_code(1);
-    assert!(
-        run.stderr.contains("you may not make this grant: you lack"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("on *"),
-        "names the wildcard it lacks: {}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains(&token));
+    kscope
+        .run(["grant", &ns, "tenant"])
+        .expect_code(1)
+        .stderr_contains("you may not make this grant: you lack")
+        // It names the wildcard it lacks, and never the lead's token.
+        .stderr_contains("on *")
+        .stderr_lacks(&token);
     let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
     assert!(
         sas.get_opt("tenant").await.unwrap().is_none(),
@@ -406,34 +389,28 @@ async fn escalation_is_refused_before_anything_is_created() {
 
     // Another namespace is out of reach altogether: the lead holds nothing there.
     let other = common::unique_name("elsewhere");
-    let run = kscope
+    kscope
         .run(["grant", &other, "tenant", "--template", "developer"])
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("get,create,patch on serviceaccounts"),
-        "{}",
-        run.stderr
-    );
+        .expect_code(1)
+        .stderr_contains("get,create,patch on serviceaccounts");
 
     // The lead itself is a ServiceAccount of the namespace with more than developer: a
     // developer could run a pod as it. That is refused, naming it, until accepted.
-    let run = kscope
+    kscope
         .run(["grant", &ns, "tenant", "--template", "developer"])
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("holds ServiceAccount lead"),
-        "{}",
-        run.stderr
-    );
-    let run = kscope.run([
-        "grant",
-        &ns,
-        "tenant",
-        "--template",
-        "developer",
-        "--allow-shared-namespace",
-    ]);
-    assert_eq!(run.code, 0, "admin may grant developer: {}", run.stderr);
+        .expect_code(1)
+        .stderr_contains("holds ServiceAccount lead");
+    // Accepted, admin may grant developer.
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "tenant",
+            "--template",
+            "developer",
+            "--allow-shared-namespace",
+        ])
+        .expect_code(0);
     std::fs::remove_file(lead).ok();
 }
 
@@ -442,7 +419,7 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("drift");
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
+    let mut kscope = admin(&dir);
     kscope
         .run(["grant", &ns, "app", "--template", "developer"])
         .expect_code(0);
@@ -451,7 +428,7 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
     let holds = kscope
         .run(["check", &ns, "app", "-o", "json", "-v"])
         .expect_code(0);
-    let report: serde_json::Value = serde_json::from_str(&holds.stdout).unwrap();
+    let report = holds.stdout_json();
     let answers = report["answers"].as_array().unwrap();
     assert!(answers.len() > 100, "{}", holds.stdout);
     assert!(
@@ -467,11 +444,7 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
         "{}",
         holds.stderr
     );
-    assert!(
-        !holds.stderr.contains("selfsubjectaccessreviews"),
-        "{}",
-        holds.stderr
-    );
+    holds.stderr_lacks("selfsubjectaccessreviews");
     Api::<RoleBinding>::namespaced(client.clone(), &ns)
         .delete("app", &DeleteParams::default())
         .await
@@ -491,7 +464,7 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
         },
     )
     .await;
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = run.stdout_json();
     let differing = report["answers"]
         .as_array()
         .unwrap()
@@ -503,34 +476,22 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
             assert_eq!(a["allowed"], false, "{a}");
         })
         .count();
-    assert!(differing > 0);
-    assert!(
-        run.stderr.contains("differs from the grant"),
-        "{}",
-        run.stderr
-    );
+    assert!(differing > 0, "{}", run.describe());
+    run.stderr_contains("differs from the grant");
 }
 
 #[tokio::test]
 async fn no_token_controller_means_exit_4_with_the_cause() {
     let dir = common::no_kcm_cluster_dir();
     let ns = common::unique_name("nokcm");
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
-    let run = kscope
+    let mut kscope = admin(&dir);
+    kscope
         .run(["grant", &ns, "waiter", "--timeout", "3s"])
-        .expect_code(4);
-    assert!(
-        run.stderr.contains(&format!(
+        .expect_code(4)
+        .stderr_contains(&format!(
             "the token Secret {ns}/waiter-token was not filled in within 3s"
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("kube-controller-manager"),
-        "{}",
-        run.stderr
-    );
+        ))
+        .stderr_contains("kube-controller-manager");
 }
 
 #[tokio::test]
@@ -541,13 +502,11 @@ async fn a_terminating_namespace_is_explained() {
     let ns = common::unique_name("ending");
     common::create_namespace(&client, &ns).await;
     common::delete_namespace(&client, &ns).await;
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
-    let run = kscope.run(["grant", &ns, "late"]).expect_code(1);
-    assert!(
-        run.stderr.contains("is being deleted (terminating)"),
-        "{}",
-        run.stderr
-    );
+    let mut kscope = admin(&dir);
+    kscope
+        .run(["grant", &ns, "late"])
+        .expect_code(1)
+        .stderr_contains("is being deleted (terminating)");
 }
 
 #[tokio::test]
@@ -555,7 +514,7 @@ async fn a_field_manager_conflict_is_a_409_with_a_hint() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("conflict");
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
+    let mut kscope = admin(&dir);
     kscope
         .run(["grant", &ns, "app", "--template", "read-only"])
         .expect_code(0);
@@ -573,13 +532,46 @@ async fn a_field_manager_conflict_is_a_409_with_a_hint() {
         )
         .await
         .unwrap();
-    let run = kscope
+    kscope
         .run(["grant", &ns, "app", "--template", "read-only"])
-        .expect_code(1);
-    assert!(run.stderr.contains("conflict"), "{}", run.stderr);
-    assert!(run.stderr.contains("--adopt"), "{}", run.stderr);
+        .expect_code(1)
+        .stderr_contains("conflict")
+        .stderr_contains("--adopt");
+    let roles = Api::<Role>::namespaced(client.clone(), &ns);
+    let taken = roles.get("app").await.unwrap();
+    assert!(
+        common::applied_by(&taken.metadata, "someone-else")
+            .is_some_and(|f| f.get("f:rules").is_some()),
+        "{:?}",
+        taken.metadata.managed_fields
+    );
     kscope
         .run(["grant", &ns, "app", "--template", "read-only", "--adopt"])
+        .expect_code(0);
+    // Adopted: the rules are kscope's again, held by kscope's apply alone.
+    let adopted = roles.get("app").await.unwrap();
+    let fields = common::applied_by(&adopted.metadata, "kscope").unwrap_or_else(|| {
+        panic!(
+            "kscope never applied the adopted Role: {:?}",
+            adopted.metadata.managed_fields
+        )
+    });
+    assert!(fields.get("f:rules").is_some(), "{fields}");
+    assert!(
+        common::applied_by(&adopted.metadata, "someone-else")
+            .is_none_or(|f| f.get("f:rules").is_none()),
+        "the other manager still holds the rules: {:?}",
+        adopted.metadata.managed_fields
+    );
+    assert_ne!(
+        adopted.rules, taken.rules,
+        "the other manager's rules are still in place"
+    );
+    assert_eq!(adopted.labels()["app.kubernetes.io/managed-by"], "kscope");
+    // The grant holds again, and needs no --adopt any more.
+    kscope.run(["check", &ns, "app"]).expect_code(0);
+    kscope
+        .run(["grant", &ns, "app", "--template", "read-only"])
         .expect_code(0);
 }
 
@@ -635,11 +627,7 @@ async fn api_failures_become_sentences() {
             .kubeconfig(kubeconfig)
             .run(args)
             .expect_code(1);
-        assert!(
-            run.stderr.contains(says),
-            "{args:?} should say {says:?}: {}",
-            run.stderr
-        );
+        run.stderr_contains(says).stderr_contains("hint: ");
         assert_eq!(
             run.stderr
                 .lines()
@@ -647,9 +635,8 @@ async fn api_failures_become_sentences() {
                 .count(),
             1,
             "{}",
-            run.stderr
+            run.describe()
         );
-        assert!(run.stderr.contains("hint: "), "{}", run.stderr);
     }
     for path in [refused, wrong_ca, unauthorized] {
         std::fs::remove_file(path).ok();
@@ -662,15 +649,103 @@ async fn server_dry_run_validates_without_persisting() {
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("validate");
     common::create_namespace(&client, &ns).await;
-    let mut kscope = Kscope::new().kubeconfig(&common::admin_kubeconfig_path(&dir));
-    let run = kscope
+    let mut kscope = admin(&dir);
+    kscope
         .run(["grant", &ns, "probe", "--dry-run=server"])
+        .expect_code(0)
+        .stdout_contains("created")
+        .stderr_contains("the API server accepted every object; nothing was persisted");
+    // Every object the server accepted, each with what the grant would do to it: the
+    // namespace exists and is left alone; the grant's objects and the guard's binding for the
+    // namespace would be created. (The guard's policy is shared by every grant on the
+    // cluster: another test may have made it already.)
+    let run = kscope
+        .run(["grant", &ns, "probe", "--dry-run=server", "-o", "json"])
         .expect_code(0);
-    assert!(run.stdout.contains("created"), "{}", run.stdout);
-    let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+    let report = run.stdout_json();
+    assert_eq!(report["kind"], "GrantResultList", "{report}");
+    let reported: Vec<[String; 3]> = report["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"))
+        .iter()
+        .map(|o| ["kind", "name", "result"].map(|key| o[key].as_str().unwrap_or("?").to_string()))
+        .collect();
+    let policy = reported
+        .iter()
+        .find(|[kind, ..]| kind == "ValidatingAdmissionPolicy")
+        .map(|[.., result]| result.clone())
+        .unwrap_or_else(|| panic!("no ValidatingAdmissionPolicy: {report}"));
+    assert!(policy == "created" || policy == "unchanged", "{report}");
+    let expected: Vec<[String; 3]> = [
+        ["Namespace", ns.as_str(), "exists"],
+        ["ServiceAccount", format!("{ns}/probe").as_str(), "created"],
+        ["Secret", format!("{ns}/probe-token").as_str(), "created"],
+        ["Role", format!("{ns}/probe").as_str(), "created"],
+        ["RoleBinding", format!("{ns}/probe").as_str(), "created"],
+        [
+            "ValidatingAdmissionPolicy",
+            "kscope-tenant-guard",
+            policy.as_str(),
+        ],
+        [
+            "ValidatingAdmissionPolicyBinding",
+            format!("kscope-tenant-guard.{ns}").as_str(),
+            "created",
+        ],
+    ]
+    .into_iter()
+    .map(|row| row.map(String::from))
+    .collect();
+    assert_eq!(reported, expected, "{}", run.describe());
+
+    // A server dry run persists nothing of what it reported.
+    let gone = |found: Option<kube::core::ObjectMeta>, what: &str| {
+        assert!(found.is_none(), "{what} was persisted: {found:?}");
+    };
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+    gone(
+        accounts.get_opt("probe").await.unwrap().map(|o| o.metadata),
+        "the ServiceAccount",
+    );
+    let secrets = Api::<Secret>::namespaced(client.clone(), &ns);
+    gone(
+        secrets
+            .get_opt("probe-token")
+            .await
+            .unwrap()
+            .map(|o| o.metadata),
+        "the token Secret",
+    );
+    let roles = Api::<Role>::namespaced(client.clone(), &ns);
+    gone(
+        roles.get_opt("probe").await.unwrap().map(|o| o.metadata),
+        "the Role",
+    );
+    let bindings = Api::<RoleBinding>::namespaced(client.clone(), &ns);
+    gone(
+        bindings.get_opt("probe").await.unwrap().map(|o| o.metadata),
+        "the RoleBinding",
+    );
+    let guards = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
+    gone(
+        guards
+            .get_opt(&format!("kscope-tenant-guard.{ns}"))
+            .await
+            .unwrap()
+            .map(|o| o.metadata),
+        "the guard's binding",
+    );
+    // The namespace is left as the admin made it.
+    let namespace = Api::<Namespace>::all(client.clone())
+        .get(&ns)
+        .await
+        .unwrap();
     assert!(
-        sas.get_opt("probe").await.unwrap().is_none(),
-        "a server dry run persists nothing"
+        !namespace
+            .labels()
+            .contains_key("app.kubernetes.io/managed-by"),
+        "the namespace was changed: {:?}",
+        namespace.labels()
     );
 }
 
@@ -678,21 +753,14 @@ async fn server_dry_run_validates_without_persisting() {
 async fn without_arguments_kubeconfig_lists_the_grants() {
     let dir = common::cluster_dir();
     let ns = common::unique_name("listed");
-    Kscope::new()
-        .kubeconfig(&common::admin_kubeconfig_path(&dir))
+    admin(&dir)
         .run(["grant", &ns, "someone", "--template", "read-only"])
         .expect_code(0);
     // A fresh home remembers no grant: kscope names the ones it can see (it asked the
     // server for them, so this is exit 1, not the "nothing sent" exit 2).
-    let run = Kscope::new()
-        .kubeconfig(&common::admin_kubeconfig_path(&dir))
+    admin(&dir)
         .run(["kubeconfig"])
-        .expect_code(1);
-    assert!(run.stderr.contains("no grant named"), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains(&format!("kscope kubeconfig {ns} someone")),
-        "{}",
-        run.stderr
-    );
+        .expect_code(1)
+        .stderr_contains("no grant named")
+        .stderr_contains(&format!("kscope kubeconfig {ns} someone"));
 }

@@ -7,6 +7,7 @@
 //! refusal test.
 
 mod common;
+mod runner;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use kube::Api;
 use kube::config::{Context, NamedCluster, NamedContext};
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
+use runner::Run;
 
 const DOWN: &str = "\x1b[B";
 const ENTER: &str = "\r";
@@ -217,31 +219,24 @@ async fn the_wizard_makes_a_grant_that_kubectl_can_use() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "{}", path.display());
-    let own = kubectl(&dir)
-        .current_dir(user.work())
-        .args(["--kubeconfig", &file, "get", "pods"])
-        .output()
-        .expect("running kubectl");
-    let said =
-        String::from_utf8_lossy(&own.stdout).to_string() + &String::from_utf8_lossy(&own.stderr);
-    assert!(own.status.success(), "{said}");
-    assert!(
-        said.contains(&format!("No resources found in {ns} namespace.")),
-        "{said}"
-    );
-    let other = kubectl(&dir)
-        .current_dir(user.work())
-        .args(["--kubeconfig", &file, "get", "pods", "-n", "default"])
-        .output()
-        .expect("running kubectl");
-    let said = String::from_utf8_lossy(&other.stderr);
-    assert!(!other.status.success());
-    assert!(
-        said.contains("Forbidden")
-            && said.contains(&format!("system:serviceaccount:{ns}:ci"))
-            && said.contains("in the namespace \"default\""),
-        "{said}"
-    );
+    // The real kubectl with the file, from where the wizard wrote it.
+    let kubectl_with_file = |args: &[&str]| {
+        let mut kubectl = kubectl(&dir);
+        kubectl
+            .current_dir(user.work())
+            .args(["--kubeconfig", &file])
+            .args(args);
+        Run::of(&mut kubectl)
+    };
+    kubectl_with_file(&["get", "pods"])
+        .expect_code(0)
+        .stderr_contains(&format!("No resources found in {ns} namespace."));
+    let other = kubectl_with_file(&["get", "pods", "-n", "default"]);
+    assert_ne!(other.code, 0, "{}", other.describe());
+    other
+        .stderr_contains("Forbidden")
+        .stderr_contains(&format!("system:serviceaccount:{ns}:ci"))
+        .stderr_contains("in the namespace \"default\"");
     let state = std::fs::read_to_string(user.state_file()).expect("the remembered grant");
     assert!(state.contains(&ns), "{state}");
 
@@ -335,13 +330,12 @@ fn without_a_terminal_it_refuses_with_the_equivalent_flags() {
         ),
     ];
     for (args, expected) in cases {
-        let mut child = user
-            .kscope(&nowhere, args)
+        let mut command = user.kscope(&nowhere, args);
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting kscope");
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("starting kscope");
         let started = Instant::now();
         while child.try_wait().expect("polling kscope").is_none() {
             assert!(
@@ -351,23 +345,17 @@ fn without_a_terminal_it_refuses_with_the_equivalent_flags() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let out = child.wait_with_output().expect("kscope's output");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?}: data on stdout");
+        // No data on stdout; the usage and the equivalent flags on stderr.
+        let run = Run::from_output(&command, &out).expect_code(2);
+        run.stdout_is_empty();
         for text in expected {
-            assert!(stderr.contains(text), "{args:?}: no {text:?} in:\n{stderr}");
+            run.stderr_contains(text);
         }
     }
 
-    let out = user
-        .kscope(&nowhere, &["wizard", "--namespace", "Bad_Name"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("running kscope");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("invalid namespace name \"Bad_Name\""),
-        "{stderr}"
-    );
+    let mut command = user.kscope(&nowhere, &["wizard", "--namespace", "Bad_Name"]);
+    command.stdin(Stdio::null());
+    Run::of(&mut command)
+        .expect_code(2)
+        .stderr_contains("invalid namespace name \"Bad_Name\"");
 }

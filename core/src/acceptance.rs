@@ -9,13 +9,14 @@ use k8s_openapi::jiff::civil::Date;
 use serde_saphyr::Spanned;
 
 use crate::catalog::{ObjectRef, Rule};
+use crate::object::Kind;
 use crate::tenants::{Problem, at, syntax_problem};
 
 /// One accepted finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acceptance {
     pub rule: Rule,
-    pub kind: String,
+    pub kind: Kind,
     /// `None`: a cluster-scoped object.
     pub namespace: Option<String>,
     /// `None` for `*`: every object of the kind (in the namespace).
@@ -101,7 +102,7 @@ fn one(entry: &Spanned<Fields>, problems: &mut Vec<Problem>) -> Option<Acceptanc
         if rule.is_none() {
             problem(
                 at(&fields["ruleId"]),
-                format!("unknown ruleId {id:?} (kscope audit's rules are listed in the README)"),
+                format!("unknown ruleId {id:?} (kscope audit's rules are listed in docs/audit.md)"),
             );
         }
         rule
@@ -138,7 +139,7 @@ fn one(entry: &Spanned<Fields>, problems: &mut Vec<Problem>) -> Option<Acceptanc
     })
 }
 
-type Named = (String, Option<String>, Option<String>);
+type Named = (Kind, Option<String>, Option<String>);
 
 /// `{kind, namespace?, name}` of an entry.
 fn object(
@@ -185,6 +186,21 @@ fn object(
     let kind = field("kind", true);
     let namespace = field("namespace", false);
     let name = field("name", true);
+    let kind = match kind.as_deref().map(|k| (k, Kind::parse(k))) {
+        Some((_, Some(kind))) => Some(kind),
+        Some((other, None)) => {
+            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            problem(
+                at(spanned),
+                format!(
+                    "object's kind {other:?} is not one audit reports (one of {})",
+                    known.join(", ")
+                ),
+            );
+            None
+        }
+        None => None,
+    };
     if !ok {
         return None;
     }
@@ -210,11 +226,14 @@ mod tests {
 ";
         let accepted = parse(text).unwrap();
         assert_eq!(accepted.len(), 2);
-        let secret = ObjectRef::named("Secret ops/break-glass");
+        let secret = ObjectRef::namespaced(Kind::Secret, "ops", "break-glass");
         assert!(accepted[0].covers(Rule::TokenUnused, &secret));
         assert!(!accepted[0].covers(Rule::PowerfulToken, &secret));
-        assert!(!accepted[0].covers(Rule::TokenUnused, &ObjectRef::named("Secret dev/x")));
-        let binding = ObjectRef::named("ClusterRoleBinding everyone-views");
+        assert!(!accepted[0].covers(
+            Rule::TokenUnused,
+            &ObjectRef::namespaced(Kind::Secret, "dev", "x")
+        ));
+        let binding = ObjectRef::cluster_scoped(Kind::ClusterRoleBinding, "everyone-views");
         assert!(accepted[1].covers(Rule::BroadGroupBinding, &binding));
         let today: Date = "2026-12-01".parse().unwrap();
         assert!(!accepted[0].expired(today));

@@ -255,21 +255,126 @@ pub struct Report {
     pub containment: Vec<PathProbe>,
     /// The namespace's enforced Pod Security level, as read (`None`: no label, or unreadable).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pod_security: Option<String>,
+    pub pod_security: Option<crate::spec::Enforced>,
 }
 
 /// One path out of the namespace, tried as the ServiceAccount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PathProbe {
-    /// What was tried, in words.
-    pub path: String,
+    /// What was tried: `path` (in words) and `id` (stable) in JSON and YAML.
+    #[serde(flatten)]
+    pub path: PathOut,
     /// Always `refused`: no path out may be open.
     pub expected: &'static str,
     pub refused: bool,
     /// The server's words: why it refused, or that it would have stored the write; or the
     /// binding that gives another ServiceAccount its power.
     pub reason: String,
+}
+
+/// A path out of the namespace that RBAC rules do not show, as `check` tries it. Its [`id`]
+/// never changes meaning (CI formats track an open path by it); its sentence ([`Display`]) is
+/// for people and may be reworded.
+///
+/// [`id`]: PathOut::id
+/// [`Display`]: std::fmt::Display
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathOut {
+    /// Creating a pod that takes its node, in the grant's own namespace (`home`) or in another
+    /// of its namespaces.
+    HostPod { namespace: String, home: bool },
+    /// Changing the labels of a Namespace of the grant (its Pod Security labels among them).
+    NamespaceRelabel { namespace: String, home: bool },
+    /// Removing kscope's label from the grant's own ServiceAccount.
+    ServiceAccountUnlabel { namespace: String, name: String },
+    /// Removing kscope's label from the grant's own RoleBinding.
+    RoleBindingUnlabel { namespace: String, name: String },
+    /// Writing Endpoints in a namespace of the grant (CVE-2021-25740).
+    EndpointsWrite { namespace: String },
+    /// Acting as another ServiceAccount of the namespace that holds more than the grant.
+    StrongerAccount {
+        namespace: String,
+        service_account: String,
+    },
+}
+
+impl PathOut {
+    /// The stable id of this kind of path.
+    pub fn id(&self) -> &'static str {
+        match self {
+            PathOut::HostPod { .. } => "host-pod",
+            PathOut::NamespaceRelabel { .. } => "namespace-relabel",
+            PathOut::ServiceAccountUnlabel { .. } => "service-account-unlabel",
+            PathOut::RoleBindingUnlabel { .. } => "role-binding-unlabel",
+            PathOut::EndpointsWrite { .. } => "endpoints-write",
+            PathOut::StrongerAccount { .. } => "stronger-account",
+        }
+    }
+
+    /// What tells this path apart from the others of one check, from names only: the id and
+    /// the namespace (and object) it is tried on.
+    pub fn key(&self) -> String {
+        match self {
+            PathOut::HostPod { namespace, .. }
+            | PathOut::NamespaceRelabel { namespace, .. }
+            | PathOut::EndpointsWrite { namespace } => format!("{}:{namespace}", self.id()),
+            PathOut::ServiceAccountUnlabel { namespace, name }
+            | PathOut::RoleBindingUnlabel { namespace, name }
+            | PathOut::StrongerAccount {
+                namespace,
+                service_account: name,
+            } => format!("{}:{namespace}/{name}", self.id()),
+        }
+    }
+}
+
+impl std::fmt::Display for PathOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathOut::HostPod { home: true, .. } => f.write_str(
+                "create a pod that takes its node (privileged, hostPID, hostNetwork, hostPath /)",
+            ),
+            PathOut::HostPod { namespace, .. } => {
+                write!(f, "create a pod that takes its node in {namespace}")
+            }
+            PathOut::NamespaceRelabel {
+                namespace,
+                home: true,
+            } => write!(f, "relabel its Namespace {namespace}"),
+            PathOut::NamespaceRelabel { namespace, .. } => {
+                write!(f, "relabel the Namespace {namespace}")
+            }
+            PathOut::ServiceAccountUnlabel { namespace, name } => write!(
+                f,
+                "remove kscope's label from its ServiceAccount {namespace}/{name}"
+            ),
+            PathOut::RoleBindingUnlabel { namespace, name } => write!(
+                f,
+                "remove kscope's label from its RoleBinding {namespace}/{name}"
+            ),
+            PathOut::EndpointsWrite { namespace } => write!(f, "write Endpoints in {namespace}"),
+            PathOut::StrongerAccount {
+                namespace,
+                service_account,
+            } => write!(
+                f,
+                "act as ServiceAccount {}, which holds more than the grant",
+                service_account_user(namespace, service_account)
+            ),
+        }
+    }
+}
+
+/// `{"path": <sentence>, "id": <id>}`, flattened into its [`PathProbe`].
+impl Serialize for PathOut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("PathOut", 2)?;
+        out.serialize_field("path", &self.to_string())?;
+        out.serialize_field("id", self.id())?;
+        out.end()
+    }
 }
 
 /// What the grant's RoleBinding binds, against what the grant's access says it must bind.
@@ -329,6 +434,71 @@ mod tests {
     use super::*;
     use crate::templates;
     use crate::test_support::rule;
+
+    /// Every path of a grant in `team` that also holds `other`, and one stronger account.
+    fn paths() -> Vec<PathOut> {
+        let team = || "team".to_string();
+        let other = || "other".to_string();
+        vec![
+            PathOut::HostPod {
+                namespace: team(),
+                home: true,
+            },
+            PathOut::NamespaceRelabel {
+                namespace: team(),
+                home: true,
+            },
+            PathOut::ServiceAccountUnlabel {
+                namespace: team(),
+                name: "ci".into(),
+            },
+            PathOut::RoleBindingUnlabel {
+                namespace: team(),
+                name: "ci".into(),
+            },
+            PathOut::EndpointsWrite { namespace: team() },
+            PathOut::HostPod {
+                namespace: other(),
+                home: false,
+            },
+            PathOut::NamespaceRelabel {
+                namespace: other(),
+                home: false,
+            },
+            PathOut::EndpointsWrite { namespace: other() },
+            PathOut::StrongerAccount {
+                namespace: team(),
+                service_account: "boss".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_path_has_a_stable_id_a_distinct_key_and_its_sentence() {
+        let all = paths();
+        let mut keys: Vec<String> = all.iter().map(PathOut::key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), all.len(), "{keys:?}");
+        let probe = PathProbe {
+            path: all[1].clone(),
+            expected: "refused",
+            refused: true,
+            reason: "403: kscope's guard".into(),
+        };
+        let json = serde_json::to_value(&probe).unwrap();
+        assert_eq!(json["path"], "relabel its Namespace team");
+        assert_eq!(json["id"], "namespace-relabel");
+        assert_eq!(json["refused"], true);
+        assert_eq!(
+            all[8].to_string(),
+            "act as ServiceAccount system:serviceaccount:team:boss, which holds more than the grant"
+        );
+        assert_eq!(
+            all[5].to_string(),
+            "create a pod that takes its node in other"
+        );
+    }
 
     #[test]
     fn the_walkthrough_role_allows_the_tenant_namespace_only() {

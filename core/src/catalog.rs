@@ -58,7 +58,7 @@ pub struct About {
 }
 
 impl Rule {
-    /// Every rule `audit` reports, in the README's order.
+    /// Every rule `audit` reports, in docs/audit.md's order.
     pub const AUDIT: [Rule; 13] = [
         Rule::PowerfulToken,
         Rule::TokenInvalidated,
@@ -233,51 +233,7 @@ impl Serialize for Rule {
     }
 }
 
-/// The Kubernetes object a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectRef {
-    pub api_version: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl ObjectRef {
-    /// The object kscope names `Kind namespace/name` (or `Kind name` at cluster scope); the
-    /// API version follows from the kind. Kubernetes names hold no space and no `/`.
-    pub fn named(shown: &str) -> ObjectRef {
-        let (kind, rest) = shown.split_once(' ').unwrap_or((shown, ""));
-        let (namespace, name) = match rest.split_once('/') {
-            Some((namespace, name)) => (Some(namespace.to_string()), name.to_string()),
-            None => (None, rest.to_string()),
-        };
-        let api_version = match kind {
-            "ClusterRoleBinding" | "RoleBinding" | "ClusterRole" | "Role" => {
-                "rbac.authorization.k8s.io/v1"
-            }
-            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding" => {
-                "admissionregistration.k8s.io/v1"
-            }
-            _ => "v1",
-        };
-        ObjectRef {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
-            namespace,
-            name,
-        }
-    }
-
-    /// `Kind namespace/name`, as kscope shows objects.
-    pub fn shown(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
-            None => format!("{} {}", self.kind, self.name),
-        }
-    }
-}
+pub use crate::object::ObjectRef;
 
 #[cfg(test)]
 mod tests {
@@ -296,18 +252,5 @@ mod tests {
             assert!(rule.about().means.ends_with('.') && rule.about().fix.ends_with('.'));
         }
         assert_eq!(Rule::of_id("KSCOPE-NOPE"), None);
-    }
-
-    #[test]
-    fn objects_are_read_back_from_their_names() {
-        let secret = ObjectRef::named("Secret team/ci-token");
-        assert_eq!(secret.api_version, "v1");
-        assert_eq!(secret.namespace.as_deref(), Some("team"));
-        assert_eq!(secret.name, "ci-token");
-        assert_eq!(secret.shown(), "Secret team/ci-token");
-        let binding = ObjectRef::named("ClusterRoleBinding everyone");
-        assert_eq!(binding.api_version, "rbac.authorization.k8s.io/v1");
-        assert_eq!(binding.namespace, None);
-        assert_eq!(binding.shown(), "ClusterRoleBinding everyone");
     }
 }

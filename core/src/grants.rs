@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::kubeconfig::SecretToken;
 use crate::manifest::{ACCESS_ANNOTATION, GRANT_LABEL};
 use crate::names::token_secret_name;
-use crate::spec::AccessRecord;
+use crate::spec::{AccessRecord, Enforced};
 
 /// The label the API server keeps on Secret-based tokens: the date they were last used.
 pub const LAST_USED_LABEL: &str = "kubernetes.io/legacy-token-last-used";
@@ -30,7 +30,7 @@ pub struct GrantRow {
     /// The day the token was last used, as the API server records it.
     pub last_used: Option<String>,
     /// The namespace's enforced Pod Security level (`None`: no label, or not readable).
-    pub pod_security: Option<String>,
+    pub pod_security: Option<Enforced>,
     /// `ok`, or every drift in words.
     pub status: Status,
     /// The grant's other namespaces, as its ServiceAccount records them.
@@ -53,6 +53,8 @@ pub enum Drift {
     },
     /// The ServiceAccount's `kscope.dev/access` is not a record kscope writes.
     UnknownAccess,
+    /// The ServiceAccount's `kscope.dev/also-in` is not a list of namespace names.
+    UnreadableAlsoIn,
 }
 
 impl std::fmt::Display for Drift {
@@ -67,6 +69,7 @@ impl std::fmt::Display for Drift {
                 write!(f, "RoleBinding points to {kind} {name}")
             }
             Drift::UnknownAccess => f.write_str("unknown kscope.dev/access record"),
+            Drift::UnreadableAlsoIn => f.write_str("unreadable kscope.dev/also-in record"),
         }
     }
 }
@@ -120,7 +123,7 @@ pub struct Listed {
     pub roles: Vec<Role>,
     pub role_bindings: Vec<RoleBinding>,
     /// Namespace → its enforced Pod Security level, for the namespaces that have one.
-    pub pod_security: BTreeMap<String, String>,
+    pub pod_security: BTreeMap<String, Enforced>,
 }
 
 /// The grants in `listed`, sorted by namespace and ServiceAccount. Pure.
@@ -218,12 +221,20 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
                     }
                 }
             }
+            let also_in = match parts
+                .service_account
+                .map(|sa| crate::manifest::also_in_of(&sa.metadata))
+            {
+                Some(Ok(namespaces)) => namespaces.iter().map(|n| n.to_string()).collect(),
+                Some(Err(_)) => {
+                    drift.push(Drift::UnreadableAlsoIn);
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
             let secret_meta = parts.secret.map(|s| &s.metadata);
             GrantRow {
-                also_in: parts
-                    .service_account
-                    .map(|sa| crate::manifest::also_in_of(&sa.metadata))
-                    .unwrap_or_default(),
+                also_in,
                 pod_security: listed.pod_security.get(&namespace).cloned(),
                 namespace,
                 service_account,
@@ -322,7 +333,7 @@ mod tests {
                 binding("a", "no-role", "Role", "no-role"),
                 binding("a", "elsewhere", "ClusterRole", "edit"),
             ],
-            pod_security: BTreeMap::from([("a".to_string(), "privileged".to_string())]),
+            pod_security: BTreeMap::from([("a".to_string(), Enforced::parse("privileged"))]),
         };
         let rows = rows(&listed);
         let status: Vec<(&str, &str, String)> = rows
@@ -356,7 +367,13 @@ mod tests {
         assert_eq!(rows[2].last_used.as_deref(), Some("2026-11-28"));
         assert_eq!(rows[1].last_used, None);
         assert_eq!(rows[4].access, None);
-        assert_eq!(rows[0].pod_security.as_deref(), Some("privileged"));
+        assert_eq!(rows[0].pod_security, Some(Enforced::parse("privileged")));
+        assert!(
+            rows[0]
+                .pod_security
+                .as_ref()
+                .is_some_and(Enforced::is_privileged)
+        );
         assert_eq!(rows[3].pod_security, None);
     }
 }

@@ -21,6 +21,7 @@ pub mod invalid;
 pub mod kubeconfig;
 pub mod manifest;
 pub mod names;
+pub mod object;
 pub mod render;
 pub mod report;
 pub mod rules;

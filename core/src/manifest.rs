@@ -58,33 +58,7 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// The kinds of object a grant is made of, in the order they are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Kind {
-    Namespace,
-    ServiceAccount,
-    Secret,
-    Role,
-    RoleBinding,
-    /// kscope's guard (cluster-scoped).
-    ValidatingAdmissionPolicy,
-    /// The guard's binding for one tenant namespace (cluster-scoped).
-    ValidatingAdmissionPolicyBinding,
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Kind::Namespace => "Namespace",
-            Kind::ServiceAccount => "ServiceAccount",
-            Kind::Secret => "Secret",
-            Kind::Role => "Role",
-            Kind::RoleBinding => "RoleBinding",
-            Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
-            Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
-        })
-    }
-}
+pub use crate::object::Kind;
 
 /// An object type a grant is made of, and its [`Kind`].
 pub trait GrantObject {
@@ -126,12 +100,12 @@ pub struct Manifests {
     pub role_binding: RoleBinding,
     /// The same role in each of the grant's other namespaces, bound to the home
     /// ServiceAccount.
-    pub extras: Vec<Extra>,
+    pub also_in: Vec<AlsoIn>,
 }
 
 /// A grant's objects in one of its other namespaces.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Extra {
+pub struct AlsoIn {
     /// As kscope creates it when it is missing (the home namespace's Pod Security).
     pub namespace: Namespace,
     pub role: Option<Role>,
@@ -152,29 +126,50 @@ pub fn extra_name(grant: &GrantRef) -> String {
 }
 
 /// The label selector of a grant's objects in its other namespaces.
-pub fn extra_selector(grant: &GrantRef) -> String {
+pub fn also_in_selector(grant: &GrantRef) -> String {
     format!(
         "{MANAGED_BY}={FIELD_MANAGER},{HOME_LABEL}={},{HOME_GRANT_LABEL}={}",
         grant.namespace, grant.service_account
     )
 }
 
-/// The other namespaces a ServiceAccount's annotation records.
-pub fn also_in_of(meta: &ObjectMeta) -> Vec<String> {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(ALSO_IN_ANNOTATION))
-        .map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+/// A `kscope.dev/also-in` annotation that is not a list of namespace names: data from the
+/// cluster that someone other than kscope wrote, reported as such (never as a kscope bug).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the annotation {ALSO_IN_ANNOTATION} of ServiceAccount {namespace}/{name} is {value:?}, \
+     not a comma-separated list of namespace names (it was changed outside kscope)"
+)]
+pub struct UnreadableAlsoIn {
+    pub namespace: String,
+    pub name: String,
+    pub value: String,
 }
 
-fn extra(spec: &GrantSpec, namespace: &NamespaceName) -> Extra {
+/// The other namespaces a ServiceAccount's annotation records, parsed where they are read.
+pub fn also_in_of(meta: &ObjectMeta) -> Result<Vec<NamespaceName>, UnreadableAlsoIn> {
+    let Some(value) = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ALSO_IN_ANNOTATION))
+    else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|ns| {
+            NamespaceName::parse(ns).map_err(|_| UnreadableAlsoIn {
+                namespace: meta.namespace.clone().unwrap_or_default(),
+                name: meta.name.clone().unwrap_or_default(),
+                value: crate::text::printable(value),
+            })
+        })
+        .collect()
+}
+
+fn also_in(spec: &GrantSpec, namespace: &NamespaceName) -> AlsoIn {
     let grant = spec.grant_ref();
     let name = extra_name(&grant);
     let metadata = ObjectMeta {
@@ -200,7 +195,7 @@ fn extra(spec: &GrantSpec, namespace: &NamespaceName) -> Extra {
         ),
         RoleSource::ClusterRole(cluster_role) => (None, ("ClusterRole", cluster_role.clone())),
     };
-    Extra {
+    AlsoIn {
         namespace: self::namespace(&spec.in_namespace(namespace)),
         role,
         role_binding: RoleBinding {
@@ -364,7 +359,7 @@ pub fn build(spec: &GrantSpec) -> Manifests {
         token_secret: token_secret(&spec.grant_ref(), spec.set.as_deref()),
         role: role(spec),
         role_binding: role_binding(spec),
-        extras: spec.also_in.iter().map(|ns| extra(spec, ns)).collect(),
+        also_in: spec.also_in.iter().map(|ns| also_in(spec, ns)).collect(),
     }
 }
 
@@ -394,7 +389,7 @@ pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String, Un
         docs.push(object_yaml(role)?);
     }
     docs.push(object_yaml(&manifests.role_binding)?);
-    for extra in &manifests.extras {
+    for extra in &manifests.also_in {
         if namespace {
             docs.push(object_yaml(&extra.namespace)?);
         }
@@ -486,6 +481,34 @@ mod tests {
         assert_eq!(
             m.token_secret.metadata.annotations.as_ref().unwrap()[SA_NAME_ANNOTATION],
             "ask-sa"
+        );
+    }
+
+    #[test]
+    fn an_also_in_record_is_parsed_where_it_is_read_and_a_bad_one_is_cluster_data() {
+        let meta = |value: &str| ObjectMeta {
+            namespace: Some("ask".into()),
+            name: Some("ask-sa".into()),
+            annotations: Some([(ALSO_IN_ANNOTATION.to_string(), value.to_string())].into()),
+            ..Default::default()
+        };
+        let read: Vec<String> = also_in_of(&meta("b, c,"))
+            .unwrap()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(read, ["b", "c"]);
+        assert_eq!(also_in_of(&ObjectMeta::default()), Ok(Vec::new()));
+        let bad = also_in_of(&meta("b,Not_A_Namespace\u{1b}[31m")).unwrap_err();
+        assert_eq!(
+            (bad.namespace.as_str(), bad.name.as_str()),
+            ("ask", "ask-sa")
+        );
+        let said = bad.to_string();
+        assert!(said.contains("changed outside kscope"), "{said}");
+        assert!(
+            !said.contains('\u{1b}'),
+            "cluster data is made printable: {said}"
         );
     }
 }

@@ -107,10 +107,60 @@ impl PodSecurity {
             (AUDIT_LABEL.to_string(), PodSecurity::Restricted.to_string()),
         ])
     }
+}
 
+/// A namespace's enforced Pod Security level as its label reads: one of the three levels, or a
+/// value that is none of them (data from the cluster, kept as read so that reports show it,
+/// and never taken for a level that refuses anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enforced {
+    Level(PodSecurity),
+    Unknown(String),
+}
+
+impl Enforced {
     /// The enforced level of a namespace, from its labels; `None` when none is set.
-    pub fn enforced(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
-        labels?.get(ENFORCE_LABEL).cloned()
+    pub fn of(labels: Option<&BTreeMap<String, String>>) -> Option<Enforced> {
+        labels?
+            .get(ENFORCE_LABEL)
+            .map(|value| Enforced::parse(value))
+    }
+
+    pub fn parse(value: &str) -> Enforced {
+        PodSecurity::parse(value)
+            .map(Enforced::Level)
+            .unwrap_or_else(|| Enforced::Unknown(crate::text::printable(value)))
+    }
+
+    /// Pods that take their node are admitted at this level.
+    pub fn is_privileged(&self) -> bool {
+        matches!(self, Enforced::Level(PodSecurity::Privileged))
+    }
+
+    /// Pods that take their node are refused at this level (baseline or restricted).
+    pub fn refuses_host_pods(&self) -> bool {
+        matches!(
+            self,
+            Enforced::Level(PodSecurity::Baseline | PodSecurity::Restricted)
+        )
+    }
+}
+
+impl fmt::Display for Enforced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Enforced::Level(level) => level.fmt(f),
+            Enforced::Unknown(value) => write!(f, "{value:?} (not a Pod Security level)"),
+        }
+    }
+}
+
+impl serde::Serialize for Enforced {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Enforced::Level(level) => s.collect_str(level),
+            Enforced::Unknown(value) => s.serialize_str(value),
+        }
     }
 }
 
@@ -356,6 +406,29 @@ mod tests {
         assert_eq!(
             positive("--timeout", "0s").unwrap_err().to_string(),
             "invalid --timeout \"0s\": it must be positive"
+        );
+    }
+
+    #[test]
+    fn an_enforced_level_is_read_typed_and_an_unknown_value_refuses_nothing() {
+        let labels = |value: &str| {
+            Some(BTreeMap::from([(
+                ENFORCE_LABEL.to_string(),
+                value.to_string(),
+            )]))
+        };
+        let read = |value: &str| Enforced::of(labels(value).as_ref()).unwrap();
+        assert!(read("baseline").refuses_host_pods());
+        assert!(read("restricted").refuses_host_pods());
+        assert!(read("privileged").is_privileged());
+        assert!(!read("privileged").refuses_host_pods());
+        let odd = read("Baseline\u{1b}");
+        assert!(!odd.refuses_host_pods() && !odd.is_privileged());
+        assert!(!odd.to_string().contains('\u{1b}'), "{odd}");
+        assert_eq!(Enforced::of(None), None);
+        assert_eq!(
+            serde_json::to_string(&read("baseline")).unwrap(),
+            "\"baseline\""
         );
     }
 }

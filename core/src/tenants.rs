@@ -203,6 +203,61 @@ pub fn parse(
         })
     };
     let top = (1, 1);
+    let name = header(&document, &mut problem);
+    let Some(spec) = &document.spec else {
+        problem(top, "spec is missing".into());
+        return Err(problems);
+    };
+    let defaults = spec.value.defaults.as_ref();
+    if let Some(defaults) = defaults {
+        for (key, value) in &defaults.value {
+            if !TENANT_FIELDS.contains(&key.as_str()) {
+                problem(
+                    at(value),
+                    format!(
+                        "unknown field spec.defaults.{key} (a tenant has {})",
+                        TENANT_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let tenants = spec.value.tenants.as_deref().unwrap_or_default();
+    if tenants.is_empty() {
+        problem(at(spec), "spec.tenants is missing or empty".into());
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let dirs = templates::user_dirs(template_dir);
+    let mut seen: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut valid = Vec::new();
+    let context = TenantContext {
+        defaults,
+        base,
+        dirs: &dirs,
+        allow,
+        set: &name,
+    };
+    for entry in tenants {
+        if let Some(tenant) = tenant(entry, &context, &mut seen, &mut problem) {
+            valid.push(tenant);
+        }
+    }
+    match name {
+        Some(name) if problems.is_empty() => Ok(TenantSet {
+            name,
+            tenants: valid,
+        }),
+        _ => {
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(problems)
+        }
+    }
+}
+
+/// The set's header: apiVersion, kind and metadata (only `name`, a label value). Returns the
+/// set's name when it is valid.
+fn header(document: &Document, problem: &mut dyn FnMut((u32, u32), String)) -> Option<String> {
+    let top = (1, 1);
     match &document.api_version {
         Some(v) if v.value == API_VERSION => {}
         Some(v) => problem(
@@ -250,256 +305,238 @@ pub fn parse(
             }
         }
     }
-    let Some(spec) = &document.spec else {
-        problem(top, "spec is missing".into());
-        return Err(problems);
+    name
+}
+
+/// What every tenant of the set is read against: the defaults, where relative template paths
+/// start, the user's template folders, what the flags allow, and the set's name.
+struct TenantContext<'a> {
+    defaults: Option<&'a Spanned<Fields>>,
+    base: &'a Path,
+    dirs: &'a [PathBuf],
+    allow: Allowances,
+    set: &'a Option<String>,
+}
+
+/// One tenant of the set, with the defaults filled in; `None` when it has a problem (each one
+/// reported). `seen` remembers the grants listed so far, to report one listed twice.
+fn tenant(
+    entry: &Spanned<Fields>,
+    context: &TenantContext,
+    seen: &mut BTreeMap<(String, String), u32>,
+    problem: &mut dyn FnMut((u32, u32), String),
+) -> Option<Tenant> {
+    let here = at(entry);
+    let field = |key: &str| {
+        entry
+            .value
+            .get(key)
+            .or_else(|| context.defaults.and_then(|d| d.value.get(key)))
     };
-    let defaults = spec.value.defaults.as_ref();
-    if let Some(defaults) = defaults {
-        for (key, value) in &defaults.value {
-            if !TENANT_FIELDS.contains(&key.as_str()) {
-                problem(
-                    at(value),
-                    format!(
-                        "unknown field spec.defaults.{key} (a tenant has {})",
-                        TENANT_FIELDS.join(", ")
-                    ),
-                );
-            }
+    for (key, value) in &entry.value {
+        if !TENANT_FIELDS.contains(&key.as_str()) {
+            problem(
+                at(value),
+                format!(
+                    "unknown field {key} (a tenant has {})",
+                    TENANT_FIELDS.join(", ")
+                ),
+            );
         }
     }
-    let tenants = spec.value.tenants.as_deref().unwrap_or_default();
-    if tenants.is_empty() {
-        problem(at(spec), "spec.tenants is missing or empty".into());
-    }
-    let base = file.parent().unwrap_or(Path::new("."));
-    let dirs = templates::user_dirs(template_dir);
-    let mut seen: BTreeMap<(String, String), u32> = BTreeMap::new();
-    let mut valid = Vec::new();
-    for entry in tenants {
-        let here = at(entry);
-        let field = |key: &str| {
-            entry
-                .value
-                .get(key)
-                .or_else(|| defaults.and_then(|d| d.value.get(key)))
-        };
-        for (key, value) in &entry.value {
-            if !TENANT_FIELDS.contains(&key.as_str()) {
-                problem(
-                    at(value),
-                    format!(
-                        "unknown field {key} (a tenant has {})",
-                        TENANT_FIELDS.join(", ")
-                    ),
-                );
+    let text = |key: &str, problem: &mut dyn FnMut((u32, u32), String)| match field(key) {
+        Some(v) => match v.value.as_str() {
+            Some(s) => Some((s.to_string(), at(v))),
+            None => {
+                problem(at(v), format!("{key} must be a string"));
+                None
             }
+        },
+        None => None,
+    };
+    let namespace = match text("namespace", &mut *problem) {
+        Some((value, pos)) => NamespaceName::parse(&value)
+            .map_err(Invalid::from)
+            .and_then(|ns| {
+                spec::refuse_system_namespace(&ns, context.allow.system_namespace).map(|()| ns)
+            })
+            .map_err(|e| problem(pos, e.to_string()))
+            .ok(),
+        None => {
+            problem(here, "namespace is missing".into());
+            None
         }
-        let text = |key: &str, problem: &mut dyn FnMut((u32, u32), String)| match field(key) {
-            Some(v) => match v.value.as_str() {
-                Some(s) => Some((s.to_string(), at(v))),
-                None => {
-                    problem(at(v), format!("{key} must be a string"));
-                    None
-                }
-            },
-            None => None,
-        };
-        let namespace = match text("namespace", &mut problem) {
-            Some((value, pos)) => NamespaceName::parse(&value)
-                .map_err(Invalid::from)
-                .and_then(|ns| {
-                    spec::refuse_system_namespace(&ns, allow.system_namespace).map(|()| ns)
-                })
-                .map_err(|e| problem(pos, e.to_string()))
+    };
+    let service_account = match text("serviceAccount", &mut *problem) {
+        Some((value, pos)) => ServiceAccountName::parse(&value)
+            .map_err(|e| problem(pos, Invalid::from(e).to_string()))
+            .ok(),
+        None => {
+            problem(here, "serviceAccount is missing".into());
+            None
+        }
+    };
+    // The tenant's own choice of access wins over the defaults' (template or clusterRole).
+    let own = |key: &str| entry.value.contains_key(key);
+    let (template, cluster_role) = if own("template") || own("clusterRole") {
+        (entry.value.get("template"), entry.value.get("clusterRole"))
+    } else {
+        (field("template"), field("clusterRole"))
+    };
+    let role = match (template, cluster_role) {
+        (Some(t), Some(_)) => {
+            problem(
+                at(t),
+                "a tenant has either template or clusterRole, not both".into(),
+            );
+            None
+        }
+        (None, None) => {
+            problem(
+                here,
+                "the tenant has neither template nor clusterRole (set one, or spec.defaults)"
+                    .into(),
+            );
+            None
+        }
+        (Some(t), None) => match t.value.as_str() {
+            Some(name) => template_for(name, context.base, context.dirs)
+                .map(RoleSource::Template)
+                .and_then(|role| spec::refuse_escalation(role, context.allow.escalation))
+                .map_err(|e| problem(at(t), e.to_string()))
                 .ok(),
             None => {
-                problem(here, "namespace is missing".into());
+                problem(at(t), "template must be a string".into());
                 None
             }
-        };
-        let service_account = match text("serviceAccount", &mut problem) {
-            Some((value, pos)) => ServiceAccountName::parse(&value)
-                .map_err(|e| problem(pos, Invalid::from(e).to_string()))
-                .ok(),
-            None => {
-                problem(here, "serviceAccount is missing".into());
-                None
-            }
-        };
-        // The tenant's own choice of access wins over the defaults' (template or clusterRole).
-        let own = |key: &str| entry.value.contains_key(key);
-        let (template, cluster_role) = if own("template") || own("clusterRole") {
-            (entry.value.get("template"), entry.value.get("clusterRole"))
-        } else {
-            (field("template"), field("clusterRole"))
-        };
-        let role = match (template, cluster_role) {
-            (Some(t), Some(_)) => {
+        },
+        (None, Some(c)) => match c.value.as_str().map(names::cluster_role) {
+            Some(Ok(name)) => Some(RoleSource::ClusterRole(name)),
+            _ => {
                 problem(
-                    at(t),
-                    "a tenant has either template or clusterRole, not both".into(),
+                    at(c),
+                    format!("clusterRole {} is not a valid ClusterRole name", c.value),
                 );
                 None
             }
-            (None, None) => {
+        },
+    };
+    let (token, delivery) = match field("kubeconfig") {
+        None => (Some(TokenKind::LongLived), Some(None)),
+        Some(k) => match &k.value {
+            serde_json::Value::Object(options) => {
+                let mut say = |message: String| problem(at(k), message);
+                (
+                    kubeconfig_token(options, &mut say),
+                    kubeconfig_delivery(options, &mut say),
+                )
+            }
+            _ => {
                 problem(
-                    here,
-                    "the tenant has neither template nor clusterRole (set one, or spec.defaults)"
-                        .into(),
+                    at(k),
+                    "kubeconfig must be a map such as {duration: 24h}".into(),
                 );
-                None
+                (None, None)
             }
-            (Some(t), None) => match t.value.as_str() {
-                Some(name) => template_for(name, base, &dirs)
-                    .map(RoleSource::Template)
-                    .and_then(|role| spec::refuse_escalation(role, allow.escalation))
-                    .map_err(|e| problem(at(t), e.to_string()))
-                    .ok(),
-                None => {
-                    problem(at(t), "template must be a string".into());
-                    None
-                }
-            },
-            (None, Some(c)) => match c.value.as_str().map(names::cluster_role) {
-                Some(Ok(name)) => Some(RoleSource::ClusterRole(name)),
-                _ => {
-                    problem(
-                        at(c),
-                        format!("clusterRole {} is not a valid ClusterRole name", c.value),
-                    );
-                    None
-                }
-            },
-        };
-        let (token, delivery) = match field("kubeconfig") {
-            None => (Some(TokenKind::LongLived), Some(None)),
-            Some(k) => match &k.value {
-                serde_json::Value::Object(options) => {
-                    let mut say = |message: String| problem(at(k), message);
-                    (
-                        kubeconfig_token(options, &mut say),
-                        kubeconfig_delivery(options, &mut say),
-                    )
-                }
-                _ => {
-                    problem(
-                        at(k),
-                        "kubeconfig must be a map such as {duration: 24h}".into(),
-                    );
-                    (None, None)
-                }
-            },
-        };
-        let pod_security = match text("podSecurity", &mut problem) {
-            None => Some(PodSecurity::default()),
-            Some((value, pos)) => {
-                let level = PodSecurity::parse(&value);
-                if level.is_none() {
-                    problem(
-                        pos,
-                        format!("podSecurity {value:?} is not restricted, baseline or privileged"),
-                    );
-                }
-                level
+        },
+    };
+    let pod_security = match text("podSecurity", &mut *problem) {
+        None => Some(PodSecurity::default()),
+        Some((value, pos)) => {
+            let level = PodSecurity::parse(&value);
+            if level.is_none() {
+                problem(
+                    pos,
+                    format!("podSecurity {value:?} is not restricted, baseline or privileged"),
+                );
             }
-        };
-        // `namespaces`: the other namespaces of the grant, beside the home `namespace`.
-        let also_in = match field("namespaces") {
-            None => Some(Vec::new()),
-            Some(v) => match v.value.as_array() {
-                Some(items) => {
-                    let mut found = Vec::new();
-                    let mut ok = true;
-                    for item in items {
-                        let parsed = item
-                            .as_str()
-                            .ok_or_else(|| {
-                                "namespaces must be a list of namespace names".to_string()
-                            })
-                            .and_then(|s| {
-                                NamespaceName::parse(s).map_err(|e| Invalid::from(e).to_string())
-                            })
-                            .and_then(|ns| {
-                                spec::refuse_system_namespace(&ns, allow.system_namespace)
-                                    .map(|()| ns)
-                                    .map_err(|e| e.to_string())
-                            });
-                        match parsed {
-                            Ok(ns) if Some(&ns) != namespace.as_ref() && !found.contains(&ns) => {
-                                found.push(ns)
-                            }
-                            Ok(_) => {}
-                            Err(message) => {
-                                problem(at(v), message);
-                                ok = false;
-                            }
+            level
+        }
+    };
+    // `namespaces`: the other namespaces of the grant, beside the home `namespace`.
+    let also_in = match field("namespaces") {
+        None => Some(Vec::new()),
+        Some(v) => match v.value.as_array() {
+            Some(items) => {
+                let mut found = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    let parsed = item
+                        .as_str()
+                        .ok_or_else(|| "namespaces must be a list of namespace names".to_string())
+                        .and_then(|s| {
+                            NamespaceName::parse(s).map_err(|e| Invalid::from(e).to_string())
+                        })
+                        .and_then(|ns| {
+                            spec::refuse_system_namespace(&ns, context.allow.system_namespace)
+                                .map(|()| ns)
+                                .map_err(|e| e.to_string())
+                        });
+                    match parsed {
+                        Ok(ns) if Some(&ns) != namespace.as_ref() && !found.contains(&ns) => {
+                            found.push(ns)
+                        }
+                        Ok(_) => {}
+                        Err(message) => {
+                            problem(at(v), message);
+                            ok = false;
                         }
                     }
-                    found.sort();
-                    ok.then_some(found)
                 }
-                None => {
-                    problem(
-                        at(v),
-                        "namespaces must be a list such as [team-a-staging, team-a-prod]".into(),
-                    );
-                    None
-                }
-            },
-        };
-        if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
-            let key = (ns.to_string(), sa.to_string());
-            if let Some(first) = seen.get(&key) {
-                problem(
-                    here,
-                    format!("{ns}/{sa} is listed twice (first at line {first})"),
-                );
-            } else {
-                seen.insert(key, here.0);
+                found.sort();
+                ok.then_some(found)
             }
+            None => {
+                problem(
+                    at(v),
+                    "namespaces must be a list such as [team-a-staging, team-a-prod]".into(),
+                );
+                None
+            }
+        },
+    };
+    if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
+        let key = (ns.to_string(), sa.to_string());
+        if let Some(first) = seen.get(&key) {
+            problem(
+                here,
+                format!("{ns}/{sa} is listed twice (first at line {first})"),
+            );
+        } else {
+            seen.insert(key, here.0);
         }
-        if let (
-            Some(namespace),
-            Some(service_account),
-            Some(role),
-            Some(token),
-            Some(pod_security),
-            Some(delivery),
-            Some(also_in),
-        ) = (
-            namespace,
-            service_account,
-            role,
-            token,
-            pod_security,
+    }
+    if let (
+        Some(namespace),
+        Some(service_account),
+        Some(role),
+        Some(token),
+        Some(pod_security),
+        Some(delivery),
+        Some(also_in),
+    ) = (
+        namespace,
+        service_account,
+        role,
+        token,
+        pod_security,
+        delivery,
+        also_in,
+    ) {
+        return Some(Tenant {
             delivery,
-            also_in,
-        ) {
-            valid.push(Tenant {
-                delivery,
-                spec: GrantSpec {
-                    namespace,
-                    service_account,
-                    role,
-                    pod_security,
-                    set: name.clone(),
-                    also_in,
-                },
-                token,
-            });
-        }
+            spec: GrantSpec {
+                namespace,
+                service_account,
+                role,
+                pod_security,
+                set: context.set.clone(),
+                also_in,
+            },
+            token,
+        });
     }
-    match name {
-        Some(name) if problems.is_empty() => Ok(TenantSet {
-            name,
-            tenants: valid,
-        }),
-        _ => {
-            problems.sort_by_key(|p| (p.line, p.column));
-            Err(problems)
-        }
-    }
+    None
 }
 
 /// A YAML file that does not parse, as one problem at the place the parser stopped.

@@ -45,7 +45,7 @@ pub(crate) struct Served {
 
 /// Whether writes are real or only validated by the server (`--dry-run=server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub(crate) enum WriteMode {
     Apply,
     ServerDryRun,
 }
@@ -395,7 +395,7 @@ impl Cluster {
         object: &K,
         existing: Option<&K>,
         adopt: bool,
-        mode: Mode,
+        mode: WriteMode,
     ) -> Result<(K, Outcome)>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -422,7 +422,7 @@ impl Cluster {
         &self,
         object: &Namespace,
         existing: Option<&Namespace>,
-        mode: Mode,
+        mode: WriteMode,
     ) -> Result<Outcome> {
         if existing.is_some() {
             return Ok(Outcome::Exists);
@@ -470,12 +470,12 @@ where
 }
 
 /// Server-side apply as kscope; `adopt` forces ownership of fields other managers hold.
-fn apply_params(adopt: bool, mode: Mode) -> PatchParams {
+fn apply_params(adopt: bool, mode: WriteMode) -> PatchParams {
     let mut params = PatchParams::apply(FIELD_MANAGER);
     if adopt {
         params = params.force();
     }
-    params.dry_run = mode == Mode::ServerDryRun;
+    params.dry_run = mode == WriteMode::ServerDryRun;
     params
 }
 

@@ -10,7 +10,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Cluster, Mode, apply_params, apply_through, kind};
+use super::{Cluster, WriteMode, apply_params, apply_through, kind};
 use crate::error::{Error, Result, api_status};
 use crate::wire::idempotent;
 use kscope_core::manifest::Outcome;
@@ -115,7 +115,7 @@ impl Cluster {
         &self,
         object: &K,
         existing: Option<&K>,
-        mode: Mode,
+        mode: WriteMode,
     ) -> Result<(K, Outcome)>
     where
         K: Resource<Scope = ClusterResourceScope, DynamicType = ()>

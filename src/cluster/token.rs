@@ -3,20 +3,21 @@
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::ResourceExt;
-use kube::api::PostParams;
-use kube::runtime::wait::{Condition, await_condition};
+use kube::api::{Api, PostParams, WatchEvent, WatchParams};
 
 use super::Cluster;
 use crate::error::{Error, Result, TokenError};
 use kscope_core::kubeconfig::{SecretToken, Token};
 
 impl Cluster {
-    /// Waits until the token controller has filled in the Secret's token, at most `timeout`,
-    /// with kube's runtime: one list and a watch from it, so nothing between the apply and
-    /// the watch is missed, and a watch that ends or expires (410 Gone) is started again.
+    /// Waits until the token controller has filled in the Secret's token, at most `timeout`:
+    /// a read and a watch of that one Secret from the read's resourceVersion, so nothing
+    /// between the apply and the watch is missed; a watch that ends or expires (410 Gone) is
+    /// started again from a fresh read.
     pub(crate) async fn wait_for_token(
         &self,
         current: Secret,
@@ -28,7 +29,7 @@ impl Cluster {
         let namespace = current.namespace().unwrap_or_default();
         let name = current.name_any();
         let api = self.namespaced::<Secret>(&namespace);
-        let waited = tokio::time::timeout(timeout, await_condition(api, &name, filled_or_gone()))
+        let waited = tokio::time::timeout(timeout, filled_or_gone(&api, &name))
             .await
             .map_err(|_| TokenError::Timeout {
                 namespace: namespace.clone(),
@@ -43,10 +44,7 @@ impl Cluster {
                 secret: name,
             }
             .into()),
-            Err(e) => Err(Error::api(
-                format!("watch Secret {namespace}/{name}"),
-                kube::Error::Service(Box::new(e)),
-            )),
+            Err(e) => Err(Error::api(format!("watch Secret {namespace}/{name}"), e)),
         }
     }
 
@@ -93,9 +91,32 @@ impl Cluster {
     }
 }
 
-/// The token controller has filled in the Secret, as a condition for kube's runtime.
-fn filled_or_gone() -> impl Condition<Secret> {
-    |secret: Option<&Secret>| secret.is_none_or(has_token)
+/// The Secret once the token controller has filled it in, or `None` once it is gone (the
+/// controller deletes a token Secret whose ServiceAccount does not exist).
+async fn filled_or_gone(api: &Api<Secret>, name: &str) -> kube::Result<Option<Secret>> {
+    loop {
+        let Some(current) = api.get_opt(name).await? else {
+            return Ok(None);
+        };
+        if has_token(&current) {
+            return Ok(Some(current));
+        }
+        let from = current.metadata.resource_version.unwrap_or_default();
+        let one = WatchParams::default().fields(&format!("metadata.name={name}"));
+        let mut events = Box::pin(api.watch(&one, &from).await?);
+        while let Some(event) = events.try_next().await? {
+            match event {
+                WatchEvent::Added(secret) | WatchEvent::Modified(secret) if has_token(&secret) => {
+                    return Ok(Some(secret));
+                }
+                WatchEvent::Deleted(_) => return Ok(None),
+                // Expired (410 Gone) or any other error the server sends in the stream: read
+                // again and watch from there.
+                WatchEvent::Error(_) => break,
+                _ => {}
+            }
+        }
+    }
 }
 
 /// The token controller has filled in the Secret.

@@ -37,7 +37,7 @@ pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Res
             &Rule::AUDIT,
             &render::finding_flags(context, &found),
         )?,
-        ReportOutput::Junit => render::junit(&[render::audit_suite(context, &found)]),
+        ReportOutput::Junit => render::junit(&[render::audit_suite(context, &found)])?,
         plain => render::as_output(
             plain.plain().unwrap_or_default(),
             &render::list("Finding", &found),

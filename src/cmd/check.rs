@@ -53,7 +53,7 @@ pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Res
                     verdict,
                     &reasons,
                 )],
-            }])
+            }])?
         }
         plain => {
             let document = render::object("AccessCheck", &report);
@@ -129,7 +129,7 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
         (None, ReportOutput::Sarif) => {
             print(&render::sarif("check -f", &Rule::CHECK, &kept.flags)?)?
         }
-        (None, ReportOutput::Junit) => print(&render::junit(&kept.suites))?,
+        (None, ReportOutput::Junit) => print(&render::junit(&kept.suites)?)?,
         (None, _) => print(&render::check_rows(&kept.rows, sessions.len() > 1))?,
     }
     let [ok, differs, missing, failed] = counts;

@@ -2,7 +2,7 @@
 //! or run the grant operation and report per object.
 
 use crate::cli::{DryRun, Global, GrantArgs};
-use crate::cluster::{Mode, Wire};
+use crate::cluster::{Wire, WriteMode};
 use crate::cmd::{connect, print, warn};
 use crate::error::{Exit, Result};
 use crate::ops::grant;
@@ -35,8 +35,8 @@ pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Res
     }
     let session = connect(global, wire).await?;
     let mode = match plan.dry_run {
-        Some(DryRun::Server) => Mode::ServerDryRun,
-        _ => Mode::Apply,
+        Some(DryRun::Server) => WriteMode::ServerDryRun,
+        _ => WriteMode::Apply,
     };
     let report = grant::execute(&session, &plan, mode).await?;
     let items = render::list("GrantResult", &report.objects);
@@ -49,7 +49,7 @@ pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Res
     for line in &report.notes {
         note(line);
     }
-    if mode == Mode::Apply {
+    if mode == WriteMode::Apply {
         note(&format!(
             "next: kscope kubeconfig {} {} > {}.kubeconfig",
             plan.spec.namespace, plan.spec.service_account, plan.spec.namespace

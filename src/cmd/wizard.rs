@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use tokio::runtime::Handle;
 
 use crate::cli::{Global, WizardArgs};
-use crate::cluster::{Cluster, Mode, Wire, is_forbidden, is_managed};
+use crate::cluster::{Cluster, Wire, WriteMode, is_forbidden, is_managed};
 use crate::cmd::terminal::Terminal;
 use crate::cmd::{caller, check_exit, emit_kubeconfig, print, single_context, warn};
 use crate::error::Input;
@@ -108,7 +108,7 @@ pub(crate) async fn wizard(
 /// Runs a confirmed wizard: grant, kubeconfig file, check, as the three command lines would.
 async fn act(session: Session, run: &Run) -> Result<Exit> {
     let (output, force) = run.output()?;
-    let report = grant::execute(&session, &run.grant, Mode::Apply).await?;
+    let report = grant::execute(&session, &run.grant, WriteMode::Apply).await?;
     print(&render::grant_results(&report.objects))?;
     if let Some(error) = &report.not_remembered {
         warn(error);

@@ -90,10 +90,10 @@ pub(crate) enum GrantError {
     #[error("ClusterRole {name} lets the tenant step outside its grant: {rule}")]
     EscalatingClusterRole { name: String, rule: String },
 
-    #[error("namespace {namespace} admits pods that take their node (Pod Security {}), and the grant can create pods", enforced.as_deref().unwrap_or("not enforced"))]
+    #[error("namespace {namespace} admits pods that take their node (Pod Security {}), and the grant can create pods", enforced.as_ref().map_or_else(|| "not enforced".to_string(), ToString::to_string))]
     HostPodsAdmitted {
         namespace: String,
-        enforced: Option<String>,
+        enforced: Option<kscope_core::spec::Enforced>,
     },
 
     #[error(

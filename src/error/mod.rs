@@ -28,7 +28,7 @@ pub(crate) use grant::GrantError;
 pub(crate) use input::{Input, Unwritable};
 pub(crate) use token::TokenError;
 
-/// Exit codes, documented in the README. `can-i` style: "access differs" is not a crash.
+/// Exit codes, documented in docs/exit-codes.md. `can-i` style: "access differs" is not a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Exit {
@@ -66,6 +66,10 @@ pub(crate) enum Error {
 
     #[error(transparent)]
     Token(#[from] TokenError),
+
+    /// Data kscope reads back from the cluster that is not as kscope wrote it.
+    #[error(transparent)]
+    ClusterData(#[from] kscope_core::manifest::UnreadableAlsoIn),
 
     /// An API request failed; `action` says what kscope was doing ("apply Role ask/ask-sa").
     #[error("could not {action}: {}", describe_api(source))]
@@ -139,6 +143,7 @@ impl Error {
             Error::Token(e) => e.exit(),
             Error::Interrupted => Exit::Interrupted,
             Error::Grant(_)
+            | Error::ClusterData(_)
             | Error::Api { .. }
             | Error::File { .. }
             | Error::AsyncRuntime(_)
@@ -156,6 +161,10 @@ impl Error {
             Error::Grant(e) => e.hint(),
             Error::Token(e) => e.hint(),
             Error::Api { source, .. } => hint_api(source),
+            Error::ClusterData(found) => format!(
+                "grant it again with its namespaces (kscope grant {} {} --also-in NS ...) to rewrite the record",
+                found.namespace, found.name
+            ),
             Error::File { .. } => "check the path and its permissions".into(),
             Error::AsyncRuntime(_) => {
                 "the machine may be out of threads or memory; try again".into()

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 
 use crate::cli::DryRun;
-use crate::cluster::Mode;
+use crate::cluster::WriteMode;
 use crate::error::{Error, Result};
 use crate::ops::credential;
 use crate::ops::deliver::{self, Target};
@@ -69,8 +69,8 @@ pub(crate) async fn apply(
 ) -> Vec<TenantResult> {
     let session = session.quiet();
     let mode = match plan.dry_run {
-        Some(DryRun::Server) => Mode::ServerDryRun,
-        _ => Mode::Apply,
+        Some(DryRun::Server) => WriteMode::ServerDryRun,
+        _ => WriteMode::Apply,
     };
     // One permission check for the whole set where the server answers it; otherwise each
     // tenant is checked as `kscope grant` checks it.
@@ -139,7 +139,7 @@ async fn one(
     session: &Session,
     plan: &ApplyPlan,
     tenant: &Tenant,
-    mode: Mode,
+    mode: WriteMode,
     checked_once: bool,
     kubeconfigs: Option<(&Path, &Endpoint)>,
     deliveries: Option<&Deliveries<'_>>,
@@ -169,14 +169,14 @@ async fn one(
     let outcome = async {
         let report = grant::execute(session, &grant_plan, mode).await?;
         let written = match (kubeconfigs, mode) {
-            (Some((dir, endpoint)), Mode::Apply) => Some(
+            (Some((dir, endpoint)), WriteMode::Apply) => Some(
                 write_kubeconfig(session, tenant, report.token_secret.as_ref(), endpoint, dir)
                     .await?,
             ),
             _ => None,
         };
         let delivered = match (&tenant.delivery, deliveries, mode) {
-            (Some(delivery), Some(deliveries), Mode::Apply) => Some(
+            (Some(delivery), Some(deliveries), WriteMode::Apply) => Some(
                 deliver_one(
                     session,
                     tenant,
@@ -194,7 +194,7 @@ async fn one(
     match outcome {
         Ok((report, written, delivered)) => {
             result.delivered = delivered;
-            result.result = if mode == Mode::ServerDryRun {
+            result.result = if mode == WriteMode::ServerDryRun {
                 TenantOutcome::Validated
             } else {
                 summary(&report.objects)

@@ -93,7 +93,11 @@ pub(crate) async fn issue(
         )
         .await?
         .map(|sa| kscope_core::manifest::also_in_of(&sa.metadata))
-        .unwrap_or_default();
+        .transpose()?
+        .unwrap_or_default()
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>();
     Ok(Credential {
         kubeconfig: kubeconfig::scoped_kubeconfig_in(
             endpoint,

@@ -12,7 +12,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{Mode, is_managed};
+use crate::cluster::{WriteMode, is_managed};
 use crate::error::{Error, GrantError, Result};
 use crate::ops::credential::Credential;
 use crate::session::Session;
@@ -121,7 +121,7 @@ pub(crate) async fn deliver(mgmt: &Session, secret: Secret) -> Result<Outcome> {
     }
     let (_, outcome) = mgmt
         .cluster
-        .apply(&secret, live.as_ref(), false, Mode::Apply)
+        .apply(&secret, live.as_ref(), false, WriteMode::Apply)
         .await?;
     Ok(outcome)
 }

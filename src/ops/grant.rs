@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding};
 
-use crate::cluster::{Cluster, Mode, has_token, is_forbidden, is_managed};
+use crate::cluster::{Cluster, WriteMode, has_token, is_forbidden, is_managed};
 use crate::error::GrantError;
 use crate::error::{Error, Result};
 use crate::ops::judge;
@@ -24,7 +24,7 @@ use kscope_core::spec::{GrantSpec, RoleSource};
 use kscope_core::rules::RBAC_GROUP as RBAC;
 
 /// What a grant did.
-pub(crate) struct Report {
+pub(crate) struct Granted {
     pub(crate) objects: Vec<ObjectResult>,
     /// The token Secret, filled in (absent under a server dry run).
     pub(crate) token_secret: Option<Secret>,
@@ -39,16 +39,20 @@ pub(crate) struct Report {
     pub(crate) also_in: Vec<String>,
 }
 
-/// Applies a grant (or, with `Mode::ServerDryRun`, has the server validate it), waits for its
+/// Applies a grant (or, with `WriteMode::ServerDryRun`, has the server validate it), waits for its
 /// token and, unless a dry run, remembers it for this context.
-pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> Result<Report> {
+pub(crate) async fn execute(
+    session: &Session,
+    plan: &GrantPlan,
+    mode: WriteMode,
+) -> Result<Granted> {
     let manifests = manifest::build(&plan.spec);
     let applied = apply(&session.cluster, plan, &manifests, mode).await?;
     let (objects, secret, notes) = (applied.objects, applied.secret, applied.notes);
     let token_secret = match (mode, secret) {
-        (Mode::ServerDryRun, _) => None,
-        (Mode::Apply, secret) if has_token(&secret) => Some(secret),
-        (Mode::Apply, secret) => {
+        (WriteMode::ServerDryRun, _) => None,
+        (WriteMode::Apply, secret) if has_token(&secret) => Some(secret),
+        (WriteMode::Apply, secret) => {
             let ns = plan.spec.namespace.as_str();
             let name = secret.metadata.name.clone().unwrap_or_default();
             let spinner = session.progress.start(&format!(
@@ -60,7 +64,7 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
         }
     };
     // A guard just installed or changed is proven in force before the grant is reported made.
-    if mode == Mode::Apply && plan.prove_guard && applied.guard_changed {
+    if mode == WriteMode::Apply && plan.prove_guard && applied.guard_changed {
         let spinner = session.progress.start(&format!(
             "waiting for kscope's guard to be in force in namespace {}",
             plan.spec.namespace
@@ -74,15 +78,15 @@ pub(crate) async fn execute(session: &Session, plan: &GrantPlan, mode: Mode) -> 
         .await?;
         spinner.finish("kscope's guard is in force (a write it protects was refused)");
     }
-    let guard_unproven = (mode == Mode::Apply && !plan.prove_guard && applied.guard_changed)
+    let guard_unproven = (mode == WriteMode::Apply && !plan.prove_guard && applied.guard_changed)
         .then_some(applied.reach);
     let not_remembered = match mode {
-        Mode::Apply if plan.remember => {
+        WriteMode::Apply if plan.remember => {
             state::remember(&session.caller.context, &plan.spec.grant_ref()).err()
         }
         _ => None,
     };
-    Ok(Report {
+    Ok(Granted {
         objects,
         token_secret,
         not_remembered,
@@ -100,7 +104,7 @@ async fn apply(
     cluster: &Cluster,
     plan: &GrantPlan,
     manifests: &Manifests,
-    mode: Mode,
+    mode: WriteMode,
 ) -> Result<Applied> {
     let spec = &plan.spec;
     let ns = spec.namespace.as_str();
@@ -132,44 +136,32 @@ async fn apply(
     // The other namespaces, each read, judged and its objects read before anything is
     // written, as the home namespace is.
     let mut others = Vec::new();
-    for (extra_ns, extra) in spec.also_in.iter().zip(&manifests.extras) {
-        others.push(other_namespace(cluster, plan, extra_ns, extra, rules.as_deref(), mode).await?);
+    for (extra_ns, extra) in spec.also_in.iter().zip(&manifests.also_in) {
+        others
+            .push(also_in_namespace(cluster, plan, extra_ns, extra, rules.as_deref(), mode).await?);
     }
 
-    let namespace = ObjectResult {
-        kind: Kind::Namespace,
-        name: ns.to_string(),
-        result: cluster
-            .ensure_namespace(&manifests.namespace, existing.as_ref(), mode)
-            .await?,
-    };
     let mut applier = Applier {
         cluster,
         adopt: plan.adopt,
         mode,
-        objects: vec![namespace],
+        objects: Vec::new(),
     };
-    // The guard before the access: a tenant is never bound without it.
-    if judgement.guard {
-        applier
-            .objects
-            .extend(judge::install_guard(cluster, ns, &judgement.live, mode).await?);
-    }
-    // The binding first and the ServiceAccount's record of the access after it, so that the
-    // record never claims access that is not bound; the Secret last, once its account exists.
-    if let Some(role) = &manifests.role {
-        applier.apply(role, live.role.as_ref()).await?;
-    }
-    let binding = &manifests.role_binding;
-    match &live.role_binding {
-        // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
-        Some(current) if current.role_ref != binding.role_ref => {
-            applier.replace(binding).await?;
-        }
-        current => {
-            applier.apply(binding, current.as_ref()).await?;
-        }
-    }
+    // The namespace and its guard before the access (a tenant is never bound without its
+    // guard); the binding before the ServiceAccount's record of the access, so that the record
+    // never claims access that is not bound; the Secret last, once its account exists.
+    applier
+        .namespace_access(NamespaceObjects {
+            namespace: ns,
+            manifest: &manifests.namespace,
+            existing: existing.as_ref(),
+            judgement: &judgement,
+            role: manifests.role.as_ref(),
+            live_role: live.role.as_ref(),
+            binding: &manifests.role_binding,
+            live_binding: live.role_binding.as_ref(),
+        })
+        .await?;
     let live_sa = live.service_account.as_ref();
     applier.apply(&manifests.service_account, live_sa).await?;
     let secret = applier
@@ -179,61 +171,22 @@ async fn apply(
         applier.remove(stale).await?;
     }
     let mut notes = judgement.notes;
-    for (other, extra) in others.iter().zip(&manifests.extras) {
-        let ns = other.namespace.as_str();
-        applier.objects.push(ObjectResult {
-            kind: Kind::Namespace,
-            name: ns.to_string(),
-            result: cluster
-                .ensure_namespace(&extra.namespace, other.existing.as_ref(), mode)
-                .await?,
-        });
-        if other.judgement.guard {
-            applier
-                .objects
-                .extend(judge::install_guard(cluster, ns, &other.judgement.live, mode).await?);
-        }
-        if let Some(role) = &extra.role {
-            applier.apply(role, other.role.as_ref()).await?;
-        }
-        match &other.role_binding {
-            Some(current) if current.role_ref != extra.role_binding.role_ref => {
-                applier.replace(&extra.role_binding).await?;
-            }
-            current => {
-                applier.apply(&extra.role_binding, current.as_ref()).await?;
-            }
-        }
+    for (other, extra) in others.iter().zip(&manifests.also_in) {
+        applier
+            .namespace_access(NamespaceObjects {
+                namespace: &other.namespace,
+                manifest: &extra.namespace,
+                existing: other.existing.as_ref(),
+                judgement: &other.judgement,
+                role: extra.role.as_ref(),
+                live_role: other.role.as_ref(),
+                binding: &extra.role_binding,
+                live_binding: other.role_binding.as_ref(),
+            })
+            .await?;
         notes.extend(other.judgement.notes.iter().cloned());
     }
-    // Namespaces the grant no longer lists lose its Role and RoleBinding there; the
-    // namespaces stay.
-    let selector = manifest::extra_selector(&spec.grant_ref());
-    let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
-    // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
-    // has no other namespaces to clean up.
-    let found = match cluster.list_labelled::<RoleBinding>(&selector).await {
-        Err(e) if is_forbidden(&e) => Vec::new(),
-        other => other?,
-    };
-    for stale in found {
-        let ns = stale.metadata.namespace.clone().unwrap_or_default();
-        if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
-            continue;
-        }
-        let name = stale.metadata.name.clone().unwrap_or_default();
-        if mode == Mode::Apply {
-            cluster.delete::<RoleBinding>(&ns, &name).await?;
-            cluster.delete::<Role>(&ns, &name).await?;
-        }
-        for kind in [Kind::RoleBinding, Kind::Role] {
-            applier.objects.push(ObjectResult {
-                kind,
-                name: format!("{ns}/{name}"),
-                result: Outcome::Deleted,
-            });
-        }
-    }
+    applier.drop_unlisted(spec).await?;
     let mut objects = applier.objects;
     objects.sort_by_key(|o| o.kind);
     let guard_changed = objects.iter().any(|o| {
@@ -255,7 +208,7 @@ async fn apply(
 /// run, which cannot validate objects in a namespace that is not there), refused while it is
 /// being deleted. A caller who may not read it (a tenant lead with only a RoleBinding) may
 /// still grant inside it: kscope then takes it as existing and leaves it alone.
-async fn read_namespace(cluster: &Cluster, ns: &str, mode: Mode) -> Result<Option<Namespace>> {
+async fn read_namespace(cluster: &Cluster, ns: &str, mode: WriteMode) -> Result<Option<Namespace>> {
     let existing = match cluster.get_cluster_scoped::<Namespace>(ns).await {
         Err(e) if is_forbidden(&e) => Some(Namespace::default()),
         other => other?,
@@ -268,7 +221,7 @@ async fn read_namespace(cluster: &Cluster, ns: &str, mode: Mode) -> Result<Optio
             namespace: ns.to_string(),
         }));
     }
-    if existing.is_none() && mode == Mode::ServerDryRun {
+    if existing.is_none() && mode == WriteMode::ServerDryRun {
         return Err(Error::from(GrantError::NamespaceMissingForServerDryRun {
             namespace: ns.to_string(),
         }));
@@ -277,7 +230,7 @@ async fn read_namespace(cluster: &Cluster, ns: &str, mode: Mode) -> Result<Optio
 }
 
 /// One of the grant's other namespaces, read and judged before any write.
-struct OtherNamespace {
+struct AlsoInNamespace {
     namespace: String,
     existing: Option<Namespace>,
     judgement: judge::Judgement,
@@ -285,14 +238,14 @@ struct OtherNamespace {
     role_binding: Option<RoleBinding>,
 }
 
-async fn other_namespace(
+async fn also_in_namespace(
     cluster: &Cluster,
     plan: &GrantPlan,
     namespace: &kscope_core::names::NamespaceName,
-    extra: &manifest::Extra,
+    extra: &manifest::AlsoIn,
     rules: Option<&[k8s_openapi::api::rbac::v1::PolicyRule]>,
-    mode: Mode,
-) -> Result<OtherNamespace> {
+    mode: WriteMode,
+) -> Result<AlsoInNamespace> {
     let ns = namespace.as_str();
     let existing = read_namespace(cluster, ns, mode).await?;
     let judgement = judge::judge(
@@ -327,7 +280,7 @@ async fn other_namespace(
     if !unmanaged.is_empty() && !plan.adopt {
         return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
     }
-    Ok(OtherNamespace {
+    Ok(AlsoInNamespace {
         namespace: ns.to_string(),
         existing,
         judgement,
@@ -346,15 +299,94 @@ struct Applied {
     reach: kscope_core::containment::Reach,
 }
 
+/// What one namespace of a grant is given, beside what of it exists.
+struct NamespaceObjects<'a> {
+    namespace: &'a str,
+    manifest: &'a Namespace,
+    existing: Option<&'a Namespace>,
+    judgement: &'a judge::Judgement,
+    role: Option<&'a Role>,
+    live_role: Option<&'a Role>,
+    binding: &'a RoleBinding,
+    live_binding: Option<&'a RoleBinding>,
+}
+
 /// Applies a grant's namespaced objects one by one, recording what happened to each.
 struct Applier<'a> {
     cluster: &'a Cluster,
     adopt: bool,
-    mode: Mode,
+    mode: WriteMode,
     objects: Vec<ObjectResult>,
 }
 
 impl Applier<'_> {
+    /// One namespace of the grant, whichever it is (home or other): the Namespace (created
+    /// only when missing), the guard when it needs one, the Role (for a template) and the
+    /// RoleBinding.
+    async fn namespace_access(&mut self, step: NamespaceObjects<'_>) -> Result<()> {
+        let result = self
+            .cluster
+            .ensure_namespace(step.manifest, step.existing, self.mode)
+            .await?;
+        self.objects.push(ObjectResult {
+            kind: Kind::Namespace,
+            name: step.namespace.to_string(),
+            result,
+        });
+        if step.judgement.guard {
+            let guard = judge::install_guard(
+                self.cluster,
+                step.namespace,
+                &step.judgement.live,
+                self.mode,
+            )
+            .await?;
+            self.objects.extend(guard);
+        }
+        if let Some(role) = step.role {
+            self.apply(role, step.live_role).await?;
+        }
+        match step.live_binding {
+            // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
+            Some(current) if current.role_ref != step.binding.role_ref => {
+                self.replace(step.binding).await
+            }
+            current => self.apply(step.binding, current).await.map(|_| ()),
+        }
+    }
+
+    /// Namespaces the grant no longer lists lose its Role and RoleBinding there; the
+    /// namespaces stay.
+    async fn drop_unlisted(&mut self, spec: &GrantSpec) -> Result<()> {
+        let selector = manifest::also_in_selector(&spec.grant_ref());
+        let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
+        // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
+        // has no other namespaces to clean up.
+        let found = match self.cluster.list_labelled::<RoleBinding>(&selector).await {
+            Err(e) if is_forbidden(&e) => Vec::new(),
+            other => other?,
+        };
+        for stale in found {
+            let ns = stale.metadata.namespace.clone().unwrap_or_default();
+            if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
+                continue;
+            }
+            let name = stale.metadata.name.clone().unwrap_or_default();
+            if self.mode == WriteMode::Apply {
+                self.cluster.delete::<RoleBinding>(&ns, &name).await?;
+                self.cluster.delete::<Role>(&ns, &name).await?;
+            }
+            for kind in [Kind::RoleBinding, Kind::Role] {
+                self.objects.push(ObjectResult {
+                    kind,
+                    name: format!("{ns}/{name}"),
+                    result: Outcome::Deleted,
+                });
+            }
+        }
+        Ok(())
+    }
+
     async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -389,7 +421,7 @@ impl Applier<'_> {
     async fn replace(&mut self, binding: &RoleBinding) -> Result<()> {
         let ns = binding.metadata.namespace.as_deref().unwrap_or_default();
         let name = binding.metadata.name.as_deref().unwrap_or_default();
-        if self.mode == Mode::Apply {
+        if self.mode == WriteMode::Apply {
             self.cluster.delete::<RoleBinding>(ns, name).await?;
             self.cluster
                 .apply(binding, None, self.adopt, self.mode)
@@ -403,7 +435,7 @@ impl Applier<'_> {
     async fn remove(&mut self, role: &Role) -> Result<()> {
         let ns = role.metadata.namespace.as_deref().unwrap_or_default();
         let name = role.metadata.name.as_deref().unwrap_or_default();
-        if self.mode == Mode::Apply {
+        if self.mode == WriteMode::Apply {
             self.cluster.delete::<Role>(ns, name).await?;
         }
         self.record(role, Outcome::Deleted);

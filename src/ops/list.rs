@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::plan::ListPlan;
 use crate::session::Session;
 use kscope_core::grants::{GrantRow, Listed, rows};
-use kscope_core::spec::PodSecurity;
+use kscope_core::spec::Enforced;
 
 pub(crate) async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<GrantRow>> {
     let namespace = plan.namespace.as_ref().map(|n| n.as_str());
@@ -50,7 +50,7 @@ pub(crate) async fn execute(session: &Session, plan: &ListPlan) -> Result<Vec<Gr
 async fn pod_security_levels(
     cluster: &crate::cluster::Cluster,
     namespace: Option<&str>,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, Enforced> {
     let found = match namespace {
         Some(ns) => cluster
             .get_cluster_scoped::<Namespace>(ns)
@@ -62,7 +62,7 @@ async fn pod_security_levels(
         .unwrap_or_default()
         .into_iter()
         .filter_map(|n| {
-            let level = PodSecurity::enforced(n.metadata.labels.as_ref())?;
+            let level = Enforced::of(n.metadata.labels.as_ref())?;
             Some((n.metadata.name?, level))
         })
         .collect()

@@ -61,7 +61,7 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
     }
     // The grant's Roles and RoleBindings in its other namespaces: its bindings go first
     // (with the home one), its Roles after.
-    let selector = kscope_core::manifest::extra_selector(grant);
+    let selector = kscope_core::manifest::also_in_selector(grant);
     let (extra_bindings, extra_roles) = match futures::try_join!(
         cluster.list_labelled::<RoleBinding>(&selector),
         cluster.list_labelled::<Role>(&selector),
@@ -179,10 +179,13 @@ pub(crate) async fn execute(
             Kind::ServiceAccount => cluster.delete::<ServiceAccount>(at, name).await?,
             Kind::Namespace
             | Kind::ValidatingAdmissionPolicy
-            | Kind::ValidatingAdmissionPolicyBinding => {
-                return Err(Error::bug(
-                    "a revoke surveyed the Namespace as an object of the grant",
-                ));
+            | Kind::ValidatingAdmissionPolicyBinding
+            | Kind::ClusterRole
+            | Kind::ClusterRoleBinding => {
+                return Err(Error::bug(format!(
+                    "a revoke surveyed a {} as a namespaced object of the grant",
+                    target.kind
+                )));
             }
         };
         objects.push(ObjectResult {

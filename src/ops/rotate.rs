@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
-use crate::cluster::Mode;
+use crate::cluster::WriteMode;
 use crate::error::{Error, Result};
 use crate::error::{GrantError, TokenError};
 use crate::ops::credential::{
@@ -19,7 +19,7 @@ use kscope_core::duration::MIN_TOKEN_SECONDS;
 use kscope_core::kubeconfig::Endpoint;
 use kscope_core::manifest::{self, belongs_to};
 
-pub(crate) struct Report {
+pub(crate) struct Rotation {
     pub(crate) credential: Credential,
     /// How long the old token took to be refused; `None` when there was none.
     pub(crate) old_refused_after: Option<Duration>,
@@ -34,7 +34,7 @@ pub(crate) async fn execute(
     session: &Session,
     plan: &RotatePlan,
     endpoint: &Endpoint,
-) -> Result<Report> {
+) -> Result<Rotation> {
     let grant = &plan.grant;
     let cluster = &session.cluster;
     let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
@@ -74,7 +74,7 @@ pub(crate) async fn execute(
     }
     cluster.delete::<ServiceAccount>(ns, sa).await?;
     let (account, _) = cluster
-        .apply(&renewed(&account), None, false, Mode::Apply)
+        .apply(&renewed(&account), None, false, WriteMode::Apply)
         .await?;
     // The new Secret names the new ServiceAccount's UID: the token controller, still busy
     // with the old one's deletion, deletes the token Secrets of that name that carry no UID
@@ -86,7 +86,9 @@ pub(crate) async fn execute(
     ) {
         annotations.insert("kubernetes.io/service-account.uid".to_string(), uid);
     }
-    let (fresh, _) = cluster.apply(&secret, None, false, Mode::Apply).await?;
+    let (fresh, _) = cluster
+        .apply(&secret, None, false, WriteMode::Apply)
+        .await?;
     let spinner = session.progress.start(&format!(
         "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"
     ));
@@ -106,7 +108,7 @@ pub(crate) async fn execute(
             identity,
         }));
     }
-    Ok(Report {
+    Ok(Rotation {
         credential,
         old_refused_after,
         every_refused_after,

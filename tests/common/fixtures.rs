@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::RoleBinding;
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
@@ -149,6 +150,80 @@ pub async fn bind_cluster_role(
         .create(&PostParams::default(), &rb)
         .await
         .unwrap_or_else(|e| panic!("creating rolebinding {namespace}/{binding}: {e}"))
+}
+
+/// A ServiceAccount as the subject of a binding.
+pub fn service_account_subject(namespace: &str, sa_name: &str) -> serde_json::Value {
+    json!({ "kind": "ServiceAccount", "name": sa_name, "namespace": namespace })
+}
+
+/// A group (such as `system:serviceaccounts`) as the subject of a binding.
+pub fn group_subject(group: &str) -> serde_json::Value {
+    json!({ "kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": group })
+}
+
+/// Binds a ClusterRole to `subject` cluster-wide (a ClusterRoleBinding named `binding`):
+/// access from outside any grant. Remove it with [`unbind_cluster_wide`].
+pub async fn bind_cluster_role_cluster_wide(
+    client: &Client,
+    binding: &str,
+    cluster_role: &str,
+    subject: serde_json::Value,
+) -> ClusterRoleBinding {
+    let crb: ClusterRoleBinding = from_json(json!({
+        "metadata": { "name": binding },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role },
+        "subjects": [subject],
+    }));
+    Api::<ClusterRoleBinding>::all(client.clone())
+        .create(&PostParams::default(), &crb)
+        .await
+        .unwrap_or_else(|e| panic!("creating clusterrolebinding {binding}: {e}"))
+}
+
+/// Makes ServiceAccount `namespace/sa_name` a cluster admin (`cluster-admin`, cluster-wide):
+/// the most powerful identity a cluster has. Remove it with [`unbind_cluster_wide`].
+pub async fn bind_cluster_admin(
+    client: &Client,
+    binding: &str,
+    namespace: &str,
+    sa_name: &str,
+) -> ClusterRoleBinding {
+    bind_cluster_role_cluster_wide(
+        client,
+        binding,
+        "cluster-admin",
+        service_account_subject(namespace, sa_name),
+    )
+    .await
+}
+
+/// Deletes the ClusterRoleBinding `binding`; panics unless it is gone afterwards (an absent
+/// one is gone).
+pub async fn unbind_cluster_wide(client: &Client, binding: &str) {
+    match Api::<ClusterRoleBinding>::all(client.clone())
+        .delete(binding, &DeleteParams::default())
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if api_status(&e).is_some_and(|s| s.code == 404) => {}
+        Err(e) => panic!("deleting clusterrolebinding {binding}: {e}"),
+    }
+}
+
+/// The fields server-side apply records that `manager` applied to an object (its `fieldsV1`,
+/// e.g. `{"f:metadata": {"f:labels": {...}}}`), or None when `manager` never applied it.
+pub fn applied_by(meta: &ObjectMeta, manager: &str) -> Option<serde_json::Value> {
+    meta.managed_fields
+        .as_ref()?
+        .iter()
+        .find(|m| m.manager.as_deref() == Some(manager) && m.operation.as_deref() == Some("Apply"))
+        .map(|m| {
+            m.fields_v1
+                .as_ref()
+                .map(|f| f.0.clone())
+                .unwrap_or_default()
+        })
 }
 
 /// The HTTP status of a failed API call, if the server answered with one.

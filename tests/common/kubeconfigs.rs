@@ -13,6 +13,12 @@ pub fn admin_kubeconfig_path(dir: &Path) -> PathBuf {
     dir.join("admin.kubeconfig")
 }
 
+/// kscope run as the cluster admin of the cluster in `dir` (its admin kubeconfig), in a home
+/// of its own. (Every test crate that declares `mod common` also declares `mod runner`.)
+pub fn admin(dir: &Path) -> crate::runner::Kscope {
+    crate::runner::Kscope::new().kubeconfig(&admin_kubeconfig_path(dir))
+}
+
 pub fn admin_kubeconfig(dir: &Path) -> Kubeconfig {
     let path = admin_kubeconfig_path(dir);
     Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))

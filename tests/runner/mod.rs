@@ -1,48 +1,234 @@
 //! Runs the built `kscope` binary the way a user does, each run in its own isolated home
 //! (HOME, XDG_STATE_HOME, XDG_CONFIG_HOME, no inherited KUBECONFIG), and captures the result.
+//!
+//! A [`Run`] is asserted on fluently, and every failed assertion prints the command line, its
+//! exit code, stdout and stderr:
+//!
+//! ```ignore
+//! let run = kscope.run(["grant", &ns, "ci", "--dry-run"]).expect_code(0);
+//! run.stdout_contains("kind: Role\n").stdout_lacks("token:").stderr_is_empty();
+//! let report = kscope.run(["check", &ns, "ci", "-o", "json"]).expect_code(0).stdout_json();
+//! ```
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 pub struct Kscope {
     command: Command,
     home: tempfile::TempDir,
 }
 
+/// What one command did: its command line (for failure messages), exit code and output.
 pub struct Run {
+    pub command: String,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
+/// `command` as a shell line: the program's file name, then its arguments, each quoted when a
+/// shell would need it; prefixed with `KUBECONFIG=…` when the command sets it.
+pub fn command_line(command: &Command) -> String {
+    let quote = |s: &OsStr| {
+        let s = s.to_string_lossy();
+        let plain = !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c));
+        if plain {
+            s.into_owned()
+        } else {
+            format!("'{}'", s.replace('\'', r"'\''"))
+        }
+    };
+    let mut words = Vec::new();
+    for (key, value) in command.get_envs() {
+        if let (true, Some(value)) = (key == "KUBECONFIG", value) {
+            words.push(format!("KUBECONFIG={}", quote(value)));
+        }
+    }
+    let program = Path::new(command.get_program());
+    words.push(quote(program.file_name().unwrap_or(program.as_os_str())));
+    words.extend(command.get_args().map(quote));
+    words.join(" ")
+}
+
 impl Run {
+    /// The result of `command` (already run) with `output`.
+    pub fn from_output(command: &Command, output: &Output) -> Run {
+        Run {
+            command: command_line(command),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `command` to its end, capturing what it prints (a command other than kscope, or
+    /// kscope started in a way [`Kscope`] does not).
+    pub fn of(command: &mut Command) -> Run {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let out = command
+            .output()
+            .unwrap_or_else(|e| panic!("running {program}: {e}"));
+        Run::from_output(command, &out)
+    }
+
+    /// Names what the run was for (a case of a table, say) in every failure message about
+    /// it, as a comment after its command line.
+    pub fn about(mut self, what: impl std::fmt::Display) -> Run {
+        self.command = format!("{}  # {what}", self.command);
+        self
+    }
+
+    /// Everything about the run, for a failure message; control characters other than line
+    /// ends and tabs are shown escaped, so that the output cannot drive the terminal.
+    pub fn describe(&self) -> String {
+        let shown = |text: &str| -> String {
+            text.chars()
+                .map(|c| match c {
+                    '\n' | '\t' => c.to_string(),
+                    c if c.is_control() => c.escape_default().to_string(),
+                    c => c.to_string(),
+                })
+                .collect()
+        };
+        format!(
+            "$ {}\nexit {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- end ---",
+            shown(&self.command),
+            self.code,
+            shown(&self.stdout),
+            shown(&self.stderr)
+        )
+    }
+
+    #[track_caller]
+    fn check(&self, holds: bool, what: std::fmt::Arguments) -> &Run {
+        if !holds {
+            panic!("{what}\n{}", self.describe());
+        }
+        self
+    }
+
     /// Panics with everything the run printed unless it exited with `code`.
+    #[track_caller]
     pub fn expect_code(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
+        self.check(
+            self.code == code,
+            format_args!("expected exit {code}, got {}", self.code),
         );
         self
+    }
+
+    #[track_caller]
+    pub fn stdout_contains(&self, needle: &str) -> &Run {
+        self.check(
+            self.stdout.contains(needle),
+            format_args!("stdout lacks {needle:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stderr_contains(&self, needle: &str) -> &Run {
+        self.check(
+            self.stderr.contains(needle),
+            format_args!("stderr lacks {needle:?}"),
+        )
+    }
+
+    /// stdout holds at least one of `needles` (a word kubectl spells in more than one way).
+    #[track_caller]
+    pub fn stdout_contains_any(&self, needles: &[&str]) -> &Run {
+        self.check(
+            needles.iter().any(|n| self.stdout.contains(n)),
+            format_args!("stdout holds none of {needles:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stderr_contains_any(&self, needles: &[&str]) -> &Run {
+        self.check(
+            needles.iter().any(|n| self.stderr.contains(n)),
+            format_args!("stderr holds none of {needles:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, needle: &str) -> &Run {
+        self.check(
+            !self.stdout.contains(needle),
+            format_args!("stdout holds {needle:?}, which it must not"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, needle: &str) -> &Run {
+        self.check(
+            !self.stderr.contains(needle),
+            format_args!("stderr holds {needle:?}, which it must not"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stdout_starts_with(&self, prefix: &str) -> &Run {
+        self.check(
+            self.stdout.starts_with(prefix),
+            format_args!("stdout does not start with {prefix:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stderr_starts_with(&self, prefix: &str) -> &Run {
+        self.check(
+            self.stderr.starts_with(prefix),
+            format_args!("stderr does not start with {prefix:?}"),
+        )
+    }
+
+    /// The first line of stderr (the one-line error) holds `needle`.
+    #[track_caller]
+    pub fn stderr_first_line_contains(&self, needle: &str) -> &Run {
+        let first = self.stderr.lines().next().unwrap_or_default();
+        self.check(
+            first.contains(needle),
+            format_args!("the first line of stderr lacks {needle:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stdout_is_empty(&self) -> &Run {
+        self.check(self.stdout.is_empty(), format_args!("stdout is not empty"))
+    }
+
+    #[track_caller]
+    pub fn stderr_is_empty(&self) -> &Run {
+        self.check(self.stderr.is_empty(), format_args!("stderr is not empty"))
+    }
+
+    /// stdout parsed as JSON; panics with the whole run when it is not JSON.
+    #[track_caller]
+    pub fn stdout_json(&self) -> serde_json::Value {
+        match serde_json::from_str(&self.stdout) {
+            Ok(value) => value,
+            Err(e) => panic!("stdout is not JSON: {e}\n{}", self.describe()),
+        }
+    }
+
+    /// stdout parsed as YAML (into JSON values); panics with the whole run when it is not.
+    #[track_caller]
+    pub fn stdout_yaml(&self) -> serde_json::Value {
+        match serde_saphyr::from_str(&self.stdout) {
+            Ok(value) => value,
+            Err(e) => panic!("stdout is not YAML: {e}\n{}", self.describe()),
+        }
     }
 }
 
 /// Runs kubectl (as `common::kubectl` sets it up) with another kubeconfig: a real client
 /// that we did not write, using what kscope emitted.
 pub fn kubectl_as(mut kubectl: Command, kubeconfig: &Path, args: &[&str]) -> Run {
-    let out = kubectl
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("run kubectl");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(kubectl.arg("--kubeconfig").arg(kubeconfig).args(args))
 }
 
 impl Kscope {
@@ -105,12 +291,7 @@ impl Kscope {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let out = self.prepared(args).output().expect("run kscope");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::of(&mut self.prepared(args))
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

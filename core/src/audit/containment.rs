@@ -11,22 +11,23 @@ use super::{Binding, Finding, Inventory, bootstrap, label, name};
 use crate::catalog::Rule;
 use crate::containment::{GUARD_NAME, Reach, guard_binding, guard_binding_name, guard_policy};
 use crate::manifest::{FIELD_MANAGER, MANAGED_BY, covers};
+use crate::object::{Kind, ObjectRef};
 use crate::rules;
-use crate::spec::{ENFORCE_LABEL, SYSTEM_NAMESPACES};
+use crate::spec::{ENFORCE_LABEL, Enforced, SYSTEM_NAMESPACES};
 
 fn system(namespace: &str) -> bool {
     SYSTEM_NAMESPACES.contains(&namespace)
 }
 
 /// The enforced Pod Security level of each namespace that has one.
-fn enforced(inventory: &Inventory) -> BTreeMap<&str, &str> {
+fn enforced(inventory: &Inventory) -> BTreeMap<&str, Enforced> {
     inventory
         .namespaces
         .iter()
         .filter_map(|n| {
             Some((
                 n.metadata.name.as_deref()?,
-                label(&n.metadata, ENFORCE_LABEL)?,
+                Enforced::parse(label(&n.metadata, ENFORCE_LABEL)?),
             ))
         })
         .collect()
@@ -49,7 +50,7 @@ pub fn host_pod_candidates(inventory: &Inventory) -> Vec<String> {
     let mut found: BTreeSet<String> = BTreeSet::new();
     for binding in pod_makers(inventory, &bindings) {
         let ns = binding.namespace.unwrap_or_default();
-        if !matches!(levels.get(ns), Some(&"baseline" | &"restricted")) {
+        if !levels.get(ns).is_some_and(Enforced::refuses_host_pods) {
             found.insert(ns.to_string());
         }
     }
@@ -72,34 +73,50 @@ fn subjects(binding: &Binding) -> String {
 /// The findings (`inventory.admit_host_pods` holds the namespaces whose dry run admitted a
 /// node-escaping pod).
 pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
-    let admits = &inventory.admit_host_pods;
-    let mut found = Vec::new();
     let bindings = inventory.bindings();
+    let mut found = host_pods(inventory, &bindings);
+    found.extend(stronger_accounts(inventory, &bindings));
+    found.extend(system_namespace_grants(&bindings));
+    found.extend(guard(inventory, &bindings));
+    found
+}
+
+/// KSCOPE-HOST-PODS: identities that can make pods where the namespace admits pods that take
+/// their node.
+fn host_pods(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
     let levels = enforced(inventory);
+    pod_makers(inventory, bindings)
+        .into_iter()
+        .filter_map(|binding| {
+            let ns = binding.namespace.unwrap_or_default();
+            inventory.admit_host_pods.contains(ns).then(|| {
+                Finding::new(
+                    Rule::HostPods,
+                    binding.object.clone(),
+                    Some(ns.to_string()),
+                    format!("Namespace {ns}"),
+                    format!(
+                        "lets {} create pods in namespace {ns}, which admits pods that take their node (Pod Security {}): label it pod-security.kubernetes.io/enforce=baseline",
+                        subjects(binding),
+                        levels
+                            .get(ns)
+                            .map_or_else(|| "not enforced".into(), ToString::to_string)
+                    ),
+                )
+            })
+        })
+        .collect()
+}
 
-    // Identities that can make pods where the namespace admits pods that take their node.
-    for binding in pod_makers(inventory, &bindings) {
-        let ns = binding.namespace.unwrap_or_default();
-        if admits.contains(ns) {
-            found.push(Finding::new(
-                Rule::HostPods,
-                binding.object.clone(),
-                Some(ns.to_string()),
-                format!(
-                    "lets {} create pods in namespace {ns}, which admits pods that take their node (Pod Security {}): label it pod-security.kubernetes.io/enforce=baseline",
-                    subjects(binding),
-                    levels.get(ns).copied().unwrap_or("not enforced")
-                ),
-            ));
-        }
-    }
-
-    // Identities that can act as a more powerful ServiceAccount of their namespace.
+/// KSCOPE-STRONGER-ACCOUNT: identities that can act as a more powerful ServiceAccount of
+/// their namespace; one finding per binding, naming the first such ServiceAccount.
+fn stronger_accounts(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
     let granted: Vec<(&Binding, Vec<PolicyRule>)> = bindings
         .iter()
         .filter(|b| !bootstrap(b.meta))
         .map(|b| (b, inventory.rules_of(b.role_ref, b.namespace)))
         .collect();
+    let mut found = Vec::new();
     for (binding, rules) in &granted {
         let Some(ns) = binding.namespace.filter(|ns| !system(ns)) else {
             continue;
@@ -121,6 +138,7 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
                 Rule::StrongerAccount,
                 binding.object.clone(),
                 Some(ns.to_string()),
+                format!("ServiceAccount {ns}/{account}"),
                 format!(
                     "lets {} act as ServiceAccount {ns}/{account} (run pods as it, mint its tokens or read its Secret), which holds more through {via}",
                     subjects(binding)
@@ -128,41 +146,53 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
             ));
         }
     }
+    found
+}
 
-    // kscope grants in the cluster's own namespaces, and the guard of every grant.
-    let policy = inventory
-        .guard_policies
+/// The bindings kscope made: those of its grants.
+fn kscope_bindings<'a>(bindings: &'a [Binding<'a>]) -> impl Iterator<Item = &'a Binding<'a>> {
+    bindings
         .iter()
-        .find(|p| name(&p.metadata) == GUARD_NAME);
-    let policy_holds = policy.is_some_and(|p| covers(p, &guard_policy()));
-    let mut guarded: BTreeSet<&str> = BTreeSet::new();
-    for binding in &bindings {
-        let Some(ns) = binding.namespace else {
-            continue;
-        };
-        if label(binding.meta, MANAGED_BY) != Some(FIELD_MANAGER) {
-            continue;
-        }
-        if system(ns) {
-            found.push(Finding::new(
+        .filter(|b| b.namespace.is_some() && label(b.meta, MANAGED_BY) == Some(FIELD_MANAGER))
+}
+
+/// KSCOPE-SYSTEM-NAMESPACE-GRANT: kscope grants in the cluster's own namespaces.
+fn system_namespace_grants(bindings: &[Binding]) -> Vec<Finding> {
+    kscope_bindings(bindings)
+        .filter_map(|binding| {
+            let ns = binding.namespace.filter(|ns| system(ns))?;
+            Some(Finding::new(
                 Rule::SystemNamespaceGrant,
                 binding.object.clone(),
                 Some(ns.to_string()),
+                format!("Namespace {ns}"),
                 format!(
                     "a kscope grant in {ns}, which holds the cluster's own identities: revoke it, or keep it only if {} is meant to act there",
                     subjects(binding)
                 ),
-            ));
-        }
-        if Reach::of(&inventory.rules_of(binding.role_ref, binding.namespace)).needs_guard() {
-            guarded.insert(ns);
-        }
-    }
-    if !guarded.is_empty() && !policy_holds {
+            ))
+        })
+        .collect()
+}
+
+/// KSCOPE-GUARD-POLICY and KSCOPE-GUARD-BINDING: the guard of every namespace whose grants
+/// reach what it protects, policy and binding as kscope makes them.
+fn guard(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
+    let guarded: BTreeSet<&str> = kscope_bindings(bindings)
+        .filter(|b| Reach::of(&inventory.rules_of(b.role_ref, b.namespace)).needs_guard())
+        .filter_map(|b| b.namespace)
+        .collect();
+    let mut found = Vec::new();
+    let policy = inventory
+        .guard_policies
+        .iter()
+        .find(|p| name(&p.metadata) == GUARD_NAME);
+    if !guarded.is_empty() && !policy.is_some_and(|p| covers(p, &guard_policy())) {
         found.push(Finding::new(
             Rule::GuardPolicy,
-            format!("ValidatingAdmissionPolicy {GUARD_NAME}"),
+            ObjectRef::cluster_scoped(Kind::ValidatingAdmissionPolicy, GUARD_NAME),
             None,
+            String::new(),
             format!(
                 "kscope's guard is {}: tenants of {} may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
                 if policy.is_some() { "changed" } else { "missing" },
@@ -179,8 +209,12 @@ pub(super) fn findings(inventory: &Inventory) -> Vec<Finding> {
         if !live.is_some_and(|live| covers(live, &wanted)) {
             found.push(Finding::new(
                 Rule::GuardBinding,
-                format!("ValidatingAdmissionPolicyBinding {}", guard_binding_name(ns)),
+                ObjectRef::cluster_scoped(
+                    Kind::ValidatingAdmissionPolicyBinding,
+                    &guard_binding_name(ns),
+                ),
                 Some(ns.to_string()),
+                format!("Namespace {ns}"),
                 format!(
                     "kscope's guard does not cover namespace {ns} ({}): its tenants may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
                     if live.is_some() { "its binding was changed" } else { "its binding is missing" }

@@ -21,6 +21,12 @@ pub struct Finding {
     #[serde(skip)]
     pub scope: Option<String>,
     pub message: String,
+    /// What tells this finding apart from the others of its rule on its object, made from
+    /// names where the finding is made (a binding, a role, a ServiceAccount), never from the
+    /// message, so that it stays the same while the finding does; empty where a rule finds at
+    /// most one thing per object. CI formats fingerprint a finding by it.
+    #[serde(skip)]
+    pub key: String,
     /// Set when an `--accept` entry covers the finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted: Option<Accepted>,
@@ -38,14 +44,21 @@ pub struct Accepted {
 }
 
 impl Finding {
-    pub fn new(rule: Rule, object: String, scope: Option<String>, message: String) -> Self {
+    pub fn new(
+        rule: Rule,
+        target: ObjectRef,
+        scope: Option<String>,
+        key: String,
+        message: String,
+    ) -> Self {
         Finding {
             rule,
             severity: rule.severity(),
-            target: ObjectRef::named(&object),
-            object,
+            object: target.to_string(),
+            target,
             scope,
             message,
+            key,
             accepted: None,
         }
     }

@@ -1,6 +1,9 @@
 //! The audit's rules: what is risky in a cluster's RBAC objects, ServiceAccounts, token
 //! Secrets and admission policies, and why. Pure: `findings` sees the lists (the
-//! `Inventory`, read by the binary's audit operation) and the time.
+//! `Inventory`, read by the binary's audit operation) and the time. Each rule (or family of
+//! rules) is one function that returns its findings, each with a key made from names;
+//! `findings` composes them. Kubernetes' own bindings are judged in `defaults`, the paths out
+//! of a namespace in `containment`.
 
 use std::collections::BTreeSet;
 
@@ -18,11 +21,14 @@ use crate::catalog::Rule;
 use crate::grants::{LAST_USED_LABEL, Listed, rows};
 use crate::kubeconfig::SecretToken;
 use crate::manifest::{FIELD_MANAGER, MANAGED_BY};
+use crate::object::{Kind, ObjectRef};
 use crate::rules::{self, Permission, RBAC_GROUP};
 
 mod containment;
+mod defaults;
 mod finding;
 pub use containment::host_pod_candidates;
+use defaults::{default_bindings, kubernetes_default};
 pub use finding::{Accepted, Finding};
 
 /// The label the API server puts on a legacy token it invalidated.
@@ -68,7 +74,7 @@ fn bootstrap(meta: &ObjectMeta) -> bool {
 
 /// A binding, cluster-wide or in one namespace.
 struct Binding<'a> {
-    object: String,
+    object: ObjectRef,
     namespace: Option<&'a str>,
     meta: &'a ObjectMeta,
     role_ref: &'a RoleRef,
@@ -96,17 +102,17 @@ impl Binding<'_> {
 impl Inventory {
     fn bindings(&self) -> Vec<Binding<'_>> {
         let cluster = self.cluster_role_bindings.iter().map(|b| Binding {
-            object: format!("ClusterRoleBinding {}", name(&b.metadata)),
+            object: ObjectRef::cluster_scoped(Kind::ClusterRoleBinding, name(&b.metadata)),
             namespace: None,
             meta: &b.metadata,
             role_ref: &b.role_ref,
             subjects: b.subjects.as_deref().unwrap_or_default(),
         });
         let namespaced = self.role_bindings.iter().map(|b| Binding {
-            object: format!(
-                "RoleBinding {}/{}",
+            object: ObjectRef::namespaced(
+                Kind::RoleBinding,
                 b.metadata.namespace.as_deref().unwrap_or_default(),
-                name(&b.metadata)
+                name(&b.metadata),
             ),
             namespace: b.metadata.namespace.as_deref(),
             meta: &b.metadata,
@@ -155,99 +161,6 @@ fn broad_subject(subject: &Subject) -> bool {
         || (subject.kind == "User" && subject.name == "system:anonymous")
 }
 
-/// The ClusterRoleBindings of broad groups that Kubernetes itself makes (each binds the
-/// ClusterRole of its own name). The bootstrapping label alone proves nothing: anyone who may
-/// write bindings may set it.
-const DEFAULT_BROAD_BINDINGS: [&str; 5] = [
-    "system:basic-user",
-    "system:cluster-trust-bundle-discovery",
-    "system:discovery",
-    "system:public-info-viewer",
-    "system:service-account-issuer-discovery",
-];
-
-/// Whether a binding is one of Kubernetes' own bindings of broad groups: the label, a known
-/// name, and the ClusterRole of that name.
-fn kubernetes_default(binding: &Binding) -> bool {
-    bootstrap(binding.meta)
-        && binding.namespace.is_none()
-        && DEFAULT_BROAD_BINDINGS.contains(&name(binding.meta))
-        && binding.role_ref.kind == "ClusterRole"
-        && binding.role_ref.name == name(binding.meta)
-}
-
-/// What Kubernetes' own ClusterRoles of broad groups hold, together: asking who one is and
-/// what one may do, reading trust bundles, and reading discovery, health and version URLs.
-/// A rule of such a role beyond this is not Kubernetes' own.
-fn default_broad_rule(rule: &PolicyRule) -> bool {
-    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-    if rule.verbs.iter().any(|v| v == "*") {
-        return false;
-    }
-    if let Some(urls) = rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
-        const PUBLIC: [&str; 15] = [
-            "/api",
-            "/api/*",
-            "/apis",
-            "/apis/*",
-            "/healthz",
-            "/livez",
-            "/readyz",
-            "/version",
-            "/version/",
-            "/openapi",
-            "/openapi/*",
-            "/.well-known/openid-configuration",
-            "/.well-known/openid-configuration/",
-            "/openid/v1/jwks",
-            "/openid/v1/jwks/",
-        ];
-        return urls.iter().all(|u| PUBLIC.contains(&u.as_str()))
-            && rule.verbs.iter().all(|v| v == "get");
-    }
-    let allowed: [(&str, &str, &[&str]); 4] = [
-        (
-            "authorization.k8s.io",
-            "selfsubjectaccessreviews",
-            &["create"],
-        ),
-        (
-            "authorization.k8s.io",
-            "selfsubjectrulesreviews",
-            &["create"],
-        ),
-        ("authentication.k8s.io", "selfsubjectreviews", &["create"]),
-        (
-            "certificates.k8s.io",
-            "clustertrustbundles",
-            &["get", "list", "watch"],
-        ),
-    ];
-    list(&rule.api_groups).iter().all(|group| {
-        list(&rule.resources).iter().all(|resource| {
-            allowed.iter().any(|(g, r, verbs)| {
-                g == group
-                    && r == resource
-                    && rule.verbs.iter().all(|v| verbs.contains(&v.as_str()))
-            })
-        })
-    }) && list(&rule.resource_names).is_empty()
-}
-
-/// A rule in one line: `verbs on resources (groups)` or `verbs on URLs`.
-fn describe(rule: &PolicyRule) -> String {
-    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default().join(",");
-    match rule.non_resource_urls.as_ref().filter(|u| !u.is_empty()) {
-        Some(urls) => format!("{} on {}", rule.verbs.join(","), urls.join(",")),
-        None => format!(
-            "{} on {} ({})",
-            rule.verbs.join(","),
-            list(&rule.resources),
-            list(&rule.api_groups)
-        ),
-    }
-}
-
 /// Whether rules hand out power over the whole cluster: everything, every Secret, or the
 /// verbs that step outside RBAC.
 fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
@@ -271,23 +184,71 @@ fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
 /// The findings about `inventory` at `now` (seconds since the epoch), most severe first; a
 /// token is unused when it is older than `unused_for` seconds and was not used within them.
 pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding> {
-    let mut found = Vec::new();
     let bindings = inventory.bindings();
-    let baseline = inventory.baseline();
-    let accounts: BTreeSet<(String, String)> = inventory
-        .service_accounts
-        .iter()
-        .map(|sa| {
-            (
-                sa.metadata.namespace.clone().unwrap_or_default(),
-                name(&sa.metadata).to_string(),
-            )
-        })
-        .collect();
+    let mut found = powerful_tokens(inventory, &bindings);
+    found.extend(invalidated_tokens(inventory));
+    found.extend(unused_tokens(inventory, now, unused_for));
+    found.extend(default_bindings(inventory, &bindings));
+    found.extend(broad_group_bindings(inventory, &bindings));
+    found.extend(missing_service_accounts(inventory, &bindings));
+    found.extend(drifted_grants(inventory));
+    found.extend(containment::findings(inventory));
+    found.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.object.cmp(&b.object))
+    });
+    found
+}
 
-    // Powerful ServiceAccounts, by the bindings that reach them.
-    let mut powers: Vec<((String, String), String, &'static str)> = Vec::new();
-    for binding in &bindings {
+/// A filled token Secret, with the ServiceAccount it belongs to.
+struct Token<'a> {
+    secret: &'a Secret,
+    namespace: String,
+    /// The Secret.
+    object: ObjectRef,
+    service_account: &'a str,
+}
+
+impl Token<'_> {
+    /// `ServiceAccount namespace/name`: what tells the token findings of one Secret apart.
+    fn account(&self) -> String {
+        format!("ServiceAccount {}/{}", self.namespace, self.service_account)
+    }
+}
+
+/// The token Secrets that hold a token and name their ServiceAccount.
+fn tokens(inventory: &Inventory) -> impl Iterator<Item = Token<'_>> {
+    inventory.token_secrets.iter().filter_map(|secret| {
+        let service_account = secret
+            .metadata
+            .annotations
+            .as_ref()?
+            .get("kubernetes.io/service-account.name")?;
+        if !SecretToken::is_filled(secret) {
+            return None;
+        }
+        let namespace = secret.metadata.namespace.clone().unwrap_or_default();
+        Some(Token {
+            object: ObjectRef::namespaced(Kind::Secret, &namespace, name(&secret.metadata)),
+            namespace,
+            service_account,
+            secret,
+        })
+    })
+}
+
+/// `Kind name` of the role a binding binds (a binding's roleRef cannot change).
+fn bound_role(binding: &Binding) -> String {
+    format!("{} {}", binding.role_ref.kind, binding.role_ref.name)
+}
+
+/// KSCOPE-POWERFUL-TOKEN: a long-lived token of a ServiceAccount that a binding gives
+/// cluster-admin, every Secret or RBAC escalation; one finding per such binding.
+fn powerful_tokens(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
+    // (the ServiceAccount, the binding that reaches it, what it gives)
+    let mut powers: Vec<((String, String), &ObjectRef, &'static str)> = Vec::new();
+    for binding in bindings {
         let rules = inventory.rules_of(binding.role_ref, binding.namespace);
         let power = if binding.role_ref.name == "cluster-admin" {
             Some("everything (cluster-admin)")
@@ -298,148 +259,159 @@ pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding
         };
         let Some(power) = power else { continue };
         for account in binding.service_accounts() {
-            powers.push((account, binding.object.clone(), power));
+            powers.push((account, &binding.object, power));
         }
     }
-    for secret in &inventory.token_secrets {
-        let ns = secret.metadata.namespace.clone().unwrap_or_default();
-        let object = format!("Secret {ns}/{}", name(&secret.metadata));
-        let Some(sa) = secret
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("kubernetes.io/service-account.name"))
-        else {
-            continue;
-        };
-        if !SecretToken::is_filled(secret) {
-            continue;
-        }
-        for (account, binding, power) in &powers {
-            if account.0 == ns && &account.1 == sa {
+    let mut found = Vec::new();
+    for token in tokens(inventory) {
+        let (ns, sa) = (&token.namespace, token.service_account);
+        for ((account_ns, account), binding, power) in &powers {
+            if account_ns == ns && account == sa {
                 found.push(Finding::new(
                     Rule::PowerfulToken,
-                    object.clone(),
+                    token.object.clone(),
                     Some(ns.clone()),
+                    binding.to_string(),
                     format!(
                         "a long-lived token of ServiceAccount {ns}/{sa}, which {binding} gives {power}"
                     ),
                 ));
             }
         }
-        if let Some(since) = label(&secret.metadata, INVALID_SINCE_LABEL) {
-            found.push(Finding::new(
-                Rule::TokenInvalidated,
-                object.clone(),
-                Some(ns.clone()),
-                format!("the API server invalidated this token on {since}; delete the Secret"),
-            ));
-        } else {
-            // Judged only once the token is older than the threshold: a token made a
-            // second ago has not had the chance to be used.
-            let age = secret
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| now - t.0.as_second())
-                .filter(|age| *age >= unused_for);
-            let last_used = label(&secret.metadata, LAST_USED_LABEL);
-            let idle = last_used.map(|day| (day, days_since(day, now)));
-            let message = match (age, idle) {
-                (None, _) => None,
-                (Some(age), None) => Some(format!(
-                    "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was never used",
-                    age / 86_400
-                )),
-                (Some(age), Some((day, Some(idle)))) if idle * 86_400 >= unused_for => {
-                    Some(format!(
-                        "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was last used {idle} days ago ({day})",
-                        age / 86_400
-                    ))
-                }
-                (Some(_), Some(_)) => None,
-            };
-            if let Some(message) = message {
-                found.push(Finding::new(
-                    Rule::TokenUnused,
-                    object.clone(),
-                    Some(ns.clone()),
-                    message,
-                ));
-            }
-        }
     }
+    found
+}
 
-    for binding in &bindings {
-        let groups: Vec<&str> = binding
-            .subjects
-            .iter()
-            .filter(|s| broad_subject(s))
-            .map(|s| s.name.as_str())
-            .collect();
-        if bootstrap(binding.meta) {
-            if groups.is_empty() {
-                continue;
-            }
-            if kubernetes_default(binding) {
-                // Its name is Kubernetes' own; what its ClusterRole holds must be too.
-                let rules = inventory.rules_of(binding.role_ref, None);
-                if let Some(extra) = rules.iter().find(|r| !default_broad_rule(r)) {
-                    found.push(Finding::new(
-                        Rule::DefaultRoleWidened,
-                        binding.object.clone(),
-                        None,
-                        format!(
-                            "gives {} to {}, and ClusterRole {} holds more than Kubernetes' own: {}",
-                            binding.role_ref.name,
-                            groups.join(", "),
-                            binding.role_ref.name,
-                            describe(extra)
-                        ),
-                    ));
-                }
-                continue;
-            }
-            // The label hides nothing: a "default" binding of broad groups that Kubernetes
-            // does not make is named, and judged like any other below.
-            found.push(Finding::new(
-                Rule::ForgedDefaultLabel,
-                binding.object.clone(),
-                binding.namespace.map(String::from),
-                format!(
-                    "carries {}={} but is not one of Kubernetes' own bindings of {}: anyone who may write bindings can set that label",
-                    BOOTSTRAP_LABEL.0,
-                    BOOTSTRAP_LABEL.1,
-                    groups.join(", ")
-                ),
-            ));
+/// KSCOPE-TOKEN-INVALIDATED: a legacy token the API server marked invalid.
+fn invalidated_tokens(inventory: &Inventory) -> Vec<Finding> {
+    tokens(inventory)
+        .filter_map(|token| {
+            let since = label(&token.secret.metadata, INVALID_SINCE_LABEL)?;
+            Some(Finding::new(
+                Rule::TokenInvalidated,
+                token.object.clone(),
+                Some(token.namespace.clone()),
+                token.account(),
+                format!("the API server invalidated this token on {since}; delete the Secret"),
+            ))
+        })
+        .collect()
+}
+
+/// KSCOPE-TOKEN-UNUSED: a valid long-lived token older than `unused_for` seconds, not used
+/// within them.
+fn unused_tokens(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for token in tokens(inventory) {
+        let meta = &token.secret.metadata;
+        if label(meta, INVALID_SINCE_LABEL).is_some() {
+            continue;
         }
-        // Broad groups: more than the baseline to everyone.
-        if !groups.is_empty() {
-            let rules = inventory.rules_of(binding.role_ref, binding.namespace);
-            let beyond = rules::missing(&baseline, &rules);
-            if !beyond.is_empty() {
-                found.push(Finding::new(
-                    Rule::BroadGroupBinding,
-                    binding.object.clone(),
-                    binding.namespace.map(String::from),
-                    format!(
-                        "gives {} {} to {}: more than every user gets by default ({})",
-                        binding.role_ref.kind,
-                        binding.role_ref.name,
-                        groups.join(", "),
-                        beyond.into_iter().take(3).collect::<Vec<_>>().join("; ")
-                    ),
-                ));
-            }
+        // Judged only once the token is older than the threshold: a token made a second ago
+        // has not had the chance to be used.
+        let Some(age) = meta
+            .creation_timestamp
+            .as_ref()
+            .map(|t| now - t.0.as_second())
+            .filter(|age| *age >= unused_for)
+        else {
+            continue;
+        };
+        let (ns, sa) = (&token.namespace, token.service_account);
+        let idle = label(meta, LAST_USED_LABEL).map(|day| (day, days_since(day, now)));
+        let message = match idle {
+            None => format!(
+                "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was never used",
+                age / 86_400
+            ),
+            Some((day, Some(idle))) if idle * 86_400 >= unused_for => format!(
+                "the long-lived token of ServiceAccount {ns}/{sa} is {} days old and was last used {idle} days ago ({day})",
+                age / 86_400
+            ),
+            Some(_) => continue,
+        };
+        found.push(Finding::new(
+            Rule::TokenUnused,
+            token.object.clone(),
+            Some(ns.clone()),
+            token.account(),
+            message,
+        ));
+    }
+    found
+}
+
+/// The broad groups (and the anonymous user) a binding binds.
+fn broad_groups<'a>(binding: &Binding<'a>) -> Vec<&'a str> {
+    binding
+        .subjects
+        .iter()
+        .filter(|s| broad_subject(s))
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
+/// Whether the rules of ordinary bindings judge `binding`. Those with the bootstrapping label
+/// that bind no broad group, and Kubernetes' own bindings of broad groups, are left to
+/// [`default_bindings`]; a label on any other binding of broad groups hides nothing.
+fn judged(binding: &Binding) -> bool {
+    !bootstrap(binding.meta) || !(broad_groups(binding).is_empty() || kubernetes_default(binding))
+}
+
+/// KSCOPE-BROAD-GROUP-BINDING: a binding that gives broad groups more than every user gets
+/// by default.
+fn broad_group_bindings(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
+    let baseline = inventory.baseline();
+    let mut found = Vec::new();
+    for binding in bindings.iter().filter(|b| judged(b)) {
+        let groups = broad_groups(binding);
+        if groups.is_empty() {
+            continue;
         }
-        // ServiceAccounts that do not exist: whoever makes that name inherits the binding.
+        let rules = inventory.rules_of(binding.role_ref, binding.namespace);
+        let beyond = rules::missing(&baseline, &rules);
+        if beyond.is_empty() {
+            continue;
+        }
+        found.push(Finding::new(
+            Rule::BroadGroupBinding,
+            binding.object.clone(),
+            binding.namespace.map(String::from),
+            bound_role(binding),
+            format!(
+                "gives {} {} to {}: more than every user gets by default ({})",
+                binding.role_ref.kind,
+                binding.role_ref.name,
+                groups.join(", "),
+                beyond.into_iter().take(3).collect::<Vec<_>>().join("; ")
+            ),
+        ));
+    }
+    found
+}
+
+/// KSCOPE-MISSING-SERVICEACCOUNT: a binding of a ServiceAccount that does not exist, which
+/// whoever makes that name inherits; one finding per such ServiceAccount.
+fn missing_service_accounts(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
+    let accounts: BTreeSet<(String, String)> = inventory
+        .service_accounts
+        .iter()
+        .map(|sa| {
+            (
+                sa.metadata.namespace.clone().unwrap_or_default(),
+                name(&sa.metadata).to_string(),
+            )
+        })
+        .collect();
+    let mut found = Vec::new();
+    for binding in bindings.iter().filter(|b| judged(b)) {
         for (ns, sa) in binding.service_accounts() {
             if !accounts.contains(&(ns.clone(), sa.clone())) {
                 found.push(Finding::new(
                     Rule::MissingServiceAccount,
                     binding.object.clone(),
                     binding.namespace.map(String::from),
+                    format!("ServiceAccount {ns}/{sa}"),
                     format!(
                         "binds ServiceAccount {ns}/{sa}, which does not exist: whoever creates it inherits {} {}",
                         binding.role_ref.kind, binding.role_ref.name
@@ -448,51 +420,39 @@ pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding
             }
         }
     }
+    found
+}
 
-    // kscope's own grants that drifted.
-    let managed = |meta: &ObjectMeta| label(meta, MANAGED_BY) == Some(FIELD_MANAGER);
+/// KSCOPE-GRANT-DRIFTED: kscope's own grants that no longer match what kscope applied; one
+/// finding per grant.
+fn drifted_grants(inventory: &Inventory) -> Vec<Finding> {
+    fn managed<T: k8s_openapi::Metadata<Ty = ObjectMeta> + Clone>(objects: &[T]) -> Vec<T> {
+        objects
+            .iter()
+            .filter(|o| label(o.metadata(), MANAGED_BY) == Some(FIELD_MANAGER))
+            .cloned()
+            .collect()
+    }
     let listed = Listed {
-        service_accounts: inventory
-            .service_accounts
-            .iter()
-            .filter(|o| managed(&o.metadata))
-            .cloned()
-            .collect(),
-        secrets: inventory
-            .token_secrets
-            .iter()
-            .filter(|o| managed(&o.metadata))
-            .cloned()
-            .collect(),
-        roles: inventory
-            .roles
-            .iter()
-            .filter(|o| managed(&o.metadata))
-            .cloned()
-            .collect(),
-        role_bindings: inventory
-            .role_bindings
-            .iter()
-            .filter(|o| managed(&o.metadata))
-            .cloned()
-            .collect(),
+        service_accounts: managed(&inventory.service_accounts),
+        secrets: managed(&inventory.token_secrets),
+        roles: managed(&inventory.roles),
+        role_bindings: managed(&inventory.role_bindings),
         pod_security: Default::default(),
     };
-    for row in rows(&listed).into_iter().filter(|r| !r.status.is_ok()) {
-        found.push(Finding::new(
-            Rule::GrantDrifted,
-            format!("ServiceAccount {}/{}", row.namespace, row.service_account),
-            Some(row.namespace.clone()),
-            format!("the kscope grant drifted: {}", row.status),
-        ));
-    }
-    found.extend(containment::findings(inventory));
-    found.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.object.cmp(&b.object))
-    });
-    found
+    rows(&listed)
+        .into_iter()
+        .filter(|r| !r.status.is_ok())
+        .map(|row| {
+            Finding::new(
+                Rule::GrantDrifted,
+                ObjectRef::namespaced(Kind::ServiceAccount, &row.namespace, &row.service_account),
+                Some(row.namespace.clone()),
+                String::new(),
+                format!("the kscope grant drifted: {}", row.status),
+            )
+        })
+        .collect()
 }
 
 /// Whole days from a `YYYY-MM-DD` label to `now`.
@@ -777,7 +737,7 @@ mod tests {
             .collect();
         assert_eq!(unused.len(), 1, "{found:#?}");
         assert!(unused[0].message.contains("is 1157 days old"), "{found:#?}");
-        assert_eq!(unused[0].target.kind, "Secret");
+        assert_eq!(unused[0].target.kind, Kind::Secret);
         assert_eq!(unused[0].target.name, "old-token");
     }
 
@@ -828,5 +788,46 @@ mod tests {
         let found = unused(1);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().all(|f| !f.starts_with("used-today")));
+    }
+
+    /// Two findings of one rule on one object differ by their keys, which come from names:
+    /// the binding behind a powerful token, the ServiceAccount a binding misses.
+    #[test]
+    fn findings_are_keyed_by_names() {
+        let inventory = Inventory {
+            cluster_role_bindings: vec![ClusterRoleBinding {
+                metadata: meta(None, "ops-admin", &[]),
+                role_ref: role_ref("ClusterRole", "cluster-admin"),
+                subjects: Some(vec![subject("ServiceAccount", "ops", Some("tools"))]),
+            }],
+            role_bindings: vec![RoleBinding {
+                metadata: meta(Some("team"), "ghost", &[]),
+                role_ref: role_ref("ClusterRole", "edit"),
+                subjects: Some(vec![
+                    subject("ServiceAccount", "gone", Some("team")),
+                    subject("ServiceAccount", "left", Some("team")),
+                ]),
+            }],
+            service_accounts: vec![ServiceAccount {
+                metadata: meta(Some("tools"), "ops", &[]),
+                ..Default::default()
+            }],
+            token_secrets: vec![token_secret("tools", "ops-token", "ops", &[])],
+            ..Default::default()
+        };
+        let found = findings(&inventory, 1_700_000_000, UNUSED_FOR_SECONDS);
+        let keys = |rule: Rule| -> Vec<&str> {
+            found
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.key.as_str())
+                .collect()
+        };
+        assert_eq!(keys(Rule::PowerfulToken), ["ClusterRoleBinding ops-admin"]);
+        assert_eq!(
+            keys(Rule::MissingServiceAccount),
+            ["ServiceAccount team/gone", "ServiceAccount team/left"]
+        );
+        assert!(found.iter().all(|f| !f.key.is_empty()), "{found:#?}");
     }
 }

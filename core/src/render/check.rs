@@ -52,8 +52,8 @@ fn containment(report: &Report) -> String {
             one_line(&probe.reason)
         ));
     }
-    match report.pod_security.as_deref() {
-        Some("privileged") => text.push_str(&format!(
+    match &report.pod_security {
+        Some(level) if level.is_privileged() => text.push_str(&format!(
             "warning: namespace {}: {}\n",
             report.namespace,
             crate::spec::PRIVILEGED_WARNING
@@ -276,7 +276,7 @@ mod tests {
             binding: None,
             answers,
             containment: Vec::new(),
-            pod_security: Some("baseline".into()),
+            pod_security: Some(crate::spec::Enforced::parse("baseline")),
         }
     }
 

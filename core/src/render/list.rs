@@ -3,6 +3,7 @@
 use super::{age, finish, plain, printable};
 use crate::audit::Finding;
 use crate::grants::GrantRow;
+use crate::spec::Enforced;
 
 /// `kscope list`: a row per grant.
 pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
@@ -34,7 +35,9 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
             row.token_created
                 .map_or_else(|| "<none>".into(), |created| age(now - created)),
             row.last_used.clone().unwrap_or_else(|| "never".into()),
-            row.pod_security.clone().unwrap_or_else(|| "none".into()),
+            row.pod_security
+                .as_ref()
+                .map_or_else(|| "none".into(), ToString::to_string),
             printable(&row.status.to_string()),
         ];
         if also {
@@ -45,7 +48,7 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
     let mut text = finish(&table);
     let mut privileged: Vec<&str> = rows
         .iter()
-        .filter(|r| r.pod_security.as_deref() == Some("privileged"))
+        .filter(|r| r.pod_security.as_ref().is_some_and(Enforced::is_privileged))
         .map(|r| r.namespace.as_str())
         .collect();
     privileged.dedup();

@@ -24,7 +24,7 @@ use crate::session::Session;
 use kscope_core::access::{self, Answer, AnsweredBy, Binding, Mode, Report};
 use kscope_core::manifest::ACCESS_ANNOTATION;
 use kscope_core::names::{NamespaceName, ServiceAccountName};
-use kscope_core::spec::{AccessRecord, GrantRef, RoleSource, parse_service_account_user};
+use kscope_core::spec::{AccessRecord, Enforced, GrantRef, RoleSource, parse_service_account_user};
 use kscope_core::templates;
 
 /// Lifetime of the token minted for a check: the shortest the API accepts.
@@ -39,7 +39,7 @@ pub(crate) struct Expected {
     /// The ServiceAccounts of the namespace the grant can act as that hold more than it.
     pub(crate) others: Vec<Stronger>,
     /// The namespace's enforced Pod Security level, as read.
-    pub(crate) pod_security: Option<String>,
+    pub(crate) pod_security: Option<Enforced>,
     /// What every ServiceAccount of the namespace may do without the grant (`--all-resources`).
     pub(crate) baseline: Vec<PolicyRule>,
     /// The grant's other namespaces, where its role must hold too.
@@ -120,18 +120,18 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Repor
         .get::<ServiceAccount>(grant.namespace.as_str(), grant.service_account.as_str())
         .await?
         .map(|sa| kscope_core::manifest::also_in_of(&sa.metadata))
+        .transpose()?
         .unwrap_or_default();
     let mut others = others;
     for other in &also_in {
         let there = GrantRef {
-            namespace: NamespaceName::parse(other)
-                .map_err(|_| Error::bug("a recorded namespace is not a namespace name"))?,
+            namespace: other.clone(),
             service_account: grant.service_account.clone(),
         };
         others.extend(judge::others_within_reach(cluster, &there, &rules).await?);
     }
     let expected = Expected {
-        also_in,
+        also_in: also_in.iter().map(|n| n.to_string()).collect(),
         grant,
         rules,
         binding,

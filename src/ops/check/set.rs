@@ -22,7 +22,7 @@ use crate::session::Session;
 use kscope_core::access::{Binding, Report};
 use kscope_core::containment::Reach;
 use kscope_core::report::fleet::{Item, Verdict};
-use kscope_core::spec::{ENFORCE_LABEL, GrantRef, RoleSource};
+use kscope_core::spec::{ENFORCE_LABEL, Enforced, GrantRef, RoleSource};
 use kscope_core::tenants::Tenant;
 
 /// How many reasons an item carries: enough to act on, few enough for a line.
@@ -38,7 +38,7 @@ pub(crate) struct Snapshot {
     /// The ClusterRoleBindings that name a ServiceAccount.
     cluster_bindings: Vec<Bound>,
     /// Per tenant namespace, its enforced Pod Security level.
-    levels: HashMap<String, String>,
+    levels: HashMap<String, Enforced>,
     /// The rules of each ClusterRole the file names (`None`: it does not exist).
     cluster_roles: HashMap<String, Option<Vec<PolicyRule>>>,
     /// Kubernetes' own ClusterRoleBindings and ClusterRoles (`--all-resources`).
@@ -130,7 +130,7 @@ impl Snapshot {
                         if let Some(level) =
                             ns.metadata.labels.and_then(|mut l| l.remove(ENFORCE_LABEL))
                         {
-                            levels.insert(name, level);
+                            levels.insert(name, Enforced::parse(&level));
                         }
                     }
                 })

@@ -10,10 +10,10 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
-use crate::cluster::{Admission, Cluster, Mode, is_forbidden};
+use crate::cluster::{Admission, Cluster, WriteMode, is_forbidden};
 use crate::error::{Error, GrantError, Result};
 use crate::session::Session;
-use kscope_core::access::PathProbe;
+use kscope_core::access::{PathOut, PathProbe};
 use kscope_core::containment::{
     GUARD_NAME, Reach, cluster_role_escalations, guard_binding, guard_binding_name, guard_policy,
     node_escaping_pod,
@@ -21,9 +21,7 @@ use kscope_core::containment::{
 use kscope_core::duration::MIN_TOKEN_SECONDS;
 use kscope_core::manifest::{Kind, MANAGED_BY, ObjectResult};
 use kscope_core::rules::Permission;
-use kscope_core::spec::{
-    Allowances, ENFORCE_LABEL, GrantRef, GrantSpec, PodSecurity, RoleSource, service_account_user,
-};
+use kscope_core::spec::{Allowances, Enforced, GrantRef, GrantSpec, PodSecurity, RoleSource};
 
 mod stronger;
 pub(crate) use stronger::{Bound, RoleRules, Stronger, stronger_accounts, stronger_among};
@@ -124,7 +122,7 @@ pub(crate) async fn judge(
                     Admission::Admitted => {
                         return Err(Error::from(GrantError::HostPodsAdmitted {
                             namespace: ns.to_string(),
-                            enforced: PodSecurity::enforced(namespace.metadata.labels.as_ref()),
+                            enforced: Enforced::of(namespace.metadata.labels.as_ref()),
                         }));
                     }
                 }
@@ -261,7 +259,7 @@ pub(crate) async fn install_guard(
     cluster: &Cluster,
     namespace: &str,
     live: &LiveGuard,
-    mode: Mode,
+    mode: WriteMode,
 ) -> Result<Vec<ObjectResult>> {
     let policy = guard_policy();
     let binding = guard_binding(namespace);
@@ -351,7 +349,7 @@ fn endpoints_probe(namespace: &str) -> k8s_openapi::api::core::v1::Endpoints {
 }
 
 /// A probe's outcome from the server's answer to its dry run.
-fn probed(path: impl Into<String>, answer: Admission) -> PathProbe {
+fn probed(path: PathOut, answer: Admission) -> PathProbe {
     let (refused, reason) = match answer {
         Admission::Admitted => (
             false,
@@ -360,7 +358,7 @@ fn probed(path: impl Into<String>, answer: Admission) -> PathProbe {
         Admission::Refused { code, reason } => (true, format!("{code}: {reason}")),
     };
     PathProbe {
-        path: path.into(),
+        path,
         expected: "refused",
         refused,
         reason,
@@ -393,19 +391,39 @@ pub(crate) async fn probe(
     )?;
     let mut probes = vec![
         probed(
-            "create a pod that takes its node (privileged, hostPID, hostNetwork, hostPath /)",
+            PathOut::HostPod {
+                namespace: ns.to_string(),
+                home: true,
+            },
             pod,
         ),
-        probed(format!("relabel its Namespace {ns}"), namespace),
         probed(
-            format!("remove kscope's label from its ServiceAccount {ns}/{sa}"),
+            PathOut::NamespaceRelabel {
+                namespace: ns.to_string(),
+                home: true,
+            },
+            namespace,
+        ),
+        probed(
+            PathOut::ServiceAccountUnlabel {
+                namespace: ns.to_string(),
+                name: sa.to_string(),
+            },
             account,
         ),
         probed(
-            format!("remove kscope's label from its RoleBinding {ns}/{sa}"),
+            PathOut::RoleBindingUnlabel {
+                namespace: ns.to_string(),
+                name: sa.to_string(),
+            },
             binding,
         ),
-        probed(format!("write Endpoints in {ns}"), endpoint),
+        probed(
+            PathOut::EndpointsWrite {
+                namespace: ns.to_string(),
+            },
+            endpoint,
+        ),
     ];
     // In each other namespace of the grant: a node-escaping pod, its Namespace, Endpoints.
     for other in also_in {
@@ -416,18 +434,32 @@ pub(crate) async fn probe(
             as_sa.try_create(other, &endpoints),
         )?;
         probes.push(probed(
-            format!("create a pod that takes its node in {other}"),
+            PathOut::HostPod {
+                namespace: other.clone(),
+                home: false,
+            },
             pod,
         ));
-        probes.push(probed(format!("relabel the Namespace {other}"), namespace));
-        probes.push(probed(format!("write Endpoints in {other}"), endpoint));
+        probes.push(probed(
+            PathOut::NamespaceRelabel {
+                namespace: other.clone(),
+                home: false,
+            },
+            namespace,
+        ));
+        probes.push(probed(
+            PathOut::EndpointsWrite {
+                namespace: other.clone(),
+            },
+            endpoint,
+        ));
     }
     for found in others {
         probes.push(PathProbe {
-            path: format!(
-                "act as ServiceAccount {}, which holds more than the grant",
-                service_account_user(&found.namespace, &found.service_account)
-            ),
+            path: PathOut::StrongerAccount {
+                namespace: found.namespace.clone(),
+                service_account: found.service_account.clone(),
+            },
             expected: "refused",
             refused: false,
             reason: format!(
@@ -455,14 +487,9 @@ pub(crate) async fn others_within_reach(
 
 /// The enforced Pod Security level of a namespace, read as the caller (`None`: no label, or
 /// not readable).
-pub(crate) async fn enforced_level(cluster: &Cluster, namespace: &str) -> Option<String> {
+pub(crate) async fn enforced_level(cluster: &Cluster, namespace: &str) -> Option<Enforced> {
     match cluster.get_cluster_scoped::<Namespace>(namespace).await {
-        Ok(Some(ns)) => ns
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(ENFORCE_LABEL))
-            .cloned(),
+        Ok(Some(ns)) => Enforced::of(ns.metadata.labels.as_ref()),
         _ => None,
     }
 }

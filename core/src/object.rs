@@ -1,0 +1,155 @@
+//! The Kubernetes objects kscope names in its reports, typed: their kind (with its API
+//! version) and a reference to one object. Reports build references from the objects they
+//! read; nothing is formatted as text and parsed back.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// The kinds of object kscope makes or reports on. A grant's own kinds come first, in the
+/// order a grant reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    Namespace,
+    ServiceAccount,
+    Secret,
+    Role,
+    RoleBinding,
+    /// kscope's guard (cluster-scoped).
+    ValidatingAdmissionPolicy,
+    /// The guard's binding for one tenant namespace (cluster-scoped).
+    ValidatingAdmissionPolicyBinding,
+    ClusterRole,
+    ClusterRoleBinding,
+}
+
+impl Kind {
+    /// Every kind, for parsing.
+    pub const ALL: [Kind; 9] = [
+        Kind::Namespace,
+        Kind::ServiceAccount,
+        Kind::Secret,
+        Kind::Role,
+        Kind::RoleBinding,
+        Kind::ValidatingAdmissionPolicy,
+        Kind::ValidatingAdmissionPolicyBinding,
+        Kind::ClusterRole,
+        Kind::ClusterRoleBinding,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Namespace => "Namespace",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Secret => "Secret",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
+            Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
+            Kind::ClusterRole => "ClusterRole",
+            Kind::ClusterRoleBinding => "ClusterRoleBinding",
+        }
+    }
+
+    /// The kind named `name` (as Kubernetes spells it), if kscope knows it.
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::Namespace | Kind::ServiceAccount | Kind::Secret => "v1",
+            Kind::Role | Kind::RoleBinding | Kind::ClusterRole | Kind::ClusterRoleBinding => {
+                "rbac.authorization.k8s.io/v1"
+            }
+            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding => {
+                "admissionregistration.k8s.io/v1"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One Kubernetes object: its kind, its namespace (none at cluster scope) and its name.
+/// Serialized as Kubernetes references are: `{apiVersion, kind, namespace?, name}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    pub kind: Kind,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// A namespaced object.
+    pub fn namespaced(kind: Kind, namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind,
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
+        }
+    }
+
+    /// A cluster-scoped object.
+    pub fn cluster_scoped(kind: Kind, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind,
+            namespace: None,
+            name: name.to_string(),
+        }
+    }
+}
+
+/// `Kind namespace/name` (or `Kind name` at cluster scope), as kscope shows objects.
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+impl Serialize for ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let fields = if self.namespace.is_some() { 4 } else { 3 };
+        let mut out = s.serialize_struct("ObjectRef", fields)?;
+        out.serialize_field("apiVersion", self.kind.api_version())?;
+        out.serialize_field("kind", self.kind.as_str())?;
+        if let Some(ns) = &self.namespace {
+            out.serialize_field("namespace", ns)?;
+        }
+        out.serialize_field("name", &self.name)?;
+        out.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_back_and_references_print_and_serialize_as_kubernetes_does() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::parse("Pod"), None);
+        let secret = ObjectRef::namespaced(Kind::Secret, "ops", "t");
+        assert_eq!(secret.to_string(), "Secret ops/t");
+        let binding = ObjectRef::cluster_scoped(Kind::ClusterRoleBinding, "b");
+        assert_eq!(binding.to_string(), "ClusterRoleBinding b");
+        assert_eq!(
+            serde_json::to_value(&binding).unwrap(),
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "name": "b"})
+        );
+        assert_eq!(
+            serde_json::to_value(&secret).unwrap()["namespace"],
+            serde_json::json!("ops")
+        );
+    }
+}
