@@ -1,18 +1,21 @@
 //! kscope: hand a tenant a namespace-scoped Kubernetes credential, and prove that it works.
 //!
-//! The library holds everything; the binary only calls [`main`], which parses, runs, prints
-//! the one error and exits with its code. Everything else is `pub(crate)`, so the compiler
-//! reports dead code. Layers, each using only those below it (`tests/layers.rs` enforces
-//! the order written in `tests/layers.txt`):
-//! - `cmd` (one thin module per subcommand) and `wizard` (questions → plans);
-//! - `plan` (validated "high" arguments, from flags or from the wizard's answers);
-//! - operations `grant`, `credential`, `check`, `list`, `revoke`, `rotate`:
-//!   `execute(&Session, &Plan)`, data only;
-//! - `session` (caller, client, progress) and `cluster` (the only module that talks to the
-//!   API server), `state` (local memory of grants);
-//! - pure builders and arithmetic: `manifest`, `kubeconfig`, `templates`, `rules`, `access`,
-//!   `render`;
-//! - `error` (every sentence a user reads about a failure), `names`, `duration`, `cli`.
+//! The binary crate: the command line, the operations and the cluster client. The pure core
+//! (names, specs, rules, templates, manifests, the scoped kubeconfig, the audit's rules, the
+//! reports and their renderers) is the crate `kscope_core`, which holds no client.
+//! The binary only calls [`main`], which parses, runs, prints the one error and exits with its
+//! code. Everything else is `pub(crate)`, so the compiler reports dead code. Layers, each using
+//! only those below it (`tests/layers.rs` enforces the order of `tests/layers.txt`):
+//! - `cmd` (one thin module per subcommand: plan, operation, render, exit code) and `wizard`
+//!   (questions behind a trait; answers become plans);
+//! - `ops` (one module per operation: `execute(&Session, &Plan)` returns a report, data only);
+//! - `session` (caller, client, progress) and `plan` (validated "high" arguments from flags,
+//!   the wizard's answers and TenantSets);
+//! - `cluster` (the only module that talks to the API server) and `state` (the local memory
+//!   of the last grant);
+//! - `kubeconfig` (the caller's kubeconfig, and kscope's private files), `wire` (what every
+//!   request shares), `progress`, `program`, `cli` (clap types only), `error` (every sentence
+//!   a user reads about a failure, and the exit codes).
 
 pub(crate) mod cli;
 pub(crate) mod cluster;

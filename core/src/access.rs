@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde::Serialize;
 
+use crate::object::BoundRole;
+
 use crate::rules::{self, Permission, RBAC_GROUP};
 use crate::spec::service_account_user;
 
@@ -240,7 +242,7 @@ pub enum Mode {
 /// The result of a check.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
+pub struct AccessCheck {
     pub namespace: String,
     pub service_account: String,
     /// How the answers were asked.
@@ -383,22 +385,22 @@ impl Serialize for PathOut {
 pub struct Binding {
     /// `namespace/name` of the RoleBinding.
     pub name: String,
-    /// `Role/<name>` or `ClusterRole/<name>`.
-    pub expected: String,
+    /// The role the grant binds.
+    pub expected: BoundRole,
     /// What it binds; `Some(None)` when it is missing; `None` when it could not be read.
-    pub actual: Option<Option<String>>,
+    pub actual: Option<Option<BoundRole>>,
 }
 
 impl Binding {
     pub fn matches(&self) -> bool {
         match &self.actual {
-            Some(actual) => actual.as_deref() == Some(self.expected.as_str()),
+            Some(actual) => actual.as_ref() == Some(&self.expected),
             None => true,
         }
     }
 }
 
-impl Report {
+impl AccessCheck {
     /// `system:serviceaccount:<ns>:<sa>`: who the credential must be.
     pub fn expected_identity(&self) -> String {
         service_account_user(&self.namespace, &self.service_account)

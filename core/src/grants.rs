@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::kubeconfig::SecretToken;
 use crate::manifest::{ACCESS_ANNOTATION, GRANT_LABEL};
 use crate::names::token_secret_name;
+use crate::object::BoundRole;
 use crate::spec::{AccessRecord, Enforced};
 
 /// The label the API server keeps on Secret-based tokens: the date they were last used.
@@ -47,10 +48,7 @@ pub enum Drift {
     RoleMissing,
     RoleBindingMissing,
     /// The RoleBinding binds another role than the grant recorded.
-    BindingPointsTo {
-        kind: String,
-        name: String,
-    },
+    BindingPointsTo(BoundRole),
     /// The ServiceAccount's `kscope.dev/access` is not a record kscope writes.
     UnknownAccess,
     /// The ServiceAccount's `kscope.dev/also-in` is not a list of namespace names.
@@ -65,8 +63,8 @@ impl std::fmt::Display for Drift {
             Drift::TokenEmpty => f.write_str("token empty"),
             Drift::RoleMissing => f.write_str("Role missing"),
             Drift::RoleBindingMissing => f.write_str("RoleBinding missing"),
-            Drift::BindingPointsTo { kind, name } => {
-                write!(f, "RoleBinding points to {kind} {name}")
+            Drift::BindingPointsTo(role) => {
+                write!(f, "RoleBinding points to {} {}", role.kind(), role.name())
             }
             Drift::UnknownAccess => f.write_str("unknown kscope.dev/access record"),
             Drift::UnreadableAlsoIn => f.write_str("unreadable kscope.dev/also-in record"),
@@ -202,22 +200,17 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
                     if parts.role.is_none() {
                         drift.push(Drift::RoleMissing);
                     }
-                    Some(("Role".to_string(), service_account.clone()))
+                    Some(BoundRole::Role(service_account.clone()))
                 }
-                Some(AccessRecord::ClusterRole(name)) => {
-                    Some(("ClusterRole".to_string(), name.clone()))
-                }
+                Some(AccessRecord::ClusterRole(name)) => Some(BoundRole::ClusterRole(name.clone())),
                 None => None,
             };
             match parts.role_binding {
                 None => drift.push(Drift::RoleBindingMissing),
                 Some(binding) => {
-                    let actual = (binding.role_ref.kind.clone(), binding.role_ref.name.clone());
+                    let actual = BoundRole::of(&binding.role_ref);
                     if expected_ref.as_ref().is_some_and(|e| *e != actual) {
-                        drift.push(Drift::BindingPointsTo {
-                            kind: actual.0,
-                            name: actual.1,
-                        });
+                        drift.push(Drift::BindingPointsTo(actual));
                     }
                 }
             }

@@ -1,12 +1,19 @@
-//! The pure core of kscope: names, durations, grant specs, RBAC rule arithmetic, the access
-//! matrix, templates, the TenantSet model, manifests and the scoped kubeconfig.
+//! kscope-core: everything kscope knows that needs no cluster. Names and durations; a grant
+//! as data (`spec`); RBAC rule arithmetic (`rules`) and the Role templates; the check's access
+//! matrix and report (`access`); the manifests of a grant and the scoped kubeconfig; the paths
+//! out of a namespace and the guard (`containment`); TenantSets (`tenants`) and GitOps
+//! delivery; `list`'s rows (`grants`); the audit's rules, its accept file and the rule catalog;
+//! the objects kscope names (`object`); the reports of the operations (`report`) and every
+//! renderer (`render`: tables, YAML, JSON, SARIF, JUnit).
 //!
-//! Nothing here can reach a cluster: these modules use std, k8s-openapi's types, serde (JSON,
-//! YAML), base64 and thiserror, and import only each other. No `kube`, no tokio, no clap; the
-//! file system only where a function's job is to read a file the user named (a template, a
-//! TenantSet's templates). `tests/layers.rs` fails when that stops being true.
-//! Inside, the order is: `names`, `duration` < `invalid` < `rules` < `templates` < `spec` <
-//! `access`, `manifest`, `kubeconfig` < `containment` < `tenants`.
+//! It holds no client: its dependencies are k8s-openapi's types, serde (JSON, YAML), base64,
+//! thiserror, comfy-table and the CI-format crates. The compiler keeps it that way (the client
+//! stack is not a dependency here) and `tests/layers.rs` checks `cargo tree` and the order of
+//! its modules (`tests/layers-core.txt`), each using only those after it: `render`; `report`;
+//! `acceptance`, `audit`; `tenants`, `grants`; `containment`, `delivery`; `access`,
+//! `manifest`, `kubeconfig`; `spec`; `templates`; `rules`; `invalid`; `catalog`; `names`,
+//! `duration`, `text`, `files`, `object`. The file system only where a function's job is to
+//! read a file the user named (`templates`, `files`).
 
 pub mod acceptance;
 pub mod access;

@@ -129,6 +129,62 @@ impl Serialize for ObjectRef {
     }
 }
 
+/// The role a binding binds (its roleRef): a Role of the binding's namespace or a
+/// ClusterRole, by name. Shown as `Role/<name>` or `ClusterRole/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BoundRole {
+    Role(String),
+    ClusterRole(String),
+    /// A roleRef kind that RBAC does not have (a conforming API server refuses one): data
+    /// from the cluster, kept as read.
+    Other {
+        kind: String,
+        name: String,
+    },
+}
+
+impl BoundRole {
+    /// What a binding's roleRef names.
+    pub fn of(role_ref: &k8s_openapi::api::rbac::v1::RoleRef) -> BoundRole {
+        let name = role_ref.name.clone();
+        match role_ref.kind.as_str() {
+            "Role" => BoundRole::Role(name),
+            "ClusterRole" => BoundRole::ClusterRole(name),
+            other => BoundRole::Other {
+                kind: crate::text::printable(other),
+                name,
+            },
+        }
+    }
+
+    pub fn kind(&self) -> &str {
+        match self {
+            BoundRole::Role(_) => "Role",
+            BoundRole::ClusterRole(_) => "ClusterRole",
+            BoundRole::Other { kind, .. } => kind,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            BoundRole::Role(name) | BoundRole::ClusterRole(name) => name,
+            BoundRole::Other { name, .. } => name,
+        }
+    }
+}
+
+impl fmt::Display for BoundRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind(), self.name())
+    }
+}
+
+impl Serialize for BoundRole {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +206,22 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&secret).unwrap()["namespace"],
             serde_json::json!("ops")
+        );
+        let role_ref = |kind: &str| k8s_openapi::api::rbac::v1::RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: kind.into(),
+            name: "edit".into(),
+        };
+        assert_eq!(
+            BoundRole::of(&role_ref("ClusterRole")),
+            BoundRole::ClusterRole("edit".into())
+        );
+        assert_eq!(BoundRole::of(&role_ref("Role")).to_string(), "Role/edit");
+        let odd = BoundRole::of(&role_ref("Group"));
+        assert_ne!(odd, BoundRole::ClusterRole("edit".into()));
+        assert_eq!(
+            serde_json::to_value(&odd).unwrap(),
+            serde_json::json!("Group/edit")
         );
     }
 }

@@ -26,7 +26,7 @@ use crate::ops::credential::Credential;
 use crate::plan::Destination;
 use crate::progress::note;
 use crate::session::Session;
-use kscope_core::access::Report;
+use kscope_core::access::AccessCheck;
 use kscope_core::kubeconfig::Endpoint;
 use kscope_core::render;
 
@@ -106,7 +106,7 @@ pub(crate) fn file_problems<T>(plan: Result<T>) -> Result<T> {
 }
 
 /// The exit code of a finished check, saying on stderr why when access differs.
-pub(crate) fn check_exit(report: &Report) -> Exit {
+pub(crate) fn check_exit(report: &AccessCheck) -> Exit {
     let exit = verdict(report);
     if exit != Exit::Ok {
         note(&render::access_differs(report));

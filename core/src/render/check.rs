@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::printable;
-use crate::access::{Answer, AnsweredBy, Mode, Report, VERBS};
+use crate::access::{AccessCheck, Answer, AnsweredBy, Mode, VERBS};
 
 /// Why `check` exits 3, in one line.
-pub fn access_differs(report: &Report) -> String {
+pub fn access_differs(report: &AccessCheck) -> String {
     format!(
         "access of {} differs from the grant: {} answer(s) differ{}{}{}",
         report.expected_identity(),
@@ -33,7 +33,7 @@ pub fn access_differs(report: &Report) -> String {
 
 /// The containment section under the matrix: each path out of the namespace as tried, and
 /// the namespace's Pod Security level (said plainly when it is privileged).
-fn containment(report: &Report) -> String {
+fn containment(report: &AccessCheck) -> String {
     if report.containment.is_empty() {
         return String::new();
     }
@@ -97,7 +97,7 @@ fn one_line(text: &str) -> String {
 /// ✗ denied, `!` where the answer differs from what the grant implies, `·` not asked. With
 /// colour when `color` (a terminal without `NO_COLOR`): allowed in green, denied plain, a
 /// mismatch red and bold. Without colour the text is the same.
-pub fn check_matrix_styled(report: &Report, color: bool) -> String {
+pub fn check_matrix_styled(report: &AccessCheck, color: bool) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
@@ -167,7 +167,7 @@ pub fn check_matrix_styled(report: &Report, color: bool) -> String {
     text.push('\n');
     if let Some(binding) = &report.binding {
         let actual = match &binding.actual {
-            Some(Some(bound)) => bound.clone(),
+            Some(Some(bound)) => bound.to_string(),
             Some(None) => "nothing (it is missing)".into(),
             None => "(not readable by you)".into(),
         };
@@ -247,11 +247,11 @@ mod tests {
     use crate::test_support::snapshot;
 
     /// The matrix without colour, as a pipe gets it.
-    fn check_matrix(report: &Report) -> String {
+    fn check_matrix(report: &AccessCheck) -> String {
         check_matrix_styled(report, false)
     }
 
-    fn report(flip: Option<usize>) -> Report {
+    fn report(flip: Option<usize>) -> AccessCheck {
         let rules = templates::built_ins().remove(0).rules;
         let answers = probes_in("ask", &[], &rules)
             .into_iter()
@@ -268,7 +268,7 @@ mod tests {
                 probe,
             })
             .collect();
-        Report {
+        AccessCheck {
             namespace: "ask".into(),
             service_account: "ask-sa".into(),
             mode: Mode::RulesReviewFirst,

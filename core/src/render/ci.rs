@@ -11,7 +11,7 @@ use serde_json::Value;
 use serde_sarif::sarif;
 
 use super::{RenderError, Result};
-use crate::access::Report;
+use crate::access::AccessCheck;
 use crate::audit::Finding;
 use crate::catalog::{ObjectRef, Rule, Severity};
 use crate::object::Kind;
@@ -63,7 +63,7 @@ fn account(namespace: &str, service_account: &str) -> ObjectRef {
 }
 
 /// The flags of one check: the identity, the binding, each differing answer, each open path.
-pub fn report_flags(context: &str, report: &Report) -> Vec<Flag> {
+pub fn report_flags(context: &str, report: &AccessCheck) -> Vec<Flag> {
     let sa = account(&report.namespace, &report.service_account);
     let flag = |rule: Rule, object: &ObjectRef, message: String, key: String| Flag {
         rule,
@@ -320,11 +320,11 @@ pub fn sarif(command: &str, rules: &[Rule], flags: &[Flag]) -> Result<String> {
 pub struct Case {
     pub classname: String,
     pub name: String,
-    pub outcome: Outcome,
+    pub outcome: CaseOutcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum CaseOutcome {
     Passed,
     /// A finding or difference: the first line, then everything.
     Failed {
@@ -354,22 +354,22 @@ pub fn audit_suite(context: &str, found: &[Finding]) -> Suite {
             cases.push(Case {
                 classname: format!("kscope.audit.{}", rule.id()),
                 name: rule.id().to_string(),
-                outcome: Outcome::Passed,
+                outcome: CaseOutcome::Passed,
             });
         }
         for finding in mine {
             let outcome = match &finding.accepted {
                 Some(a) if !a.expired => {
-                    Outcome::Skipped(format!("accepted until {}: {}", a.expires, a.reason))
+                    CaseOutcome::Skipped(format!("accepted until {}: {}", a.expires, a.reason))
                 }
-                Some(a) => Outcome::Failed {
+                Some(a) => CaseOutcome::Failed {
                     message: format!(
                         "{} (its acceptance expired on {})",
                         finding.message, a.expires
                     ),
                     text: format!("{}\nFix: {}", finding.message, rule.about().fix),
                 },
-                None => Outcome::Failed {
+                None => CaseOutcome::Failed {
                     message: finding.message.clone(),
                     text: format!("{}\nFix: {}", finding.message, rule.about().fix),
                 },
@@ -400,21 +400,21 @@ pub fn check_case(
         classname: format!("kscope.check.{context}"),
         name: format!("{namespace}/{service_account}"),
         outcome: match verdict {
-            Verdict::Ok => Outcome::Passed,
-            Verdict::Differs | Verdict::Missing => Outcome::Failed {
+            Verdict::Ok => CaseOutcome::Passed,
+            Verdict::Differs | Verdict::Missing => CaseOutcome::Failed {
                 message: first,
                 text: reasons.join("\n"),
             },
-            Verdict::Failed => Outcome::Error(first),
+            Verdict::Failed => CaseOutcome::Error(first),
         },
     }
 }
 
 /// A case's status as quick-junit models it.
-fn status(outcome: &Outcome) -> TestCaseStatus {
+fn status(outcome: &CaseOutcome) -> TestCaseStatus {
     match outcome {
-        Outcome::Passed => TestCaseStatus::success(),
-        Outcome::Failed { message, text } => {
+        CaseOutcome::Passed => TestCaseStatus::success(),
+        CaseOutcome::Failed { message, text } => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
                 .set_message(message)
@@ -422,12 +422,12 @@ fn status(outcome: &Outcome) -> TestCaseStatus {
                 .set_description(text);
             status
         }
-        Outcome::Skipped(why) => {
+        CaseOutcome::Skipped(why) => {
             let mut status = TestCaseStatus::skipped();
             status.set_message(why);
             status
         }
-        Outcome::Error(why) => {
+        CaseOutcome::Error(why) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status
                 .set_message(why)
@@ -540,7 +540,7 @@ mod tests {
             cases: vec![Case {
                 classname: "kscope.check.dev".into(),
                 name: "team/ci".into(),
-                outcome: Outcome::Failed {
+                outcome: CaseOutcome::Failed {
                     message: message.into(),
                     text: text.into(),
                 },
@@ -594,16 +594,16 @@ mod tests {
         let xml = junit(&[Suite {
             name: "kscope check (dev)".into(),
             cases: vec![
-                case("a/ci", Outcome::Passed),
+                case("a/ci", CaseOutcome::Passed),
                 case(
                     "b/ci",
-                    Outcome::Failed {
+                    CaseOutcome::Failed {
                         message: "RoleBinding b/ci is missing".into(),
                         text: "x".into(),
                     },
                 ),
-                case("c/ci", Outcome::Skipped("accepted".into())),
-                case("d/ci", Outcome::Error("timed out \u{1b}[31m".into())),
+                case("c/ci", CaseOutcome::Skipped("accepted".into())),
+                case("d/ci", CaseOutcome::Error("timed out \u{1b}[31m".into())),
             ],
         }])
         .unwrap();
@@ -678,7 +678,7 @@ mod tests {
         let mut reworded = path.clone();
         reworded.reason = "admitted by the dry run".into();
         let open = |path: PathProbe| {
-            let report = Report {
+            let report = AccessCheck {
                 namespace: "team".into(),
                 service_account: "ci".into(),
                 mode: crate::access::Mode::RulesReviewFirst,

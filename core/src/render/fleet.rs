@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Format;
 use super::Result;
 use super::{API_VERSION, finish, json, plain, printable, yaml};
-use crate::access::Report;
+use crate::access::AccessCheck;
 use crate::report::fleet::{Item, Verdict};
 
 /// One item of the AccessCheckList: the AccessCheck `check` prints for the grant, with the
@@ -27,7 +27,7 @@ struct Document<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Body<'a> {
-    Proven(&'a Report),
+    Proven(&'a AccessCheck),
     Unproven {
         namespace: &'a str,
         #[serde(rename = "serviceAccount")]

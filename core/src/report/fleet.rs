@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::access::Report;
+use crate::access::AccessCheck;
 
 /// What the proof of one tenant came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,5 +39,5 @@ pub struct Item {
     /// Why it is not ok: the first differences, or the error.
     pub reasons: Vec<String>,
     /// The proof, when one was made.
-    pub report: Option<Report>,
+    pub report: Option<AccessCheck>,
 }

@@ -21,9 +21,10 @@ use crate::ops::credential;
 use crate::ops::judge::{self, Stronger};
 use crate::plan::CheckPlan;
 use crate::session::Session;
-use kscope_core::access::{self, Answer, AnsweredBy, Binding, Mode, Report};
+use kscope_core::access::{self, AccessCheck, Answer, AnsweredBy, Binding, Mode};
 use kscope_core::manifest::ACCESS_ANNOTATION;
 use kscope_core::names::{NamespaceName, ServiceAccountName};
+use kscope_core::object::BoundRole;
 use kscope_core::spec::{AccessRecord, Enforced, GrantRef, RoleSource, parse_service_account_user};
 use kscope_core::templates;
 
@@ -76,7 +77,7 @@ impl Questions {
 }
 
 /// Checks the grant that `plan` names (or implies) and returns every answer.
-pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Report> {
+pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<AccessCheck> {
     let through = match &plan.through {
         Some(path) => Some(connect_file(session, path, plan.trust_file).await?),
         None => None,
@@ -148,7 +149,7 @@ pub(crate) async fn prove(
     as_sa: &Cluster,
     expected: Expected,
     questions: &Questions,
-) -> Result<Report> {
+) -> Result<AccessCheck> {
     let grant = &expected.grant;
     let (rules, baseline) = (&expected.rules, &expected.baseline);
     let namespace = grant.namespace.as_str();
@@ -180,7 +181,7 @@ pub(crate) async fn prove(
         answers,
         judge::probe(as_sa, grant, &expected.also_in, &expected.others)
     )?;
-    Ok(Report {
+    Ok(AccessCheck {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
         mode: questions.mode,
@@ -267,7 +268,7 @@ async fn answer(
 }
 
 /// Exit 0 when every answer matches the grant, 3 when access differs.
-pub(crate) fn verdict(report: &Report) -> Exit {
+pub(crate) fn verdict(report: &AccessCheck) -> Exit {
     if report.all_match() {
         Exit::Ok
     } else {
@@ -387,11 +388,11 @@ async fn expected_rules(
 async fn binding_of(session: &Session, grant: &GrantRef, role: &RoleSource) -> Result<Binding> {
     let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
     let expected = match role {
-        RoleSource::Template(_) => format!("Role/{sa}"),
-        RoleSource::ClusterRole(name) => format!("ClusterRole/{name}"),
+        RoleSource::Template(_) => BoundRole::Role(sa.to_string()),
+        RoleSource::ClusterRole(name) => BoundRole::ClusterRole(name.clone()),
     };
     let actual = match session.cluster.get::<RoleBinding>(ns, sa).await {
-        Ok(found) => Some(found.map(|rb| format!("{}/{}", rb.role_ref.kind, rb.role_ref.name))),
+        Ok(found) => Some(found.map(|rb| BoundRole::of(&rb.role_ref))),
         // A caller who may not read bindings leaves the matrix to speak.
         Err(e) if is_forbidden(&e) => None,
         Err(e) => return Err(e),

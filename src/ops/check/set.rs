@@ -19,8 +19,9 @@ use crate::ops::credential;
 use crate::ops::judge::{Bound, RoleRules, stronger_among};
 use crate::plan::CheckSetPlan;
 use crate::session::Session;
-use kscope_core::access::{Binding, Report};
+use kscope_core::access::{AccessCheck, Binding};
 use kscope_core::containment::Reach;
+use kscope_core::object::BoundRole;
 use kscope_core::report::fleet::{Item, Verdict};
 use kscope_core::spec::{ENFORCE_LABEL, Enforced, GrantRef, RoleSource};
 use kscope_core::tenants::Tenant;
@@ -32,7 +33,7 @@ const REASONS: usize = 5;
 pub(crate) struct Snapshot {
     /// `namespace/name` of each tenant's RoleBinding → `Kind/name` of the role it binds;
     /// `None` when the caller may not list RoleBindings.
-    grant_bindings: Option<HashMap<String, String>>,
+    grant_bindings: Option<HashMap<String, BoundRole>>,
     /// Per tenant namespace, its RoleBindings that name a ServiceAccount.
     namespace_bindings: HashMap<String, Vec<Bound>>,
     /// The ClusterRoleBindings that name a ServiceAccount.
@@ -87,7 +88,7 @@ impl Snapshot {
                         let key = format!("{ns}/{name}");
                         if grants.contains(&key) {
                             let bound = &binding.role_ref;
-                            grant_bindings.insert(key, format!("{}/{}", bound.kind, bound.name));
+                            grant_bindings.insert(key, BoundRole::of(bound));
                         }
                         let bound = Bound::of_role_binding(&binding);
                         if !bound.accounts.is_empty() {
@@ -202,10 +203,10 @@ impl Snapshot {
         let grant = tenant.spec.grant_ref();
         let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
         let (rules, expected) = match &tenant.spec.role {
-            RoleSource::Template(t) => (t.rules.clone(), format!("Role/{sa}")),
+            RoleSource::Template(t) => (t.rules.clone(), BoundRole::Role(sa.to_string())),
             RoleSource::ClusterRole(name) => {
                 match self.cluster_roles.get(name).cloned().flatten() {
-                    Some(rules) => (rules, format!("ClusterRole/{name}")),
+                    Some(rules) => (rules, BoundRole::ClusterRole(name.clone())),
                     None => {
                         return Err(
                             GrantError::GrantClusterRoleMissing { name: name.clone() }.into()
@@ -297,7 +298,7 @@ pub(crate) async fn prove_all(
 }
 
 /// The item of one tenant from its proof (or from why there is none).
-fn item(context: &str, tenant: &Tenant, proof: Result<Report>) -> Item {
+fn item(context: &str, tenant: &Tenant, proof: Result<AccessCheck>) -> Item {
     let mut item = Item {
         context: context.to_string(),
         namespace: tenant.spec.namespace.to_string(),
@@ -339,7 +340,7 @@ fn is_missing(error: &Error) -> bool {
 /// Why a proof differs from the file, first things first: who the credential is, what the
 /// RoleBinding binds, the answers that differ (with the authorizer's reason for an allow),
 /// and the paths out that are open.
-pub(crate) fn reasons(report: &Report) -> Vec<String> {
+pub(crate) fn reasons(report: &AccessCheck) -> Vec<String> {
     let mut reasons = Vec::new();
     if !report.identity_matches() {
         reasons.push(format!(
