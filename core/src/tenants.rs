@@ -171,19 +171,96 @@ struct Document {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SpecDocument {
-    defaults: Option<Spanned<Fields>>,
-    tenants: Option<Vec<Spanned<Fields>>>,
+    defaults: Option<Spanned<TenantEntry>>,
+    tenants: Option<Vec<Spanned<TenantEntry>>>,
 }
 
-const TENANT_FIELDS: [&str; 7] = [
-    "namespace",
-    "serviceAccount",
-    "namespaces",
-    "template",
-    "clusterRole",
-    "kubeconfig",
-    "podSecurity",
-];
+/// The fields a tenant (and `spec.defaults`) has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Field {
+    Namespace,
+    ServiceAccount,
+    Namespaces,
+    Template,
+    ClusterRole,
+    Kubeconfig,
+    PodSecurity,
+}
+
+impl Field {
+    const ALL: [Field; 7] = [
+        Field::Namespace,
+        Field::ServiceAccount,
+        Field::Namespaces,
+        Field::Template,
+        Field::ClusterRole,
+        Field::Kubeconfig,
+        Field::PodSecurity,
+    ];
+
+    /// The field's key in the file.
+    fn key(self) -> &'static str {
+        match self {
+            Field::Namespace => "namespace",
+            Field::ServiceAccount => "serviceAccount",
+            Field::Namespaces => "namespaces",
+            Field::Template => "template",
+            Field::ClusterRole => "clusterRole",
+            Field::Kubeconfig => "kubeconfig",
+            Field::PodSecurity => "podSecurity",
+        }
+    }
+
+    fn listed() -> String {
+        Field::ALL.map(Field::key).join(", ")
+    }
+}
+
+/// One tenant (or the defaults) as written: each field by its name, with its position. The
+/// values stay untyped here so that a value of the wrong type is one problem among the others
+/// (the set is validated whole, every problem at once); keys the format does not have are kept
+/// to be reported. (serde's `deny_unknown_fields` would stop at the first, and its `flatten`
+/// loses the positions.)
+#[derive(Debug, Default)]
+struct TenantEntry {
+    fields: BTreeMap<Field, Spanned<serde_json::Value>>,
+    unknown: Vec<(String, Spanned<serde_json::Value>)>,
+}
+
+impl TenantEntry {
+    fn get(&self, field: Field) -> Option<&Spanned<serde_json::Value>> {
+        self.fields.get(&field)
+    }
+}
+
+impl<'de> Deserialize<'de> for TenantEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = TenantEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a map of {}", Field::listed())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TenantEntry, A::Error> {
+                let mut entry = TenantEntry::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value()?;
+                    match Field::ALL.into_iter().find(|f| f.key() == key) {
+                        Some(field) => {
+                            entry.fields.insert(field, value);
+                        }
+                        None => entry.unknown.push((key, value)),
+                    }
+                }
+                Ok(entry)
+            }
+        }
+        deserializer.deserialize_map(Entry)
+    }
+}
 
 /// Parses and validates a TenantSet; `file` names it and anchors relative template paths.
 /// The result is every problem found, or the set.
@@ -210,16 +287,14 @@ pub fn parse(
     };
     let defaults = spec.value.defaults.as_ref();
     if let Some(defaults) = defaults {
-        for (key, value) in &defaults.value {
-            if !TENANT_FIELDS.contains(&key.as_str()) {
-                problem(
-                    at(value),
-                    format!(
-                        "unknown field spec.defaults.{key} (a tenant has {})",
-                        TENANT_FIELDS.join(", ")
-                    ),
-                );
-            }
+        for (key, value) in &defaults.value.unknown {
+            problem(
+                at(value),
+                format!(
+                    "unknown field spec.defaults.{key} (a tenant has {})",
+                    Field::listed()
+                ),
+            );
         }
     }
     let tenants = spec.value.tenants.as_deref().unwrap_or_default();
@@ -311,7 +386,7 @@ fn header(document: &Document, problem: &mut dyn FnMut((u32, u32), String)) -> O
 /// What every tenant of the set is read against: the defaults, where relative template paths
 /// start, the user's template folders, what the flags allow, and the set's name.
 struct TenantContext<'a> {
-    defaults: Option<&'a Spanned<Fields>>,
+    defaults: Option<&'a Spanned<TenantEntry>>,
     base: &'a Path,
     dirs: &'a [PathBuf],
     allow: Allowances,
@@ -321,40 +396,35 @@ struct TenantContext<'a> {
 /// One tenant of the set, with the defaults filled in; `None` when it has a problem (each one
 /// reported). `seen` remembers the grants listed so far, to report one listed twice.
 fn tenant(
-    entry: &Spanned<Fields>,
+    entry: &Spanned<TenantEntry>,
     context: &TenantContext,
     seen: &mut BTreeMap<(String, String), u32>,
     problem: &mut dyn FnMut((u32, u32), String),
 ) -> Option<Tenant> {
     let here = at(entry);
-    let field = |key: &str| {
+    let field = |key: Field| {
         entry
             .value
             .get(key)
             .or_else(|| context.defaults.and_then(|d| d.value.get(key)))
     };
-    for (key, value) in &entry.value {
-        if !TENANT_FIELDS.contains(&key.as_str()) {
-            problem(
-                at(value),
-                format!(
-                    "unknown field {key} (a tenant has {})",
-                    TENANT_FIELDS.join(", ")
-                ),
-            );
-        }
+    for (key, value) in &entry.value.unknown {
+        problem(
+            at(value),
+            format!("unknown field {key} (a tenant has {})", Field::listed()),
+        );
     }
-    let text = |key: &str, problem: &mut dyn FnMut((u32, u32), String)| match field(key) {
+    let text = |key: Field, problem: &mut dyn FnMut((u32, u32), String)| match field(key) {
         Some(v) => match v.value.as_str() {
             Some(s) => Some((s.to_string(), at(v))),
             None => {
-                problem(at(v), format!("{key} must be a string"));
+                problem(at(v), format!("{} must be a string", key.key()));
                 None
             }
         },
         None => None,
     };
-    let namespace = match text("namespace", &mut *problem) {
+    let namespace = match text(Field::Namespace, &mut *problem) {
         Some((value, pos)) => NamespaceName::parse(&value)
             .map_err(Invalid::from)
             .and_then(|ns| {
@@ -367,7 +437,7 @@ fn tenant(
             None
         }
     };
-    let service_account = match text("serviceAccount", &mut *problem) {
+    let service_account = match text(Field::ServiceAccount, &mut *problem) {
         Some((value, pos)) => ServiceAccountName::parse(&value)
             .map_err(|e| problem(pos, Invalid::from(e).to_string()))
             .ok(),
@@ -377,12 +447,13 @@ fn tenant(
         }
     };
     // The tenant's own choice of access wins over the defaults' (template or clusterRole).
-    let own = |key: &str| entry.value.contains_key(key);
-    let (template, cluster_role) = if own("template") || own("clusterRole") {
-        (entry.value.get("template"), entry.value.get("clusterRole"))
-    } else {
-        (field("template"), field("clusterRole"))
-    };
+    let own = |key: Field| entry.value.get(key);
+    let (template, cluster_role) =
+        if own(Field::Template).is_some() || own(Field::ClusterRole).is_some() {
+            (own(Field::Template), own(Field::ClusterRole))
+        } else {
+            (field(Field::Template), field(Field::ClusterRole))
+        };
     let role = match (template, cluster_role) {
         (Some(t), Some(_)) => {
             problem(
@@ -421,7 +492,7 @@ fn tenant(
             }
         },
     };
-    let (token, delivery) = match field("kubeconfig") {
+    let (token, delivery) = match field(Field::Kubeconfig) {
         None => (Some(TokenKind::LongLived), Some(None)),
         Some(k) => match &k.value {
             serde_json::Value::Object(options) => {
@@ -440,7 +511,7 @@ fn tenant(
             }
         },
     };
-    let pod_security = match text("podSecurity", &mut *problem) {
+    let pod_security = match text(Field::PodSecurity, &mut *problem) {
         None => Some(PodSecurity::default()),
         Some((value, pos)) => {
             let level = PodSecurity::parse(&value);
@@ -454,7 +525,7 @@ fn tenant(
         }
     };
     // `namespaces`: the other namespaces of the grant, beside the home `namespace`.
-    let also_in = match field("namespaces") {
+    let also_in = match field(Field::Namespaces) {
         None => Some(Vec::new()),
         Some(v) => match v.value.as_array() {
             Some(items) => {

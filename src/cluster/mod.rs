@@ -43,6 +43,30 @@ pub(crate) struct Served {
     pub(crate) verbs: Vec<String>,
 }
 
+/// A namespaced kind the client reads (Secret, RoleBinding, ...): the bounds every namespaced
+/// read needs, named once.
+pub(crate) trait Namespaced:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned
+{
+}
+impl<K> Namespaced for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + Debug
+        + DeserializeOwned
+{
+}
+
+/// A cluster-scoped kind the client reads (Namespace, ClusterRole, ...).
+pub(crate) trait ClusterScoped:
+    Resource<Scope = ClusterResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned
+{
+}
+impl<K> ClusterScoped for K where
+    K: Resource<Scope = ClusterResourceScope, DynamicType = ()> + Clone + Debug + DeserializeOwned
+{
+}
+
 /// Whether writes are real or only validated by the server (`--dry-run=server`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WriteMode {
@@ -218,10 +242,7 @@ impl Cluster {
     /// A namespaced object, if it exists.
     pub(crate) async fn get<K>(&self, namespace: &str, name: &str) -> Result<Option<K>>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Namespaced,
     {
         fetch(
             self.namespaced::<K>(namespace),
@@ -234,10 +255,7 @@ impl Cluster {
     /// A cluster-scoped object, if it exists.
     pub(crate) async fn get_cluster_scoped<K>(&self, name: &str) -> Result<Option<K>>
     where
-        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: ClusterScoped,
     {
         fetch(Api::<K>::all(self.client.clone()), name, name).await
     }
@@ -246,10 +264,7 @@ impl Cluster {
     /// `None`) in all of them: one list request.
     pub(crate) async fn list_managed<K>(&self, namespace: Option<&str>) -> Result<Vec<K>>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Namespaced,
     {
         let api = match namespace {
             Some(ns) => self.namespaced::<K>(ns),
@@ -266,10 +281,7 @@ impl Cluster {
     /// Deletes a namespaced object; `false` when it was already gone.
     pub(crate) async fn delete<K>(&self, namespace: &str, name: &str) -> Result<bool>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Namespaced,
     {
         let shown = format!("{} {namespace}/{name}", kind::<K>());
         let (api, params) = (self.namespaced::<K>(namespace), DeleteParams::default());

@@ -10,7 +10,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Cluster, WriteMode, apply_params, apply_through, kind};
+use super::{Cluster, ClusterScoped, Namespaced, WriteMode, apply_params, apply_through, kind};
 use crate::error::{Error, Result, api_status};
 use crate::wire::idempotent;
 use kscope_core::manifest::Outcome;
@@ -52,10 +52,7 @@ impl Cluster {
         patch: &serde_json::Value,
     ) -> Result<Admission>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Namespaced,
     {
         let api = self.namespaced::<K>(namespace);
         try_merge(
@@ -76,10 +73,7 @@ impl Cluster {
         patch: &serde_json::Value,
     ) -> Result<()>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Namespaced,
     {
         let api = self.namespaced::<K>(namespace);
         let params = PatchParams {
@@ -100,10 +94,7 @@ impl Cluster {
         patch: &serde_json::Value,
     ) -> Result<Admission>
     where
-        K: Resource<Scope = ClusterResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: ClusterScoped,
     {
         let api = Api::<K>::all(self.client.clone());
         try_merge(api, &format!("{} {name}", kind::<K>()), name, patch).await
@@ -139,10 +130,7 @@ impl Cluster {
     /// Every object of kind `K` in one namespace (one list request).
     pub(crate) async fn list_in<K>(&self, namespace: &str) -> Result<Vec<K>>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned,
+        K: Namespaced,
     {
         let api = self.namespaced::<K>(namespace);
         let params = ListParams::default();
