@@ -347,6 +347,52 @@ async fn a_more_powerful_service_account_makes_the_namespace_shared() {
 }
 
 #[tokio::test]
+async fn a_grant_refused_for_two_reasons_names_both_with_their_fixes() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("twice");
+    // No Pod Security label (host pods admitted), and a cluster-admin ServiceAccount beside.
+    common::create_bare_namespace(&client, &ns).await;
+    common::create_service_account(&client, &ns, "boss").await;
+    let binding_name = common::unique_name("boss");
+    common::bind_cluster_admin(&client, &binding_name, &ns, "boss").await;
+
+    let mut kscope = admin(&dir);
+    kscope
+        .run(["grant", &ns, "dev", "--template", "developer"])
+        .expect_code(1)
+        .stderr_first_line_contains("refused for 2 reasons")
+        .stderr_contains("(1) namespace")
+        .stderr_contains("admits pods that take their node")
+        .stderr_contains("(2) namespace")
+        .stderr_contains("holds ServiceAccount boss")
+        .stderr_contains("--allow-host-pods")
+        .stderr_contains("--allow-shared-namespace")
+        .stderr_contains("nothing was created");
+    let sas = Api::<ServiceAccount>::namespaced(client.clone(), &ns);
+    assert!(
+        sas.get_opt("dev").await.unwrap().is_none(),
+        "nothing was created"
+    );
+
+    // One reason accepted: the other is said alone, as before.
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "dev",
+            "--template",
+            "developer",
+            "--allow-host-pods",
+        ])
+        .expect_code(1)
+        .stderr_lacks("reasons")
+        .stderr_contains("holds ServiceAccount boss");
+    assert!(sas.get_opt("dev").await.unwrap().is_none());
+    common::unbind_cluster_wide(&client, &binding_name).await;
+}
+
+#[tokio::test]
 async fn an_existing_namespace_that_admits_host_pods_is_refused() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;

@@ -113,6 +113,11 @@ pub(crate) enum GrantError {
     #[error("the grant needs kscope's guard, and you may not install it: you lack {}", missing.join("; "))]
     GuardNotPermitted { missing: Vec<String> },
 
+    /// Several refusals of one grant (or TenantSet tenant), found in one run, each with its
+    /// fix: a user fixes them all at once instead of learning of one per run.
+    #[error("the grant is refused for {} reasons: {}", reasons.len(), numbered(reasons.iter().map(|r| r.to_string())))]
+    Refused { reasons: Vec<GrantError> },
+
     #[error(
         "kscope's guard for namespace {namespace} was installed but was not in force after {seconds}s"
     )]
@@ -218,6 +223,45 @@ impl GrantError {
             ),
             GuardNotInForce { .. } => "check that kube-apiserver runs the ValidatingAdmissionPolicy admission plugin (on by default since 1.30), then run the grant again; kscope check shows what is open".into(),
             GuardNotPermitted { .. } => "have a cluster admin run the grant once (it installs the guard), or pass --allow-unguarded to accept the risk; nothing was created".into(),
+            Refused { reasons } => numbered(reasons.iter().map(|r| {
+                r.hint()
+                    .trim_end_matches("; nothing was created")
+                    .to_string()
+            })) + "; nothing was created",
         }
     }
+
+    /// Whether this stops a grant before any write for a reason its user can fix (as opposed
+    /// to a failure to ask the cluster): such reasons are gathered and said together.
+    pub(crate) fn refuses_a_grant(&self) -> bool {
+        matches!(
+            self,
+            GrantError::MissingPermissions { .. }
+                | GrantError::NotManaged { .. }
+                | GrantError::EscalatingClusterRole { .. }
+                | GrantError::HostPodsAdmitted { .. }
+                | GrantError::HostPodsUnknown { .. }
+                | GrantError::SharedNamespace { .. }
+                | GrantError::GuardNotPermitted { .. }
+                | GrantError::Refused { .. }
+        )
+    }
+
+    /// One refusal, or all of them as one error: `None` when there is none.
+    pub(crate) fn refusal(mut reasons: Vec<GrantError>) -> Option<GrantError> {
+        match reasons.len() {
+            0 => None,
+            1 => reasons.pop(),
+            _ => Some(GrantError::Refused { reasons }),
+        }
+    }
+}
+
+/// `(1) first; (2) second`: several sentences on one line, each findable by its number.
+fn numbered(items: impl Iterator<Item = String>) -> String {
+    items
+        .enumerate()
+        .map(|(i, text)| format!("({}) {text}", i + 1))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -346,4 +346,58 @@ mod tests {
             assert!(error.hint().contains(hint), "{code}: {}", error.hint());
         }
     }
+
+    #[test]
+    fn a_grant_refused_for_several_reasons_says_each_with_its_fix_on_one_line() {
+        let host = GrantError::HostPodsAdmitted {
+            namespace: "t".into(),
+            enforced: None,
+        };
+        let shared = GrantError::SharedNamespace {
+            namespace: "t".into(),
+            service_account: "boss".into(),
+            binding: "ClusterRoleBinding b".into(),
+        };
+        assert!(GrantError::refusal(Vec::new()).is_none());
+        let one = GrantError::refusal(vec![host]).unwrap();
+        assert!(matches!(one, GrantError::HostPodsAdmitted { .. }), "{one}");
+        let host = GrantError::HostPodsAdmitted {
+            namespace: "t".into(),
+            enforced: None,
+        };
+        let both = Error::from(GrantError::refusal(vec![host, shared]).unwrap());
+        let said = both.to_string();
+        assert!(
+            said.starts_with("the grant is refused for 2 reasons: (1) namespace t admits pods"),
+            "{said}"
+        );
+        assert!(
+            said.contains("; (2) namespace t holds ServiceAccount boss"),
+            "{said}"
+        );
+        assert!(!said.contains('\n'), "{said}");
+        let hint = both.hint();
+        assert!(hint.starts_with("(1) label it"), "{hint}");
+        assert!(
+            hint.contains("(2) grant in a namespace of the tenant's own"),
+            "{hint}"
+        );
+        assert!(hint.ends_with("; nothing was created"), "{hint}");
+        assert_eq!(hint.matches("nothing was created").count(), 1, "{hint}");
+        assert_eq!(both.exit() as u8, 1);
+        assert!(
+            GrantError::SharedNamespace {
+                namespace: "t".into(),
+                service_account: "b".into(),
+                binding: "x".into()
+            }
+            .refuses_a_grant()
+        );
+        assert!(
+            !GrantError::NamespaceTerminating {
+                namespace: "t".into()
+            }
+            .refuses_a_grant()
+        );
+    }
 }

@@ -111,35 +111,49 @@ async fn apply(
     let existing = read_namespace(cluster, ns, mode).await?;
     // The role's rules, read once (a ClusterRole's from the server) for both checks below.
     let rules = judge::role_rules(cluster, &spec.role).await?;
+    // Every refusal of the grant is found before any write and said at once: the caller's
+    // permissions, containment in each namespace, objects kscope does not own.
+    let mut refusals = Refusals::default();
     if plan.preflight {
-        preflight(cluster, spec, rules.as_deref(), existing.is_none()).await?;
+        refusals.note(preflight(cluster, spec, rules.as_deref(), existing.is_none()).await)?;
     }
-    let judgement = judge::judge(
+    let judged = judge::judge(
         cluster,
         spec,
         rules.as_deref(),
         plan.allow,
         existing.as_ref(),
     )
-    .await?;
+    .await;
+    let judgement = refusals.note(judged)?;
 
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
     // In a namespace that does not exist yet, nothing does.
     let live = match existing {
-        Some(_) => live_objects(cluster, spec, manifests).await?,
+        Some(_) => refusals
+            .note(live_objects(cluster, spec, manifests).await)?
+            .unwrap_or_default(),
         None => LiveObjects::default(),
     };
     let unmanaged = live.unmanaged();
     if !unmanaged.is_empty() && !plan.adopt {
-        return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
+        refusals
+            .0
+            .push(GrantError::NotManaged { objects: unmanaged });
     }
     // The other namespaces, each read, judged and its objects read before anything is
     // written, as the home namespace is.
     let mut others = Vec::new();
     for (extra_ns, extra) in spec.also_in.iter().zip(&manifests.also_in) {
-        others
-            .push(also_in_namespace(cluster, plan, extra_ns, extra, rules.as_deref(), mode).await?);
+        let other = also_in_namespace(cluster, plan, extra_ns, extra, rules.as_deref(), mode).await;
+        others.extend(refusals.note(other)?);
     }
+    refusals.finish()?;
+    let Some(judgement) = judgement else {
+        return Err(Error::bug(
+            "a grant judged without refusal has no judgement",
+        ));
+    };
 
     let mut applier = Applier {
         cluster,
@@ -229,6 +243,39 @@ async fn read_namespace(cluster: &Cluster, ns: &str, mode: WriteMode) -> Result<
     Ok(existing)
 }
 
+/// The refusals of one grant, gathered across its checks so that all are said at once.
+#[derive(Default)]
+struct Refusals(Vec<GrantError>);
+
+impl Refusals {
+    /// A check's value, or `None` once its refusals are noted; any other error ends the grant.
+    fn note<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::Grant(GrantError::Refused { reasons })) => {
+                self.0.extend(reasons);
+                Ok(None)
+            }
+            Err(Error::Grant(refusal)) if refusal.refuses_a_grant() => {
+                self.0.push(refusal);
+                Ok(None)
+            }
+            // Once the caller is refused for what it lacks, a read it may not make is one more
+            // sign of the same: the refusals already say what to do.
+            Err(other) if !self.0.is_empty() && is_forbidden(&other) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Nothing refused, or every refusal as one error.
+    fn finish(self) -> Result<()> {
+        match GrantError::refusal(self.0) {
+            Some(refused) => Err(refused.into()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One of the grant's other namespaces, read and judged before any write.
 struct AlsoInNamespace {
     namespace: String,
@@ -248,14 +295,16 @@ async fn also_in_namespace(
 ) -> Result<AlsoInNamespace> {
     let ns = namespace.as_str();
     let existing = read_namespace(cluster, ns, mode).await?;
-    let judgement = judge::judge(
+    let mut refusals = Refusals::default();
+    let judged = judge::judge(
         cluster,
         &plan.spec.in_namespace(namespace),
         rules,
         plan.allow,
         existing.as_ref(),
     )
-    .await?;
+    .await;
+    let judgement = refusals.note(judged)?;
     let name = extra.role_binding.metadata.name.clone().unwrap_or_default();
     let (role, role_binding) = match existing {
         Some(_) => (
@@ -278,8 +327,16 @@ async fn also_in_namespace(
         unmanaged.push(format!("RoleBinding {ns}/{name}"));
     }
     if !unmanaged.is_empty() && !plan.adopt {
-        return Err(Error::from(GrantError::NotManaged { objects: unmanaged }));
+        refusals
+            .0
+            .push(GrantError::NotManaged { objects: unmanaged });
     }
+    refusals.finish()?;
+    let Some(judgement) = judgement else {
+        return Err(Error::bug(
+            "a namespace judged without refusal has no judgement",
+        ));
+    };
     Ok(AlsoInNamespace {
         namespace: ns.to_string(),
         existing,

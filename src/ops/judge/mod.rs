@@ -59,7 +59,8 @@ pub(crate) struct Judgement {
     pub(crate) notes: Vec<String>,
 }
 
-/// Everything that refuses a grant for containment, in order, before anything is written:
+/// Everything that refuses a grant for containment, all of it in one run (one refusal, or
+/// `GrantError::Refused` with each), before anything is written:
 /// a ClusterRole that escalates; an existing namespace that admits node-escaping pods when the
 /// role makes pods; a more powerful ServiceAccount in the namespace when the role can act as
 /// it; the guard that the caller may not install when the role reaches what it protects.
@@ -73,14 +74,15 @@ pub(crate) async fn judge(
     existing: Option<&Namespace>,
 ) -> Result<Judgement> {
     let ns = spec.namespace.as_str();
+    let mut refusals = Vec::new();
     if let (RoleSource::ClusterRole(name), Some(rules), false) =
         (&spec.role, rules, allow.escalation)
         && let Some(rule) = cluster_role_escalations(name, rules).into_iter().next()
     {
-        return Err(Error::from(GrantError::EscalatingClusterRole {
+        refusals.push(GrantError::EscalatingClusterRole {
             name: name.clone(),
             rule,
-        }));
+        });
     }
     // A role kscope cannot read is taken to reach everything.
     let reach = match rules {
@@ -109,22 +111,20 @@ pub(crate) async fn judge(
                         if reason.contains("cannot create resource \"pods\"") =>
                     {
                         if !allow.host_pods {
-                            return Err(Error::from(GrantError::HostPodsUnknown {
+                            refusals.push(GrantError::HostPodsUnknown {
                                 namespace: ns.to_string(),
                                 reason,
-                            }));
+                            });
                         }
                     }
                     Admission::Refused { .. } => {}
                     Admission::Admitted if allow.host_pods => notes.push(format!(
                         "warning: namespace {ns} admits pods that take their node, and the grant can create pods (accepted with --allow-host-pods)"
                     )),
-                    Admission::Admitted => {
-                        return Err(Error::from(GrantError::HostPodsAdmitted {
-                            namespace: ns.to_string(),
-                            enforced: Enforced::of(namespace.metadata.labels.as_ref()),
-                        }));
-                    }
+                    Admission::Admitted => refusals.push(GrantError::HostPodsAdmitted {
+                        namespace: ns.to_string(),
+                        enforced: Enforced::of(namespace.metadata.labels.as_ref()),
+                    }),
                 }
             }
             if reach.other_service_accounts {
@@ -135,13 +135,11 @@ pub(crate) async fn judge(
                         "warning: the grant can act as ServiceAccount {ns}/{}, which holds more through {} (accepted with --allow-shared-namespace)",
                         found.service_account, found.binding
                     )),
-                    Some(found) => {
-                        return Err(Error::from(GrantError::SharedNamespace {
-                            namespace: ns.to_string(),
-                            service_account: found.service_account,
-                            binding: found.binding,
-                        }));
-                    }
+                    Some(found) => refusals.push(GrantError::SharedNamespace {
+                        namespace: ns.to_string(),
+                        service_account: found.service_account,
+                        binding: found.binding,
+                    }),
                 }
             }
         }
@@ -158,7 +156,7 @@ pub(crate) async fn judge(
         };
         if !missing.is_empty() {
             if !allow.unguarded {
-                return Err(Error::from(GrantError::GuardNotPermitted { missing }));
+                refusals.push(GrantError::GuardNotPermitted { missing });
             }
             guard = false;
             notes.push(format!(
@@ -166,12 +164,23 @@ pub(crate) async fn judge(
             ));
         }
     }
+    if let Some(refused) = GrantError::refusal(refusals) {
+        return Err(refused.into());
+    }
     Ok(Judgement {
         guard,
         live,
         reach,
         notes,
     })
+}
+
+/// What was read, or nothing when the caller may not read it.
+fn unread<T>(read: Result<Option<T>>) -> Result<Option<T>> {
+    match read {
+        Err(e) if is_forbidden(&e) => Ok(None),
+        other => other,
+    }
 }
 
 /// The guard's policy and a namespace's binding, as read before a grant.
@@ -184,11 +193,16 @@ pub(crate) struct LiveGuard {
 impl LiveGuard {
     async fn read(cluster: &Cluster, namespace: &str) -> Result<LiveGuard> {
         let binding_name = guard_binding_name(namespace);
-        let (policy, binding) = futures::try_join!(
+        let (policy, binding) = futures::join!(
             cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
             cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
-        )?;
-        Ok(LiveGuard { policy, binding })
+        );
+        // A caller who may not read the guard is taken to find none: whether it may write it
+        // is then asked, and a refusal says what it lacks (beside the grant's other reasons).
+        Ok(LiveGuard {
+            policy: unread(policy)?,
+            binding: unread(binding)?,
+        })
     }
 
     /// Whether both are there as kscope makes them.
