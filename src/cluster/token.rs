@@ -116,8 +116,14 @@ async fn filled_or_gone(api: &Api<Secret>, name: &str) -> kube::Result<Option<Se
                 _ => {}
             }
         }
+        // The watch ended (the server closes watches after a while) or erred: a short pause
+        // bounds the requests of a server that keeps ending them at once.
+        tokio::time::sleep(RESTART_PAUSE).await;
     }
 }
+
+/// How long the token wait pauses before it reads and watches again.
+const RESTART_PAUSE: Duration = Duration::from_millis(250);
 
 /// The token controller has filled in the Secret.
 pub(crate) fn has_token(secret: &Secret) -> bool {
