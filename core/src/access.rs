@@ -103,7 +103,7 @@ impl Answer {
 
 /// The tenant namespace and its other namespaces (`also_in`), then two namespaces that
 /// must stay out of its reach.
-pub fn probed_namespaces_in(tenant: &str, also_in: &[String]) -> Vec<String> {
+pub fn probed_namespaces_in(tenant: &str, also_in: &[String], reached: &[String]) -> Vec<String> {
     let mut namespaces = vec![tenant.to_string()];
     namespaces.extend(also_in.iter().cloned());
     namespaces.extend(
@@ -113,14 +113,24 @@ pub fn probed_namespaces_in(tenant: &str, also_in: &[String]) -> Vec<String> {
             .take(2)
             .map(|n| n.to_string()),
     );
+    for namespace in reached {
+        if !namespaces.contains(namespace) {
+            namespaces.push(namespace.clone());
+        }
+    }
     namespaces
 }
 
 /// The questions for a grant in `tenant` whose role has `rules`, and that also holds it in
 /// `also_in`: those namespaces are expected to follow the rules; two namespaces outside
 /// (`default`, `kube-system`) and cluster scope to deny all.
-pub fn probes_in(tenant: &str, also_in: &[String], rules: &[PolicyRule]) -> Vec<Probe> {
-    let namespaces = probed_namespaces_in(tenant, also_in);
+pub fn probes_in(
+    tenant: &str,
+    also_in: &[String],
+    reached: &[String],
+    rules: &[PolicyRule],
+) -> Vec<Probe> {
+    let namespaces = probed_namespaces_in(tenant, also_in, reached);
     let granted = |namespace: &str| namespace == tenant || also_in.iter().any(|o| o == namespace);
     let mut probes = Vec::new();
     for namespace in &namespaces {
@@ -194,11 +204,12 @@ pub type ServedResource<'a> = (&'a str, &'a str, bool, &'a [String]);
 pub fn all_probes(
     tenant: &str,
     also_in: &[String],
+    reached: &[String],
     rules: &[PolicyRule],
     baseline: &[PolicyRule],
     served: &[ServedResource],
 ) -> Vec<Probe> {
-    let namespaces = probed_namespaces_in(tenant, also_in);
+    let namespaces = probed_namespaces_in(tenant, also_in, reached);
     let mut probes = Vec::new();
     let mut ask = |namespace: Option<&String>, group: &str, resource: &str, verb: &str| {
         let permission = Permission::new(group, resource, verb);
@@ -258,6 +269,12 @@ pub struct AccessCheck {
     /// The namespace's enforced Pod Security level, as read (`None`: no label, or unreadable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_security: Option<crate::spec::Enforced>,
+    /// Every namespace the matrix asked about: the grant's, `default`, `kube-system`, and each
+    /// one a binding of the ServiceAccount (or of a group it belongs to) reaches.
+    pub namespaces: Vec<String>,
+    /// Whether the bindings of the other namespaces could be read (by the caller): when not,
+    /// namespaces that some binding reaches may be missing from `namespaces`.
+    pub bindings_read: bool,
 }
 
 /// One path out of the namespace, tried as the ServiceAccount.
@@ -505,7 +522,7 @@ mod tests {
     #[test]
     fn the_walkthrough_role_allows_the_tenant_namespace_only() {
         let admin = templates::built_ins().remove(0);
-        let probes = probes_in("ask", &[], &admin.rules);
+        let probes = probes_in("ask", &[], &[], &admin.rules);
         let allowed: Vec<&Probe> = probes.iter().filter(|p| p.expected).collect();
         assert!(
             allowed
@@ -539,7 +556,7 @@ mod tests {
             .into_iter()
             .find(|t| t.name == "read-only")
             .unwrap();
-        let probes = probes_in("team", &[], &read_only.rules);
+        let probes = probes_in("team", &[], &[], &read_only.rules);
         let in_team = |resource: &str, verb: &str| {
             probes
                 .iter()
@@ -560,7 +577,7 @@ mod tests {
 
     #[test]
     fn a_tenant_in_default_is_not_probed_twice() {
-        let probes = probes_in("default", &[], &[]);
+        let probes = probes_in("default", &[], &[], &[]);
         let defaults = probes
             .iter()
             .filter(|p| p.namespace.as_deref() == Some("default"))
@@ -592,7 +609,7 @@ mod tests {
     #[test]
     fn complete_lists_that_agree_with_the_grant_settle_every_probe() {
         let role = templates::built_ins().remove(0).rules;
-        let probes = probes_in("ask", &[], &role);
+        let probes = probes_in("ask", &[], &[], &role);
         let settled = settle(&probes, &clean_lists(&role));
         for (probe, answer) in probes.iter().zip(&settled) {
             assert_eq!(*answer, Some(probe.expected), "{probe:?}");
@@ -602,7 +619,7 @@ mod tests {
     #[test]
     fn what_the_lists_do_not_settle_is_left_to_an_access_review() {
         let role = templates::built_ins().remove(0).rules;
-        let probes = probes_in("ask", &[], &role);
+        let probes = probes_in("ask", &[], &[], &role);
         let mut lists = clean_lists(&role);
         // A binding in default to a role that reads pods: an allow the grant does not explain.
         lists
@@ -652,7 +669,7 @@ mod tests {
     #[test]
     fn an_expected_allow_the_list_lacks_is_asked_again() {
         let role = templates::built_ins().remove(0).rules;
-        let probes = probes_in("ask", &[], &role);
+        let probes = probes_in("ask", &[], &[], &role);
         // The Role is gone: the tenant's list holds the baseline only.
         let settled = settle(&probes, &clean_lists(&[]));
         for (probe, answer) in probes.iter().zip(&settled) {

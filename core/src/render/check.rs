@@ -223,6 +223,15 @@ pub fn check_matrix_styled(report: &AccessCheck, color: bool) -> String {
             "answered as the ServiceAccount: {listed} from the rules its SelfSubjectRulesReviews list, {asked} by SelfSubjectAccessReview\n"
         ),
     });
+    text.push_str(&format!(
+        "asked in namespaces: {}\n",
+        printable(&report.namespaces.join(", "))
+    ));
+    if !report.bindings_read {
+        text.push_str(
+            "not proved: other namespaces (you may not read the bindings there, so a namespace that some binding gives this ServiceAccount may be missing above)\n",
+        );
+    }
     let differing = report.mismatches().len();
     if differing == 0 && report.identity_matches() && report.binding_matches() {
         text.push_str(&format!(
@@ -253,7 +262,7 @@ mod tests {
 
     fn report(flip: Option<usize>) -> AccessCheck {
         let rules = templates::built_ins().remove(0).rules;
-        let answers = probes_in("ask", &[], &rules)
+        let answers = probes_in("ask", &[], &[], &rules)
             .into_iter()
             .enumerate()
             .map(|(i, probe)| Answer {
@@ -277,6 +286,8 @@ mod tests {
             answers,
             containment: Vec::new(),
             pod_security: Some(crate::spec::Enforced::parse("baseline")),
+            namespaces: ["ask", "default", "kube-system"].map(String::from).to_vec(),
+            bindings_read: true,
         }
     }
 

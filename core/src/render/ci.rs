@@ -687,6 +687,8 @@ mod tests {
                 answers: Vec::new(),
                 containment: vec![path],
                 pod_security: None,
+                namespaces: vec!["team".into()],
+                bindings_read: true,
             };
             report_flags("dev", &report)
         };

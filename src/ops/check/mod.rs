@@ -45,6 +45,11 @@ pub(crate) struct Expected {
     pub(crate) baseline: Vec<PolicyRule>,
     /// The grant's other namespaces, where its role must hold too.
     pub(crate) also_in: Vec<String>,
+    /// Namespaces outside the grant that some RoleBinding of the ServiceAccount (or of a
+    /// group it belongs to) reaches: asked as `default` is, every answer a denial.
+    pub(crate) reached: Vec<String>,
+    /// Whether the caller could read the RoleBindings of every namespace to find `reached`.
+    pub(crate) bindings_read: bool,
 }
 
 /// The questions of a run, the same for every grant it checks.
@@ -98,7 +103,7 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
     };
     // The caller's reads and the credential at once: they share nothing.
     let read = async {
-        let (others, pod_security, baseline, questions) = futures::join!(
+        let (others, pod_security, baseline, questions, reached) = futures::join!(
             judge::others_within_reach(cluster, &grant, &rules),
             judge::enforced_level(cluster, grant.namespace.as_str()),
             async {
@@ -111,10 +116,12 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
                 }
             },
             Questions::of(cluster, plan.all_resources, plan.access_reviews),
+            reached_namespaces(cluster, &grant),
         );
-        Ok::<_, Error>((others?, pod_security, baseline?, questions?))
+        Ok::<_, Error>((others?, pod_security, baseline?, questions?, reached?))
     };
-    let (as_sa, (others, pod_security, baseline, questions)) = futures::try_join!(as_sa, read)?;
+    let (as_sa, (others, pod_security, baseline, questions, reached)) =
+        futures::try_join!(as_sa, read)?;
     // The grant's other namespaces, as its ServiceAccount records them, with the stronger
     // ServiceAccounts it can act as there.
     let also_in = cluster
@@ -131,8 +138,15 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
         };
         others.extend(judge::others_within_reach(cluster, &there, &rules).await?);
     }
+    let also_in: Vec<String> = also_in.iter().map(|n| n.to_string()).collect();
     let expected = Expected {
-        also_in: also_in.iter().map(|n| n.to_string()).collect(),
+        bindings_read: reached.is_some(),
+        reached: reached
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| *n != grant.namespace.as_str() && !also_in.contains(n))
+            .collect(),
+        also_in,
         grant,
         rules,
         binding,
@@ -166,14 +180,22 @@ pub(crate) async fn prove(
                     )
                 })
                 .collect();
-            access::all_probes(namespace, &expected.also_in, rules, baseline, &served)
+            access::all_probes(
+                namespace,
+                &expected.also_in,
+                &expected.reached,
+                rules,
+                baseline,
+                &served,
+            )
         }
-        None => access::probes_in(namespace, &expected.also_in, rules),
+        None => access::probes_in(namespace, &expected.also_in, &expected.reached, rules),
     };
+    let namespaces = access::probed_namespaces_in(namespace, &expected.also_in, &expected.reached);
     let answers = async {
         match questions.mode {
             Mode::AccessReviewEach => ask_each(as_sa, probes).await,
-            Mode::RulesReviewFirst => ask_matrix(as_sa, namespace, &expected.also_in, probes).await,
+            Mode::RulesReviewFirst => ask_matrix(as_sa, &namespaces, probes).await,
         }
     };
     let (identity, answers, containment) = futures::try_join!(
@@ -190,7 +212,51 @@ pub(crate) async fn prove(
         answers,
         containment,
         pod_security: expected.pod_security,
+        namespaces,
+        bindings_read: expected.bindings_read,
     })
+}
+
+/// The namespaces where some RoleBinding binds the grant's ServiceAccount, its user name, or
+/// a group every token of it carries (`system:serviceaccounts`, `system:serviceaccounts:<ns>`,
+/// `system:authenticated`), read as the caller page by page; `None` when the caller may not
+/// list RoleBindings everywhere (the check then says that it could not look).
+async fn reached_namespaces(cluster: &Cluster, grant: &GrantRef) -> Result<Option<Vec<String>>> {
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let user = grant.username();
+    let groups = [
+        "system:serviceaccounts".to_string(),
+        format!("system:serviceaccounts:{ns}"),
+        "system:authenticated".to_string(),
+    ];
+    let mut reached = std::collections::BTreeSet::new();
+    let read = cluster
+        .each_page::<RoleBinding>(|page| {
+            for binding in page {
+                let here = binding.metadata.namespace.clone().unwrap_or_default();
+                let names_it = binding
+                    .subjects
+                    .iter()
+                    .flatten()
+                    .any(|s| match s.kind.as_str() {
+                        "ServiceAccount" => {
+                            s.name == sa && s.namespace.as_deref().unwrap_or(&here) == ns
+                        }
+                        "User" => s.name == user,
+                        "Group" => groups.contains(&s.name),
+                        _ => false,
+                    });
+                if names_it {
+                    reached.insert(here);
+                }
+            }
+        })
+        .await;
+    match read {
+        Ok(()) => Ok(Some(reached.into_iter().collect())),
+        Err(e) if is_forbidden(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The username the API server sees for the credential (SelfSubjectReview).
@@ -211,15 +277,14 @@ async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Ans
 /// About 3 requests instead of one per probe when the grant holds.
 async fn ask_matrix(
     as_sa: &Cluster,
-    tenant: &str,
-    also_in: &[String],
+    namespaces: &[String],
     probes: Vec<access::Probe>,
 ) -> Result<Vec<Answer>> {
-    let namespaces = access::probed_namespaces_in(tenant, also_in);
     let lists =
         futures::future::try_join_all(namespaces.iter().map(|n| as_sa.caller_rules(n))).await?;
     let listed: BTreeMap<String, Vec<PolicyRule>> = namespaces
-        .into_iter()
+        .iter()
+        .cloned()
         .zip(lists)
         .filter(|(_, list)| !list.incomplete)
         .map(|(namespace, list)| (namespace, list.rules))

@@ -255,6 +255,10 @@ impl Snapshot {
             rules,
             binding,
             others,
+            // check -f does not yet read the bindings outside the tenants' namespaces: each
+            // item says so (bindingsRead: false), never implying that it looked.
+            reached: Vec::new(),
+            bindings_read: false,
         })
     }
 }
