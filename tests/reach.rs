@@ -120,3 +120,72 @@ async fn a_binding_in_a_third_namespace_is_asked_and_named_and_an_unread_one_is_
         .unwrap();
     common::delete_namespace(&client, &b).await;
 }
+
+#[tokio::test]
+async fn check_f_asks_each_tenant_where_its_bindings_reach_from_one_read() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let mut kscope = admin(&dir);
+    let set = common::unique_name("reachset");
+    let lines = [
+        format!("{{namespace: {set}-a, serviceAccount: app}}"),
+        format!("{{namespace: {set}-b, serviceAccount: app}}"),
+    ];
+    let file = common::set_file(kscope.home(), &set, &lines);
+    let f = file.to_str().unwrap();
+    kscope.run(["apply", "-f", f]).expect_code(0);
+    let before = kscope
+        .run(["check", "-f", f, "-o", "json"])
+        .expect_code(0)
+        .stdout_json();
+    for item in before["items"].as_array().unwrap() {
+        assert_eq!(item["bindingsRead"], true, "{item}");
+    }
+
+    // Tenant a, and only a, is bound to `edit` in a third namespace.
+    let third = common::unique_name("third");
+    common::create_namespace(&client, &third).await;
+    let binding_name = common::unique_name("extra");
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": binding_name, "namespace": third},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [common::service_account_subject(&format!("{set}-a"), "app")],
+    }))
+    .unwrap();
+    let bindings = Api::<RoleBinding>::namespaced(client.clone(), &third);
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+
+    let after = kscope
+        .run(["check", "-f", f, "-o", "json"])
+        .expect_code(3)
+        .stdout_json();
+    let items = after["items"].as_array().unwrap();
+    let item = |ns: String| {
+        items
+            .iter()
+            .find(|i| i["namespace"] == ns.as_str())
+            .unwrap_or_else(|| panic!("no item for {ns}: {after}"))
+    };
+    let a = item(format!("{set}-a"));
+    assert_eq!(a["result"], "differs", "{a}");
+    assert!(a["reasons"].to_string().contains(&binding_name), "{a}");
+    assert!(
+        a["namespaces"].as_array().unwrap().contains(&json!(third)),
+        "{a}"
+    );
+    let b = item(format!("{set}-b"));
+    assert_eq!(b["result"], "ok", "{b}");
+    assert!(
+        !b["namespaces"].as_array().unwrap().contains(&json!(third)),
+        "{b}"
+    );
+
+    bindings
+        .delete(&binding_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    common::delete_namespace(&client, &third).await;
+}

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
 use serde::Serialize;
 
 use crate::object::BoundRole;
 
 use crate::rules::{self, Permission, RBAC_GROUP};
-use crate::spec::service_account_user;
+use crate::spec::{parse_service_account_user, service_account_user};
 
 /// The verbs of the matrix's columns.
 pub const VERBS: [&str; 4] = ["get", "list", "create", "delete"];
@@ -119,6 +119,56 @@ pub fn probed_namespaces_in(tenant: &str, also_in: &[String], reached: &[String]
         }
     }
     namespaces
+}
+
+/// Which ServiceAccounts a binding's subject gives access to: one (by its kind or its user
+/// name), every one of a namespace (`system:serviceaccounts:<ns>`), or all of them
+/// (`system:serviceaccounts`, `system:authenticated`). Other subjects give none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grantee {
+    Account { namespace: String, name: String },
+    AccountsOf(String),
+    AllAccounts,
+}
+
+impl Grantee {
+    /// The ServiceAccounts `subject` of a binding in `binding_namespace` stands for.
+    pub fn of(subject: &Subject, binding_namespace: &str) -> Option<Grantee> {
+        match subject.kind.as_str() {
+            "ServiceAccount" => Some(Grantee::Account {
+                namespace: subject
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| binding_namespace.to_string()),
+                name: subject.name.clone(),
+            }),
+            "User" => parse_service_account_user(&subject.name).map(|(namespace, name)| {
+                Grantee::Account {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                }
+            }),
+            "Group" => match subject.name.as_str() {
+                "system:serviceaccounts" | "system:authenticated" => Some(Grantee::AllAccounts),
+                group => group
+                    .strip_prefix("system:serviceaccounts:")
+                    .map(|ns| Grantee::AccountsOf(ns.to_string())),
+            },
+            _ => None,
+        }
+    }
+
+    /// The grantees that include ServiceAccount `namespace/name`: the keys to look it up by.
+    pub fn including(namespace: &str, name: &str) -> [Grantee; 3] {
+        [
+            Grantee::Account {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            },
+            Grantee::AccountsOf(namespace.to_string()),
+            Grantee::AllAccounts,
+        ]
+    }
 }
 
 /// The questions for a grant in `tenant` whose role has `rules`, and that also holds it in
@@ -676,5 +726,41 @@ mod tests {
             let expected = if probe.expected { None } else { Some(false) };
             assert_eq!(*answer, expected, "{probe:?}");
         }
+    }
+
+    #[test]
+    fn a_binding_subject_reaches_one_account_a_namespace_or_all() {
+        let subject = |kind: &str, name: &str, namespace: Option<&str>| Subject {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: namespace.map(String::from),
+            ..Default::default()
+        };
+        let keys = Grantee::including("team", "ci");
+        let reaches = |s: Subject| Grantee::of(&s, "b").is_some_and(|g| keys.contains(&g));
+        assert!(reaches(subject("ServiceAccount", "ci", Some("team"))));
+        assert!(
+            !reaches(subject("ServiceAccount", "ci", None)),
+            "a subject without namespace is the binding's"
+        );
+        assert!(reaches(subject(
+            "User",
+            "system:serviceaccount:team:ci",
+            None
+        )));
+        assert!(reaches(subject("Group", "system:serviceaccounts", None)));
+        assert!(reaches(subject("Group", "system:authenticated", None)));
+        assert!(reaches(subject(
+            "Group",
+            "system:serviceaccounts:team",
+            None
+        )));
+        assert!(!reaches(subject(
+            "Group",
+            "system:serviceaccounts:other",
+            None
+        )));
+        assert!(!reaches(subject("User", "alice", None)));
+        assert!(!reaches(subject("ServiceAccount", "other", Some("team"))));
     }
 }

@@ -222,13 +222,7 @@ pub(crate) async fn prove(
 /// `system:authenticated`), read as the caller page by page; `None` when the caller may not
 /// list RoleBindings everywhere (the check then says that it could not look).
 async fn reached_namespaces(cluster: &Cluster, grant: &GrantRef) -> Result<Option<Vec<String>>> {
-    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
-    let user = grant.username();
-    let groups = [
-        "system:serviceaccounts".to_string(),
-        format!("system:serviceaccounts:{ns}"),
-        "system:authenticated".to_string(),
-    ];
+    let keys = access::Grantee::including(grant.namespace.as_str(), grant.service_account.as_str());
     let mut reached = std::collections::BTreeSet::new();
     let read = cluster
         .each_page::<RoleBinding>(|page| {
@@ -238,14 +232,8 @@ async fn reached_namespaces(cluster: &Cluster, grant: &GrantRef) -> Result<Optio
                     .subjects
                     .iter()
                     .flatten()
-                    .any(|s| match s.kind.as_str() {
-                        "ServiceAccount" => {
-                            s.name == sa && s.namespace.as_deref().unwrap_or(&here) == ns
-                        }
-                        "User" => s.name == user,
-                        "Group" => groups.contains(&s.name),
-                        _ => false,
-                    });
+                    .filter_map(|s| access::Grantee::of(s, &here))
+                    .any(|g| keys.contains(&g));
                 if names_it {
                     reached.insert(here);
                 }

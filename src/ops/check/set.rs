@@ -6,7 +6,7 @@
 //! and Kubernetes' own bindings for `--all-resources`) is read once per cluster, page by
 //! page, and kept in a compact form. Returns items in the file's order; prints nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
@@ -19,7 +19,7 @@ use crate::ops::credential;
 use crate::ops::judge::{Bound, RoleRules, stronger_among};
 use crate::plan::CheckSetPlan;
 use crate::session::Session;
-use kscope_core::access::{AccessCheck, Binding};
+use kscope_core::access::{AccessCheck, Binding, Grantee};
 use kscope_core::containment::Reach;
 use kscope_core::object::BoundRole;
 use kscope_core::report::fleet::{Item, Verdict};
@@ -36,6 +36,9 @@ pub(crate) struct Snapshot {
     grant_bindings: Option<HashMap<String, BoundRole>>,
     /// Per tenant namespace, its RoleBindings that name a ServiceAccount.
     namespace_bindings: HashMap<String, Vec<Bound>>,
+    /// Per grantee (a ServiceAccount, those of a namespace, or all), the namespaces where a
+    /// RoleBinding names it: what a tenant's proof must ask beyond its own namespaces.
+    reach: HashMap<Grantee, BTreeSet<String>>,
     /// The ClusterRoleBindings that name a ServiceAccount.
     cluster_bindings: Vec<Bound>,
     /// Per tenant namespace, its enforced Pod Security level.
@@ -77,10 +80,16 @@ impl Snapshot {
         let role_bindings = async {
             let mut grant_bindings = HashMap::new();
             let mut namespace_bindings: HashMap<String, Vec<Bound>> = HashMap::new();
+            let mut reach: HashMap<Grantee, BTreeSet<String>> = HashMap::new();
             let read = cluster
                 .each_page::<RoleBinding>(|page| {
                     for binding in page {
                         let ns = binding.metadata.namespace.clone().unwrap_or_default();
+                        for subject in binding.subjects.iter().flatten() {
+                            if let Some(grantee) = Grantee::of(subject, &ns) {
+                                reach.entry(grantee).or_default().insert(ns.clone());
+                            }
+                        }
                         if !namespaces.contains(ns.as_str()) {
                             continue;
                         }
@@ -98,8 +107,8 @@ impl Snapshot {
                 })
                 .await;
             match read {
-                Ok(()) => Ok((Some(grant_bindings), namespace_bindings)),
-                Err(e) if is_forbidden(&e) => Ok((None, HashMap::new())),
+                Ok(()) => Ok((Some(grant_bindings), namespace_bindings, reach)),
+                Err(e) if is_forbidden(&e) => Ok((None, HashMap::new(), HashMap::new())),
                 Err(e) => Err(e),
             }
         };
@@ -173,7 +182,7 @@ impl Snapshot {
             }
         };
         let (
-            (grant_bindings, namespace_bindings),
+            (grant_bindings, namespace_bindings, reach),
             cluster_bindings,
             levels,
             (),
@@ -190,6 +199,7 @@ impl Snapshot {
         Ok(Snapshot {
             grant_bindings,
             namespace_bindings,
+            reach,
             cluster_bindings,
             levels,
             cluster_roles: cluster_roles.into_iter().collect(),
@@ -247,6 +257,19 @@ impl Snapshot {
             }
         }
         let (bindings, roles) = &self.bootstrap;
+        // The namespaces beyond the tenant's own that a RoleBinding of it (or of a group its
+        // tokens carry) reaches, from the set's one read of every RoleBinding.
+        let reached: Vec<String> = Grantee::including(ns, sa)
+            .iter()
+            .filter_map(|g| self.reach.get(g))
+            .flatten()
+            .filter(|n| {
+                n.as_str() != ns && !tenant.spec.also_in.iter().any(|a| a.as_str() == n.as_str())
+            })
+            .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
         Ok(Expected {
             also_in: tenant.spec.also_in.iter().map(|n| n.to_string()).collect(),
             baseline: check::baseline_rules(bindings, roles, ns),
@@ -255,10 +278,8 @@ impl Snapshot {
             rules,
             binding,
             others,
-            // check -f does not yet read the bindings outside the tenants' namespaces: each
-            // item says so (bindingsRead: false), never implying that it looked.
-            reached: Vec::new(),
-            bindings_read: false,
+            reached,
+            bindings_read: self.grant_bindings.is_some(),
         })
     }
 }
