@@ -21,6 +21,28 @@ fn answers_in<'a>(check: &'a Value, namespace: &str, resource: &str) -> Vec<&'a 
         .collect()
 }
 
+/// Binds ServiceAccount `app` of `tenant` to the ClusterRole `edit` (Secrets included) by a
+/// RoleBinding in namespace `there`, written by hand; returns the API and the binding's name.
+async fn bind_edit_in(
+    client: &kube::Client,
+    there: &str,
+    tenant: &str,
+) -> (Api<RoleBinding>, String) {
+    let name = common::unique_name("extra");
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": there},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [common::service_account_subject(tenant, "app")],
+    }))
+    .unwrap();
+    let bindings = Api::<RoleBinding>::namespaced(client.clone(), there);
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    (bindings, name)
+}
+
 #[tokio::test]
 async fn a_binding_in_a_third_namespace_is_asked_and_named_and_an_unread_one_is_said() {
     let dir = common::cluster_dir();
@@ -44,18 +66,7 @@ async fn a_binding_in_a_third_namespace_is_asked_and_named_and_an_unread_one_is_
     // Someone binds the tenant's ServiceAccount to `edit` (Secrets included) in namespace b.
     let b = common::unique_name("third");
     common::create_namespace(&client, &b).await;
-    let binding_name = common::unique_name("extra");
-    let binding: RoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": binding_name, "namespace": b},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-        "subjects": [common::service_account_subject(&ns, "app")],
-    }))
-    .unwrap();
-    let bindings = Api::<RoleBinding>::namespaced(client.clone(), &b);
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    let (bindings, binding_name) = bind_edit_in(&client, &b, &ns).await;
     // The tenant really reads b's Secrets: the attack the check must see.
     let kc = kscope.home().join("app.kubeconfig");
     kscope
@@ -145,18 +156,7 @@ async fn check_f_asks_each_tenant_where_its_bindings_reach_from_one_read() {
     // Tenant a, and only a, is bound to `edit` in a third namespace.
     let third = common::unique_name("third");
     common::create_namespace(&client, &third).await;
-    let binding_name = common::unique_name("extra");
-    let binding: RoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": binding_name, "namespace": third},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-        "subjects": [common::service_account_subject(&format!("{set}-a"), "app")],
-    }))
-    .unwrap();
-    let bindings = Api::<RoleBinding>::namespaced(client.clone(), &third);
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    let (bindings, binding_name) = bind_edit_in(&client, &third, &format!("{set}-a")).await;
 
     let after = kscope
         .run(["check", "-f", f, "-o", "json"])
