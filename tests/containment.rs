@@ -290,15 +290,22 @@ async fn system_namespaces_are_refused_unless_allowed() {
         .expect_code(0);
 }
 
+/// A ServiceAccount `boss` in `ns`, bound to cluster-admin: a neighbour stronger than any
+/// grant. Returns the ClusterRoleBinding's name (remove it with `unbind_cluster_wide`).
+async fn boss_beside(client: &kube::Client, ns: &str) -> String {
+    common::create_service_account(client, ns, "boss").await;
+    let binding_name = common::unique_name("boss");
+    common::bind_cluster_admin(client, &binding_name, ns, "boss").await;
+    binding_name
+}
+
 #[tokio::test]
 async fn a_more_powerful_service_account_makes_the_namespace_shared() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("shared");
     common::create_namespace(&client, &ns).await;
-    common::create_service_account(&client, &ns, "boss").await;
-    let binding_name = common::unique_name("boss");
-    common::bind_cluster_admin(&client, &binding_name, &ns, "boss").await;
+    let binding_name = boss_beside(&client, &ns).await;
 
     let mut kscope = admin(&dir);
     kscope
@@ -353,9 +360,7 @@ async fn a_grant_refused_for_two_reasons_names_both_with_their_fixes() {
     let ns = common::unique_name("twice");
     // No Pod Security label (host pods admitted), and a cluster-admin ServiceAccount beside.
     common::create_bare_namespace(&client, &ns).await;
-    common::create_service_account(&client, &ns, "boss").await;
-    let binding_name = common::unique_name("boss");
-    common::bind_cluster_admin(&client, &binding_name, &ns, "boss").await;
+    let binding_name = boss_beside(&client, &ns).await;
 
     let mut kscope = admin(&dir);
     kscope

@@ -13,13 +13,18 @@
 //!   - {namespace: team-b, serviceAccount: ci, clusterRole: view, kubeconfig: {duration: 24h}}
 //! ```
 
+mod document;
+mod kubeconfig;
+
+use document::{Document, Field, TenantEntry};
+use kubeconfig::{kubeconfig_delivery, kubeconfig_token};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::delivery::{ARGOCD_NAMESPACE, System};
+use crate::delivery::System;
 
 use crate::invalid::Invalid;
 use crate::names::{self, NamespaceName, ServiceAccountName};
@@ -64,204 +69,6 @@ pub struct Delivery {
 }
 
 /// The fields of a tenant's `kubeconfig`.
-const KUBECONFIG_FIELDS: [&str; 4] = ["duration", "format", "deliverTo", "secretNamespace"];
-
-/// `kubeconfig.duration`: the token kind.
-fn kubeconfig_token(
-    options: &serde_json::Map<String, serde_json::Value>,
-    problem: &mut dyn FnMut(String),
-) -> Option<TokenKind> {
-    if let Some(unknown) = options
-        .keys()
-        .find(|key| !KUBECONFIG_FIELDS.contains(&key.as_str()))
-    {
-        problem(format!(
-            "unknown field kubeconfig.{unknown} (kubeconfig has {})",
-            KUBECONFIG_FIELDS.join(", ")
-        ));
-    }
-    match options.get("duration") {
-        None => Some(TokenKind::LongLived),
-        Some(serde_json::Value::String(d)) => spec::token_lifetime(d)
-            .map(TokenKind::Expiring)
-            .map_err(|e| problem(e.for_field("kubeconfig.duration").to_string()))
-            .ok(),
-        Some(_) => {
-            problem("kubeconfig.duration must be a duration such as 24h".into());
-            None
-        }
-    }
-}
-
-/// `kubeconfig.{format, deliverTo, secretNamespace}`: `Some(None)` when nothing is delivered,
-/// `None` when the fields are wrong (each problem said).
-fn kubeconfig_delivery(
-    options: &serde_json::Map<String, serde_json::Value>,
-    problem: &mut dyn FnMut(String),
-) -> Option<Option<Delivery>> {
-    let text = |key: &str, problem: &mut dyn FnMut(String)| match options.get(key) {
-        None => Ok(None),
-        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        Some(_) => {
-            problem(format!("kubeconfig.{key} must be a non-empty string"));
-            Err(())
-        }
-    };
-    let (format, context, namespace) = (
-        text("format", problem),
-        text("deliverTo", problem),
-        text("secretNamespace", problem),
-    );
-    let (Ok(format), Ok(context), Ok(namespace)) = (format, context, namespace) else {
-        return None;
-    };
-    let system = match format.as_deref() {
-        None | Some("kubeconfig") => None,
-        Some("argocd") => Some(System::ArgoCd),
-        Some("flux") => Some(System::Flux),
-        Some(other) => {
-            problem(format!(
-                "kubeconfig.format must be kubeconfig, argocd or flux, not {other:?}"
-            ));
-            return None;
-        }
-    };
-    if let Some(ns) = &namespace
-        && NamespaceName::parse(ns).is_err()
-    {
-        problem(format!(
-            "kubeconfig.secretNamespace {ns:?} is not a valid namespace name"
-        ));
-        return None;
-    }
-    match (system, context, namespace) {
-        (None, None, None) => Some(None),
-        (None, _, _) => {
-            problem("kubeconfig.deliverTo and kubeconfig.secretNamespace need kubeconfig.format argocd or flux".into());
-            None
-        }
-        (Some(_), None, _) => {
-            problem("kubeconfig.format argocd or flux needs kubeconfig.deliverTo (the context of the cluster Argo CD or Flux runs in)".into());
-            None
-        }
-        (Some(System::Flux), Some(_), None) => {
-            problem("kubeconfig.format flux needs kubeconfig.secretNamespace (the namespace of the Kustomization or HelmRelease)".into());
-            None
-        }
-        (Some(system), Some(context), namespace) => Some(Some(Delivery {
-            system,
-            context,
-            secret_namespace: namespace.unwrap_or_else(|| ARGOCD_NAMESPACE.to_string()),
-        })),
-    }
-}
-
-type Fields = BTreeMap<String, Spanned<serde_json::Value>>;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Document {
-    #[serde(rename = "apiVersion")]
-    api_version: Option<Spanned<String>>,
-    kind: Option<Spanned<String>>,
-    metadata: Option<Spanned<Fields>>,
-    spec: Option<Spanned<SpecDocument>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SpecDocument {
-    defaults: Option<Spanned<TenantEntry>>,
-    tenants: Option<Vec<Spanned<TenantEntry>>>,
-}
-
-/// The fields a tenant (and `spec.defaults`) has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Field {
-    Namespace,
-    ServiceAccount,
-    Namespaces,
-    Template,
-    ClusterRole,
-    Kubeconfig,
-    PodSecurity,
-}
-
-impl Field {
-    const ALL: [Field; 7] = [
-        Field::Namespace,
-        Field::ServiceAccount,
-        Field::Namespaces,
-        Field::Template,
-        Field::ClusterRole,
-        Field::Kubeconfig,
-        Field::PodSecurity,
-    ];
-
-    /// The field's key in the file.
-    fn key(self) -> &'static str {
-        match self {
-            Field::Namespace => "namespace",
-            Field::ServiceAccount => "serviceAccount",
-            Field::Namespaces => "namespaces",
-            Field::Template => "template",
-            Field::ClusterRole => "clusterRole",
-            Field::Kubeconfig => "kubeconfig",
-            Field::PodSecurity => "podSecurity",
-        }
-    }
-
-    fn listed() -> String {
-        Field::ALL.map(Field::key).join(", ")
-    }
-}
-
-/// One tenant (or the defaults) as written: each field by its name, with its position. The
-/// values stay untyped here so that a value of the wrong type is one problem among the others
-/// (the set is validated whole, every problem at once); keys the format does not have are kept
-/// to be reported. (serde's `deny_unknown_fields` would stop at the first, and its `flatten`
-/// loses the positions.)
-#[derive(Debug, Default)]
-struct TenantEntry {
-    fields: BTreeMap<Field, Spanned<serde_json::Value>>,
-    unknown: Vec<(String, Spanned<serde_json::Value>)>,
-}
-
-impl TenantEntry {
-    fn get(&self, field: Field) -> Option<&Spanned<serde_json::Value>> {
-        self.fields.get(&field)
-    }
-}
-
-impl<'de> Deserialize<'de> for TenantEntry {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entry;
-        impl<'de> serde::de::Visitor<'de> for Entry {
-            type Value = TenantEntry;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                write!(f, "a map of {}", Field::listed())
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TenantEntry, A::Error> {
-                let mut entry = TenantEntry::default();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value()?;
-                    match Field::ALL.into_iter().find(|f| f.key() == key) {
-                        Some(field) => {
-                            entry.fields.insert(field, value);
-                        }
-                        None => entry.unknown.push((key, value)),
-                    }
-                }
-                Ok(entry)
-            }
-        }
-        deserializer.deserialize_map(Entry)
-    }
-}
-
 /// Parses and validates a TenantSet; `file` names it and anchors relative template paths.
 /// The result is every problem found, or the set.
 pub fn parse(
@@ -454,44 +261,7 @@ fn tenant(
         } else {
             (field(Field::Template), field(Field::ClusterRole))
         };
-    let role = match (template, cluster_role) {
-        (Some(t), Some(_)) => {
-            problem(
-                at(t),
-                "a tenant has either template or clusterRole, not both".into(),
-            );
-            None
-        }
-        (None, None) => {
-            problem(
-                here,
-                "the tenant has neither template nor clusterRole (set one, or spec.defaults)"
-                    .into(),
-            );
-            None
-        }
-        (Some(t), None) => match t.value.as_str() {
-            Some(name) => template_for(name, context.base, context.dirs)
-                .map(RoleSource::Template)
-                .and_then(|role| spec::refuse_escalation(role, context.allow.escalation))
-                .map_err(|e| problem(at(t), e.to_string()))
-                .ok(),
-            None => {
-                problem(at(t), "template must be a string".into());
-                None
-            }
-        },
-        (None, Some(c)) => match c.value.as_str().map(names::cluster_role) {
-            Some(Ok(name)) => Some(RoleSource::ClusterRole(name)),
-            _ => {
-                problem(
-                    at(c),
-                    format!("clusterRole {} is not a valid ClusterRole name", c.value),
-                );
-                None
-            }
-        },
-    };
+    let role = role_of(template, cluster_role, here, context, &mut *problem);
     let (token, delivery) = match field(Field::Kubeconfig) {
         None => (Some(TokenKind::LongLived), Some(None)),
         Some(k) => match &k.value {
@@ -524,48 +294,12 @@ fn tenant(
             level
         }
     };
-    // `namespaces`: the other namespaces of the grant, beside the home `namespace`.
-    let also_in = match field(Field::Namespaces) {
-        None => Some(Vec::new()),
-        Some(v) => match v.value.as_array() {
-            Some(items) => {
-                let mut found = Vec::new();
-                let mut ok = true;
-                for item in items {
-                    let parsed = item
-                        .as_str()
-                        .ok_or_else(|| "namespaces must be a list of namespace names".to_string())
-                        .and_then(|s| {
-                            NamespaceName::parse(s).map_err(|e| Invalid::from(e).to_string())
-                        })
-                        .and_then(|ns| {
-                            spec::refuse_system_namespace(&ns, context.allow.system_namespace)
-                                .map(|()| ns)
-                                .map_err(|e| e.to_string())
-                        });
-                    match parsed {
-                        Ok(ns) if Some(&ns) != namespace.as_ref() && !found.contains(&ns) => {
-                            found.push(ns)
-                        }
-                        Ok(_) => {}
-                        Err(message) => {
-                            problem(at(v), message);
-                            ok = false;
-                        }
-                    }
-                }
-                found.sort();
-                ok.then_some(found)
-            }
-            None => {
-                problem(
-                    at(v),
-                    "namespaces must be a list such as [team-a-staging, team-a-prod]".into(),
-                );
-                None
-            }
-        },
-    };
+    let also_in = also_in_of(
+        field(Field::Namespaces),
+        namespace.as_ref(),
+        context,
+        &mut *problem,
+    );
     if let (Some(ns), Some(sa)) = (&namespace, &service_account) {
         let key = (ns.to_string(), sa.to_string());
         if let Some(first) = seen.get(&key) {
@@ -608,6 +342,102 @@ fn tenant(
         });
     }
     None
+}
+
+/// The tenant's access: a template (read, and refused if it escalates) or a ClusterRole, and
+/// never both nor neither.
+fn role_of(
+    template: Option<&Spanned<serde_json::Value>>,
+    cluster_role: Option<&Spanned<serde_json::Value>>,
+    here: (u32, u32),
+    context: &TenantContext,
+    problem: &mut dyn FnMut((u32, u32), String),
+) -> Option<RoleSource> {
+    match (template, cluster_role) {
+        (Some(t), Some(_)) => {
+            problem(
+                at(t),
+                "a tenant has either template or clusterRole, not both".into(),
+            );
+            None
+        }
+        (None, None) => {
+            problem(
+                here,
+                "the tenant has neither template nor clusterRole (set one, or spec.defaults)"
+                    .into(),
+            );
+            None
+        }
+        (Some(t), None) => match t.value.as_str() {
+            Some(name) => template_for(name, context.base, context.dirs)
+                .map(RoleSource::Template)
+                .and_then(|role| spec::refuse_escalation(role, context.allow.escalation))
+                .map_err(|e| problem(at(t), e.to_string()))
+                .ok(),
+            None => {
+                problem(at(t), "template must be a string".into());
+                None
+            }
+        },
+        (None, Some(c)) => match c.value.as_str().map(names::cluster_role) {
+            Some(Ok(name)) => Some(RoleSource::ClusterRole(name)),
+            _ => {
+                problem(
+                    at(c),
+                    format!("clusterRole {} is not a valid ClusterRole name", c.value),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// `namespaces`: the other namespaces of the grant, beside the home one, sorted and without
+/// repeats; `None` when one is not a namespace the grant may have.
+fn also_in_of(
+    listed: Option<&Spanned<serde_json::Value>>,
+    home: Option<&NamespaceName>,
+    context: &TenantContext,
+    problem: &mut dyn FnMut((u32, u32), String),
+) -> Option<Vec<NamespaceName>> {
+    let Some(v) = listed else {
+        return Some(Vec::new());
+    };
+    match v.value.as_array() {
+        Some(items) => {
+            let mut found = Vec::new();
+            let mut ok = true;
+            for item in items {
+                let parsed = item
+                    .as_str()
+                    .ok_or_else(|| "namespaces must be a list of namespace names".to_string())
+                    .and_then(|s| NamespaceName::parse(s).map_err(|e| Invalid::from(e).to_string()))
+                    .and_then(|ns| {
+                        spec::refuse_system_namespace(&ns, context.allow.system_namespace)
+                            .map(|()| ns)
+                            .map_err(|e| e.to_string())
+                    });
+                match parsed {
+                    Ok(ns) if Some(&ns) != home && !found.contains(&ns) => found.push(ns),
+                    Ok(_) => {}
+                    Err(message) => {
+                        problem(at(v), message);
+                        ok = false;
+                    }
+                }
+            }
+            found.sort();
+            ok.then_some(found)
+        }
+        None => {
+            problem(
+                at(v),
+                "namespaces must be a list such as [team-a-staging, team-a-prod]".into(),
+            );
+            None
+        }
+    }
 }
 
 /// A YAML file that does not parse, as one problem at the place the parser stopped.

@@ -2,26 +2,25 @@
 //! (server-side, field manager `kscope`), wait for the token by watching, and remember the
 //! grant for this context. Returns what it did; prints nothing. `grant` and the wizard share it.
 
+mod applier;
+mod refusals;
+
+use applier::{Applier, NamespaceObjects};
+use refusals::{Refusals, preflight};
+
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
 use crate::cluster::{Cluster, WriteMode, has_token, is_forbidden, is_managed};
 use crate::error::GrantError;
 use crate::error::{Error, Result};
 use crate::ops::judge;
-use k8s_openapi::NamespaceResourceScope;
-use kube::Resource;
 
 use crate::plan::GrantPlan;
 use crate::session::Session;
 use crate::state;
-use kscope_core::manifest::{
-    self, GrantObject, Kind, Manifests, ObjectResult, Outcome, belongs_to,
-};
-use kscope_core::rules::{self, Permission};
-use kscope_core::spec::{GrantSpec, RoleSource};
-
-use kscope_core::rules::RBAC_GROUP as RBAC;
+use kscope_core::manifest::{self, Kind, Manifests, ObjectResult, Outcome, belongs_to};
+use kscope_core::spec::GrantSpec;
 
 /// What a grant did.
 pub(crate) struct Granted {
@@ -243,39 +242,6 @@ async fn read_namespace(cluster: &Cluster, ns: &str, mode: WriteMode) -> Result<
     Ok(existing)
 }
 
-/// The refusals of one grant, gathered across its checks so that all are said at once.
-#[derive(Default)]
-struct Refusals(Vec<GrantError>);
-
-impl Refusals {
-    /// A check's value, or `None` once its refusals are noted; any other error ends the grant.
-    fn note<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
-        match result {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::Grant(GrantError::Refused { reasons })) => {
-                self.0.extend(reasons);
-                Ok(None)
-            }
-            Err(Error::Grant(refusal)) if refusal.refuses_a_grant() => {
-                self.0.push(refusal);
-                Ok(None)
-            }
-            // Once the caller is refused for what it lacks, a read it may not make is one more
-            // sign of the same: the refusals already say what to do.
-            Err(other) if !self.0.is_empty() && is_forbidden(&other) => Ok(None),
-            Err(other) => Err(other),
-        }
-    }
-
-    /// Nothing refused, or every refusal as one error.
-    fn finish(self) -> Result<()> {
-        match GrantError::refusal(self.0) {
-            Some(refused) => Err(refused.into()),
-            None => Ok(()),
-        }
-    }
-}
-
 /// One of the grant's other namespaces, read and judged before any write.
 struct AlsoInNamespace {
     namespace: String,
@@ -356,150 +322,6 @@ struct Applied {
     reach: kscope_core::containment::Reach,
 }
 
-/// What one namespace of a grant is given, beside what of it exists.
-struct NamespaceObjects<'a> {
-    namespace: &'a str,
-    manifest: &'a Namespace,
-    existing: Option<&'a Namespace>,
-    judgement: &'a judge::Judgement,
-    role: Option<&'a Role>,
-    live_role: Option<&'a Role>,
-    binding: &'a RoleBinding,
-    live_binding: Option<&'a RoleBinding>,
-}
-
-/// Applies a grant's namespaced objects one by one, recording what happened to each.
-struct Applier<'a> {
-    cluster: &'a Cluster,
-    adopt: bool,
-    mode: WriteMode,
-    objects: Vec<ObjectResult>,
-}
-
-impl Applier<'_> {
-    /// One namespace of the grant, whichever it is (home or other): the Namespace (created
-    /// only when missing), the guard when it needs one, the Role (for a template) and the
-    /// RoleBinding.
-    async fn namespace_access(&mut self, step: NamespaceObjects<'_>) -> Result<()> {
-        let result = self
-            .cluster
-            .ensure_namespace(step.manifest, step.existing, self.mode)
-            .await?;
-        self.objects.push(ObjectResult {
-            kind: Kind::Namespace,
-            name: step.namespace.to_string(),
-            result,
-        });
-        if step.judgement.guard {
-            let guard = judge::install_guard(
-                self.cluster,
-                step.namespace,
-                &step.judgement.live,
-                self.mode,
-            )
-            .await?;
-            self.objects.extend(guard);
-        }
-        if let Some(role) = step.role {
-            self.apply(role, step.live_role).await?;
-        }
-        match step.live_binding {
-            // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
-            Some(current) if current.role_ref != step.binding.role_ref => {
-                self.replace(step.binding).await
-            }
-            current => self.apply(step.binding, current).await.map(|_| ()),
-        }
-    }
-
-    /// Namespaces the grant no longer lists lose its Role and RoleBinding there; the
-    /// namespaces stay.
-    async fn drop_unlisted(&mut self, spec: &GrantSpec) -> Result<()> {
-        let selector = manifest::also_in_selector(&spec.grant_ref());
-        let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
-        // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
-        // has no other namespaces to clean up.
-        let found = match self.cluster.list_labelled::<RoleBinding>(&selector).await {
-            Err(e) if is_forbidden(&e) => Vec::new(),
-            other => other?,
-        };
-        for stale in found {
-            let ns = stale.metadata.namespace.clone().unwrap_or_default();
-            if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
-                continue;
-            }
-            let name = stale.metadata.name.clone().unwrap_or_default();
-            if self.mode == WriteMode::Apply {
-                self.cluster.delete::<RoleBinding>(&ns, &name).await?;
-                self.cluster.delete::<Role>(&ns, &name).await?;
-            }
-            for kind in [Kind::RoleBinding, Kind::Role] {
-                self.objects.push(ObjectResult {
-                    kind,
-                    name: format!("{ns}/{name}"),
-                    result: Outcome::Deleted,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
-    where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + GrantObject
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
-    {
-        let (applied, result) = self
-            .cluster
-            .apply(object, live, self.adopt, self.mode)
-            .await?;
-        self.record(object, result);
-        Ok(applied)
-    }
-
-    fn record<K: Resource<DynamicType = ()> + GrantObject>(&mut self, object: &K, result: Outcome) {
-        self.objects.push(ObjectResult {
-            kind: K::KIND,
-            name: format!(
-                "{}/{}",
-                object.meta().namespace.as_deref().unwrap_or_default(),
-                object.meta().name.as_deref().unwrap_or_default()
-            ),
-            result,
-        });
-    }
-
-    /// Deletes the live binding and makes it anew (under a server dry run, only reported: the
-    /// server cannot validate a replacement without making it).
-    async fn replace(&mut self, binding: &RoleBinding) -> Result<()> {
-        let ns = binding.metadata.namespace.as_deref().unwrap_or_default();
-        let name = binding.metadata.name.as_deref().unwrap_or_default();
-        if self.mode == WriteMode::Apply {
-            self.cluster.delete::<RoleBinding>(ns, name).await?;
-            self.cluster
-                .apply(binding, None, self.adopt, self.mode)
-                .await?;
-        }
-        self.record(binding, Outcome::Replaced);
-        Ok(())
-    }
-
-    /// Deletes a Role of the grant that its new access no longer needs.
-    async fn remove(&mut self, role: &Role) -> Result<()> {
-        let ns = role.metadata.namespace.as_deref().unwrap_or_default();
-        let name = role.metadata.name.as_deref().unwrap_or_default();
-        if self.mode == WriteMode::Apply {
-            self.cluster.delete::<Role>(ns, name).await?;
-        }
-        self.record(role, Outcome::Deleted);
-        Ok(())
-    }
-}
-
 /// The live versions of a grant's namespaced objects.
 #[derive(Default)]
 struct LiveObjects {
@@ -576,69 +398,4 @@ async fn live_objects(
             .get(ns, &name(&manifests.role_binding.metadata))
             .await?,
     })
-}
-
-/// Finds, before anything is created, what the caller lacks: the writes a grant makes, and
-/// (RBAC escalation prevention) every permission the role would hand out. One
-/// SelfSubjectRulesReview answers both; where its answer is incomplete (webhook authorizers),
-/// the API server's own refusal is left to speak. `role_rules` are the rules the grant hands
-/// out (`None`: a ClusterRole the caller may not read).
-async fn preflight(
-    cluster: &Cluster,
-    spec: &GrantSpec,
-    role_rules: Option<&[PolicyRule]>,
-    create_namespace: bool,
-) -> Result<()> {
-    let ns = spec.namespace.as_str();
-    let caller = cluster.caller_rules(ns).await?;
-    let mut missing = Vec::new();
-    if create_namespace {
-        let question = (None, Permission::new("", "namespaces", "create"));
-        let allowed = cluster.can_i(&[question]).await?;
-        if !allowed.first().copied().unwrap_or(false) {
-            missing.push("create on namespaces".to_string());
-        }
-    }
-    if !caller.incomplete {
-        let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let write = |group: &str, resources: &[&str]| PolicyRule {
-            api_groups: own(&[group]),
-            resources: own(resources),
-            verbs: ["get", "create", "patch"].map(String::from).to_vec(),
-            ..Default::default()
-        };
-        let mut writes = vec![write("", &["serviceaccounts", "secrets"])];
-        let granted: Vec<PolicyRule> = match &spec.role {
-            RoleSource::Template(template) => {
-                writes.push(write(RBAC, &["roles", "rolebindings"]));
-                let escalate = Permission::new(RBAC, "roles", "escalate");
-                if rules::allows(&caller.rules, &escalate) {
-                    Vec::new()
-                } else {
-                    template.rules.clone()
-                }
-            }
-            RoleSource::ClusterRole(_) => {
-                writes.push(write(RBAC, &["rolebindings"]));
-                let bind = Permission::new(RBAC, "clusterroles", "bind");
-                match role_rules {
-                    Some(held) if !rules::allows(&caller.rules, &bind) => held
-                        .iter()
-                        .filter(|r| r.resources.as_ref().is_some_and(|r| !r.is_empty()))
-                        .cloned()
-                        .collect(),
-                    // May bind anything, or may not read ClusterRoles (the server's own
-                    // check will decide).
-                    _ => Vec::new(),
-                }
-            }
-        };
-        missing.extend(rules::missing(&caller.rules, &writes));
-        missing.extend(rules::missing(&caller.rules, &granted));
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::from(GrantError::MissingPermissions { missing }))
-    }
 }

@@ -1,0 +1,109 @@
+//! What refuses a grant before any write, all of it in one run: the caller's missing
+//! permissions (asked up front), and the refusals the other checks find, gathered.
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
+use crate::cluster::{Cluster, is_forbidden};
+use crate::error::GrantError;
+use crate::error::{Error, Result};
+use kscope_core::rules::RBAC_GROUP as RBAC;
+use kscope_core::rules::{self, Permission};
+use kscope_core::spec::{GrantSpec, RoleSource};
+
+/// The refusals of one grant, gathered across its checks so that all are said at once.
+#[derive(Default)]
+pub(super) struct Refusals(pub(super) Vec<GrantError>);
+
+impl Refusals {
+    /// A check's value, or `None` once its refusals are noted; any other error ends the grant.
+    pub(super) fn note<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::Grant(GrantError::Refused { reasons })) => {
+                self.0.extend(reasons);
+                Ok(None)
+            }
+            Err(Error::Grant(refusal)) if refusal.refuses_a_grant() => {
+                self.0.push(refusal);
+                Ok(None)
+            }
+            // Once the caller is refused for what it lacks, a read it may not make is one more
+            // sign of the same: the refusals already say what to do.
+            Err(other) if !self.0.is_empty() && is_forbidden(&other) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Nothing refused, or every refusal as one error.
+    pub(super) fn finish(self) -> Result<()> {
+        match GrantError::refusal(self.0) {
+            Some(refused) => Err(refused.into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Finds, before anything is created, what the caller lacks: the writes a grant makes, and
+/// (RBAC escalation prevention) every permission the role would hand out. One
+/// SelfSubjectRulesReview answers both; where its answer is incomplete (webhook authorizers),
+/// the API server's own refusal is left to speak. `role_rules` are the rules the grant hands
+/// out (`None`: a ClusterRole the caller may not read).
+pub(super) async fn preflight(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    role_rules: Option<&[PolicyRule]>,
+    create_namespace: bool,
+) -> Result<()> {
+    let ns = spec.namespace.as_str();
+    let caller = cluster.caller_rules(ns).await?;
+    let mut missing = Vec::new();
+    if create_namespace {
+        let question = (None, Permission::new("", "namespaces", "create"));
+        let allowed = cluster.can_i(&[question]).await?;
+        if !allowed.first().copied().unwrap_or(false) {
+            missing.push("create on namespaces".to_string());
+        }
+    }
+    if !caller.incomplete {
+        let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let write = |group: &str, resources: &[&str]| PolicyRule {
+            api_groups: own(&[group]),
+            resources: own(resources),
+            verbs: ["get", "create", "patch"].map(String::from).to_vec(),
+            ..Default::default()
+        };
+        let mut writes = vec![write("", &["serviceaccounts", "secrets"])];
+        let granted: Vec<PolicyRule> = match &spec.role {
+            RoleSource::Template(template) => {
+                writes.push(write(RBAC, &["roles", "rolebindings"]));
+                let escalate = Permission::new(RBAC, "roles", "escalate");
+                if rules::allows(&caller.rules, &escalate) {
+                    Vec::new()
+                } else {
+                    template.rules.clone()
+                }
+            }
+            RoleSource::ClusterRole(_) => {
+                writes.push(write(RBAC, &["rolebindings"]));
+                let bind = Permission::new(RBAC, "clusterroles", "bind");
+                match role_rules {
+                    Some(held) if !rules::allows(&caller.rules, &bind) => held
+                        .iter()
+                        .filter(|r| r.resources.as_ref().is_some_and(|r| !r.is_empty()))
+                        .cloned()
+                        .collect(),
+                    // May bind anything, or may not read ClusterRoles (the server's own
+                    // check will decide).
+                    _ => Vec::new(),
+                }
+            }
+        };
+        missing.extend(rules::missing(&caller.rules, &writes));
+        missing.extend(rules::missing(&caller.rules, &granted));
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::from(GrantError::MissingPermissions { missing }))
+    }
+}
