@@ -453,6 +453,11 @@ pub(crate) struct RevokeArgs {
     #[arg(long)]
     pub(crate) delete_namespace: bool,
 
+    /// Also delete what the tenant made in its namespaces during the grant (ServiceAccounts,
+    /// token Secrets, Roles, RoleBindings that are not kscope's), and prove them refused.
+    #[arg(long)]
+    pub(crate) purge: bool,
+
     /// How long to wait for the API server to refuse the old token, e.g. 60s or 2m.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub(crate) timeout: String,

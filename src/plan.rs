@@ -198,6 +198,8 @@ pub(crate) struct RevokePlan {
     pub(crate) confirmed: bool,
     pub(crate) dry_run: bool,
     pub(crate) delete_namespace: bool,
+    /// `--purge`: also delete what the tenant made during the grant.
+    pub(crate) purge: bool,
     /// How long the old token may take to be refused.
     pub(crate) timeout: Duration,
 }
@@ -228,6 +230,7 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<RevokePlan> {
         confirmed: args.yes,
         dry_run: args.dry_run,
         delete_namespace: args.delete_namespace,
+        purge: args.purge,
         timeout: timeout(&args.timeout)?,
     })
 }

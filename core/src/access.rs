@@ -69,6 +69,10 @@ pub struct Answer {
     pub reason: Option<String>,
     #[serde(rename = "answeredBy")]
     pub answered_by: AnsweredBy,
+    /// What the authorizer chain said when it could not decide (a webhook that failed, a
+    /// binding to a role that does not exist): a denial that carries one proves nothing.
+    #[serde(rename = "evaluationError", skip_serializing_if = "Option::is_none")]
+    pub evaluation_error: Option<String>,
 }
 
 /// Which of the API server's reviews gave an answer, both asked as the ServiceAccount.
@@ -93,6 +97,22 @@ impl Probe {
 impl Answer {
     pub fn matches(&self) -> bool {
         self.allowed == self.probe.expected
+    }
+
+    /// `unproven: <permission> <scope>: <evaluationError>`, as lists of reasons say it.
+    pub fn unproven_words(&self) -> String {
+        format!(
+            "unproven: {} {}: {}",
+            self.probe.permission,
+            self.probe.scope(),
+            self.evaluation_error.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// Denied while an authorizer could not decide: the answer is neither proof of a denial
+    /// nor of a difference. (An allow stands: some authorizer did allow it.)
+    pub fn unproven(&self) -> bool {
+        !self.allowed && self.evaluation_error.is_some()
     }
 
     /// Allowed although the grant does not explain it: access from somewhere else.
@@ -169,6 +189,21 @@ impl Grantee {
             Grantee::AllAccounts,
         ]
     }
+}
+
+/// The fixed matrix's questions in one namespace: what an identity there may do.
+pub fn namespaced_questions(namespace: &str) -> Vec<(Option<String>, Permission)> {
+    NAMESPACED
+        .iter()
+        .flat_map(|(group, resource, verbs)| {
+            verbs.iter().map(move |verb| {
+                (
+                    Some(namespace.to_string()),
+                    Permission::new(group, resource, verb),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The questions for a grant in `tenant` whose role has `rules`, and that also holds it in
@@ -325,6 +360,24 @@ pub struct AccessCheck {
     /// Whether the bindings of the other namespaces could be read (by the caller): when not,
     /// namespaces that some binding reaches may be missing from `namespaces`.
     pub bindings_read: bool,
+    /// Set when the authorizer chain could not list the ServiceAccount's rules (a webhook or
+    /// another authorizer beyond RBAC): what it said, and how far the check went beyond the
+    /// bindings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beyond_rbac: Option<BeyondRbac>,
+}
+
+/// What a check did where authorization goes beyond RBAC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BeyondRbac {
+    /// The rules review's `evaluationError`.
+    pub evaluation_error: String,
+    /// The other ServiceAccounts judged by SubjectAccessReview (`namespace/name`), each asked
+    /// every question the grant is denied.
+    pub neighbours_asked: Vec<String>,
+    /// How many questions each of them was asked.
+    pub questions: usize,
 }
 
 /// One path out of the namespace, tried as the ServiceAccount.
@@ -336,10 +389,22 @@ pub struct PathProbe {
     pub path: PathOut,
     /// Always `refused`: no path out may be open.
     pub expected: &'static str,
+    /// Refused, for a reason that proves the path closed (see `containment::refusal_proves`).
     pub refused: bool,
+    /// Neither proven refused nor open: the server refused for another reason (a validation
+    /// error, another policy, an authorizer that failed), which says nothing of the path.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unproven: bool,
     /// The server's words: why it refused, or that it would have stored the write; or the
     /// binding that gives another ServiceAccount its power.
     pub reason: String,
+}
+
+impl PathProbe {
+    /// `unproven: <path>: <the server's words>`, as lists of reasons say it.
+    pub fn unproven_words(&self) -> String {
+        format!("unproven: {}: {}", self.path, self.reason)
+    }
 }
 
 /// A path out of the namespace that RBAC rules do not show, as `check` tries it. Its [`id`]
@@ -366,6 +431,9 @@ pub enum PathOut {
         namespace: String,
         service_account: String,
     },
+    /// The other ServiceAccounts of a namespace, where the authorizer chain goes beyond RBAC
+    /// and the caller could not ask the API server about them: never proven refused.
+    NeighboursUnjudged { namespace: String },
 }
 
 impl PathOut {
@@ -378,6 +446,7 @@ impl PathOut {
             PathOut::RoleBindingUnlabel { .. } => "role-binding-unlabel",
             PathOut::EndpointsWrite { .. } => "endpoints-write",
             PathOut::StrongerAccount { .. } => "stronger-account",
+            PathOut::NeighboursUnjudged { .. } => "neighbours-unjudged",
         }
     }
 
@@ -387,7 +456,8 @@ impl PathOut {
         match self {
             PathOut::HostPod { namespace, .. }
             | PathOut::NamespaceRelabel { namespace, .. }
-            | PathOut::EndpointsWrite { namespace } => format!("{}:{namespace}", self.id()),
+            | PathOut::EndpointsWrite { namespace }
+            | PathOut::NeighboursUnjudged { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
             | PathOut::RoleBindingUnlabel { namespace, name }
             | PathOut::StrongerAccount {
@@ -430,6 +500,10 @@ impl std::fmt::Display for PathOut {
                 f,
                 "act as ServiceAccount {}, which holds more than the grant",
                 service_account_user(namespace, service_account)
+            ),
+            PathOut::NeighboursUnjudged { namespace } => write!(
+                f,
+                "act as another ServiceAccount of {namespace} that an authorizer beyond RBAC makes stronger"
             ),
         }
     }
@@ -477,8 +551,22 @@ impl AccessCheck {
         self.identity == self.expected_identity()
     }
 
+    /// The answers that differ from the grant (an unproven denial is not among them).
     pub fn mismatches(&self) -> Vec<&Answer> {
-        self.answers.iter().filter(|a| !a.matches()).collect()
+        self.answers
+            .iter()
+            .filter(|a| !a.matches() && !a.unproven())
+            .collect()
+    }
+
+    /// The answers the authorizer chain could not give.
+    pub fn unproven_answers(&self) -> Vec<&Answer> {
+        self.answers.iter().filter(|a| a.unproven()).collect()
+    }
+
+    /// The paths out whose refusal proves nothing.
+    pub fn unproven_paths(&self) -> Vec<&PathProbe> {
+        self.containment.iter().filter(|p| p.unproven).collect()
     }
 
     pub fn binding_matches(&self) -> bool {
@@ -487,7 +575,10 @@ impl AccessCheck {
 
     /// The paths out of the namespace that are open.
     pub fn open_paths(&self) -> Vec<&PathProbe> {
-        self.containment.iter().filter(|p| !p.refused).collect()
+        self.containment
+            .iter()
+            .filter(|p| !p.refused && !p.unproven)
+            .collect()
     }
 
     pub fn all_match(&self) -> bool {
@@ -495,6 +586,11 @@ impl AccessCheck {
             && self.binding_matches()
             && self.mismatches().is_empty()
             && self.open_paths().is_empty()
+    }
+
+    /// Whether everything asked was proven one way or the other.
+    pub fn proven(&self) -> bool {
+        self.unproven_answers().is_empty() && self.unproven_paths().is_empty()
     }
 }
 
@@ -553,6 +649,7 @@ mod tests {
             path: all[1].clone(),
             expected: "refused",
             refused: true,
+            unproven: false,
             reason: "403: kscope's guard".into(),
         };
         let json = serde_json::to_value(&probe).unwrap();

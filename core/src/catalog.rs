@@ -45,6 +45,7 @@ pub enum Rule {
     CheckPathOpen,
     CheckMissing,
     CheckFailed,
+    CheckUnproven,
 }
 
 /// What the catalog says of a rule.
@@ -75,14 +76,24 @@ impl Rule {
         Rule::GuardBinding,
     ];
 
+    /// The audit rules that judge who may do what from RBAC objects alone: incomplete where
+    /// another authorizer (a webhook) allows more.
+    pub const RESTS_ON_RBAC: [Rule; 4] = [
+        Rule::PowerfulToken,
+        Rule::BroadGroupBinding,
+        Rule::HostPods,
+        Rule::StrongerAccount,
+    ];
+
     /// Every rule a `check` (or `check -f`) difference falls under.
-    pub const CHECK: [Rule; 6] = [
+    pub const CHECK: [Rule; 7] = [
         Rule::CheckIdentity,
         Rule::CheckBinding,
         Rule::CheckAccess,
         Rule::CheckPathOpen,
         Rule::CheckMissing,
         Rule::CheckFailed,
+        Rule::CheckUnproven,
     ];
 
     pub fn id(self) -> &'static str {
@@ -216,6 +227,12 @@ impl Rule {
                 Severity::Medium,
                 "A tenant could not be proven (the error says why).",
                 "Fix what the error names and check again.",
+            ),
+            Rule::CheckUnproven => (
+                "KSCOPE-CHECK-UNPROVEN",
+                Severity::Medium,
+                "The API server could not answer a question as the ServiceAccount (an authorizer of its chain failed: evaluationError), or refused a path out for a reason that does not prove it closed: the check proves nothing there.",
+                "Fix what the server said (the authorization webhook, the other admission policy) and check again; the answer is neither a denial nor a difference until then.",
             ),
         };
         About {

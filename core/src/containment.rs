@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use crate::access::PathOut;
 use crate::invalid::Unrenderable;
 use crate::manifest::{FIELD_MANAGER, MANAGED_BY, object_yaml};
 use crate::rules::{Permission, RBAC_GROUP, allows};
@@ -365,9 +366,59 @@ pub fn guard_yaml(namespaces: &[&str]) -> Result<String, Unrenderable> {
     Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
 }
 
+/// Whether the server's refusal of a path's dry run (`code`, its message `reason`) proves the
+/// path closed: RBAC refused the write itself (`User "…" cannot …`), Pod Security refused the
+/// node-escaping pod, or kscope's guard refused the change. Any other refusal (a validation
+/// error, a quota, another admission policy or webhook, an authorizer that failed) was about
+/// something else, and the path may be open to a write that avoids it.
+pub fn refusal_proves(path: &PathOut, code: u16, reason: &str) -> bool {
+    let rbac = code == 403 && reason.contains("User \"") && reason.contains("\" cannot ");
+    match path {
+        PathOut::HostPod { .. } => rbac || (code == 403 && reason.contains("violates PodSecurity")),
+        PathOut::StrongerAccount { .. } => false,
+        _ => rbac || reason.contains(&format!("ValidatingAdmissionPolicy '{}'", GUARD_NAME)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_rbac_pod_security_and_the_guard_prove_a_path_closed() {
+        let pod = PathOut::HostPod {
+            namespace: "team".into(),
+            home: true,
+        };
+        let relabel = PathOut::NamespaceRelabel {
+            namespace: "team".into(),
+            home: true,
+        };
+        let rbac = r#"pods is forbidden: User "system:serviceaccount:team:ci" cannot create resource "pods" in API group "" in the namespace "team""#;
+        let psa = r#"pods "kscope-probe" is forbidden: violates PodSecurity "baseline:latest": privileged"#;
+        let guard = format!(
+            "namespaces \"team\" is forbidden: ValidatingAdmissionPolicy '{GUARD_NAME}' with binding '{GUARD_NAME}.team' denied request: tenants may not relabel"
+        );
+        let other = r#"admission webhook "validate.example.com" denied the request: images must come from our registry"#;
+        let invalid = r#"Pod "kscope-probe" is invalid: spec.containers[0].image: Required value"#;
+        assert!(refusal_proves(&pod, 403, rbac));
+        assert!(refusal_proves(&pod, 403, psa));
+        assert!(
+            !refusal_proves(&pod, 403, &guard),
+            "the guard does not judge pods"
+        );
+        assert!(!refusal_proves(&pod, 403, other));
+        assert!(!refusal_proves(&pod, 422, invalid));
+        assert!(refusal_proves(&relabel, 403, rbac));
+        assert!(refusal_proves(&relabel, 403, &guard));
+        assert!(refusal_proves(&relabel, 422, &guard));
+        assert!(!refusal_proves(&relabel, 403, psa));
+        assert!(!refusal_proves(
+            &relabel,
+            500,
+            "webhook authorizer: connection refused"
+        ));
+    }
     use crate::spec::{AUDIT_LABEL, ENFORCE_LABEL, PodSecurity, SYSTEM_NAMESPACES, WARN_LABEL};
     use crate::templates::built_ins;
 

@@ -26,6 +26,7 @@ pub mod files;
 pub mod grants;
 pub mod invalid;
 pub mod kubeconfig;
+pub mod leftovers;
 pub mod manifest;
 pub mod names;
 pub mod object;

@@ -23,6 +23,9 @@ pub(crate) enum Admission {
     /// Refused by authorization (RBAC), admission (Pod Security, a policy) or validation;
     /// the server's own message.
     Refused { code: u16, reason: String },
+    /// The server answered with an error of its own (5xx): an authorizer or an admission
+    /// webhook that failed. Neither admitted nor refused.
+    Unanswered { code: u16, reason: String },
 }
 
 impl Cluster {
@@ -132,8 +135,19 @@ impl Cluster {
     where
         K: Namespaced,
     {
+        self.list_in_selected(namespace, "").await
+    }
+
+    /// The objects of kind `K` in `namespace` that a field selector (empty: none) selects.
+    pub(crate) async fn list_in_selected<K>(&self, namespace: &str, fields: &str) -> Result<Vec<K>>
+    where
+        K: Namespaced,
+    {
         let api = self.namespaced::<K>(namespace);
-        let params = ListParams::default();
+        let mut params = ListParams::default();
+        if !fields.is_empty() {
+            params = params.fields(fields);
+        }
         idempotent(|| api.list(&params))
             .await
             .map(|list| list.items)
@@ -159,12 +173,17 @@ where
 }
 
 /// A dry run's answer: stored (admitted), refused by the server (403 from RBAC, Pod Security
-/// or a policy; 422 from validation or a policy), or an error kscope cannot read as either.
+/// or a policy; 422 from validation or a policy), not decided (5xx: an authorizer or a
+/// webhook failed), or an error kscope cannot read as any of them.
 fn admission<T>(answer: std::result::Result<T, kube::Error>, shown: &str) -> Result<Admission> {
     match answer {
         Ok(_) => Ok(Admission::Admitted),
         Err(e) => match api_status(&e) {
             Some(status) if matches!(status.code, 403 | 422) => Ok(Admission::Refused {
+                code: status.code,
+                reason: status.message.trim().to_string(),
+            }),
+            Some(status) if (500..600).contains(&status.code) => Ok(Admission::Unanswered {
                 code: status.code,
                 reason: status.message.trim().to_string(),
             }),

@@ -1,12 +1,14 @@
 //! The reviews the API server answers about the credential a client holds: who it is
 //! (SelfSubjectReview), what it may do in a namespace (SelfSubjectRulesReview), and whether
-//! it may do one thing (SelfSubjectAccessReview), asked concurrently with a bound.
+//! it may do one thing (SelfSubjectAccessReview), asked concurrently with a bound; and,
+//! asked by the caller about someone else, SubjectAccessReview.
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::authentication::v1::{SelfSubjectReview, UserInfo};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
+    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec, SubjectAccessReview,
+    SubjectAccessReviewSpec, SubjectAccessReviewStatus,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use kube::api::{Api, PostParams};
@@ -26,6 +28,8 @@ pub(crate) struct Review {
     /// The authorizer's reason, e.g. `RBAC: allowed by ClusterRoleBinding "x" of ClusterRole
     /// "view" to Group "system:serviceaccounts"`.
     pub(crate) reason: Option<String>,
+    /// Set when an authorizer of the chain could not decide (`status.evaluationError`).
+    pub(crate) evaluation_error: Option<String>,
 }
 
 /// The caller's RBAC rules in one namespace, as SelfSubjectRulesReview reports them.
@@ -35,6 +39,8 @@ pub(crate) struct CallerRules {
     /// The authorizer could not list everything (e.g. a webhook), or hit an error while
     /// listing (e.g. a binding to a role that does not exist): absence proves nothing.
     pub(crate) incomplete: bool,
+    /// What the authorizer chain said it could not list (`status.evaluationError`).
+    pub(crate) evaluation_error: Option<String>,
 }
 
 impl Cluster {
@@ -80,10 +86,11 @@ impl Cluster {
                 non_resource_urls: None,
             })
             .collect();
-        let failed = status.evaluation_error.is_some_and(|e| !e.is_empty());
+        let evaluation_error = status.evaluation_error.filter(|e| !e.is_empty());
         Ok(CallerRules {
             rules,
-            incomplete: status.incomplete || failed,
+            incomplete: status.incomplete || evaluation_error.is_some(),
+            evaluation_error,
         })
     }
 
@@ -108,20 +115,12 @@ impl Cluster {
         questions: &[(Option<String>, Permission)],
     ) -> Result<Vec<Review>> {
         let api = Api::<SelfSubjectAccessReview>::all(self.client.clone());
-        futures::stream::iter(questions.iter().map(|(namespace, permission)| {
+        each(questions, |attributes, permission| {
             let api = api.clone();
             async move {
-                let (resource, subresource) = permission.parts();
                 let review = SelfSubjectAccessReview {
                     spec: SelfSubjectAccessReviewSpec {
-                        resource_attributes: Some(ResourceAttributes {
-                            group: Some(permission.group.clone()),
-                            namespace: namespace.clone(),
-                            resource: Some(resource.to_string()),
-                            subresource: subresource.map(String::from),
-                            verb: Some(permission.verb.clone()),
-                            ..Default::default()
-                        }),
+                        resource_attributes: Some(attributes),
                         non_resource_attributes: None,
                     },
                     ..Default::default()
@@ -129,18 +128,86 @@ impl Cluster {
                 let post = PostParams::default();
                 idempotent(|| api.create(&post, &review))
                     .await
-                    .map(|r| {
-                        let status = r.status.unwrap_or_default();
-                        Review {
-                            allowed: status.allowed,
-                            reason: status.reason.filter(|r| !r.is_empty()),
-                        }
-                    })
+                    .map(|r| Review::of(r.status))
                     .map_err(|e| Error::api(format!("review access to {permission}"), e))
             }
-        }))
-        .buffered(REVIEW_CONCURRENCY)
-        .try_collect()
+        })
         .await
+    }
+
+    /// SubjectAccessReview for each question, asked by the caller about someone else (`user`
+    /// with `groups`; an empty `user` stands for any member of the groups), at most
+    /// `REVIEW_CONCURRENCY` at once, in the order asked.
+    pub(crate) async fn reviews_of(
+        &self,
+        user: &str,
+        groups: &[String],
+        questions: &[(Option<String>, Permission)],
+    ) -> Result<Vec<Review>> {
+        let api = Api::<SubjectAccessReview>::all(self.client.clone());
+        each(questions, |attributes, permission| {
+            let api = api.clone();
+            async move {
+                let review = SubjectAccessReview {
+                    spec: SubjectAccessReviewSpec {
+                        resource_attributes: Some(attributes),
+                        user: (!user.is_empty()).then(|| user.to_string()),
+                        groups: Some(groups.to_vec()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                let post = PostParams::default();
+                idempotent(|| api.create(&post, &review))
+                    .await
+                    .map(|r| Review::of(r.status))
+                    .map_err(|e| Error::api(format!("review whether {user} may {permission}"), e))
+            }
+        })
+        .await
+    }
+}
+
+/// Asks `ask` each question (its attributes, and the permission for words), at most
+/// `REVIEW_CONCURRENCY` at once; the answers come back in the order asked.
+async fn each<'q, F, Fut>(
+    questions: &'q [(Option<String>, Permission)],
+    ask: F,
+) -> Result<Vec<Review>>
+where
+    F: Fn(ResourceAttributes, &'q Permission) -> Fut,
+    Fut: std::future::Future<Output = Result<Review>>,
+{
+    futures::stream::iter(
+        questions
+            .iter()
+            .map(|(namespace, permission)| ask(attributes(namespace, permission), permission)),
+    )
+    .buffered(REVIEW_CONCURRENCY)
+    .try_collect()
+    .await
+}
+
+/// The attributes of one question: a permission in a namespace, or at cluster scope.
+fn attributes(namespace: &Option<String>, permission: &Permission) -> ResourceAttributes {
+    let (resource, subresource) = permission.parts();
+    ResourceAttributes {
+        group: Some(permission.group.clone()),
+        namespace: namespace.clone(),
+        resource: Some(resource.to_string()),
+        subresource: subresource.map(String::from),
+        verb: Some(permission.verb.clone()),
+        ..Default::default()
+    }
+}
+
+impl Review {
+    fn of(status: Option<SubjectAccessReviewStatus>) -> Review {
+        let status = status.unwrap_or_default();
+        Review {
+            allowed: status.allowed,
+            reason: status.reason.filter(|r| !r.is_empty()),
+            evaluation_error: status.evaluation_error.filter(|e| !e.is_empty()),
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::ops::audit;
 use crate::plan;
 use crate::progress::note;
 use kscope_core::acceptance::Acceptance;
-use kscope_core::audit::{Accepted, Finding, Severity, findings};
+use kscope_core::audit::{Accepted, Finding, Severity, beyond_rbac_note, findings};
 use kscope_core::catalog::Rule;
 use kscope_core::render;
 
@@ -45,6 +45,9 @@ pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Res
         )?,
     };
     print(&text)?;
+    if let Some(error) = &inventory.beyond_rbac {
+        note(&beyond_rbac_note(error));
+    }
     for finding in &found {
         if let Some(a) = finding.accepted.as_ref().filter(|a| a.expired) {
             note(&format!(

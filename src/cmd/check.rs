@@ -38,11 +38,7 @@ pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Res
             &render::report_flags(context, &report),
         )?,
         ReportOutput::Junit => {
-            let verdict = if report.all_match() {
-                Verdict::Ok
-            } else {
-                Verdict::Differs
-            };
+            let verdict = Verdict::of(&report);
             let reasons = set::reasons(&report);
             render::junit(&[Suite {
                 name: format!("kscope check ({context})"),
@@ -96,7 +92,7 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
         print(&writer.begin())?;
     }
     let mut kept = Kept::default();
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     for session in &sessions {
         let context = session.caller.context.clone();
         let mut cases = Vec::new();
@@ -132,10 +128,10 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
         (None, ReportOutput::Junit) => print(&render::junit(&kept.suites)?)?,
         (None, _) => print(&render::check_rows(&kept.rows, sessions.len() > 1))?,
     }
-    let [ok, differs, missing, failed] = counts;
+    let [ok, differs, missing, failed, unproven] = counts;
     let sent = wire.requests_sent();
     note(&format!(
-        "TenantSet {}: {total} tenant(s) on {} cluster(s): {ok} ok, {differs} differ, {missing} missing, {failed} failed; answers {}; {sent} API requests ({:.1} per tenant)",
+        "TenantSet {}: {total} tenant(s) on {} cluster(s): {ok} ok, {differs} differ, {missing} missing, {failed} failed, {unproven} unproven; answers {}; {sent} API requests ({:.1} per tenant)",
         set.name,
         sessions.len(),
         match plan.access_reviews {
@@ -148,8 +144,12 @@ async fn check_set(global: &Global, args: &CheckArgs, file: &Path, wire: &Wire) 
     if differs + missing > 0 {
         return Ok(Exit::AccessDiffers);
     }
-    if failed > 0 {
-        return Err(GrantError::TenantsUnproven { failed, total }.into());
+    if failed + unproven > 0 {
+        return Err(GrantError::TenantsUnproven {
+            failed: failed + unproven,
+            total,
+        }
+        .into());
     }
     Ok(Exit::Ok)
 }

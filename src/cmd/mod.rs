@@ -108,8 +108,10 @@ pub(crate) fn file_problems<T>(plan: Result<T>) -> Result<T> {
 /// The exit code of a finished check, saying on stderr why when access differs.
 pub(crate) fn check_exit(report: &AccessCheck) -> Exit {
     let exit = verdict(report);
-    if exit != Exit::Ok {
-        note(&render::access_differs(report));
+    match exit {
+        Exit::Ok => {}
+        Exit::AccessDiffers => note(&render::access_differs(report)),
+        _ => note(&render::access_unproven(report)),
     }
     exit
 }

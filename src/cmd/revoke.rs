@@ -44,5 +44,8 @@ pub(crate) async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> R
         &render::object("Revocation", &report),
         || render::revocation(&report),
     )?)?;
-    Ok(Exit::Ok)
+    match revoke::leftovers::remaining(&report.tenant_made) {
+        Some(remaining) => Err(remaining.into()),
+        None => Ok(Exit::Ok),
+    }
 }

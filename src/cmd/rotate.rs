@@ -34,6 +34,12 @@ pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> R
         report.every_refused_after.as_secs_f64()
     ));
     note(&format!("the new token is accepted as {}", report.identity));
+    // A rotation renews the grant's credential; what the tenant made lives on.
+    for held in crate::ops::revoke::leftovers::held(&report.tenant_made) {
+        note(&format!(
+            "warning: what the tenant made during the grant still holds access, and rotate does not end it: {held} (kscope revoke --purge removes it)"
+        ));
+    }
     emit_kubeconfig(&report.credential, &plan.destination, plan.strict_duration)?;
     redeliver(
         global,

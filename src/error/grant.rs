@@ -136,6 +136,14 @@ pub(crate) enum GrantError {
         service_account: String,
         left: Vec<String>,
     },
+
+    /// What the tenant made during the grant still holds access, as the API server says.
+    #[error("what the tenant made during the grant still holds access: {}", held.join("; "))]
+    TenantAccessRemains {
+        held: Vec<String>,
+        /// `kubectl delete` commands that remove them.
+        commands: Vec<String>,
+    },
 }
 
 impl GrantError {
@@ -220,6 +228,11 @@ impl GrantError {
                 ..
             } => format!(
                 "someone changed its labels, or made it: delete it yourself (kubectl -n {namespace} delete serviceaccount {service_account}) if nothing of the grant should act any more; kscope deleted the rest"
+            ),
+            TenantAccessRemains { commands, .. } if commands.is_empty() => "they are still bound by something kscope did not purge: read the bindings the reason names, and delete them yourself".into(),
+            TenantAccessRemains { commands, .. } => format!(
+                "run kscope revoke with --purge while the grant exists (it deletes them and proves it), or --delete-namespace; the grant itself is revoked; to delete them now: {}",
+                commands.join("; ")
             ),
             GuardNotInForce { .. } => "check that kube-apiserver runs the ValidatingAdmissionPolicy admission plugin (on by default since 1.30), then run the grant again; kscope check shows what is open".into(),
             GuardNotPermitted { .. } => "have a cluster admin run the grant once (it installs the guard), or pass --allow-unguarded to accept the risk; nothing was created".into(),

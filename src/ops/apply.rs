@@ -354,6 +354,7 @@ pub(crate) async fn prune(
                 confirmed: true,
                 dry_run: plan.dry_run.is_some(),
                 delete_namespace: false,
+                purge: false,
                 timeout: plan.timeout,
             };
             let outcome = async {
@@ -370,8 +371,13 @@ pub(crate) async fn prune(
                 if plan.dry_run.is_some() {
                     return Ok((TenantOutcome::WouldPrune, None));
                 }
-                revoke::execute(session, &survey, plan.timeout).await?;
+                let revoked = revoke::execute(session, &survey, plan.timeout).await?;
                 let removed = deliver::withdraw(session, &recorded).await?;
+                // What the tenant made and still holds access fails the tenant: pruned, but
+                // not gone.
+                if let Some(remaining) = revoke::leftovers::remaining(&revoked.tenant_made) {
+                    return Err(remaining.into());
+                }
                 Ok::<_, Error>((
                     TenantOutcome::Pruned,
                     (!removed.is_empty()).then(|| removed.join(", ")),

@@ -1,6 +1,7 @@
 //! The audit operation: reads what the audit's rules look at, with nine list requests
 //! (bindings, roles, ServiceAccounts, token Secrets, namespaces, admission policies) however
-//! many objects exist, plus one dry run per namespace that may admit node-escaping pods.
+//! many objects exist, one rules review of the caller (does authorization go beyond RBAC?),
+//! plus one dry run per namespace that may admit node-escaping pods.
 //! The rules themselves are `kscope_core::audit`, pure.
 
 use std::collections::BTreeSet;
@@ -56,6 +57,7 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
         guard_policies,
         guard_bindings,
         admit_host_pods: BTreeSet::new(),
+        beyond_rbac: cluster.caller_rules("kube-system").await?.evaluation_error,
     };
     let candidates = host_pod_candidates(&inventory);
     let answers = futures::future::join_all(

@@ -178,6 +178,16 @@ pub(crate) async fn client_of(session: &Session, kubeconfig: &str) -> Result<Clu
     session.client_for(parsed).await.map_err(Error::bug)
 }
 
+/// Presents `token` once, before the revocation it stands in for: kube-apiserver keeps a token
+/// it has just accepted in its authentication cache (10 s by default) and goes on accepting it
+/// from there after its ServiceAccount is gone, so a token never presented would be refused at
+/// once while one the tenant used a moment ago still works. Presented first, the minted token
+/// is like the tenant's, and the proof that follows waits out the cache too.
+pub(crate) async fn present(session: &Session, grant: &GrantRef, token: &Token) -> Result<()> {
+    let client = client_with(session, grant, token).await?;
+    accepts(&client).await.map(drop)
+}
+
 /// Presents `token` until the API server refuses it (401), at most `timeout` (the server may
 /// cache a token it accepted for a few seconds). Returns how long that took.
 pub(crate) async fn prove_refused(

@@ -28,6 +28,9 @@ pub(crate) struct Rotation {
     pub(crate) every_refused_after: Duration,
     /// Who the API server says the new credential is.
     pub(crate) identity: String,
+    /// What the tenant made during the grant, asked about after the rotation: a rotation
+    /// renews the grant's credential, not these.
+    pub(crate) tenant_made: Vec<kscope_core::leftovers::Leftover>,
 }
 
 pub(crate) async fn execute(
@@ -66,6 +69,7 @@ pub(crate) async fn execute(
     let canary = cluster
         .request_token(ns, sa, MIN_TOKEN_SECONDS, None)
         .await?;
+    credential::present(session, grant, &canary).await?;
     // A TokenRequest token is tied to the ServiceAccount's UID, not to the Secret: only a new
     // ServiceAccount ends them all. The RoleBinding names it, so it follows; the Role and the
     // RoleBinding stay as they are.
@@ -108,11 +112,24 @@ pub(crate) async fn execute(
             identity,
         }));
     }
+    let (role, binding) = futures::try_join!(
+        cluster.get::<k8s_openapi::api::rbac::v1::Role>(ns, sa),
+        cluster.get::<k8s_openapi::api::rbac::v1::RoleBinding>(ns, sa),
+    )?;
+    let tenant_made = crate::ops::revoke::leftovers::of_grant(
+        cluster,
+        grant,
+        &account,
+        role.as_ref(),
+        binding.as_ref(),
+    )
+    .await?;
     Ok(Rotation {
         credential,
         old_refused_after,
         every_refused_after,
         identity,
+        tenant_made,
     })
 }
 

@@ -4,6 +4,8 @@
 # A state dir holds one control plane: .kscope-testenv (marker), mode (full | no-kcm),
 # env (ports and bin dir), pki/, etcd-data/, logs/<component>.log, pids/<component>.pid,
 # admin.kubeconfig, bin/kubectl, and ready (written last, when the cluster is up).
+# extra-components, if present, names the components it runs besides those of its mode, one a
+# line (authz-webhook, with tests/cluster/up --authz-webhook).
 
 ks_log() { echo "$KS_TAG: $*" >&2; }
 ks_now() { date +%s.%N; }
@@ -31,27 +33,40 @@ ks_check_state_path() {
 }
 
 # The pid recorded for a component, if that process is still alive and still is the
-# component's binary started for this state dir (pids get reused).
+# component's binary started for this state dir (pids get reused). A component that is a
+# script of tests/cluster (authz-webhook) runs as its interpreter: python3 <script> ...; for it
+# the interpreter must be python and its first argument the script.
 ks_live_pid() { # state component
   local state=$1 comp=$2 pid exe cmdline
+  local -a argv=()
   [ -f "$state/pids/$comp.pid" ] || return 1
   pid=$(cat "$state/pids/$comp.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-  exe=${exe% (deleted)}
-  [ "$(basename "$exe")" = "$comp" ] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  exe=$(basename "${exe% (deleted)}")
+  mapfile -d "" argv 2>/dev/null <"/proc/$pid/cmdline" || return 1
+  if [ "$exe" != "$comp" ]; then
+    [[ $exe == python* && ${argv[1]:-} == */tests/cluster/"$comp" ]] || return 1
+  fi
+  cmdline=${argv[*]}
   [[ $cmdline == *"$state/"* ]] || return 1
   echo "$pid"
 }
 
 # Stops whatever the state dir's pid files record: TERM, up to 8 s to exit (normally about
-# 3 s), then KILL. The controller manager and the API server go first, together; etcd after
-# them (an API server whose etcd is gone hangs in its shutdown).
+# 3 s), then KILL. The controller manager and the API server go first, together; etcd and any
+# other recorded component (the authorization webhook) after them (an API server whose etcd
+# is gone hangs in its shutdown, and it may ask the webhook while it stops).
 ks_stop_recorded() { # state
-  local state=$1
+  local state=$1 f comp
+  local -a rest=(etcd)
   ks_stop_group "$state" kube-controller-manager kube-apiserver
-  ks_stop_group "$state" etcd
+  for f in "$state"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    comp=$(basename "$f" .pid)
+    case $comp in kube-controller-manager | kube-apiserver | etcd) ;; *) rest+=("$comp") ;; esac
+  done
+  ks_stop_group "$state" "${rest[@]}"
 }
 
 ks_stop_group() { # state component...
@@ -105,14 +120,24 @@ ks_api() { # state path [curl args...]
     "$@" "https://127.0.0.1:$port$path"
 }
 
+# The components a state dir's cluster runs besides those of its mode (extra-components).
+ks_extra_components() { # state
+  [ -f "$1/extra-components" ] || return 0
+  grep -v '^$' "$1/extra-components" || true
+}
+
 # True when the state dir holds a cluster that is up (in the given mode, full or no-kcm, if
-# one is given): marked ready, every component it should run alive, and the API server
-# answering /readyz.
-ks_healthy() { # state [mode]
+# one is given, and running the given extra components, if any): marked ready, every
+# component it should run alive, and the API server answering /readyz.
+ks_healthy() { # state [mode [extra-component...]]
   local state=$1 mode=${2:-} comp
+  shift $(($# < 2 ? $# : 2))
   [ -f "$state/ready" ] && [ -f "$state/env" ] && [ -f "$state/admin.kubeconfig" ] || return 1
   [ -z "$mode" ] || [ "$(cat "$state/mode" 2>/dev/null)" = "$mode" ] || return 1
-  for comp in etcd kube-apiserver; do ks_live_pid "$state" "$comp" >/dev/null || return 1; done
+  for comp in "$@"; do grep -qxF -- "$comp" "$state/extra-components" 2>/dev/null || return 1; done
+  for comp in etcd kube-apiserver $(ks_extra_components "$state"); do
+    ks_live_pid "$state" "$comp" >/dev/null || return 1
+  done
   if [ "$(cat "$state/mode" 2>/dev/null)" = full ]; then
     ks_live_pid "$state" kube-controller-manager >/dev/null || return 1
   fi

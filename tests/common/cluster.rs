@@ -41,6 +41,29 @@ pub fn audit_cluster_dir() -> PathBuf {
     checked_dir(AUDIT_CLUSTER_ENV, "target/testenv/audit", "")
 }
 
+/// State dir of a full control plane whose authorizer chain goes on, after RBAC, to a local
+/// authorization webhook that tests drive with rule files ([`webhook_rules`]).
+pub const WEBHOOK_CLUSTER_ENV: &str = "KSCOPE_TEST_CLUSTER_WEBHOOK";
+
+pub fn webhook_cluster_dir() -> PathBuf {
+    checked_dir(
+        WEBHOOK_CLUSTER_ENV,
+        "target/testenv/webhook",
+        " --authz-webhook",
+    )
+}
+
+/// Gives the webhook of the cluster in `dir` the rules `rules` (a JSON list, see
+/// docs/testing.md) under `name`, atomically (written aside, then renamed into place); an
+/// empty list takes them back.
+pub fn webhook_rules(dir: &Path, name: &str, rules: &serde_json::Value) {
+    let rules_dir = dir.join("authz-webhook/rules");
+    std::fs::create_dir_all(&rules_dir).unwrap();
+    let aside = rules_dir.join(format!(".{name}.tmp"));
+    std::fs::write(&aside, serde_json::to_vec(rules).unwrap()).unwrap();
+    std::fs::rename(&aside, rules_dir.join(format!("{name}.json"))).unwrap();
+}
+
 /// State dir of the control plane without kube-controller-manager: nothing fills token
 /// Secrets, creates `default` ServiceAccounts or finishes namespace deletion there.
 /// Panics, naming the command that starts it, when it is not running.

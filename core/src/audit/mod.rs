@@ -58,6 +58,26 @@ pub struct Inventory {
     pub guard_bindings: Vec<ValidatingAdmissionPolicyBinding>,
     /// The namespaces whose dry run admitted a pod that takes its node.
     pub admit_host_pods: BTreeSet<String>,
+    /// Set when the authorizer chain could not list the caller's own rules (a webhook or
+    /// another authorizer beyond RBAC): what it said. The findings that read RBAC objects
+    /// ([`Rule::RESTS_ON_RBAC`]) then cannot see what that authorizer gives.
+    ///
+    /// [`Rule::RESTS_ON_RBAC`]: crate::catalog::Rule::RESTS_ON_RBAC
+    pub beyond_rbac: Option<String>,
+}
+
+/// What `audit` says when authorization goes beyond RBAC (`error`: the rules review's words):
+/// which of its rules this leaves incomplete.
+pub fn beyond_rbac_note(error: &str) -> String {
+    let ids: Vec<&str> = crate::catalog::Rule::RESTS_ON_RBAC
+        .iter()
+        .map(|r| r.id())
+        .collect();
+    format!(
+        "authorization on this cluster goes beyond RBAC (the API server could not list the caller's rules: {}): {} read RBAC objects only and do not see what the other authorizer allows, so their absence proves nothing there; kscope check asks the API server itself",
+        crate::text::printable(error),
+        ids.join(", ")
+    )
 }
 
 fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {

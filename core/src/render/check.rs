@@ -31,6 +31,42 @@ pub fn access_differs(report: &AccessCheck) -> String {
     )
 }
 
+/// Why `check` exits 1 although nothing differs, in one line.
+pub fn access_unproven(report: &AccessCheck) -> String {
+    let mut parts = Vec::new();
+    match report.unproven_answers().len() {
+        0 => {}
+        n => parts.push(format!(
+            "{n} answer(s) the authorizer could not give (marked ?)"
+        )),
+    }
+    match report.unproven_paths().len() {
+        0 => {}
+        n => parts.push(format!(
+            "{n} path(s) out refused for a reason that does not prove them closed"
+        )),
+    }
+    format!(
+        "access of {} could not be proven: {}",
+        report.expected_identity(),
+        parts.join(", and ")
+    )
+}
+
+/// `<mark> in <namespace>, <permission>: <words>` (or `(cluster)` for cluster scope).
+fn answer_line(mark: char, answer: &Answer, words: &str) -> String {
+    let scope = answer
+        .probe
+        .namespace
+        .as_deref()
+        .map_or("(cluster)".to_string(), |n| format!("in {n},"));
+    format!(
+        "{mark} {scope} {}: {}\n",
+        answer.probe.permission,
+        printable(words)
+    )
+}
+
 /// The containment section under the matrix: each path out of the namespace as tried, and
 /// the namespace's Pod Security level (said plainly when it is privileged).
 fn containment(report: &AccessCheck) -> String {
@@ -41,10 +77,10 @@ fn containment(report: &AccessCheck) -> String {
         "containment (tried as the ServiceAccount, as server-side dry runs that store nothing):\n",
     );
     for probe in &report.containment {
-        let mark = if probe.refused {
-            "✓ refused"
-        } else {
-            "! OPEN   "
+        let mark = match (probe.refused, probe.unproven) {
+            (true, _) => "✓ refused",
+            (false, true) => "? unproven",
+            (false, false) => "! OPEN   ",
         };
         text.push_str(&format!(
             "  {mark}  {}: {}\n",
@@ -67,15 +103,17 @@ fn containment(report: &AccessCheck) -> String {
             report.namespace
         )),
     }
-    let open = report.open_paths().len();
-    text.push_str(&match open {
-        0 => format!(
-            "all {} paths out of the namespace are refused\n",
-            report.containment.len()
+    let (open, unproven) = (report.open_paths().len(), report.unproven_paths().len());
+    let total = report.containment.len();
+    text.push_str(&match (open, unproven) {
+        (0, 0) => format!("all {total} paths out of the namespace are refused\n"),
+        (0, u) => format!(
+            "{} of {total} paths out of the namespace are refused; {u} not proven (marked ?)\n",
+            total - u
         ),
-        n => format!(
-            "{n} of {} paths out of the namespace are open (marked !)\n",
-            report.containment.len()
+        (n, 0) => format!("{n} of {total} paths out of the namespace are open (marked !)\n"),
+        (n, u) => format!(
+            "{n} of {total} paths out of the namespace are open (marked !); {u} not proven (marked ?)\n"
         ),
     });
     text
@@ -140,6 +178,7 @@ pub fn check_matrix_styled(report: &AccessCheck, color: bool) -> String {
         for verb in verbs.iter().copied() {
             line.push(match cells.get(&(row, verb)) {
                 None => Cell::new("·"),
+                Some(a) if a.unproven() => Cell::new("?").fg(Color::Yellow),
                 Some(a) => {
                     let mark = if a.allowed { "✓" } else { "✗" };
                     match (a.matches(), a.allowed) {
@@ -188,23 +227,19 @@ pub fn check_matrix_styled(report: &AccessCheck, color: bool) -> String {
             "b: allowed to every ServiceAccount by Kubernetes' own bindings (rbac-defaults), not by the grant\n",
         );
     }
-    // Where access the grant does not explain comes from: the authorizer's own reason.
+    // Where access the grant does not explain comes from: the authorizer's own reason; and
+    // what the authorizer could not decide, in its own words.
     for answer in report.answers.iter().filter(|a| a.unexpected_allow()) {
-        text.push_str(&format!(
-            "! {} {}: {}\n",
-            answer
-                .probe
-                .namespace
-                .as_deref()
-                .map_or("(cluster)".to_string(), |n| format!("in {n},")),
-            answer.probe.permission,
-            printable(
-                answer
-                    .reason
-                    .as_deref()
-                    .unwrap_or("allowed (the server gave no reason)")
-            )
+        let why = answer.reason.as_deref();
+        text.push_str(&answer_line(
+            '!',
+            answer,
+            why.unwrap_or("allowed (the server gave no reason)"),
         ));
+    }
+    for answer in report.unproven_answers() {
+        let why = one_line(answer.evaluation_error.as_deref().unwrap_or_default());
+        text.push_str(&answer_line('?', answer, &format!("not proven: {why}")));
     }
     let listed = report
         .answers
@@ -227,17 +262,36 @@ pub fn check_matrix_styled(report: &AccessCheck, color: bool) -> String {
         "asked in namespaces: {}\n",
         printable(&report.namespaces.join(", "))
     ));
+    if let Some(beyond) = &report.beyond_rbac {
+        text.push_str(&format!(
+            "authorization goes beyond RBAC (the rules review could not list everything: {}): {}\n",
+            printable(&one_line(&beyond.evaluation_error)),
+            match beyond.neighbours_asked.len() {
+                0 => "no other ServiceAccount was asked about (the grant cannot act as one, or there is none)".to_string(),
+                n => format!(
+                    "{n} other ServiceAccount(s) the grant can act as asked about by SubjectAccessReview, {} question(s) each: {}",
+                    beyond.questions,
+                    printable(&beyond.neighbours_asked.join(", "))
+                ),
+            }
+        ));
+    }
     if !report.bindings_read {
         text.push_str(
             "not proved: other namespaces (you may not read the bindings there, so a namespace that some binding gives this ServiceAccount may be missing above)\n",
         );
     }
     let differing = report.mismatches().len();
+    let unproven = report.unproven_answers().len();
     if differing == 0 && report.identity_matches() && report.binding_matches() {
-        text.push_str(&format!(
-            "all {} answers match the grant\n",
-            report.answers.len()
-        ));
+        text.push_str(&match unproven {
+            0 => format!("all {} answers match the grant\n", report.answers.len()),
+            u => format!(
+                "{} of {} answers match the grant; {u} could not be proven (marked ?)\n",
+                report.answers.len() - u,
+                report.answers.len()
+            ),
+        });
     } else {
         text.push_str(&format!(
             "{differing} of {} answers differ from the grant (marked !)\n",
@@ -274,6 +328,7 @@ mod tests {
                 } else {
                     AnsweredBy::SelfSubjectRulesReview
                 },
+                evaluation_error: None,
                 probe,
             })
             .collect();
@@ -288,6 +343,7 @@ mod tests {
             pod_security: Some(crate::spec::Enforced::parse("baseline")),
             namespaces: ["ask", "default", "kube-system"].map(String::from).to_vec(),
             bindings_read: true,
+            beyond_rbac: None,
         }
     }
 
@@ -306,5 +362,50 @@ mod tests {
         assert!(text.contains("✗ !"), "{text}");
         assert!(text.contains("1 of 105 answers differ"), "{text}");
         snapshot("check_matrix_differs", &text);
+    }
+
+    #[test]
+    fn an_answer_the_authorizer_could_not_give_is_neither_a_denial_nor_a_difference() {
+        let mut r = report(None);
+        let secrets = r
+            .answers
+            .iter_mut()
+            .find(|a| {
+                a.probe.namespace.as_deref() == Some("default")
+                    && a.probe.permission.resource == "secrets"
+                    && a.probe.permission.verb == "list"
+            })
+            .unwrap();
+        secrets.evaluation_error = Some("webhook authorizer: the server responded with 500".into());
+        assert!(r.all_match(), "unproven is not a difference");
+        assert!(!r.proven());
+        assert_eq!(
+            crate::report::fleet::Verdict::of(&r),
+            crate::report::fleet::Verdict::Unproven
+        );
+        let text = check_matrix(&r);
+        assert!(
+            text.contains("? in default, list secrets: not proven: webhook authorizer"),
+            "{text}"
+        );
+        assert!(
+            text.contains("104 of 105 answers match the grant; 1 could not be proven"),
+            "{text}"
+        );
+        assert!(access_unproven(&r).contains("1 answer(s) the authorizer could not give"));
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(
+            json["answers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["evaluationError"].is_string())
+        );
+        // A difference wins.
+        r.answers[0].allowed = !r.answers[0].allowed;
+        assert_eq!(
+            crate::report::fleet::Verdict::of(&r),
+            crate::report::fleet::Verdict::Differs
+        );
     }
 }

@@ -115,15 +115,7 @@ pub fn report_flags(context: &str, report: &AccessCheck) -> Vec<Flag> {
         if let Some(why) = answer.reason.as_deref().filter(|r| !r.is_empty()) {
             message.push_str(&format!(" ({why})"));
         }
-        // The question, by its parts: (namespace or `*` for cluster scope, group, resource, verb).
-        let key = format!(
-            "{}:{}/{}/{}",
-            probe.namespace.as_deref().unwrap_or("*"),
-            probe.permission.group,
-            probe.permission.resource,
-            probe.permission.verb
-        );
-        flags.push(flag(Rule::CheckAccess, &sa, message, key));
+        flags.push(flag(Rule::CheckAccess, &sa, message, question_key(probe)));
     }
     for path in report.open_paths() {
         flags.push(flag(
@@ -133,7 +125,26 @@ pub fn report_flags(context: &str, report: &AccessCheck) -> Vec<Flag> {
             path.path.key(),
         ));
     }
+    for answer in report.unproven_answers() {
+        let key = question_key(&answer.probe);
+        flags.push(flag(Rule::CheckUnproven, &sa, answer.unproven_words(), key));
+    }
+    for path in report.unproven_paths() {
+        let key = path.path.key();
+        flags.push(flag(Rule::CheckUnproven, &sa, path.unproven_words(), key));
+    }
     flags
+}
+
+/// A question by its parts: (namespace or `*` for cluster scope, group, resource, verb).
+fn question_key(probe: &crate::access::Probe) -> String {
+    format!(
+        "{}:{}/{}/{}",
+        probe.namespace.as_deref().unwrap_or("*"),
+        probe.permission.group,
+        probe.permission.resource,
+        probe.permission.verb
+    )
 }
 
 /// The flags of one tenant of `check -f`.
@@ -405,7 +416,7 @@ pub fn check_case(
                 message: first,
                 text: reasons.join("\n"),
             },
-            Verdict::Failed => CaseOutcome::Error(first),
+            Verdict::Failed | Verdict::Unproven => CaseOutcome::Error(first),
         },
     }
 }
@@ -673,6 +684,7 @@ mod tests {
             },
             expected: "refused",
             refused: false,
+            unproven: false,
             reason: "the server would store it".into(),
         };
         let mut reworded = path.clone();
@@ -689,6 +701,7 @@ mod tests {
                 pod_security: None,
                 namespaces: vec!["team".into()],
                 bindings_read: true,
+                beyond_rbac: None,
             };
             report_flags("dev", &report)
         };

@@ -36,7 +36,7 @@ mod list;
 mod revoke;
 mod templates;
 
-pub use check::{access_differs, check_matrix_styled};
+pub use check::{access_differs, access_unproven, check_matrix_styled};
 pub use ci::{
     Flag, Suite, audit_suite, check_case, finding_flags, item_flags, junit, report_flags, sarif,
 };

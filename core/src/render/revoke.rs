@@ -1,7 +1,9 @@
 //! `kscope revoke`: what it is about to do (and `--dry-run` shows), and what it did.
 
 use super::{finish, plain};
+use crate::leftovers::Leftover;
 use crate::report::revoke::{NamespaceFate, Revocation, Survey};
+use crate::text::printable;
 
 /// What `revoke` is about to do (and `--dry-run` shows).
 pub fn revocation_preview(survey: &Survey) -> String {
@@ -23,6 +25,33 @@ pub fn revocation_preview(survey: &Survey) -> String {
         "{}\n",
         namespace_fate(survey.namespace, &survey.grant.namespace.to_string(), true)
     ));
+    if !survey.tenant_made.is_empty() && survey.namespace != NamespaceFate::Deleted {
+        text.push_str(if survey.purge {
+            "and, with --purge, what the tenant made during the grant:\n"
+        } else {
+            "and leaves what the tenant made during the grant (--purge deletes it):\n"
+        });
+        text.push_str(&tenant_made(&survey.tenant_made));
+    }
+    text
+}
+
+/// What the tenant made, a line each, with what it may still do.
+fn tenant_made(found: &[Leftover]) -> String {
+    let mut text = String::new();
+    for leftover in found {
+        let state = match (&leftover.holds, leftover.purged) {
+            (_, true) => "purged".to_string(),
+            (Some(holds), false) => format!("HOLDS ACCESS: {holds}"),
+            (None, false) => "holds no access the API server shows".to_string(),
+        };
+        text.push_str(&format!(
+            "  {} ({}): {}\n",
+            printable(&leftover.described()),
+            printable(&leftover.what),
+            printable(&state)
+        ));
+    }
     text
 }
 
@@ -86,5 +115,14 @@ pub fn revocation(report: &Revocation) -> String {
         (None, true) => "the ServiceAccount is deleted, which ends every token of it; kscope could not prove that by a 401, since you may not create serviceaccounts/token\n".into(),
         (None, false) => "the ServiceAccount was already gone, and every token of it with it\n".into(),
     });
+    if !report.tenant_made.is_empty() && report.namespace_fate != NamespaceFate::Deleted {
+        text.push_str("what the tenant made during the grant:\n");
+        text.push_str(&tenant_made(&report.tenant_made));
+        if let Some(seconds) = report.purged_refused_after {
+            text.push_str(&format!(
+                "purged: a token minted for each of its ServiceAccounts just before is refused (401), and the API server shows none of it holding access, after {seconds:.1}s\n"
+            ));
+        }
+    }
     text
 }

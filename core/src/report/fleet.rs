@@ -16,6 +16,22 @@ pub enum Verdict {
     Missing,
     /// It could not be proven (the error says why).
     Failed,
+    /// Nothing differs, but an answer or a path out could not be proven: an authorizer failed
+    /// to decide, or the server refused a path for a reason that proves nothing.
+    Unproven,
+}
+
+impl Verdict {
+    /// What a proof came to: a difference wins over what could not be proven.
+    pub fn of(report: &AccessCheck) -> Verdict {
+        if !report.all_match() {
+            Verdict::Differs
+        } else if report.proven() {
+            Verdict::Ok
+        } else {
+            Verdict::Unproven
+        }
+    }
 }
 
 impl std::fmt::Display for Verdict {
@@ -25,6 +41,7 @@ impl std::fmt::Display for Verdict {
             Verdict::Differs => "differs",
             Verdict::Missing => "missing",
             Verdict::Failed => "failed",
+            Verdict::Unproven => "unproven",
         })
     }
 }

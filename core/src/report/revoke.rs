@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::kubeconfig::Token;
+use crate::leftovers::Leftover;
 use crate::manifest::{Kind, ObjectResult};
 use crate::spec::GrantRef;
 
@@ -63,6 +64,11 @@ pub struct Survey {
     pub namespace: NamespaceFate,
     /// The long-lived token, to prove it refused afterwards.
     pub token: Option<Token>,
+    /// What the tenant made in the grant's namespaces during the grant (not kscope's), with
+    /// what the API server said each may still do.
+    pub tenant_made: Vec<Leftover>,
+    /// `--purge`: delete `tenant_made` too.
+    pub purge: bool,
 }
 
 impl Survey {
@@ -91,4 +97,11 @@ pub struct Revocation {
     pub every_token_refused_after: Option<f64>,
     /// The ServiceAccount was deleted by this revoke (not already gone).
     pub account_deleted: bool,
+    /// What the tenant made during the grant, asked about again after the revoke (or purged,
+    /// and proven refused).
+    pub tenant_made: Vec<Leftover>,
+    /// Seconds until `--purge`'s proof held (each purged ServiceAccount's token refused, and
+    /// no identity holding access).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purged_refused_after: Option<f64>,
 }

@@ -21,10 +21,11 @@ use crate::ops::credential;
 use crate::ops::judge::{self, Stronger};
 use crate::plan::CheckPlan;
 use crate::session::Session;
-use kscope_core::access::{self, AccessCheck, Answer, AnsweredBy, Binding, Mode};
+use kscope_core::access::{self, AccessCheck, Answer, AnsweredBy, BeyondRbac, Binding, Mode};
 use kscope_core::manifest::ACCESS_ANNOTATION;
 use kscope_core::names::{NamespaceName, ServiceAccountName};
 use kscope_core::object::BoundRole;
+use kscope_core::report::fleet::Verdict;
 use kscope_core::spec::{AccessRecord, Enforced, GrantRef, RoleSource, parse_service_account_user};
 use kscope_core::templates;
 
@@ -154,12 +155,15 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
         pod_security,
         baseline,
     };
-    prove(&as_sa, expected, &questions).await
+    prove(cluster, &as_sa, expected, &questions).await
 }
 
 /// Proves one grant as the ServiceAccount (`as_sa`): who it is, the answers to the questions,
-/// and the containment probes, all at once.
+/// and the containment probes, all at once. Where the authorizer chain cannot list the
+/// ServiceAccount's rules (authorization beyond RBAC), the caller (`caller`) then asks the API
+/// server about the namespace's other ServiceAccounts too.
 pub(crate) async fn prove(
+    caller: &Cluster,
     as_sa: &Cluster,
     expected: Expected,
     questions: &Questions,
@@ -194,15 +198,23 @@ pub(crate) async fn prove(
     let namespaces = access::probed_namespaces_in(namespace, &expected.also_in, &expected.reached);
     let answers = async {
         match questions.mode {
-            Mode::AccessReviewEach => ask_each(as_sa, probes).await,
+            Mode::AccessReviewEach => ask_each(as_sa, namespace, probes).await,
             Mode::RulesReviewFirst => ask_matrix(as_sa, &namespaces, probes).await,
         }
     };
-    let (identity, answers, containment) = futures::try_join!(
+    let (identity, (answers, unlisted), mut containment) = futures::try_join!(
         who(as_sa),
         answers,
         judge::probe(as_sa, grant, &expected.also_in, &expected.others)
     )?;
+    let beyond_rbac = match unlisted {
+        Some(error) => {
+            let (beyond, paths) = beyond_rbac(caller, &expected, &answers, error).await?;
+            containment.extend(paths);
+            Some(beyond)
+        }
+        None => None,
+    };
     Ok(AccessCheck {
         namespace: grant.namespace.to_string(),
         service_account: grant.service_account.to_string(),
@@ -214,7 +226,42 @@ pub(crate) async fn prove(
         pod_security: expected.pod_security,
         namespaces,
         bindings_read: expected.bindings_read,
+        beyond_rbac,
     })
+}
+
+/// Where the authorizer chain cannot list the ServiceAccount's rules (`error`, the rules
+/// review's evaluationError): the namespace's other ServiceAccounts that the grant can act as
+/// are asked about by SubjectAccessReview, on every question the grant is denied, since the
+/// bindings no longer show all they hold.
+async fn beyond_rbac(
+    caller: &Cluster,
+    expected: &Expected,
+    answers: &[Answer],
+    error: String,
+) -> Result<(BeyondRbac, Vec<access::PathProbe>)> {
+    let denied: Vec<_> = answers
+        .iter()
+        .filter(|a| !a.probe.expected)
+        .map(|a| (a.probe.namespace.clone(), a.probe.permission.clone()))
+        .collect();
+    let grant = &expected.grant;
+    let found = if kscope_core::containment::Reach::of(&expected.rules).other_service_accounts {
+        let mut namespaces = vec![grant.namespace.to_string()];
+        namespaces.extend(expected.also_in.iter().cloned());
+        judge::neighbours(caller, grant, &namespaces, &expected.others, &denied).await?
+    } else {
+        judge::Neighbours {
+            paths: Vec::new(),
+            asked: Vec::new(),
+        }
+    };
+    let beyond = BeyondRbac {
+        evaluation_error: error,
+        neighbours_asked: found.asked,
+        questions: denied.len(),
+    };
+    Ok((beyond, found.paths))
 }
 
 /// The namespaces where some RoleBinding binds the grant's ServiceAccount, its user name, or
@@ -252,10 +299,17 @@ async fn who(as_sa: &Cluster) -> Result<String> {
     Ok(as_sa.whoami().await?.username.unwrap_or_default())
 }
 
-/// Every probe asked by its own SelfSubjectAccessReview (`--access-reviews`).
-async fn ask_each(as_sa: &Cluster, probes: Vec<access::Probe>) -> Result<Vec<Answer>> {
+/// The answers, and what the authorizer chain said when it could not list the rules (where
+/// authorization goes beyond RBAC).
+type Answered = (Vec<Answer>, Option<String>);
+
+/// Every probe asked by its own SelfSubjectAccessReview (`--access-reviews`), and one rules
+/// review of the grant's namespace, to learn whether authorization goes beyond RBAC.
+async fn ask_each(as_sa: &Cluster, home: &str, probes: Vec<access::Probe>) -> Result<Answered> {
     let unsettled = vec![None; probes.len()];
-    answer(as_sa, probes, unsettled).await
+    let (answers, listed) =
+        futures::try_join!(answer(as_sa, probes, unsettled), as_sa.caller_rules(home))?;
+    Ok((answers, listed.evaluation_error))
 }
 
 /// The default matrix: one SelfSubjectRulesReview per namespace probed answers every probe
@@ -267,9 +321,10 @@ async fn ask_matrix(
     as_sa: &Cluster,
     namespaces: &[String],
     probes: Vec<access::Probe>,
-) -> Result<Vec<Answer>> {
+) -> Result<Answered> {
     let lists =
         futures::future::try_join_all(namespaces.iter().map(|n| as_sa.caller_rules(n))).await?;
+    let unlisted = lists.iter().find_map(|l| l.evaluation_error.clone());
     let listed: BTreeMap<String, Vec<PolicyRule>> = namespaces
         .iter()
         .cloned()
@@ -278,7 +333,7 @@ async fn ask_matrix(
         .map(|(namespace, list)| (namespace, list.rules))
         .collect();
     let settled = access::settle(&probes, &listed);
-    answer(as_sa, probes, settled).await
+    Ok((answer(as_sa, probes, settled).await?, unlisted))
 }
 
 /// The answers: each settled probe as the rules reviews settled it, each other one asked by
@@ -304,6 +359,7 @@ async fn answer(
                 allowed,
                 reason: None,
                 answered_by: AnsweredBy::SelfSubjectRulesReview,
+                evaluation_error: None,
             }),
             None => {
                 let review = reviews
@@ -314,18 +370,20 @@ async fn answer(
                     allowed: review.allowed,
                     reason: review.reason,
                     answered_by: AnsweredBy::SelfSubjectAccessReview,
+                    evaluation_error: review.evaluation_error,
                 })
             }
         })
         .collect()
 }
 
-/// Exit 0 when every answer matches the grant, 3 when access differs.
+/// Exit 0 when every answer matches the grant and every path out is proven refused, 3 when
+/// access differs (whatever else), 1 when something could not be proven.
 pub(crate) fn verdict(report: &AccessCheck) -> Exit {
-    if report.all_match() {
-        Exit::Ok
-    } else {
-        Exit::AccessDiffers
+    match Verdict::of(report) {
+        Verdict::Ok => Exit::Ok,
+        Verdict::Differs | Verdict::Missing => Exit::AccessDiffers,
+        Verdict::Unproven | Verdict::Failed => Exit::Runtime,
     }
 }
 

@@ -311,7 +311,7 @@ pub(crate) async fn prove_all(
                 let as_sa =
                     credential::mint_pooled(session, pool, &expected.grant, CHECK_TOKEN_SECONDS)
                         .await?;
-                check::prove(&as_sa, expected, questions).await
+                check::prove(&session.cluster, &as_sa, expected, questions).await
             };
             item(&session.caller.context, tenant, proof.await)
         })
@@ -335,11 +335,7 @@ fn item(context: &str, tenant: &Tenant, proof: Result<AccessCheck>) -> Item {
     match proof {
         Ok(report) => {
             item.reasons = reasons(&report);
-            item.verdict = if report.all_match() {
-                Verdict::Ok
-            } else {
-                Verdict::Differs
-            };
+            item.verdict = Verdict::of(&report);
             item.report = Some(report);
         }
         Err(e) if is_missing(&e) => {
@@ -405,6 +401,8 @@ pub(crate) fn reasons(report: &AccessCheck) -> Vec<String> {
     for path in report.open_paths() {
         reasons.push(format!("open: {}: {}", path.path, path.reason));
     }
+    reasons.extend(report.unproven_answers().iter().map(|a| a.unproven_words()));
+    reasons.extend(report.unproven_paths().iter().map(|p| p.unproven_words()));
     reasons.truncate(REASONS);
     reasons
 }

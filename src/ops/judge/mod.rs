@@ -16,14 +16,16 @@ use crate::session::Session;
 use kscope_core::access::{PathOut, PathProbe};
 use kscope_core::containment::{
     GUARD_NAME, Reach, cluster_role_escalations, guard_binding, guard_binding_name, guard_policy,
-    node_escaping_pod,
+    node_escaping_pod, refusal_proves,
 };
 use kscope_core::duration::MIN_TOKEN_SECONDS;
 use kscope_core::manifest::{Kind, MANAGED_BY, ObjectResult};
 use kscope_core::rules::Permission;
 use kscope_core::spec::{Allowances, Enforced, GrantRef, GrantSpec, PodSecurity, RoleSource};
 
+mod beyond;
 mod stronger;
+pub(crate) use beyond::{Neighbours, neighbours};
 pub(crate) use stronger::{Bound, RoleRules, Stronger, stronger_accounts, stronger_among};
 
 /// The rules a grant's role holds: the template's, or the ClusterRole's as the server has it
@@ -118,6 +120,15 @@ pub(crate) async fn judge(
                         }
                     }
                     Admission::Refused { .. } => {}
+                    // An authorizer or admission webhook that could not decide: unknown.
+                    Admission::Unanswered { reason, .. } => {
+                        if !allow.host_pods {
+                            refusals.push(GrantError::HostPodsUnknown {
+                                namespace: ns.to_string(),
+                                reason,
+                            });
+                        }
+                    }
                     Admission::Admitted if allow.host_pods => notes.push(format!(
                         "warning: namespace {ns} admits pods that take their node, and the grant can create pods (accepted with --allow-host-pods)"
                     )),
@@ -362,19 +373,36 @@ fn endpoints_probe(namespace: &str) -> k8s_openapi::api::core::v1::Endpoints {
     }
 }
 
-/// A probe's outcome from the server's answer to its dry run.
+/// A probe's outcome from the server's answer to its dry run: refused only when the refusal
+/// proves the path closed; unproven when it was refused for something else, or not answered.
 fn probed(path: PathOut, answer: Admission) -> PathProbe {
-    let (refused, reason) = match answer {
+    let (refused, unproven, reason) = match answer {
         Admission::Admitted => (
+            false,
             false,
             "the server would store it (dry run admitted)".to_string(),
         ),
-        Admission::Refused { code, reason } => (true, format!("{code}: {reason}")),
+        Admission::Refused { code, reason } if refusal_proves(&path, code, &reason) => {
+            (true, false, format!("{code}: {reason}"))
+        }
+        Admission::Refused { code, reason } => (
+            false,
+            true,
+            format!(
+                "{code}: {reason} (not a refusal by RBAC, Pod Security or kscope's guard: the path may be open to a request that avoids it)"
+            ),
+        ),
+        Admission::Unanswered { code, reason } => (
+            false,
+            true,
+            format!("{code}: {reason} (the server could not decide)"),
+        ),
     };
     PathProbe {
         path,
         expected: "refused",
         refused,
+        unproven,
         reason,
     }
 }
@@ -476,6 +504,7 @@ pub(crate) async fn probe(
             },
             expected: "refused",
             refused: false,
+            unproven: false,
             reason: format!(
                 "the grant can run pods, mint tokens or read Secrets as it; {} gives it more",
                 found.binding

@@ -3,8 +3,12 @@
 //! delete the RoleBinding first (no token holds the grant's access from then on, wherever the
 //! revoke is stopped), then the token Secret, the Role and the ServiceAccount; then prove the
 //! old Secret token and the minted one dead by presenting them until the API server answers
-//! 401. Objects of the same names that kscope does not manage are left and named. Returns
-//! data; prints nothing.
+//! 401. Objects of the same names that kscope does not manage are left and named. What the
+//! tenant made in its namespaces during the grant (its own ServiceAccounts, tokens, Roles and
+//! RoleBindings) is found, asked about by the API server, and with `--purge` deleted and
+//! proven refused ([`leftovers`]). Returns data; prints nothing.
+
+pub(crate) mod leftovers;
 
 use std::time::Duration;
 
@@ -15,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::cluster::is_managed;
 use crate::error::GrantError;
 use crate::error::{Error, Result};
-use crate::ops::credential::{prove_refused_if_any, secret_token};
+use crate::ops::credential::{present, prove_refused_if_any, secret_token};
 use crate::plan::RevokePlan;
 use crate::session::Session;
 use crate::state;
@@ -108,15 +112,8 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
         // kscope's marks on the Namespace prove kscope made it only if the tenant could not
         // write them: its role does not reach the Namespace, or kscope's guard holds it.
         if created {
-            let rules = match (&role, &binding) {
-                (_, Some(b)) if b.role_ref.kind == "ClusterRole" => cluster
-                    .get_cluster_scoped::<k8s_openapi::api::rbac::v1::ClusterRole>(&b.role_ref.name)
-                    .await?
-                    .and_then(|r| r.rules),
-                (Some(r), _) => r.rules.clone(),
-                _ => None,
-            };
-            let reaches = Reach::of(&rules.unwrap_or_default()).namespace;
+            let rules = leftovers::granted_rules(cluster, role.as_ref(), binding.as_ref()).await?;
+            let reaches = Reach::of(&rules).namespace;
             if reaches && !guarded(cluster, ns).await? {
                 return Err(Error::from(GrantError::NamespaceOriginUnknown {
                     namespace: ns.to_string(),
@@ -135,12 +132,22 @@ pub(crate) async fn survey(session: &Session, plan: &RevokePlan) -> Result<Surve
             (true, false, true) => NamespaceFate::Deleted,
         }
     };
+    // What the tenant may have made since the grant began: found, and asked about, before
+    // anything is deleted (for the preview).
+    let tenant_made = match account.as_ref().filter(|a| belongs_to(&a.metadata, grant)) {
+        Some(account) => {
+            leftovers::of_grant(cluster, grant, account, role.as_ref(), binding.as_ref()).await?
+        }
+        None => Vec::new(),
+    };
     Ok(Survey {
         grant: grant.clone(),
         delete,
         keep,
         namespace,
         token,
+        tenant_made,
+        purge: plan.purge,
     })
 }
 
@@ -160,7 +167,10 @@ pub(crate) async fn execute(
     // Minted before anything is deleted: it is what an earlier token of the ServiceAccount is.
     let canary = if account_deleted {
         match cluster.request_token(ns, sa, MIN_TOKEN_SECONDS, None).await {
-            Ok(token) => Some(token),
+            Ok(token) => {
+                present(session, grant, &token).await?;
+                Some(token)
+            }
             // Without create on serviceaccounts/token the proof is left out; deleting the
             // ServiceAccount still ends every token of it (the API server checks its UID).
             Err(e) if crate::cluster::is_forbidden(&e) => None,
@@ -221,6 +231,18 @@ pub(crate) async fn execute(
             result: Outcome::Deleted,
         });
     }
+    // What the tenant made: gone with the namespace, purged and proven, or asked about again
+    // now that the grant is revoked.
+    let mut tenant_made = survey.tenant_made.clone();
+    let mut purged_refused_after = None;
+    if survey.namespace != NamespaceFate::Deleted && !tenant_made.is_empty() {
+        if survey.purge {
+            let took = leftovers::purge(session, &mut tenant_made, timeout).await?;
+            purged_refused_after = Some(took.as_secs_f64());
+        } else {
+            leftovers::ask(cluster, &mut tenant_made).await?;
+        }
+    }
     // Best effort: a stale memory only means `kscope kubeconfig` names a revoked grant.
     let _ = state::forget(&session.caller.context, grant);
     Ok(Revocation {
@@ -232,6 +254,8 @@ pub(crate) async fn execute(
         token_refused_after: token_refused_after.map(|d| d.as_secs_f64()),
         every_token_refused_after: every_token_refused_after.map(|d| d.as_secs_f64()),
         account_deleted,
+        tenant_made,
+        purged_refused_after,
     })
 }
 
