@@ -188,9 +188,30 @@ pub(crate) struct AccessArgs {
     pub(crate) template_dir: Option<PathBuf>,
 }
 
+/// `--network`: how kscope's NetworkPolicy isolates a grant's namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum NetworkMode {
+    #[default]
+    Isolated,
+    IsolateEgress,
+    Open,
+}
+
+impl From<NetworkMode> for kscope_core::spec::Network {
+    fn from(mode: NetworkMode) -> Self {
+        use kscope_core::spec::Network;
+        match mode {
+            NetworkMode::Isolated => Network::Isolated,
+            NetworkMode::IsolateEgress => Network::IsolatedEgress,
+            NetworkMode::Open => Network::Open,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub(crate) struct GrantArgs {
-    /// Namespace to grant access in (created if missing; an existing one is never modified).
+    /// Namespace to grant access in (created if missing; an existing one only gets kscope's
+    /// tenant label, its quota, limit range and network policy).
     pub(crate) namespace: String,
 
     /// ServiceAccount that receives the access.
@@ -216,6 +237,25 @@ pub(crate) struct GrantArgs {
     /// Pod Security level of a namespace kscope creates (an existing one is never changed).
     #[arg(long, value_enum, default_value_t = PodSecurityLevel::Baseline, value_name = "LEVEL")]
     pub(crate) pod_security: PodSecurityLevel,
+
+    /// Open shared machinery the guard closes to tenants, comma-separated: nodeport,
+    /// loadbalancer, externalname, external-ips (Services that reach outside the namespace).
+    #[arg(long, value_name = "LIST")]
+    pub(crate) allow_service: Option<String>,
+
+    /// Set or replace hard limits of kscope's ResourceQuota, comma-separated NAME=QUANTITY
+    /// (cpu and memory stand for requests.cpu and requests.memory), e.g. cpu=4,memory=8Gi,pods=50.
+    #[arg(long, value_name = "LIST", conflicts_with = "no_quota")]
+    pub(crate) quota: Option<String>,
+
+    /// Give the grant's namespaces no ResourceQuota and no LimitRange of kscope's.
+    #[arg(long)]
+    pub(crate) no_quota: bool,
+
+    /// How kscope's NetworkPolicy isolates the grant's namespaces: traffic in only from them
+    /// (isolated), out only to them and cluster DNS too (isolate-egress), or no policy (open).
+    #[arg(long, value_enum, default_value_t = NetworkMode::Isolated, value_name = "MODE")]
+    pub(crate) network: NetworkMode,
 
     #[command(flatten)]
     pub(crate) containment: ContainmentArgs,

@@ -16,9 +16,11 @@ use crate::error::{Input, Result, Unwritable};
 use crate::kubeconfig;
 use kscope_core::acceptance::{self, Acceptance};
 use kscope_core::delivery;
+use kscope_core::invalid::Invalid;
 use kscope_core::names::{self, NamespaceName, ServiceAccountName};
 use kscope_core::spec::{
-    self, Allowances, GrantRef, GrantSpec, PodSecurity, RoleSource, TokenKind, refuse_escalation,
+    self, Allowances, Capacity, GrantRef, GrantSpec, Opening, PodSecurity, RoleSource, TokenKind,
+    refuse_escalation,
 };
 use kscope_core::templates;
 use kscope_core::tenants::{self, TenantSet};
@@ -313,6 +315,9 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
             pod_security: pod_security(args.pod_security),
             set: None,
             also_in: also_in(&namespace_of(&args.namespace)?, &args.also_in, allow)?,
+            openings: openings(args.allow_service.as_deref())?,
+            capacity: capacity(args.quota.as_deref(), args.no_quota)?,
+            network: args.network.into(),
         },
         adopt: args.adopt,
         dry_run: args.dry_run,
@@ -322,6 +327,24 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
         allow,
         prove_guard: true,
     })
+}
+
+/// `--allow-service`: the shared machinery a grant opens.
+fn openings(list: Option<&str>) -> Result<Vec<Opening>> {
+    let reason = "is none of nodeport, loadbalancer, externalname, external-ips";
+    Opening::parse_list(list.unwrap_or_default())
+        .map_err(|value| Invalid::flag("--allow-service", value, reason).into())
+}
+
+/// `--quota` and `--no-quota`: kscope's share of the cluster for the grant's namespaces.
+fn capacity(quota: Option<&str>, none: bool) -> Result<Capacity> {
+    if none {
+        return Ok(Capacity::Unbounded);
+    }
+    let reason = "is not NAME=QUANTITY (cpu=4, memory=8Gi, pods=50, count/jobs.batch=10)";
+    Capacity::parse_overrides(quota.unwrap_or_default())
+        .map(Capacity::Bounded)
+        .map_err(|value| Invalid::flag("--quota", value, reason).into())
 }
 
 /// The containment flags (and `--allow-escalation`) as the risks a plan accepts.
@@ -579,6 +602,10 @@ mod tests {
             adopt: false,
             allow_escalation: false,
             pod_security: Default::default(),
+            allow_service: None,
+            quota: None,
+            no_quota: false,
+            network: Default::default(),
             containment: Default::default(),
             dry_run: None,
             timeout: "60s".into(),

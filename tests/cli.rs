@@ -50,14 +50,18 @@ fn dry_run_prints_the_manifests_without_any_cluster() {
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .run(["grant", "ask", "ask-sa", "--dry-run"])
         .expect_code(0);
-    // The grant's five objects, then kscope's guard and its binding for the namespace.
-    assert_eq!(run.stdout.matches("---\n").count(), 7, "{}", run.stdout);
+    // The grant's five objects, kscope's quota, limit range and network policy, then kscope's
+    // guard and its one binding.
+    assert_eq!(run.stdout.matches("---\n").count(), 10, "{}", run.stdout);
     for kind in [
         "Namespace",
         "ServiceAccount",
         "Secret",
         "Role",
         "RoleBinding",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ] {
@@ -79,8 +83,8 @@ fn dry_run_prints_the_manifests_without_any_cluster() {
         .expect_code(0);
     assert_eq!(
         run.stdout.matches("---\n").count(),
-        6,
-        "no Role with --cluster-role (and the guard, since a ClusterRole may reach what it protects)"
+        9,
+        "no Role with --cluster-role (but kscope's bounds, and the guard, since a ClusterRole may reach what it protects)"
     );
     run.stdout_contains("kind: ClusterRole\n  name: edit");
 }

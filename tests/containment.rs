@@ -6,16 +6,14 @@
 mod common;
 mod runner;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::admin;
-use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::Api;
-use kube::api::DeleteParams;
-use runner::{Kscope, Run, kubectl_as};
+use runner::{Run, kubectl_as};
 
 /// A pod that would own its node.
 const NODE_ESCAPE: &str = r#"{"apiVersion": "v1", "kind": "Pod",
@@ -52,14 +50,6 @@ fn tenant(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> 
         .unwrap();
     let out = child.wait_with_output().expect("kubectl's output");
     Run::from_output(&kubectl, &out)
-}
-
-fn kubeconfig_of(kscope: &mut Kscope, ns: &str, sa: &str) -> PathBuf {
-    let file = kscope.path(&format!("{ns}-{sa}.kubeconfig"));
-    kscope
-        .run(["kubeconfig", ns, sa, "--output", file.to_str().unwrap()])
-        .expect_code(0);
-    file
 }
 
 fn refused(run: &Run, what: &str) {
@@ -104,7 +94,7 @@ async fn every_built_in_and_edit_and_admin_keep_the_tenant_inside() {
         let mut args = vec!["grant", ns.as_str(), sa];
         args.extend_from_slice(access);
         kscope.run(&args).expect_code(0);
-        let kc = kubeconfig_of(&mut kscope, &ns, sa);
+        let kc = kscope.kubeconfig_for(&ns, sa);
 
         // The node: a pod that takes it is refused (by Pod Security, or by RBAC).
         let run = tenant(&dir, &kc, &["create", "-f", "-"], Some(NODE_ESCAPE));
@@ -177,15 +167,9 @@ async fn without_its_guard_check_names_what_is_open() {
     let ns = common::unique_name("unguarded");
     let mut kscope = admin(&dir);
     kscope.run(["grant", &ns, "admin"]).expect_code(0);
-    // The admin removes this namespace's binding of the guard (the policy serves others).
-    let bindings = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
-    bindings
-        .delete(
-            &format!("kscope-tenant-guard.{ns}"),
-            &DeleteParams::default(),
-        )
-        .await
-        .unwrap();
+    // The admin takes this namespace out from under the guard (its tenant label; the guard
+    // serves the others).
+    common::untenant_namespace(&client, &ns).await;
     let open = common::eventually(
         "the guard's removal to reach admission",
         Duration::from_secs(20),
@@ -439,7 +423,7 @@ async fn an_existing_namespace_that_admits_host_pods_is_refused() {
             "--allow-host-pods",
         ])
         .expect_code(0);
-    let kc = kubeconfig_of(&mut kscope, &ns, "dev");
+    let kc = kscope.kubeconfig_for(&ns, "dev");
     // Real, as the tenant: the pod is admitted (then removed), which is what check reports.
     tenant(&dir, &kc, &["create", "-f", "-"], Some(NODE_ESCAPE)).expect_code(0);
     tenant(

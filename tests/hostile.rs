@@ -196,20 +196,12 @@ async fn a_label_alone_does_not_make_an_object_kscopes() {
 /// Namespace: --delete-namespace then refuses rather than trust them.
 #[tokio::test]
 async fn delete_namespace_refuses_when_the_tenant_could_have_forged_its_marks() {
-    use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
-    use kube::api::DeleteParams;
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("origin");
     let mut kscope = admin(&dir);
     kscope.run(["grant", &ns, "admin"]).expect_code(0);
-    Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
-        .delete(
-            &format!("kscope-tenant-guard.{ns}"),
-            &DeleteParams::default(),
-        )
-        .await
-        .unwrap();
+    common::untenant_namespace(&client, &ns).await;
     kscope
         .run(["revoke", &ns, "admin", "--yes", "--delete-namespace"])
         .expect_code(1)

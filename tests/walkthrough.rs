@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::admin;
-use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -80,8 +79,9 @@ async fn acceptance_walkthrough() {
     ] {
         run.stdout_contains(kind);
     }
-    // The five objects are new; so is the guard's binding for the namespace (the policy may
-    // have come with an earlier test's grant).
+    // The five objects are new, and kscope's bounds of the namespace; the guard is one for the
+    // cluster (an earlier test's grant may have made it), and holds for the namespace by its
+    // label, from its first request.
     let created = |kind: &str| {
         run.stdout
             .lines()
@@ -93,10 +93,23 @@ async fn acceptance_walkthrough() {
         "Secret",
         "Role",
         "RoleBinding",
-        "ValidatingAdmissionPolicyBinding",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
     ] {
         assert!(created(kind), "{kind} not created: {}", run.stdout);
     }
+    let labels = Api::<Namespace>::all(client.clone())
+        .get(&ns)
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("kscope.dev/tenant").map(String::as_str),
+        Some("true")
+    );
     let token = token_of(&client, &ns, sa).await;
     assert!(!token.is_empty());
     let sa_object = Api::<ServiceAccount>::namespaced(client.clone(), &ns)
@@ -190,8 +203,11 @@ async fn acceptance_walkthrough() {
             "unchanged",
             "unchanged",
             "unchanged",
+            "unchanged",
             "unchanged"
-        ]
+        ],
+        "the Namespace, the four objects, kscope's quota, limit range and network policy (the \
+         guard, already as kscope makes it, is not written again nor listed)"
     );
     assert_eq!(versions(&client, &ns, sa).await, before);
 }
@@ -400,7 +416,8 @@ async fn escalation_is_refused_before_anything_is_created() {
         .run(["grant", &ns, "tenant", "--template", "developer"])
         .expect_code(1)
         .stderr_contains("holds ServiceAccount lead");
-    // Accepted, admin may grant developer.
+    // Accepted, admin may grant developer, but a namespace lead may not put the namespace
+    // under kscope's guard (its label), nor write its quota: both are named, then accepted.
     kscope
         .run([
             "grant",
@@ -409,6 +426,20 @@ async fn escalation_is_refused_before_anything_is_created() {
             "--template",
             "developer",
             "--allow-shared-namespace",
+        ])
+        .expect_code(1)
+        .stderr_contains("resourcequotas")
+        .stderr_contains(&format!("patch on namespaces/{ns}"));
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "tenant",
+            "--template",
+            "developer",
+            "--allow-shared-namespace",
+            "--allow-unguarded",
+            "--no-quota",
         ])
         .expect_code(0);
     std::fs::remove_file(lead).ok();
@@ -656,9 +687,9 @@ async fn server_dry_run_validates_without_persisting() {
         .stdout_contains("created")
         .stderr_contains("the API server accepted every object; nothing was persisted");
     // Every object the server accepted, each with what the grant would do to it: the
-    // namespace exists and is left alone; the grant's objects and the guard's binding for the
-    // namespace would be created. (The guard's policy is shared by every grant on the
-    // cluster: another test may have made it already.)
+    // namespace exists and would get kscope's tenant label (the guard holds there by it); the
+    // grant's objects and kscope's bounds would be created. (The guard is one for the cluster:
+    // an earlier test's grant has made it, so it is not written again.)
     let run = kscope
         .run(["grant", &ns, "probe", "--dry-run=server", "-o", "json"])
         .expect_code(0);
@@ -669,27 +700,27 @@ async fn server_dry_run_validates_without_persisting() {
         .unwrap_or_else(|| panic!("{report}"))
         .iter()
         .map(|o| ["kind", "name", "result"].map(|key| o[key].as_str().unwrap_or("?").to_string()))
+        .filter(|[kind, ..]| !kind.starts_with("ValidatingAdmissionPolicy"))
         .collect();
-    let policy = reported
-        .iter()
-        .find(|[kind, ..]| kind == "ValidatingAdmissionPolicy")
-        .map(|[.., result]| result.clone())
-        .unwrap_or_else(|| panic!("no ValidatingAdmissionPolicy: {report}"));
-    assert!(policy == "created" || policy == "unchanged", "{report}");
     let expected: Vec<[String; 3]> = [
-        ["Namespace", ns.as_str(), "exists"],
+        ["Namespace", ns.as_str(), "labelled"],
         ["ServiceAccount", format!("{ns}/probe").as_str(), "created"],
         ["Secret", format!("{ns}/probe-token").as_str(), "created"],
         ["Role", format!("{ns}/probe").as_str(), "created"],
         ["RoleBinding", format!("{ns}/probe").as_str(), "created"],
         [
-            "ValidatingAdmissionPolicy",
-            "kscope-tenant-guard",
-            policy.as_str(),
+            "ResourceQuota",
+            format!("{ns}/kscope-quota").as_str(),
+            "created",
         ],
         [
-            "ValidatingAdmissionPolicyBinding",
-            format!("kscope-tenant-guard.{ns}").as_str(),
+            "LimitRange",
+            format!("{ns}/kscope-limits").as_str(),
+            "created",
+        ],
+        [
+            "NetworkPolicy",
+            format!("{ns}/kscope-isolation").as_str(),
             "created",
         ],
     ]
@@ -726,16 +757,7 @@ async fn server_dry_run_validates_without_persisting() {
         bindings.get_opt("probe").await.unwrap().map(|o| o.metadata),
         "the RoleBinding",
     );
-    let guards = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
-    gone(
-        guards
-            .get_opt(&format!("kscope-tenant-guard.{ns}"))
-            .await
-            .unwrap()
-            .map(|o| o.metadata),
-        "the guard's binding",
-    );
-    // The namespace is left as the admin made it.
+    // The namespace is left as the admin made it (no label, under a dry run).
     let namespace = Api::<Namespace>::all(client.clone())
         .get(&ns)
         .await
@@ -743,7 +765,8 @@ async fn server_dry_run_validates_without_persisting() {
     assert!(
         !namespace
             .labels()
-            .contains_key("app.kubernetes.io/managed-by"),
+            .contains_key("app.kubernetes.io/managed-by")
+            && !namespace.labels().contains_key("kscope.dev/tenant"),
         "the namespace was changed: {:?}",
         namespace.labels()
     );

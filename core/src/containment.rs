@@ -13,7 +13,8 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicySpec, Validation, Variable,
 };
 use k8s_openapi::api::core::v1::{
-    Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Volume, VolumeMount,
+    Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Service, ServicePort,
+    ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -50,6 +51,10 @@ pub struct Reach {
     pub grant_objects: bool,
     /// It may write Endpoints or EndpointSlices (CVE-2021-25740).
     pub endpoints: bool,
+    /// It may make Services (a NodePort, a LoadBalancer, an ExternalName or external IPs reach
+    /// outside the namespace), or write ResourceQuotas, LimitRanges or NetworkPolicies
+    /// (kscope's bounds of the namespace among them).
+    pub shared: bool,
 }
 
 impl Reach {
@@ -77,12 +82,16 @@ impl Reach {
                 || can(RBAC_GROUP, "rolebindings", &WRITE),
             endpoints: can("", "endpoints", &WRITE)
                 || can("discovery.k8s.io", "endpointslices", &WRITE),
+            shared: can("", "services", &WRITE)
+                || can("", "resourcequotas", &WRITE)
+                || can("", "limitranges", &WRITE)
+                || can("networking.k8s.io", "networkpolicies", &WRITE),
         }
     }
 
     /// Whether the role reaches anything the guard protects.
     pub fn needs_guard(&self) -> bool {
-        self.namespace || self.grant_objects || self.endpoints
+        self.namespace || self.grant_objects || self.endpoints || self.shared
     }
 
     /// What the role really reaches, as sentences for `kscope templates` and the wizard.
@@ -166,6 +175,49 @@ pub fn cluster_role_escalations(name: &str, rules: &[PolicyRule]) -> Vec<String>
 /// The name of the probe pod: never stored, it is only sent as a server-side dry run.
 pub const PROBE_POD: &str = "kscope-node-escape-probe";
 
+/// A Service that reaches outside its namespace in the way `opening` names, for a dry run as
+/// the tenant: a NodePort or LoadBalancer (a port on every node), an ExternalName, or a
+/// ClusterIP Service with an external IP (a documentation address, never routed).
+pub fn reaching_service(namespace: &str, opening: Opening) -> Service {
+    let port = || {
+        Some(vec![ServicePort {
+            port: 80,
+            ..Default::default()
+        }])
+    };
+    let spec = match opening {
+        Opening::NodePort => ServiceSpec {
+            type_: Some("NodePort".into()),
+            ports: port(),
+            ..Default::default()
+        },
+        Opening::LoadBalancer => ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            ports: port(),
+            ..Default::default()
+        },
+        Opening::ExternalName => ServiceSpec {
+            type_: Some("ExternalName".into()),
+            external_name: Some("kscope-probe.example.com".into()),
+            ..Default::default()
+        },
+        Opening::ExternalIps => ServiceSpec {
+            ports: port(),
+            external_ips: Some(vec!["192.0.2.1".into()]),
+            ..Default::default()
+        },
+    };
+    Service {
+        metadata: ObjectMeta {
+            name: Some(format!("kscope-probe-{}", opening.id())),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        spec: Some(spec),
+        status: None,
+    }
+}
+
 /// A pod that would own its node: privileged, the host's PID and network namespaces, and the
 /// host's root file system mounted. Sent only as a dry run, to ask admission whether the
 /// namespace would take it (Pod Security labels, cluster defaults and policy engines alike).
@@ -209,12 +261,19 @@ pub fn node_escaping_pod(namespace: &str, service_account: Option<&str>) -> Pod 
     }
 }
 
-/// The guard's policy and the prefix of its per-namespace bindings.
+/// The guard's policy, and its one binding for the whole cluster.
 pub const GUARD_NAME: &str = "kscope-tenant-guard";
 
-/// The label every namespace carries with its own name (set by the API server since 1.21),
-/// which the guard's bindings select on, so existing namespaces need no label of kscope's.
-pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+/// The label kscope puts on every namespace of a grant: the guard's policy applies in the
+/// namespaces that carry it. It is read from the request's Namespace as the API server has it
+/// (for a request on the Namespace itself, from the object before the change), so it holds from
+/// the namespace's first request and cannot be removed by the request that would escape it.
+pub use crate::manifest::{OPENINGS_LABEL, TENANT_LABEL};
+use crate::spec::Opening;
+
+/// The prefix of the per-namespace bindings of kscope before one guard per cluster
+/// (`kscope-tenant-guard.<namespace>`): removed when the guard is upgraded.
+pub const OLD_BINDING_PREFIX: &str = "kscope-tenant-guard.";
 
 fn rule(groups: &[&str], resources: &[&str], operations: &[&str]) -> NamedRuleWithOperations {
     let owned = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
@@ -232,13 +291,18 @@ fn kscope_labels() -> BTreeMap<String, String> {
 }
 
 /// The guard: one cluster-scoped ValidatingAdmissionPolicy (CEL, in kube-apiserver since
-/// 1.30, no webhook). In the namespaces its bindings select, it refuses requests from
-/// ServiceAccounts (other than kube-system's, and other than identities that may escalate
-/// ClusterRoles, i.e. cluster administrators and kscope run by one) that:
-/// - update or delete the Namespace itself (its Pod Security labels included);
+/// 1.30, no webhook) and one binding for the whole cluster. In the namespaces labelled
+/// [`TENANT_LABEL`], it refuses requests from ServiceAccounts (other than kube-system's, and
+/// other than identities that may escalate ClusterRoles, i.e. cluster administrators and kscope
+/// run by one) that:
+/// - update or delete the Namespace itself (its labels, Pod Security's and kscope's, included);
 /// - create, change or delete an object labelled as kscope's (the grant's ServiceAccount,
-///   token Secret, Role, RoleBinding), or put kscope's label on one;
-/// - write Endpoints or EndpointSlices (CVE-2021-25740).
+///   token Secret, Role, RoleBinding, ResourceQuota, LimitRange, NetworkPolicy), or put
+///   kscope's label on one;
+/// - write Endpoints or EndpointSlices (CVE-2021-25740), ResourceQuotas or LimitRanges;
+/// - make a Service that reaches outside the namespace (a NodePort or LoadBalancer, which
+///   opens a port on every node; an ExternalName; `externalIPs`, CVE-2020-8554), unless the
+///   Namespace carries the [`Opening`]'s label.
 pub fn guard_policy() -> ValidatingAdmissionPolicy {
     let kscope_label = format!("'{MANAGED_BY}'");
     let labelled = |object: &str| {
@@ -247,6 +311,23 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
         )
     };
     let writes = ["CREATE", "UPDATE", "DELETE"];
+    let variable = |name: &str, expression: String| Variable {
+        name: name.into(),
+        expression,
+    };
+    let validation = |expression: String, message: &str| Validation {
+        expression,
+        message: Some(format!("kscope's guard: {message}")),
+        reason: Some("Forbidden".into()),
+        ..Default::default()
+    };
+    // A Service kind or field the Namespace does not open.
+    let closed = |opening: Opening, condition: &str| {
+        format!(
+            "!variables.tenant || !variables.service || !({condition}) || variables.opened.exists(o, o == '{}')",
+            opening.id()
+        )
+    };
     ValidatingAdmissionPolicy {
         metadata: ObjectMeta {
             name: Some(GUARD_NAME.to_string()),
@@ -258,9 +339,21 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
             match_constraints: Some(MatchResources {
                 resource_rules: Some(vec![
                     rule(&[""], &["namespaces"], &["UPDATE", "DELETE"]),
-                    rule(&[""], &["serviceaccounts", "secrets", "endpoints"], &writes),
+                    rule(
+                        &[""],
+                        &[
+                            "serviceaccounts",
+                            "secrets",
+                            "endpoints",
+                            "services",
+                            "resourcequotas",
+                            "limitranges",
+                        ],
+                        &writes,
+                    ),
                     rule(&[RBAC_GROUP], &["roles", "rolebindings"], &writes),
                     rule(&["discovery.k8s.io"], &["endpointslices"], &writes),
+                    rule(&["networking.k8s.io"], &["networkpolicies"], &writes),
                 ]),
                 ..Default::default()
             }),
@@ -276,39 +369,69 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                     ),
                 },
             ]),
-            variables: Some(vec![Variable {
-                name: "kscopes".into(),
-                expression: format!("({}) || ({})", labelled("object"), labelled("oldObject")),
-            }]),
-            validations: Some(vec![
-                Validation {
-                    expression: "request.resource.resource != 'namespaces'".into(),
-                    message: Some(
-                        "kscope's guard: a tenant may not change or delete its own Namespace"
-                            .into(),
-                    ),
-                    reason: Some("Forbidden".into()),
-                    ..Default::default()
-                },
-                Validation {
-                    expression: "!(request.resource.resource in ['endpoints', 'endpointslices'])"
+            variables: Some(vec![
+                // The Namespace as it was (for a request on the Namespace itself: the object
+                // before the change), else the request's Namespace as the API server has it.
+                variable(
+                    "ns",
+                    "request.resource.resource == 'namespaces' ? oldObject : namespaceObject"
                         .into(),
-                    message: Some(
-                        "kscope's guard: a tenant may not write Endpoints or EndpointSlices (CVE-2021-25740)"
-                            .into(),
+                ),
+                variable(
+                    "tenant",
+                    format!(
+                        "variables.ns != null && has(variables.ns.metadata.labels) && '{TENANT_LABEL}' in variables.ns.metadata.labels"
                     ),
-                    reason: Some("Forbidden".into()),
-                    ..Default::default()
-                },
-                Validation {
-                    expression: "!variables.kscopes".into(),
-                    message: Some(
-                        "kscope's guard: a tenant may not create, change or delete the objects of its kscope grant"
-                            .into(),
+                ),
+                variable(
+                    "opened",
+                    format!(
+                        "variables.ns != null && has(variables.ns.metadata.labels) && '{OPENINGS_LABEL}' in variables.ns.metadata.labels ? variables.ns.metadata.labels['{OPENINGS_LABEL}'].split('.') : []"
                     ),
-                    reason: Some("Forbidden".into()),
-                    ..Default::default()
-                },
+                ),
+                variable(
+                    "kscopes",
+                    format!("({}) || ({})", labelled("object"), labelled("oldObject")),
+                ),
+                variable(
+                    "service",
+                    "request.resource.resource == 'services' && object != null && has(object.spec)"
+                        .into(),
+                ),
+            ]),
+            validations: Some(vec![
+                validation(
+                    "!variables.tenant || request.resource.resource != 'namespaces'".into(),
+                    "a tenant may not change or delete its own Namespace",
+                ),
+                validation(
+                    "!variables.tenant || !(request.resource.resource in ['endpoints', 'endpointslices'])".into(),
+                    "a tenant may not write Endpoints or EndpointSlices (CVE-2021-25740)",
+                ),
+                validation(
+                    "!variables.tenant || !(request.resource.resource in ['resourcequotas', 'limitranges'])".into(),
+                    "a tenant may not write ResourceQuotas or LimitRanges (the namespace's share of the cluster is the platform's to set)",
+                ),
+                validation(
+                    "!variables.tenant || !variables.kscopes".into(),
+                    "a tenant may not create, change or delete the objects of its kscope grant",
+                ),
+                validation(
+                    closed(Opening::NodePort, "has(object.spec.type) && object.spec.type == 'NodePort'"),
+                    "a NodePort Service opens a port on every node of the cluster (the grant does not allow nodeport)",
+                ),
+                validation(
+                    closed(Opening::LoadBalancer, "has(object.spec.type) && object.spec.type == 'LoadBalancer'"),
+                    "a LoadBalancer Service opens a port on every node and an address outside the cluster (the grant does not allow loadbalancer)",
+                ),
+                validation(
+                    closed(Opening::ExternalName, "has(object.spec.type) && object.spec.type == 'ExternalName'"),
+                    "an ExternalName Service points a name of the namespace at any host (the grant does not allow externalname)",
+                ),
+                validation(
+                    closed(Opening::ExternalIps, "has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0"),
+                    "externalIPs claim addresses for the whole cluster (CVE-2020-8554; the grant does not allow external-ips)",
+                ),
             ]),
             ..Default::default()
         }),
@@ -316,36 +439,58 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
     }
 }
 
-/// The name of the guard's binding for one tenant namespace.
-pub fn guard_binding_name(namespace: &str) -> String {
-    format!("{GUARD_NAME}.{namespace}")
-}
-
-/// The binding that puts `namespace` under the guard: selected by the name label every
-/// namespace carries, so an existing namespace is never modified.
-pub fn guard_binding(namespace: &str) -> ValidatingAdmissionPolicyBinding {
+/// The guard's one binding: every namespace (the policy itself picks the tenant ones by their
+/// label), so a new tenant namespace needs no binding and no wait.
+pub fn guard_binding() -> ValidatingAdmissionPolicyBinding {
     ValidatingAdmissionPolicyBinding {
         metadata: ObjectMeta {
-            name: Some(guard_binding_name(namespace)),
+            name: Some(GUARD_NAME.to_string()),
             labels: Some(kscope_labels()),
             ..Default::default()
         },
         spec: Some(ValidatingAdmissionPolicyBindingSpec {
             policy_name: Some(GUARD_NAME.to_string()),
             validation_actions: Some(vec!["Deny".into()]),
-            match_resources: Some(MatchResources {
-                namespace_selector: Some(LabelSelector {
-                    match_labels: Some(BTreeMap::from([(
-                        NAMESPACE_NAME_LABEL.to_string(),
-                        namespace.to_string(),
-                    )])),
-                    match_expressions: None,
-                }),
-                ..Default::default()
-            }),
+            match_resources: None,
             param_ref: None,
         }),
     }
+}
+
+/// Whether a live binding is the guard's as kscope makes it: it binds the guard's policy, denies,
+/// and matches every namespace and object (a selector or an exclusion added to it would take
+/// tenants out from under the guard).
+pub fn binding_holds(live: &ValidatingAdmissionPolicyBinding) -> bool {
+    let Some(spec) = live.spec.as_ref() else {
+        return false;
+    };
+    let selects_all = |selector: &Option<LabelSelector>| {
+        selector.as_ref().is_none_or(|s| {
+            s.match_labels.as_ref().is_none_or(|m| m.is_empty())
+                && s.match_expressions.as_ref().is_none_or(|e| e.is_empty())
+        })
+    };
+    let matching = spec.match_resources.as_ref().is_none_or(|m| {
+        selects_all(&m.namespace_selector)
+            && selects_all(&m.object_selector)
+            && m.exclude_resource_rules
+                .as_ref()
+                .is_none_or(|r| r.is_empty())
+            && m.resource_rules.as_ref().is_none_or(|r| r.is_empty())
+    });
+    spec.policy_name.as_deref() == Some(GUARD_NAME)
+        && spec
+            .validation_actions
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|a| a == "Deny"))
+        && spec.param_ref.is_none()
+        && matching
+}
+
+/// Whether a binding is one of the per-namespace guard bindings kscope made before one guard
+/// per cluster; returns the namespace it guarded.
+pub fn old_binding_namespace(name: &str) -> Option<&str> {
+    name.strip_prefix(OLD_BINDING_PREFIX)
 }
 
 /// Whether a grant's role reaches what the guard protects, as far as can be told without a
@@ -357,12 +502,12 @@ pub fn spec_needs_guard(spec: &GrantSpec) -> bool {
     }
 }
 
-/// The guard's policy and the bindings of `namespaces`, as YAML documents for `--dry-run`.
-pub fn guard_yaml(namespaces: &[&str]) -> Result<String, Unrenderable> {
-    let mut docs = vec![object_yaml(&guard_policy())?];
-    for namespace in namespaces {
-        docs.push(object_yaml(&guard_binding(namespace))?);
-    }
+/// The guard's policy and its binding, as YAML documents for `--dry-run`.
+pub fn guard_yaml() -> Result<String, Unrenderable> {
+    let docs = [
+        object_yaml(&guard_policy())?,
+        object_yaml(&guard_binding())?,
+    ];
     Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
 }
 
@@ -510,21 +655,37 @@ mod tests {
     }
 
     #[test]
-    fn the_guard_selects_one_namespace_by_its_name_label() {
-        let binding = guard_binding("team-a");
-        let spec = binding.spec.unwrap();
-        assert_eq!(spec.policy_name.as_deref(), Some(GUARD_NAME));
-        let selector = spec.match_resources.unwrap().namespace_selector.unwrap();
+    fn one_binding_guards_every_namespace_and_a_narrowed_one_does_not_hold() {
+        let binding = guard_binding();
+        assert!(binding_holds(&binding));
+        assert_eq!(binding.metadata.name.as_deref(), Some(GUARD_NAME));
+        let mut narrowed = binding.clone();
+        narrowed.spec.as_mut().unwrap().match_resources = Some(MatchResources {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([("team".to_string(), "x".to_string())])),
+                match_expressions: None,
+            }),
+            ..Default::default()
+        });
+        assert!(!binding_holds(&narrowed));
+        let mut warn_only = binding;
+        warn_only.spec.as_mut().unwrap().validation_actions = Some(vec!["Warn".into()]);
+        assert!(!binding_holds(&warn_only));
         assert_eq!(
-            selector.match_labels.unwrap()[NAMESPACE_NAME_LABEL],
-            "team-a"
+            old_binding_namespace("kscope-tenant-guard.team-a"),
+            Some("team-a")
         );
-        assert_eq!(
-            binding.metadata.name.as_deref(),
-            Some("kscope-tenant-guard.team-a")
-        );
+        assert_eq!(old_binding_namespace(GUARD_NAME), None);
         let policy = guard_policy().spec.unwrap();
-        assert_eq!(policy.validations.unwrap().len(), 3);
+        assert_eq!(policy.validations.unwrap().len(), 8);
         assert_eq!(policy.match_conditions.unwrap().len(), 2);
+        // Every validation is about tenant namespaces only: each starts by letting others by.
+        for validation in guard_policy().spec.unwrap().validations.unwrap() {
+            assert!(
+                validation.expression.starts_with("!variables.tenant || "),
+                "{}",
+                validation.expression
+            );
+        }
     }
 }

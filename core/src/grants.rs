@@ -37,6 +37,9 @@ pub struct GrantRow {
     /// The grant's other namespaces, as its ServiceAccount records them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_in: Vec<String>,
+    /// What the grant opens to its tenant (`--allow-service`), as its ServiceAccount records it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub opens: Vec<String>,
 }
 
 /// One way a grant differs from what kscope made.
@@ -226,8 +229,15 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
                 None => Vec::new(),
             };
             let secret_meta = parts.secret.map(|s| &s.metadata);
+            let opens = parts
+                .service_account
+                .and_then(|sa| sa.metadata.annotations.as_ref())
+                .and_then(|a| a.get(crate::manifest::OPENINGS_LABEL))
+                .map(|v| v.split(',').map(String::from).collect())
+                .unwrap_or_default();
             GrantRow {
                 also_in,
+                opens,
                 pod_security: listed.pod_security.get(&namespace).cloned(),
                 namespace,
                 service_account,

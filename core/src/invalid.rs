@@ -15,6 +15,14 @@ pub enum Invalid {
     #[error("invalid --cluster-role {value:?}: not a valid ClusterRole name")]
     ClusterRole { value: String },
 
+    /// A flag whose value is not one kscope knows; `reason` follows "it".
+    #[error("invalid {flag} {value:?}: it {reason}")]
+    Flag {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+
     /// A duration flag that does not parse or is not positive; `reason` follows "it".
     #[error("invalid {flag} {value:?}: it {reason}")]
     Duration {
@@ -69,6 +77,15 @@ pub enum Invalid {
 }
 
 impl Invalid {
+    /// A flag's value kscope does not know; `reason` follows "it".
+    pub fn flag(flag: &'static str, value: String, reason: &str) -> Invalid {
+        Invalid::Flag {
+            flag,
+            value,
+            reason: reason.to_string(),
+        }
+    }
+
     /// The line under the sentence: what to do about it.
     pub fn hint(&self) -> String {
         match self {
@@ -79,6 +96,7 @@ impl Invalid {
             Invalid::ClusterRole { .. } => {
                 "name an existing ClusterRole such as edit or view (kubectl get clusterroles)".into()
             }
+            Invalid::Flag { flag, .. } => format!("see kscope grant --help for what {flag} takes; nothing was sent"),
             Invalid::Duration { flag, .. } if *flag != "--duration" => format!("e.g. {flag} 60s"),
             Invalid::Duration { .. } | Invalid::TokenLifetime { .. } => {
                 "use a duration from 10m to 136y, such as --duration 24h".into()

@@ -15,6 +15,12 @@ pub enum Kind {
     Secret,
     Role,
     RoleBinding,
+    /// kscope's share of the cluster for a grant's namespace.
+    ResourceQuota,
+    /// kscope's defaults for containers without requests and limits.
+    LimitRange,
+    /// kscope's isolation of a grant's namespace.
+    NetworkPolicy,
     /// kscope's guard (cluster-scoped).
     ValidatingAdmissionPolicy,
     /// The guard's binding for one tenant namespace (cluster-scoped).
@@ -25,12 +31,15 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for parsing.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::Secret,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::ResourceQuota,
+        Kind::LimitRange,
+        Kind::NetworkPolicy,
         Kind::ValidatingAdmissionPolicy,
         Kind::ValidatingAdmissionPolicyBinding,
         Kind::ClusterRole,
@@ -44,6 +53,9 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::ResourceQuota => "ResourceQuota",
+            Kind::LimitRange => "LimitRange",
+            Kind::NetworkPolicy => "NetworkPolicy",
             Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
             Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
             Kind::ClusterRole => "ClusterRole",
@@ -58,7 +70,12 @@ impl Kind {
 
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Namespace | Kind::ServiceAccount | Kind::Secret => "v1",
+            Kind::Namespace
+            | Kind::ServiceAccount
+            | Kind::Secret
+            | Kind::ResourceQuota
+            | Kind::LimitRange => "v1",
+            Kind::NetworkPolicy => "networking.k8s.io/v1",
             Kind::Role | Kind::RoleBinding | Kind::ClusterRole | Kind::ClusterRoleBinding => {
                 "rbac.authorization.k8s.io/v1"
             }

@@ -221,6 +221,146 @@ pub struct GrantSpec {
     /// The other namespaces the ServiceAccount is granted the same role in (`--also-in`,
     /// TenantSet `namespaces`): sorted, without the home namespace.
     pub also_in: Vec<NamespaceName>,
+    /// The shared machinery the grant opens to its tenant (`--allow-service`): sorted, each
+    /// once. Closed by the guard otherwise.
+    pub openings: Vec<Opening>,
+    /// kscope's ResourceQuota and LimitRange for the grant's namespaces, or none (`--no-quota`).
+    pub capacity: Capacity,
+    /// kscope's NetworkPolicy for the grant's namespaces (`--network`).
+    pub network: Network,
+}
+
+/// The share of the cluster kscope gives a grant's namespaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capacity {
+    /// kscope's ResourceQuota (the defaults, with these hard limits set or replaced) and
+    /// LimitRange.
+    Bounded(BTreeMap<String, String>),
+    /// `--no-quota`: neither.
+    Unbounded,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity::Bounded(BTreeMap::new())
+    }
+}
+
+impl Capacity {
+    /// `--quota cpu=4,memory=8Gi,pods=50,...`: `cpu` and `memory` stand for their
+    /// `requests.` limits; any other key is a ResourceQuota hard limit as Kubernetes names it.
+    /// Each value must look like a quantity. An item that does not is returned.
+    pub fn parse_overrides(text: &str) -> Result<BTreeMap<String, String>, String> {
+        let mut overrides = BTreeMap::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(item.to_string());
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let key_ok = !key.is_empty()
+                && key.len() <= 253
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "./-_".contains(c));
+            let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let value_ok = !digits.is_empty()
+                && value.len() <= 32
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+            if !key_ok || !value_ok {
+                return Err(item.to_string());
+            }
+            let key = match key {
+                "cpu" | "memory" => format!("requests.{key}"),
+                other => other.to_string(),
+            };
+            overrides.insert(key, value.to_string());
+        }
+        Ok(overrides)
+    }
+}
+
+/// How kscope isolates a grant's namespaces on the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// Traffic into the namespace only from the grant's own namespaces.
+    #[default]
+    Isolated,
+    /// That, and traffic out of it only to the grant's own namespaces and cluster DNS.
+    IsolatedEgress,
+    /// `--network open`: no NetworkPolicy of kscope's.
+    Open,
+}
+
+/// A piece of shared cluster machinery that kscope's guard closes to tenants by default and a
+/// grant may open (`--allow-service`): each reaches outside the namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Opening {
+    /// `type: NodePort` Services: a port on every node of the cluster.
+    NodePort,
+    /// `type: LoadBalancer` Services: node ports and an address outside the cluster.
+    LoadBalancer,
+    /// `type: ExternalName` Services: a name of the namespace that points at any host.
+    ExternalName,
+    /// `spec.externalIPs`: addresses claimed for the whole cluster (CVE-2020-8554).
+    ExternalIps,
+}
+
+impl Opening {
+    pub const ALL: [Opening; 4] = [
+        Opening::NodePort,
+        Opening::LoadBalancer,
+        Opening::ExternalName,
+        Opening::ExternalIps,
+    ];
+
+    /// How flags, labels and reports name it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Opening::NodePort => "nodeport",
+            Opening::LoadBalancer => "loadbalancer",
+            Opening::ExternalName => "externalname",
+            Opening::ExternalIps => "external-ips",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Opening> {
+        Opening::ALL.into_iter().find(|o| o.id() == text)
+    }
+
+    /// A comma-separated list of ids, sorted and each once; an unknown one is named.
+    pub fn parse_list(text: &str) -> Result<Vec<Opening>, String> {
+        let mut openings = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match Opening::parse(item) {
+                Some(opening) => openings.push(opening),
+                None => return Err(item.to_string()),
+            }
+        }
+        openings.sort();
+        openings.dedup();
+        Ok(openings)
+    }
+
+    /// The value of the Namespace label that opens `openings`: their ids joined by `.` (a
+    /// label value allows no comma).
+    pub fn label_value(openings: &[Opening]) -> String {
+        openings
+            .iter()
+            .map(|o| o.id())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// The openings a label value names (unknown ids are left out).
+    pub fn of_label(value: &str) -> Vec<Opening> {
+        value.split('.').filter_map(Opening::parse).collect()
+    }
+}
+
+impl fmt::Display for Opening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
 }
 
 impl GrantSpec {

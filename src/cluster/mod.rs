@@ -24,6 +24,7 @@ use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
 use kscope_core::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome, covers};
 
+mod namespace;
 mod pages;
 mod pool;
 mod probe;
@@ -290,11 +291,16 @@ impl Cluster {
 
     /// Deletes a namespace; `false` when it was already gone.
     pub(crate) async fn delete_namespace(&self, name: &str) -> Result<bool> {
-        let api = Api::<Namespace>::all(self.client.clone());
+        self.delete_cluster_scoped::<Namespace>(name).await
+    }
+
+    /// Deletes a cluster-scoped object; `false` when it was already gone.
+    pub(crate) async fn delete_cluster_scoped<K: ClusterScoped>(&self, name: &str) -> Result<bool> {
+        let api = Api::<K>::all(self.client.clone());
         let params = DeleteParams::default();
         deleted(
             idempotent(|| api.delete(name, &params)).await,
-            &format!("Namespace {name}"),
+            &format!("{} {name}", kind::<K>()),
         )
     }
 
@@ -426,27 +432,6 @@ impl Cluster {
             apply_params(adopt, mode),
         )
         .await
-    }
-
-    /// Server-side apply of the Namespace, only when it does not exist yet (`existing` is the
-    /// caller's fresh read, so no second GET is needed).
-    pub(crate) async fn ensure_namespace(
-        &self,
-        object: &Namespace,
-        existing: Option<&Namespace>,
-        mode: WriteMode,
-    ) -> Result<Outcome> {
-        if existing.is_some() {
-            return Ok(Outcome::Exists);
-        }
-        let name = object.name_any();
-        let api = Api::<Namespace>::all(self.client.clone());
-        let params = apply_params(false, mode);
-        let patch = Patch::Apply(object);
-        idempotent(|| api.patch(&name, &params, &patch))
-            .await
-            .map_err(|e| Error::api(format!("create Namespace {name}"), e))?;
-        Ok(Outcome::Created)
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Res
     if plan.dry_run == Some(DryRun::Client) {
         let mut text = manifest::to_yaml(&manifest::build(&plan.spec))?;
         if containment::spec_needs_guard(&plan.spec) {
-            text.push_str(&containment::guard_yaml(&[plan.spec.namespace.as_str()])?);
+            text.push_str(&containment::guard_yaml()?);
         }
         print(&text)?;
         return Ok(Exit::Ok);

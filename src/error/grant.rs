@@ -154,6 +154,9 @@ impl GrantError {
             NotManaged { .. } => {
                 "pick another name, or re-run with --adopt to let kscope take the object over".into()
             }
+            MissingPermissions { missing } if missing.iter().any(|m| m.contains("resourcequotas") || m.contains("networkpolicies")) => {
+                "ask a cluster admin to run the grant, or to give you these permissions (or pass --no-quota, --network open to go without kscope's quota and network policy); nothing was created".into()
+            }
             MissingPermissions { .. } => {
                 "ask a cluster admin to run the grant, or to give you these permissions; nothing was created".into()
             }

@@ -410,7 +410,7 @@ pub(crate) async fn prune(
 /// `kubectl apply -f` or a GitOps engine. Never a token.
 pub(crate) fn manifests(plan: &ApplyPlan) -> Result<String> {
     let mut seen = BTreeSet::new();
-    let mut guarded = BTreeSet::new();
+    let mut guarded = false;
     let mut out = String::new();
     for tenant in &plan.set.tenants {
         let first = seen.insert(tenant.spec.namespace.to_string());
@@ -418,14 +418,10 @@ pub(crate) fn manifests(plan: &ApplyPlan) -> Result<String> {
             &manifest::build(&tenant.spec),
             first,
         )?);
-        if contained::spec_needs_guard(&tenant.spec) {
-            guarded.insert(tenant.spec.namespace.as_str());
-        }
+        guarded |= contained::spec_needs_guard(&tenant.spec);
     }
-    if !guarded.is_empty() {
-        out.push_str(&contained::guard_yaml(
-            &guarded.into_iter().collect::<Vec<_>>(),
-        )?);
+    if guarded {
+        out.push_str(&contained::guard_yaml()?);
     }
     Ok(out)
 }

@@ -200,6 +200,9 @@ pub(crate) fn interview(
         pod_security,
         set: None,
         also_in: Vec::new(),
+        openings: Vec::new(),
+        capacity: Default::default(),
+        network: Default::default(),
     };
     let grant_ref = spec.grant_ref();
     let check = CheckPlan {

@@ -250,3 +250,17 @@ pub fn set_file(into: &Path, name: &str, tenants: &[String]) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Takes a namespace out from under kscope's guard, as an admin could: its tenant label goes
+/// (the guard applies only where a Namespace carries it).
+pub async fn untenant_namespace(client: &Client, name: &str) {
+    use kube::api::{Patch, PatchParams};
+    Api::<Namespace>::all(client.clone())
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"metadata": {"labels": {"kscope.dev/tenant": null}}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("removing the tenant label of {name}: {e}"));
+}

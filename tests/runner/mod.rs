@@ -294,6 +294,15 @@ impl Kscope {
         Run::of(&mut self.prepared(args))
     }
 
+    /// Writes the grant's kubeconfig with `kscope kubeconfig --output` into this home, and
+    /// returns its path.
+    pub fn kubeconfig_for(&mut self, ns: &str, sa: &str) -> PathBuf {
+        let file = self.path(&format!("{ns}-{sa}.kubeconfig"));
+        self.run(["kubeconfig", ns, sa, "--output", file.to_str().unwrap()])
+            .expect_code(0);
+        file
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.home.path().join(name)
     }

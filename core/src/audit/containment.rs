@@ -9,7 +9,7 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::{Binding, Finding, Inventory, bootstrap, label, name};
 use crate::catalog::Rule;
-use crate::containment::{GUARD_NAME, Reach, guard_binding, guard_binding_name, guard_policy};
+use crate::containment::{GUARD_NAME, Reach, TENANT_LABEL, binding_holds, guard_policy};
 use crate::manifest::{FIELD_MANAGER, MANAGED_BY, covers};
 use crate::object::{Kind, ObjectRef};
 use crate::rules;
@@ -200,24 +200,39 @@ fn guard(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
             ),
         ));
     }
-    for ns in guarded {
-        let wanted = guard_binding(ns);
+    if !guarded.is_empty() {
         let live = inventory
             .guard_bindings
             .iter()
-            .find(|b| name(&b.metadata) == guard_binding_name(ns));
-        if !live.is_some_and(|live| covers(live, &wanted)) {
+            .find(|b| name(&b.metadata) == GUARD_NAME);
+        if !live.is_some_and(binding_holds) {
             found.push(Finding::new(
                 Rule::GuardBinding,
-                ObjectRef::cluster_scoped(
-                    Kind::ValidatingAdmissionPolicyBinding,
-                    &guard_binding_name(ns),
+                ObjectRef::cluster_scoped(Kind::ValidatingAdmissionPolicyBinding, GUARD_NAME),
+                None,
+                String::new(),
+                format!(
+                    "kscope's guard is not bound ({}): tenants of {} may change their Namespace, their grant's objects, Endpoints, quotas and Services that reach outside; run kscope grant again to restore it",
+                    if live.is_some() { "its binding was changed" } else { "its binding is missing" },
+                    guarded.iter().copied().collect::<Vec<_>>().join(", ")
                 ),
+            ));
+        }
+    }
+    for ns in guarded {
+        let labelled = inventory
+            .namespaces
+            .iter()
+            .find(|n| name(&n.metadata) == ns)
+            .is_some_and(|n| label(&n.metadata, TENANT_LABEL).is_some());
+        if !labelled {
+            found.push(Finding::new(
+                Rule::GuardBinding,
+                ObjectRef::cluster_scoped(Kind::Namespace, ns),
                 Some(ns.to_string()),
                 format!("Namespace {ns}"),
                 format!(
-                    "kscope's guard does not cover namespace {ns} ({}): its tenants may change their Namespace, their grant's objects and Endpoints; run kscope grant again to restore it",
-                    if live.is_some() { "its binding was changed" } else { "its binding is missing" }
+                    "namespace {ns} lacks kscope's label {TENANT_LABEL}, so kscope's guard does not apply there: its tenants may change their Namespace, their grant's objects, Endpoints, quotas and Services that reach outside; run kscope grant again to restore it"
                 ),
             ));
         }
@@ -311,19 +326,27 @@ mod tests {
         );
         assert!(
             said(
-                "ValidatingAdmissionPolicyBinding kscope-tenant-guard.kube-system",
-                "missing"
+                "ValidatingAdmissionPolicyBinding kscope-tenant-guard",
+                "its binding is missing"
             ),
+            "{found:#?}"
+        );
+        assert!(
+            said("Namespace kube-system", "lacks kscope's label"),
             "{found:#?}"
         );
         let mut guarded = inventory();
         guarded.guard_policies = vec![guard_policy()];
-        guarded.guard_bindings = vec![guard_binding("kube-system")];
+        guarded.guard_bindings = vec![crate::containment::guard_binding()];
+        guarded.namespaces.push(object(
+            json!({"metadata": {"name": "kube-system", "labels": {TENANT_LABEL: "true"}}}),
+        ));
         let found = findings(&guarded);
         assert!(
             !found
                 .iter()
-                .any(|f| f.object.starts_with("ValidatingAdmission")),
+                .any(|f| f.object.starts_with("ValidatingAdmission")
+                    || f.object.starts_with("Namespace")),
             "{found:#?}"
         );
     }

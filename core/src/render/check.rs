@@ -88,6 +88,12 @@ fn containment(report: &AccessCheck) -> String {
             one_line(&probe.reason)
         ));
     }
+    if !report.opened.is_empty() {
+        text.push_str(&format!(
+            "opened by the grant (--allow-service), not tried: {}\n",
+            report.opened.join(", ")
+        ));
+    }
     match &report.pod_security {
         Some(level) if level.is_privileged() => text.push_str(&format!(
             "warning: namespace {}: {}\n",
@@ -344,6 +350,7 @@ mod tests {
             namespaces: ["ask", "default", "kube-system"].map(String::from).to_vec(),
             bindings_read: true,
             beyond_rbac: None,
+            opened: Vec::new(),
         }
     }
 

@@ -12,6 +12,8 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
     }
     // A column for the grants' other namespaces, when any grant has some.
     let also = rows.iter().any(|r| !r.also_in.is_empty());
+    // A column for what grants open to their tenants, when any grant opens something.
+    let opens = rows.iter().any(|r| !r.opens.is_empty());
     let mut header = vec![
         "NAMESPACE",
         "SERVICEACCOUNT",
@@ -21,6 +23,9 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
         "POD SECURITY",
         "STATUS",
     ];
+    if opens {
+        header.insert(3, "OPENS");
+    }
     if also {
         header.insert(2, "ALSO IN");
     }
@@ -40,6 +45,9 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
                 .map_or_else(|| "none".into(), ToString::to_string),
             printable(&row.status.to_string()),
         ];
+        if opens {
+            cells.insert(3, printable(&row.opens.join(",")));
+        }
         if also {
             cells.insert(2, row.also_in.join(","));
         }

@@ -5,13 +5,15 @@
 //! SelfSubjectAccessReview for everything else and for `--all-resources`) and compared with
 //! what the grant implies. Returns the answers; prints nothing.
 
+mod baseline;
 pub(crate) mod set;
+pub(crate) use baseline::{baseline_rules, bootstrap};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
 use crate::cluster::{Cluster, Served, is_forbidden};
 use crate::error::{Error, Exit, Result};
@@ -26,7 +28,9 @@ use kscope_core::manifest::ACCESS_ANNOTATION;
 use kscope_core::names::{NamespaceName, ServiceAccountName};
 use kscope_core::object::BoundRole;
 use kscope_core::report::fleet::Verdict;
-use kscope_core::spec::{AccessRecord, Enforced, GrantRef, RoleSource, parse_service_account_user};
+use kscope_core::spec::{
+    AccessRecord, Enforced, GrantRef, Opening, RoleSource, parse_service_account_user,
+};
 use kscope_core::templates;
 
 /// Lifetime of the token minted for a check: the shortest the API accepts.
@@ -42,6 +46,10 @@ pub(crate) struct Expected {
     pub(crate) others: Vec<Stronger>,
     /// The namespace's enforced Pod Security level, as read.
     pub(crate) pod_security: Option<Enforced>,
+    /// What the grant opens to its tenant (`--allow-service`): not tried as paths out.
+    pub(crate) opened: Vec<Opening>,
+    /// Which of kscope's bounds the grant gives its namespaces.
+    pub(crate) given: judge::Given,
     /// What every ServiceAccount of the namespace may do without the grant (`--all-resources`).
     pub(crate) baseline: Vec<PolicyRule>,
     /// The grant's other namespaces, where its role must hold too.
@@ -104,9 +112,9 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
     };
     // The caller's reads and the credential at once: they share nothing.
     let read = async {
-        let (others, pod_security, baseline, questions, reached) = futures::join!(
+        let (others, (pod_security, opened), baseline, questions, reached) = futures::join!(
             judge::others_within_reach(cluster, &grant, &rules),
-            judge::enforced_level(cluster, grant.namespace.as_str()),
+            judge::namespace_marks(cluster, grant.namespace.as_str()),
             async {
                 if plan.all_resources {
                     bootstrap(cluster)
@@ -119,15 +127,29 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
             Questions::of(cluster, plan.all_resources, plan.access_reviews),
             reached_namespaces(cluster, &grant),
         );
-        Ok::<_, Error>((others?, pod_security, baseline?, questions?, reached?))
+        Ok::<_, Error>((
+            others?,
+            (pod_security, opened),
+            baseline?,
+            questions?,
+            reached?,
+        ))
     };
-    let (as_sa, (others, pod_security, baseline, questions, reached)) =
+    let (as_sa, (others, (pod_security, opened), baseline, questions, reached)) =
         futures::try_join!(as_sa, read)?;
     // The grant's other namespaces, as its ServiceAccount records them, with the stronger
     // ServiceAccounts it can act as there.
-    let also_in = cluster
+    let account = cluster
         .get::<ServiceAccount>(grant.namespace.as_str(), grant.service_account.as_str())
-        .await?
+        .await?;
+    let given = judge::Given::of_record(
+        account
+            .as_ref()
+            .and_then(|sa| sa.metadata.annotations.as_ref())
+            .and_then(|a| a.get(kscope_core::manifest::BOUNDS_ANNOTATION))
+            .map(String::as_str),
+    );
+    let also_in = account
         .map(|sa| kscope_core::manifest::also_in_of(&sa.metadata))
         .transpose()?
         .unwrap_or_default();
@@ -153,6 +175,8 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
         binding,
         others,
         pod_security,
+        opened,
+        given,
         baseline,
     };
     prove(cluster, &as_sa, expected, &questions).await
@@ -205,8 +229,18 @@ pub(crate) async fn prove(
     let (identity, (answers, unlisted), mut containment) = futures::try_join!(
         who(as_sa),
         answers,
-        judge::probe(as_sa, grant, &expected.also_in, &expected.others)
+        judge::probe(
+            as_sa,
+            grant,
+            &expected.also_in,
+            &expected.others,
+            &expected.opened
+        )
     )?;
+    let mut namespaces_of_grant = vec![grant.namespace.to_string()];
+    namespaces_of_grant.extend(expected.also_in.iter().cloned());
+    containment
+        .extend(judge::bounds_probes(caller, as_sa, &namespaces_of_grant, expected.given).await?);
     let beyond_rbac = match unlisted {
         Some(error) => {
             let (beyond, paths) = beyond_rbac(caller, &expected, &answers, error).await?;
@@ -226,6 +260,7 @@ pub(crate) async fn prove(
         pod_security: expected.pod_security,
         namespaces,
         bindings_read: expected.bindings_read,
+        opened: expected.opened.iter().map(|o| o.to_string()).collect(),
         beyond_rbac,
     })
 }
@@ -402,60 +437,6 @@ async fn connect_file(
             detail,
         })?;
     Ok((client, namespace))
-}
-
-/// The bootstrapping label of the bindings and roles that come with Kubernetes.
-pub(crate) const BOOTSTRAP_SELECTOR: &str = "kubernetes.io/bootstrapping=rbac-defaults";
-
-/// Kubernetes' own ClusterRoleBindings and ClusterRoles (`rbac-defaults`), as the caller may
-/// read them; empty when it may not.
-pub(crate) async fn bootstrap(
-    cluster: &Cluster,
-) -> Result<(Vec<ClusterRoleBinding>, Vec<ClusterRole>)> {
-    let found = futures::try_join!(
-        cluster.list_labelled::<ClusterRoleBinding>(BOOTSTRAP_SELECTOR),
-        cluster.list_labelled::<ClusterRole>(BOOTSTRAP_SELECTOR),
-    );
-    match found {
-        Ok(found) => Ok(found),
-        Err(e) if is_forbidden(&e) => Ok((Vec::new(), Vec::new())),
-        Err(e) => Err(e),
-    }
-}
-
-/// What every ServiceAccount of `namespace` may do without a grant: the rules of the
-/// ClusterRoles that Kubernetes' own ClusterRoleBindings give to the groups it is in.
-pub(crate) fn baseline_rules(
-    bindings: &[ClusterRoleBinding],
-    roles: &[ClusterRole],
-    namespace: &str,
-) -> Vec<PolicyRule> {
-    let groups = [
-        "system:authenticated".to_string(),
-        "system:serviceaccounts".to_string(),
-        format!("system:serviceaccounts:{namespace}"),
-    ];
-    let bound: Vec<&str> = bindings
-        .iter()
-        .filter(|b| {
-            b.subjects
-                .iter()
-                .flatten()
-                .any(|s| s.kind == "Group" && groups.contains(&s.name))
-        })
-        .filter(|b| b.role_ref.kind == "ClusterRole")
-        .map(|b| b.role_ref.name.as_str())
-        .collect();
-    roles
-        .iter()
-        .filter(|r| {
-            r.metadata
-                .name
-                .as_deref()
-                .is_some_and(|n| bound.contains(&n))
-        })
-        .flat_map(|r| r.rules.clone().unwrap_or_default())
-        .collect()
 }
 
 /// The grant of a credential file: the ServiceAccount it authenticates as.

@@ -274,6 +274,8 @@ impl Snapshot {
             also_in: tenant.spec.also_in.iter().map(|n| n.to_string()).collect(),
             baseline: check::baseline_rules(bindings, roles, ns),
             pod_security: self.levels.get(ns).cloned(),
+            opened: tenant.spec.openings.clone(),
+            given: crate::ops::judge::Given::of_spec(&tenant.spec),
             grant,
             rules,
             binding,

@@ -10,7 +10,13 @@ use kube::Resource;
 use crate::cluster::{Cluster, WriteMode, is_forbidden, is_managed};
 use crate::error::Result;
 use crate::ops::judge;
-use kscope_core::manifest::{self, GrantObject, Kind, ObjectResult, Outcome};
+use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kscope_core::manifest::{
+    self, Bounds, GrantObject, Kind, LIMITS_NAME, NETWORK_POLICY_NAME, ObjectResult, Outcome,
+    QUOTA_NAME,
+};
 use kscope_core::spec::GrantSpec;
 
 /// What one namespace of a grant is given, beside what of it exists.
@@ -23,6 +29,8 @@ pub(super) struct NamespaceObjects<'a> {
     pub(super) live_role: Option<&'a Role>,
     pub(super) binding: &'a RoleBinding,
     pub(super) live_binding: Option<&'a RoleBinding>,
+    /// kscope's ResourceQuota, LimitRange and NetworkPolicy for this namespace.
+    pub(super) bounds: &'a Bounds,
 }
 
 /// Applies a grant's namespaced objects one by one, recording what happened to each.
@@ -31,32 +39,46 @@ pub(super) struct Applier<'a> {
     pub(super) adopt: bool,
     pub(super) mode: WriteMode,
     pub(super) objects: Vec<ObjectResult>,
+    /// The guard is one per cluster: installed (when it needs to be) before the first
+    /// namespace that needs it, once.
+    pub(super) guard_checked: bool,
+    /// What to tell the user (an admin's own quota kept, say).
+    pub(super) notes: Vec<String>,
 }
 
 impl Applier<'_> {
-    /// One namespace of the grant, whichever it is (home or other): the Namespace (created
-    /// only when missing), the guard when it needs one, the Role (for a template) and the
-    /// RoleBinding.
+    /// One namespace of the grant, whichever it is (home or other): the guard when it needs
+    /// one and it is not in the cluster yet, the Namespace (created when missing, an existing
+    /// one given kscope's tenant labels), the Role (for a template) and the RoleBinding.
     pub(super) async fn namespace_access(&mut self, step: NamespaceObjects<'_>) -> Result<()> {
+        if step.judgement.guard && !self.guard_checked {
+            self.guard_checked = true;
+            let guard = judge::install_guard(self.cluster, &step.judgement.live, self.mode).await?;
+            self.objects.extend(guard);
+        }
         let result = self
             .cluster
-            .ensure_namespace(step.manifest, step.existing, self.mode)
+            .ensure_namespace(
+                step.manifest,
+                step.existing,
+                step.judgement.guard,
+                self.mode,
+            )
             .await?;
         self.objects.push(ObjectResult {
             kind: Kind::Namespace,
             name: step.namespace.to_string(),
             result,
         });
-        if step.judgement.guard {
-            let guard = judge::install_guard(
-                self.cluster,
+        if result == Outcome::Labelled {
+            self.notes.push(format!(
+                "namespace {} existed: kscope labelled it {}=true, so that kscope's guard applies there (revoke leaves the label while any kscope grant lives there)",
                 step.namespace,
-                &step.judgement.live,
-                self.mode,
-            )
-            .await?;
-            self.objects.extend(guard);
+                kscope_core::manifest::TENANT_LABEL
+            ));
         }
+        self.bounds(step.namespace, step.existing.is_some(), step.bounds)
+            .await?;
         if let Some(role) = step.role {
             self.apply(role, step.live_role).await?;
         }
@@ -67,6 +89,62 @@ impl Applier<'_> {
             }
             current => self.apply(step.binding, current).await.map(|_| ()),
         }
+    }
+
+    /// kscope's ResourceQuota, LimitRange and NetworkPolicy in one namespace of the grant. In
+    /// an existing namespace they are read first (one list each): an admin's own quota or limit
+    /// range is kept and kscope adds none beside it, said in a note.
+    async fn bounds(&mut self, namespace: &str, existing: bool, bounds: &Bounds) -> Result<()> {
+        let (quotas, limits, policies) = if existing {
+            let read = futures::try_join!(
+                self.cluster.list_in::<ResourceQuota>(namespace),
+                self.cluster.list_in::<LimitRange>(namespace),
+                self.cluster.list_in::<NetworkPolicy>(namespace),
+            );
+            match read {
+                Ok(read) => read,
+                // A caller who may not read them may not write kscope's either: the grant
+                // goes on without them, said plainly (check shows them missing).
+                Err(e) if is_forbidden(&e) => {
+                    self.notes.push(format!(
+                        "warning: kscope could not read the quotas and network policies of namespace {namespace} (forbidden), and gave it none of its own"
+                    ));
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            (Vec::new(), Vec::new(), Vec::new())
+        };
+        if let Some(quota) = &bounds.quota {
+            match others_own(&quotas, QUOTA_NAME) {
+                Some(theirs) => self.notes.push(format!(
+                    "namespace {namespace} keeps its own ResourceQuota {theirs}: kscope adds none beside it"
+                )),
+                None => {
+                    let live = quotas.iter().find(|q| named(&q.metadata, QUOTA_NAME));
+                    self.apply(quota, live).await?;
+                }
+            }
+        }
+        if let Some(limit_range) = &bounds.limits {
+            match others_own(&limits, LIMITS_NAME) {
+                Some(theirs) => self.notes.push(format!(
+                    "namespace {namespace} keeps its own LimitRange {theirs}: kscope adds none beside it"
+                )),
+                None => {
+                    let live = limits.iter().find(|l| named(&l.metadata, LIMITS_NAME));
+                    self.apply(limit_range, live).await?;
+                }
+            }
+        }
+        if let Some(policy) = &bounds.network {
+            let live = policies
+                .iter()
+                .find(|p| named(&p.metadata, NETWORK_POLICY_NAME));
+            self.apply(policy, live).await?;
+        }
+        Ok(())
     }
 
     /// Namespaces the grant no longer lists lose its Role and RoleBinding there; the
@@ -155,4 +233,16 @@ impl Applier<'_> {
         self.record(role, Outcome::Deleted);
         Ok(())
     }
+}
+
+fn named(meta: &ObjectMeta, name: &str) -> bool {
+    meta.name.as_deref() == Some(name)
+}
+
+/// The name of an object of the list that is not kscope's (`ours` by name, made by kscope).
+fn others_own<K: Resource<DynamicType = ()>>(objects: &[K], ours: &str) -> Option<String> {
+    objects
+        .iter()
+        .find(|o| !(named(o.meta(), ours) && is_managed(o.meta())))
+        .and_then(|o| o.meta().name.clone())
 }

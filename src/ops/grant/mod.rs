@@ -159,6 +159,8 @@ async fn apply(
         adopt: plan.adopt,
         mode,
         objects: Vec::new(),
+        guard_checked: false,
+        notes: Vec::new(),
     };
     // The namespace and its guard before the access (a tenant is never bound without its
     // guard); the binding before the ServiceAccount's record of the access, so that the record
@@ -173,6 +175,7 @@ async fn apply(
             live_role: live.role.as_ref(),
             binding: &manifests.role_binding,
             live_binding: live.role_binding.as_ref(),
+            bounds: &manifests.bounds,
         })
         .await?;
     let live_sa = live.service_account.as_ref();
@@ -195,19 +198,25 @@ async fn apply(
                 live_role: other.role.as_ref(),
                 binding: &extra.role_binding,
                 live_binding: other.role_binding.as_ref(),
+                bounds: &extra.bounds,
             })
             .await?;
         notes.extend(other.judgement.notes.iter().cloned());
     }
     applier.drop_unlisted(spec).await?;
+    notes.append(&mut applier.notes);
     let mut objects = applier.objects;
     objects.sort_by_key(|o| o.kind);
-    let guard_changed = objects.iter().any(|o| {
-        matches!(
-            o.kind,
-            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding
-        ) && o.result != Outcome::Unchanged
-    });
+    // The guard (its policy or binding) changed, or a namespace of the grant came under it
+    // (created or labelled): proven in force before the grant is reported made.
+    let guard_changed = judgement.guard
+        && objects.iter().any(|o| match o.kind {
+            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding => {
+                o.result != Outcome::Unchanged
+            }
+            Kind::Namespace => matches!(o.result, Outcome::Created | Outcome::Labelled),
+            _ => false,
+        });
     Ok(Applied {
         objects,
         secret,

@@ -8,6 +8,7 @@ use crate::error::GrantError;
 use crate::error::{Error, Result};
 use kscope_core::rules::RBAC_GROUP as RBAC;
 use kscope_core::rules::{self, Permission};
+use kscope_core::spec::{Capacity, Network};
 use kscope_core::spec::{GrantSpec, RoleSource};
 
 /// The refusals of one grant, gathered across its checks so that all are said at once.
@@ -73,6 +74,13 @@ pub(super) async fn preflight(
             ..Default::default()
         };
         let mut writes = vec![write("", &["serviceaccounts", "secrets"])];
+        // kscope's bounds of the namespace, unless the grant opts out of them.
+        if spec.capacity != Capacity::Unbounded {
+            writes.push(write("", &["resourcequotas", "limitranges"]));
+        }
+        if spec.network != Network::Open {
+            writes.push(write("networking.k8s.io", &["networkpolicies"]));
+        }
         let granted: Vec<PolicyRule> = match &spec.role {
             RoleSource::Template(template) => {
                 writes.push(write(RBAC, &["roles", "rolebindings"]));

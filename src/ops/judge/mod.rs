@@ -4,28 +4,24 @@
 //! the ServiceAccounts of a namespace that hold more than a grant; and the guard, installed
 //! before the grant's access is bound. Returns data; prints nothing.
 
-use k8s_openapi::api::admissionregistration::v1::{
-    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
-};
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 
-use crate::cluster::{Admission, Cluster, WriteMode, is_forbidden};
+use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::{Error, GrantError, Result};
-use crate::session::Session;
-use kscope_core::access::{PathOut, PathProbe};
-use kscope_core::containment::{
-    GUARD_NAME, Reach, cluster_role_escalations, guard_binding, guard_binding_name, guard_policy,
-    node_escaping_pod, refusal_proves,
-};
-use kscope_core::duration::MIN_TOKEN_SECONDS;
-use kscope_core::manifest::{Kind, MANAGED_BY, ObjectResult};
+use kscope_core::containment::{Reach, cluster_role_escalations, node_escaping_pod};
 use kscope_core::rules::Permission;
-use kscope_core::spec::{Allowances, Enforced, GrantRef, GrantSpec, PodSecurity, RoleSource};
+use kscope_core::spec::{
+    Allowances, Enforced, GrantRef, GrantSpec, Opening, PodSecurity, RoleSource,
+};
 
 mod beyond;
+mod guard;
+mod probes;
 mod stronger;
 pub(crate) use beyond::{Neighbours, neighbours};
+pub(crate) use guard::{LiveGuard, install_guard, prove_guard};
+pub(crate) use probes::{Given, bounds_probes, probe};
 pub(crate) use stronger::{Bound, RoleRules, Stronger, stronger_accounts, stronger_among};
 
 /// The rules a grant's role holds: the template's, or the ClusterRole's as the server has it
@@ -95,6 +91,7 @@ pub(crate) async fn judge(
             namespace: true,
             grant_objects: true,
             endpoints: true,
+            shared: true,
         },
     };
     let mut notes = Vec::new();
@@ -158,13 +155,33 @@ pub(crate) async fn judge(
     let mut guard = reach.needs_guard();
     let mut live = LiveGuard::default();
     if guard {
-        live = LiveGuard::read(cluster, ns).await?;
+        live = LiveGuard::read(cluster).await?;
         // A guard already as kscope makes it needs no write, so no permission to write it.
-        let missing = if live.holds(ns) {
+        let mut missing = if live.holds() {
             Vec::new()
         } else {
-            guard_permissions_missing(cluster).await?
+            guard::guard_permissions_missing(cluster).await?
         };
+        // An existing namespace is put under the guard by its label: kscope must be able to
+        // set it.
+        if let Some(namespace) = existing
+            && (namespace.metadata.name.is_none()
+                || !kscope_core::manifest::has_tenant_labels(namespace, spec))
+        {
+            let question = (
+                Some(ns.to_string()),
+                Permission::new("", "namespaces", "patch"),
+            );
+            if !cluster
+                .can_i(&[question])
+                .await?
+                .first()
+                .copied()
+                .unwrap_or(false)
+            {
+                missing.push(format!("patch on namespaces/{ns} (kscope's tenant label)"));
+            }
+        }
         if !missing.is_empty() {
             if !allow.unguarded {
                 refusals.push(GrantError::GuardNotPermitted { missing });
@@ -194,40 +211,6 @@ fn unread<T>(read: Result<Option<T>>) -> Result<Option<T>> {
     }
 }
 
-/// The guard's policy and a namespace's binding, as read before a grant.
-#[derive(Default)]
-pub(crate) struct LiveGuard {
-    policy: Option<ValidatingAdmissionPolicy>,
-    binding: Option<ValidatingAdmissionPolicyBinding>,
-}
-
-impl LiveGuard {
-    async fn read(cluster: &Cluster, namespace: &str) -> Result<LiveGuard> {
-        let binding_name = guard_binding_name(namespace);
-        let (policy, binding) = futures::join!(
-            cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
-            cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
-        );
-        // A caller who may not read the guard is taken to find none: whether it may write it
-        // is then asked, and a refusal says what it lacks (beside the grant's other reasons).
-        Ok(LiveGuard {
-            policy: unread(policy)?,
-            binding: unread(binding)?,
-        })
-    }
-
-    /// Whether both are there as kscope makes them.
-    fn holds(&self, namespace: &str) -> bool {
-        self.policy
-            .as_ref()
-            .is_some_and(|p| kscope_core::manifest::covers(p, &guard_policy()))
-            && self
-                .binding
-                .as_ref()
-                .is_some_and(|b| kscope_core::manifest::covers(b, &guard_binding(namespace)))
-    }
-}
-
 /// Would `namespace` admit a pod that takes its node? A dry run as this client: Pod Security
 /// labels, the cluster's admission defaults and any policy engine all answer.
 pub(crate) async fn host_pods(
@@ -250,270 +233,6 @@ pub(crate) async fn host_pods(
     Ok(answer)
 }
 
-/// The permissions installing the guard takes.
-fn guard_permissions() -> Vec<Permission> {
-    const GROUP: &str = "admissionregistration.k8s.io";
-    let mut wanted = Vec::new();
-    for resource in [
-        "validatingadmissionpolicies",
-        "validatingadmissionpolicybindings",
-    ] {
-        for verb in ["get", "create", "patch"] {
-            wanted.push(Permission::new(GROUP, resource, verb));
-        }
-    }
-    wanted
-}
-
-async fn guard_permissions_missing(cluster: &Cluster) -> Result<Vec<String>> {
-    let wanted = guard_permissions();
-    let questions: Vec<_> = wanted.iter().cloned().map(|p| (None, p)).collect();
-    let answers = cluster.can_i(&questions).await?;
-    Ok(wanted
-        .iter()
-        .zip(answers)
-        .filter(|(_, allowed)| !allowed)
-        .map(|(p, _)| p.to_string())
-        .collect())
-}
-
-/// Installs (or restores) the guard's policy and the namespace's binding; under a server dry
-/// run, only has the server validate them. Before the grant binds its access, so a tenant is
-/// never bound without its guard.
-pub(crate) async fn install_guard(
-    cluster: &Cluster,
-    namespace: &str,
-    live: &LiveGuard,
-    mode: WriteMode,
-) -> Result<Vec<ObjectResult>> {
-    let policy = guard_policy();
-    let binding = guard_binding(namespace);
-    let binding_name = guard_binding_name(namespace);
-    let (_, policy_outcome) = cluster
-        .apply_cluster_scoped(&policy, live.policy.as_ref(), mode)
-        .await?;
-    let (_, binding_outcome) = cluster
-        .apply_cluster_scoped(&binding, live.binding.as_ref(), mode)
-        .await?;
-    Ok(vec![
-        ObjectResult {
-            kind: Kind::ValidatingAdmissionPolicy,
-            name: GUARD_NAME.to_string(),
-            result: policy_outcome,
-        },
-        ObjectResult {
-            kind: Kind::ValidatingAdmissionPolicyBinding,
-            name: binding_name,
-            result: binding_outcome,
-        },
-    ])
-}
-
-/// How long a guard that was just installed may take to be in force: the API server loads
-/// admission policies from its informers and refreshes them about every second.
-const GUARD_LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Proves a guard that was just installed or changed in force before the grant is reported
-/// made, in the grant's namespace and in each of its other namespaces: as the grant's
-/// ServiceAccount (a short token), one write the role reaches and the guard refuses is sent
-/// as a dry run until the server refuses it.
-pub(crate) async fn prove_guard(
-    session: &Session,
-    grant: &GrantRef,
-    also_in: &[String],
-    reach: Reach,
-) -> Result<()> {
-    let as_sa = crate::ops::credential::mint(session, grant, MIN_TOKEN_SECONDS).await?;
-    let home = grant.namespace.as_str();
-    for namespace in std::iter::once(home).chain(also_in.iter().map(String::as_str)) {
-        prove_guard_in(&as_sa, grant, namespace, reach).await?;
-    }
-    Ok(())
-}
-
-async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reach) -> Result<()> {
-    let sa = grant.service_account.as_str();
-    let home = ns == grant.namespace.as_str();
-    let started = std::time::Instant::now();
-    loop {
-        let answer = if reach.namespace {
-            let patch = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "guard"}}});
-            as_sa
-                .try_patch_cluster_scoped::<Namespace>(ns, &patch)
-                .await?
-        } else if reach.grant_objects && home {
-            let patch = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
-            as_sa
-                .try_patch::<k8s_openapi::api::core::v1::ServiceAccount>(ns, sa, &patch)
-                .await?
-        } else {
-            as_sa.try_create(ns, &endpoints_probe(ns)).await?
-        };
-        if matches!(answer, Admission::Refused { .. }) {
-            return Ok(());
-        }
-        if started.elapsed() > GUARD_LOAD_TIMEOUT {
-            return Err(Error::from(GrantError::GuardNotInForce {
-                namespace: ns.to_string(),
-                seconds: GUARD_LOAD_TIMEOUT.as_secs(),
-            }));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-fn endpoints_probe(namespace: &str) -> k8s_openapi::api::core::v1::Endpoints {
-    k8s_openapi::api::core::v1::Endpoints {
-        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-            name: Some("kscope-endpoints-probe".into()),
-            namespace: Some(namespace.to_string()),
-            ..Default::default()
-        },
-        subsets: None,
-    }
-}
-
-/// A probe's outcome from the server's answer to its dry run: refused only when the refusal
-/// proves the path closed; unproven when it was refused for something else, or not answered.
-fn probed(path: PathOut, answer: Admission) -> PathProbe {
-    let (refused, unproven, reason) = match answer {
-        Admission::Admitted => (
-            false,
-            false,
-            "the server would store it (dry run admitted)".to_string(),
-        ),
-        Admission::Refused { code, reason } if refusal_proves(&path, code, &reason) => {
-            (true, false, format!("{code}: {reason}"))
-        }
-        Admission::Refused { code, reason } => (
-            false,
-            true,
-            format!(
-                "{code}: {reason} (not a refusal by RBAC, Pod Security or kscope's guard: the path may be open to a request that avoids it)"
-            ),
-        ),
-        Admission::Unanswered { code, reason } => (
-            false,
-            true,
-            format!("{code}: {reason} (the server could not decide)"),
-        ),
-    };
-    PathProbe {
-        path,
-        expected: "refused",
-        refused,
-        unproven,
-        reason,
-    }
-}
-
-/// What `check` proves beside the matrix, as the ServiceAccount (`as_sa`) with dry runs that
-/// store nothing: a node-escaping pod, a change to its Namespace's labels, the removal of
-/// kscope's label from its own ServiceAccount and RoleBinding, an Endpoints write; and
-/// `others`, the ServiceAccounts of the namespace it can act as that hold more than it (read
-/// as the caller, see [`others_within_reach`]).
-pub(crate) async fn probe(
-    as_sa: &Cluster,
-    spec: &GrantRef,
-    also_in: &[String],
-    others: &[Stronger],
-) -> Result<Vec<PathProbe>> {
-    use k8s_openapi::api::core::v1::ServiceAccount;
-    let ns = spec.namespace.as_str();
-    let sa = spec.service_account.as_str();
-    let label_probe = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
-    let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
-    let endpoints = endpoints_probe(ns);
-    let (pod, namespace, account, binding, endpoint) = futures::try_join!(
-        host_pods(as_sa, ns, Some(sa)),
-        as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
-        as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
-        as_sa.try_patch::<RoleBinding>(ns, sa, &unlabel),
-        as_sa.try_create(ns, &endpoints),
-    )?;
-    let mut probes = vec![
-        probed(
-            PathOut::HostPod {
-                namespace: ns.to_string(),
-                home: true,
-            },
-            pod,
-        ),
-        probed(
-            PathOut::NamespaceRelabel {
-                namespace: ns.to_string(),
-                home: true,
-            },
-            namespace,
-        ),
-        probed(
-            PathOut::ServiceAccountUnlabel {
-                namespace: ns.to_string(),
-                name: sa.to_string(),
-            },
-            account,
-        ),
-        probed(
-            PathOut::RoleBindingUnlabel {
-                namespace: ns.to_string(),
-                name: sa.to_string(),
-            },
-            binding,
-        ),
-        probed(
-            PathOut::EndpointsWrite {
-                namespace: ns.to_string(),
-            },
-            endpoint,
-        ),
-    ];
-    // In each other namespace of the grant: a node-escaping pod, its Namespace, Endpoints.
-    for other in also_in {
-        let endpoints = endpoints_probe(other);
-        let (pod, namespace, endpoint) = futures::try_join!(
-            host_pods(as_sa, other, None),
-            as_sa.try_patch_cluster_scoped::<Namespace>(other, &label_probe),
-            as_sa.try_create(other, &endpoints),
-        )?;
-        probes.push(probed(
-            PathOut::HostPod {
-                namespace: other.clone(),
-                home: false,
-            },
-            pod,
-        ));
-        probes.push(probed(
-            PathOut::NamespaceRelabel {
-                namespace: other.clone(),
-                home: false,
-            },
-            namespace,
-        ));
-        probes.push(probed(
-            PathOut::EndpointsWrite {
-                namespace: other.clone(),
-            },
-            endpoint,
-        ));
-    }
-    for found in others {
-        probes.push(PathProbe {
-            path: PathOut::StrongerAccount {
-                namespace: found.namespace.clone(),
-                service_account: found.service_account.clone(),
-            },
-            expected: "refused",
-            refused: false,
-            unproven: false,
-            reason: format!(
-                "the grant can run pods, mint tokens or read Secrets as it; {} gives it more",
-                found.binding
-            ),
-        });
-    }
-    Ok(probes)
-}
-
 /// The ServiceAccounts of the grant's namespace that a grant with `grant_rules` can act as
 /// and that hold more than it; none when its rules cannot act as another ServiceAccount.
 pub(crate) async fn others_within_reach(
@@ -528,11 +247,21 @@ pub(crate) async fn others_within_reach(
     }
 }
 
-/// The enforced Pod Security level of a namespace, read as the caller (`None`: no label, or
-/// not readable).
-pub(crate) async fn enforced_level(cluster: &Cluster, namespace: &str) -> Option<Enforced> {
+/// What kscope reads off a grant's Namespace, as the caller: its enforced Pod Security level
+/// (`None`: no label, or not readable) and the openings its grant made there.
+pub(crate) async fn namespace_marks(
+    cluster: &Cluster,
+    namespace: &str,
+) -> (Option<Enforced>, Vec<Opening>) {
     match cluster.get_cluster_scoped::<Namespace>(namespace).await {
-        Ok(Some(ns)) => Enforced::of(ns.metadata.labels.as_ref()),
-        _ => None,
+        Ok(Some(ns)) => {
+            let labels = ns.metadata.labels.as_ref();
+            let opened = labels
+                .and_then(|l| l.get(kscope_core::manifest::OPENINGS_LABEL))
+                .map(|v| Opening::of_label(v))
+                .unwrap_or_default();
+            (Enforced::of(labels), opened)
+        }
+        _ => (None, Vec::new()),
     }
 }

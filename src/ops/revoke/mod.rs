@@ -23,7 +23,7 @@ use crate::ops::credential::{present, prove_refused_if_any, secret_token};
 use crate::plan::RevokePlan;
 use crate::session::Session;
 use crate::state;
-use kscope_core::containment::{GUARD_NAME, Reach, guard_binding_name};
+use kscope_core::containment::Reach;
 use kscope_core::duration::MIN_TOKEN_SECONDS;
 use kscope_core::manifest::{Kind, ObjectResult, Outcome, belongs_to};
 use kscope_core::report::revoke::{NamespaceFate, Revocation, Survey, Target};
@@ -188,6 +188,9 @@ pub(crate) async fn execute(
             Kind::Role => cluster.delete::<Role>(at, name).await?,
             Kind::ServiceAccount => cluster.delete::<ServiceAccount>(at, name).await?,
             Kind::Namespace
+            | Kind::ResourceQuota
+            | Kind::LimitRange
+            | Kind::NetworkPolicy
             | Kind::ValidatingAdmissionPolicy
             | Kind::ValidatingAdmissionPolicyBinding
             | Kind::ClusterRole
@@ -259,15 +262,14 @@ pub(crate) async fn execute(
     })
 }
 
-/// Whether kscope's guard (its policy and this namespace's binding) is in the cluster.
+/// Whether kscope's guard (its policy and its binding, as kscope makes them) is in the cluster
+/// and applies to `namespace` (its tenant label).
 async fn guarded(cluster: &crate::cluster::Cluster, namespace: &str) -> Result<bool> {
-    use k8s_openapi::api::admissionregistration::v1::{
-        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
-    };
-    let binding_name = guard_binding_name(namespace);
-    let (policy, binding) = futures::try_join!(
-        cluster.get_cluster_scoped::<ValidatingAdmissionPolicy>(GUARD_NAME),
-        cluster.get_cluster_scoped::<ValidatingAdmissionPolicyBinding>(&binding_name),
-    )?;
-    Ok(policy.is_some() && binding.is_some())
+    let live = crate::ops::judge::LiveGuard::read(cluster).await?;
+    let labelled = cluster
+        .get_cluster_scoped::<Namespace>(namespace)
+        .await?
+        .and_then(|n| n.metadata.labels)
+        .is_some_and(|l| l.contains_key(kscope_core::manifest::TENANT_LABEL));
+    Ok(live.holds() && labelled)
 }

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -26,6 +27,19 @@ pub const SET_LABEL: &str = "kscope.dev/set";
 pub const ACCESS_ANNOTATION: &str = "kscope.dev/access";
 pub const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
 pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+/// On every Namespace of a grant: kscope's guard applies where it is. See
+/// `containment::guard_policy`.
+pub const TENANT_LABEL: &str = "kscope.dev/tenant";
+/// On a Namespace whose grant opens shared machinery (`--allow-service`): the openings' ids,
+/// joined by `.`.
+pub const OPENINGS_LABEL: &str = "kscope.dev/allow";
+
+mod bounds;
+use bounds::bounds_yaml;
+pub use bounds::{
+    BOUNDS_ANNOTATION, Bounds, LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, bounds, bounds_record,
+    default_quota,
+};
 
 /// What a server-side apply did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,6 +56,8 @@ pub enum Outcome {
     Gone,
     /// An existing namespace, deliberately left as it is.
     Exists,
+    /// An existing namespace, left as it is but for kscope's tenant labels, added or changed.
+    Labelled,
 }
 
 impl std::fmt::Display for Outcome {
@@ -54,6 +70,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Deleted => "deleted",
             Outcome::Gone => "already gone",
             Outcome::Exists => "exists (left untouched)",
+            Outcome::Labelled => "exists (labelled kscope.dev/tenant for kscope's guard)",
         })
     }
 }
@@ -65,6 +82,15 @@ pub trait GrantObject {
     const KIND: Kind;
 }
 
+impl GrantObject for ResourceQuota {
+    const KIND: Kind = Kind::ResourceQuota;
+}
+impl GrantObject for LimitRange {
+    const KIND: Kind = Kind::LimitRange;
+}
+impl GrantObject for NetworkPolicy {
+    const KIND: Kind = Kind::NetworkPolicy;
+}
 impl GrantObject for Namespace {
     const KIND: Kind = Kind::Namespace;
 }
@@ -101,6 +127,8 @@ pub struct Manifests {
     /// The same role in each of the grant's other namespaces, bound to the home
     /// ServiceAccount.
     pub also_in: Vec<AlsoIn>,
+    /// kscope's share and isolation of the home namespace.
+    pub bounds: Bounds,
 }
 
 /// A grant's objects in one of its other namespaces.
@@ -108,6 +136,8 @@ pub struct Manifests {
 pub struct AlsoIn {
     /// As kscope creates it when it is missing (the home namespace's Pod Security).
     pub namespace: Namespace,
+    /// kscope's share and isolation of that namespace.
+    pub bounds: Bounds,
     pub role: Option<Role>,
     pub role_binding: RoleBinding,
 }
@@ -197,6 +227,7 @@ fn also_in(spec: &GrantSpec, namespace: &NamespaceName) -> AlsoIn {
     };
     AlsoIn {
         namespace: self::namespace(&spec.in_namespace(namespace)),
+        bounds: bounds(spec, namespace.as_str()),
         role,
         role_binding: RoleBinding {
             metadata,
@@ -278,6 +309,7 @@ pub fn namespace(spec: &GrantSpec) -> Namespace {
     if let Some(set) = &spec.set {
         labels.insert(SET_LABEL.to_string(), set.clone());
     }
+    labels.extend(tenant_labels(spec));
     Namespace {
         metadata: ObjectMeta {
             name: Some(spec.namespace.as_str().to_string()),
@@ -286,6 +318,28 @@ pub fn namespace(spec: &GrantSpec) -> Namespace {
         },
         ..Default::default()
     }
+}
+
+/// The labels kscope puts on every Namespace of a grant, one it creates or one that exists:
+/// [`TENANT_LABEL`] (the guard applies there) and, when the grant opens anything,
+/// [`OPENINGS_LABEL`].
+pub fn tenant_labels(spec: &GrantSpec) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(TENANT_LABEL.to_string(), "true".to_string())]);
+    if !spec.openings.is_empty() {
+        labels.insert(
+            OPENINGS_LABEL.to_string(),
+            crate::spec::Opening::label_value(&spec.openings),
+        );
+    }
+    labels
+}
+
+/// Whether a Namespace carries the labels of [`tenant_labels`], and no opening more.
+pub fn has_tenant_labels(namespace: &Namespace, spec: &GrantSpec) -> bool {
+    let labels = namespace.metadata.labels.clone().unwrap_or_default();
+    let wanted = tenant_labels(spec);
+    wanted.iter().all(|(k, v)| labels.get(k) == Some(v))
+        && (wanted.contains_key(OPENINGS_LABEL) || !labels.contains_key(OPENINGS_LABEL))
 }
 
 pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
@@ -297,6 +351,13 @@ pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
     if !spec.also_in.is_empty() {
         let list: Vec<&str> = spec.also_in.iter().map(NamespaceName::as_str).collect();
         annotations.insert(ALSO_IN_ANNOTATION.to_string(), list.join(","));
+    }
+    // The grant's record of what kscope bounds its namespaces with, for check and audit.
+    annotations.insert(BOUNDS_ANNOTATION.to_string(), bounds_record(spec));
+    // The grant's record of what it opens (its Namespace's label is what the guard reads).
+    if !spec.openings.is_empty() {
+        let list: Vec<&str> = spec.openings.iter().map(|o| o.id()).collect();
+        annotations.insert(OPENINGS_LABEL.to_string(), list.join(","));
     }
     metadata.annotations = Some(annotations);
     // `.secrets` stays unset: it is no token index, and listed Secrets are what the
@@ -360,6 +421,7 @@ pub fn build(spec: &GrantSpec) -> Manifests {
         role: role(spec),
         role_binding: role_binding(spec),
         also_in: spec.also_in.iter().map(|ns| also_in(spec, ns)).collect(),
+        bounds: bounds(spec, spec.namespace.as_str()),
     }
 }
 
@@ -389,9 +451,13 @@ pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String, Un
         docs.push(object_yaml(role)?);
     }
     docs.push(object_yaml(&manifests.role_binding)?);
+    if namespace {
+        docs.extend(bounds_yaml(&manifests.bounds)?);
+    }
     for extra in &manifests.also_in {
         if namespace {
             docs.push(object_yaml(&extra.namespace)?);
+            docs.extend(bounds_yaml(&extra.bounds)?);
         }
         if let Some(role) = &extra.role {
             docs.push(object_yaml(role)?);
@@ -438,6 +504,9 @@ mod tests {
             pod_security: Default::default(),
             set: None,
             also_in: Vec::new(),
+            openings: Vec::new(),
+            capacity: Default::default(),
+            network: Default::default(),
         }
     }
 
