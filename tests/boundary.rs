@@ -359,6 +359,23 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
             .any(|(id, refused)| id == "quota-missing" && !refused),
         "{check}"
     );
+    // The audit sees the same, and a NodePort an admin made in the tenant's namespace.
+    Run::of(common::kubectl(&dir).args([
+        "-n", &ns, "create", "service", "nodeport", "admins", "--tcp=80",
+    ]))
+    .expect_code(0);
+    let audit = admin(&dir)
+        .run(["audit", "-n", &ns, "--fail-on", "medium", "-o", "json"])
+        .expect_code(3)
+        .stdout_json();
+    let rules: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|f| f["ruleId"].as_str())
+        .collect();
+    assert!(rules.contains(&"KSCOPE-TENANT-UNBOUNDED"), "{audit}");
+    assert!(rules.contains(&"KSCOPE-REACHING-SERVICE"), "{audit}");
     // The guard's one binding removed by an admin: every path it held is open.
     let bindings = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
     bindings
@@ -395,6 +412,37 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
     // A grant puts it back, proven in force before it returns.
     kscope.run(["grant", &ns, "app"]).expect_code(0);
     kscope.run(["check", &ns, "app"]).expect_code(0);
+    common::delete_namespace(&client, &ns).await;
+}
+
+#[tokio::test]
+async fn a_tenant_set_opens_services_and_opts_out_of_quota_and_network() {
+    let _shared = GUARD.read().await;
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let mut kscope = admin(&dir);
+    let ns = common::unique_name("setopen");
+    let file = common::set_file(
+        kscope.home(),
+        &ns,
+        &[format!(
+            "{{namespace: {ns}, serviceAccount: app, template: developer, allowServices: nodeport, quota: none, network: open}}"
+        )],
+    );
+    let f = file.to_str().unwrap();
+    kscope.run(["apply", "-f", f]).expect_code(0);
+    for kind in ["resourcequotas", "limitranges", "networkpolicies"] {
+        Run::of(common::kubectl(&dir).args(["-n", &ns, "get", kind, "-o", "name"]))
+            .expect_code(0)
+            .stdout_is_empty();
+    }
+    let kc = kscope.kubeconfig_for(&ns, "app");
+    try_create(&dir, &kscope, &kc, &ns, &reaching_services()[0].1).expect_code(0);
+    refused_by_the_guard(
+        &try_create(&dir, &kscope, &kc, &ns, &reaching_services()[1].1),
+        "a LoadBalancer the set did not open",
+    );
+    kscope.run(["check", "-f", f]).expect_code(0);
     common::delete_namespace(&client, &ns).await;
 }
 

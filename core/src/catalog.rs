@@ -39,6 +39,9 @@ pub enum Rule {
     SystemNamespaceGrant,
     GuardPolicy,
     GuardBinding,
+    TenantUnbounded,
+    ReachingService,
+    QuotaWriter,
     CheckIdentity,
     CheckBinding,
     CheckAccess,
@@ -60,7 +63,7 @@ pub struct About {
 
 impl Rule {
     /// Every rule `audit` reports, in docs/audit.md's order.
-    pub const AUDIT: [Rule; 13] = [
+    pub const AUDIT: [Rule; 16] = [
         Rule::PowerfulToken,
         Rule::TokenInvalidated,
         Rule::TokenUnused,
@@ -74,15 +77,19 @@ impl Rule {
         Rule::SystemNamespaceGrant,
         Rule::GuardPolicy,
         Rule::GuardBinding,
+        Rule::TenantUnbounded,
+        Rule::ReachingService,
+        Rule::QuotaWriter,
     ];
 
     /// The audit rules that judge who may do what from RBAC objects alone: incomplete where
     /// another authorizer (a webhook) allows more.
-    pub const RESTS_ON_RBAC: [Rule; 4] = [
+    pub const RESTS_ON_RBAC: [Rule; 5] = [
         Rule::PowerfulToken,
         Rule::BroadGroupBinding,
         Rule::HostPods,
         Rule::StrongerAccount,
+        Rule::QuotaWriter,
     ];
 
     /// Every rule a `check` (or `check -f`) difference falls under.
@@ -183,14 +190,32 @@ impl Rule {
             Rule::GuardPolicy => (
                 "KSCOPE-GUARD-POLICY",
                 Severity::Medium,
-                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects and Endpoints.",
+                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects, Endpoints, quotas and Services that reach outside.",
                 "Run kscope grant (or apply) again for a tenant: it restores the policy.",
             ),
             Rule::GuardBinding => (
                 "KSCOPE-GUARD-BINDING",
                 Severity::Medium,
-                "The guard's binding for a namespace with kscope grants is missing or changed: the tenants there are not guarded.",
-                "Run kscope grant (or apply) again for a tenant of that namespace: it restores the binding.",
+                "The guard's binding is missing or changed, or a namespace with kscope grants lacks kscope's tenant label: the tenants there are not guarded.",
+                "Run kscope grant (or apply) again for a tenant of that namespace: it restores the binding and the label.",
+            ),
+            Rule::TenantUnbounded => (
+                "KSCOPE-TENANT-UNBOUNDED",
+                Severity::Medium,
+                "A tenant namespace (kscope.dev/tenant) lacks the ResourceQuota, LimitRange or NetworkPolicy its grants give it: its tenants may take the cluster's capacity, or every pod reaches its pods.",
+                "Run kscope grant (or apply) again: it gives the namespace kscope's quota, limit range and network policy.",
+            ),
+            Rule::ReachingService => (
+                "KSCOPE-REACHING-SERVICE",
+                Severity::High,
+                "A Service in a tenant namespace reaches outside it (a NodePort or LoadBalancer opens a port on every node, an ExternalName points anywhere, externalIPs claim addresses for the cluster), and no grant there opens it.",
+                "Delete the Service, or grant the tenant with --allow-service for that kind if it is meant to have it.",
+            ),
+            Rule::QuotaWriter => (
+                "KSCOPE-QUOTA-WRITER",
+                Severity::Medium,
+                "A binding lets ServiceAccounts outside kube-system write ResourceQuotas or LimitRanges in their own namespace: they set their own share of the cluster.",
+                "Bind a role without ResourceQuota and LimitRange writes; kscope's guard refuses them in tenant namespaces.",
             ),
             Rule::CheckIdentity => (
                 "KSCOPE-CHECK-IDENTITY",

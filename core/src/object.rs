@@ -21,6 +21,8 @@ pub enum Kind {
     LimitRange,
     /// kscope's isolation of a grant's namespace.
     NetworkPolicy,
+    /// A Service (the audit reports those that reach outside a tenant namespace).
+    Service,
     /// kscope's guard (cluster-scoped).
     ValidatingAdmissionPolicy,
     /// The guard's binding for one tenant namespace (cluster-scoped).
@@ -31,7 +33,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for parsing.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::Secret,
@@ -40,6 +42,7 @@ impl Kind {
         Kind::ResourceQuota,
         Kind::LimitRange,
         Kind::NetworkPolicy,
+        Kind::Service,
         Kind::ValidatingAdmissionPolicy,
         Kind::ValidatingAdmissionPolicyBinding,
         Kind::ClusterRole,
@@ -56,6 +59,7 @@ impl Kind {
             Kind::ResourceQuota => "ResourceQuota",
             Kind::LimitRange => "LimitRange",
             Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::Service => "Service",
             Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
             Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
             Kind::ClusterRole => "ClusterRole",
@@ -74,7 +78,8 @@ impl Kind {
             | Kind::ServiceAccount
             | Kind::Secret
             | Kind::ResourceQuota
-            | Kind::LimitRange => "v1",
+            | Kind::LimitRange
+            | Kind::Service => "v1",
             Kind::NetworkPolicy => "networking.k8s.io/v1",
             Kind::Role | Kind::RoleBinding | Kind::ClusterRole | Kind::ClusterRoleBinding => {
                 "rbac.authorization.k8s.io/v1"

@@ -1,5 +1,6 @@
-//! The audit operation: reads what the audit's rules look at, with nine list requests
-//! (bindings, roles, ServiceAccounts, token Secrets, namespaces, admission policies) however
+//! The audit operation: reads what the audit's rules look at, with thirteen list requests
+//! (bindings, roles, ServiceAccounts, token Secrets, namespaces, admission policies, quotas,
+//! limit ranges, network policies, Services) however
 //! many objects exist, one rules review of the caller (does authorization go beyond RBAC?),
 //! plus one dry run per namespace that may admit node-escaping pods.
 //! The rules themselves are `kscope_core::audit`, pure.
@@ -9,7 +10,10 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
-use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    LimitRange, Namespace, ResourceQuota, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
 use crate::cluster::Admission;
@@ -18,7 +22,7 @@ use crate::session::Session;
 use kscope_core::audit::{Inventory, host_pod_candidates};
 use kscope_core::manifest::TOKEN_SECRET_TYPE;
 
-/// Reads the cluster with nine list requests, then asks admission once (a dry run) for each
+/// Reads the cluster with thirteen list requests, then asks admission once (a dry run) for each
 /// namespace where a binding lets someone make pods and no Pod Security label refuses host
 /// pods already.
 pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
@@ -27,6 +31,7 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
     let (
         (cluster_role_bindings, role_bindings, cluster_roles, roles, service_accounts),
         (token_secrets, namespaces, guard_policies, guard_bindings),
+        (resource_quotas, limit_ranges, network_policies, services),
     ) = futures::try_join!(
         async {
             futures::try_join!(
@@ -45,6 +50,14 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
                 cluster.list_all::<ValidatingAdmissionPolicyBinding>(None),
             )
         },
+        async {
+            futures::try_join!(
+                cluster.list_all::<ResourceQuota>(None),
+                cluster.list_all::<LimitRange>(None),
+                cluster.list_all::<NetworkPolicy>(None),
+                cluster.list_all::<Service>(None),
+            )
+        },
     )?;
     let mut inventory = Inventory {
         cluster_role_bindings,
@@ -57,6 +70,10 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
         guard_policies,
         guard_bindings,
         admit_host_pods: BTreeSet::new(),
+        resource_quotas,
+        limit_ranges,
+        network_policies,
+        services,
         beyond_rbac: cluster.caller_rules("kube-system").await?.evaluation_error,
     };
     let candidates = host_pod_candidates(&inventory);

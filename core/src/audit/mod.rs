@@ -11,7 +11,10 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 };
 
-use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    LimitRange, Namespace, ResourceQuota, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
@@ -24,6 +27,7 @@ use crate::manifest::{FIELD_MANAGER, MANAGED_BY};
 use crate::object::{Kind, ObjectRef};
 use crate::rules::{self, Permission, RBAC_GROUP};
 
+mod bounds;
 mod containment;
 mod defaults;
 mod finding;
@@ -58,6 +62,12 @@ pub struct Inventory {
     pub guard_bindings: Vec<ValidatingAdmissionPolicyBinding>,
     /// The namespaces whose dry run admitted a pod that takes its node.
     pub admit_host_pods: BTreeSet<String>,
+    /// Every ResourceQuota, LimitRange, NetworkPolicy and Service (for the tenant
+    /// namespaces' bounds and the Services that reach outside them).
+    pub resource_quotas: Vec<ResourceQuota>,
+    pub limit_ranges: Vec<LimitRange>,
+    pub network_policies: Vec<NetworkPolicy>,
+    pub services: Vec<Service>,
     /// Set when the authorizer chain could not list the caller's own rules (a webhook or
     /// another authorizer beyond RBAC): what it said. The findings that read RBAC objects
     /// ([`Rule::RESTS_ON_RBAC`]) then cannot see what that authorizer gives.
@@ -213,6 +223,7 @@ pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding
     found.extend(missing_service_accounts(inventory, &bindings));
     found.extend(drifted_grants(inventory));
     found.extend(containment::findings(inventory));
+    found.extend(bounds::findings(inventory, &bindings));
     found.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -35,10 +35,13 @@ pub(super) enum Field {
     ClusterRole,
     Kubeconfig,
     PodSecurity,
+    AllowServices,
+    Quota,
+    Network,
 }
 
 impl Field {
-    pub(super) const ALL: [Field; 7] = [
+    pub(super) const ALL: [Field; 10] = [
         Field::Namespace,
         Field::ServiceAccount,
         Field::Namespaces,
@@ -46,6 +49,9 @@ impl Field {
         Field::ClusterRole,
         Field::Kubeconfig,
         Field::PodSecurity,
+        Field::AllowServices,
+        Field::Quota,
+        Field::Network,
     ];
 
     /// The field's key in the file.
@@ -58,6 +64,9 @@ impl Field {
             Field::ClusterRole => "clusterRole",
             Field::Kubeconfig => "kubeconfig",
             Field::PodSecurity => "podSecurity",
+            Field::AllowServices => "allowServices",
+            Field::Quota => "quota",
+            Field::Network => "network",
         }
     }
 

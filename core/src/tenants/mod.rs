@@ -28,7 +28,9 @@ use crate::delivery::System;
 
 use crate::invalid::Invalid;
 use crate::names::{self, NamespaceName, ServiceAccountName};
-use crate::spec::{self, Allowances, GrantSpec, PodSecurity, RoleSource, TokenKind};
+use crate::spec::{
+    self, Allowances, Capacity, GrantSpec, Network, Opening, PodSecurity, RoleSource, TokenKind,
+};
 use crate::templates;
 
 pub const API_VERSION: &str = "kscope.dev/v1alpha1";
@@ -294,6 +296,7 @@ fn tenant(
             level
         }
     };
+    let (openings, capacity, network) = bounds_of(&text, &mut *problem);
     let also_in = also_in_of(
         field(Field::Namespaces),
         namespace.as_ref(),
@@ -319,6 +322,9 @@ fn tenant(
         Some(pod_security),
         Some(delivery),
         Some(also_in),
+        Some(openings),
+        Some(capacity),
+        Some(network),
     ) = (
         namespace,
         service_account,
@@ -327,6 +333,9 @@ fn tenant(
         pod_security,
         delivery,
         also_in,
+        openings,
+        capacity,
+        network,
     ) {
         return Some(Tenant {
             delivery,
@@ -337,11 +346,66 @@ fn tenant(
                 pod_security,
                 set: context.set.clone(),
                 also_in,
+                openings,
+                capacity,
+                network,
             },
             token,
         });
     }
     None
+}
+
+/// What a tenant opens and how kscope bounds its namespaces: `allowServices` (as
+/// `--allow-service`), `quota` (as `--quota`, or `none` as `--no-quota`) and `network`
+/// (`isolated`, `isolate-egress` or `open`); each `None` after a problem, reported.
+type Text<'t> =
+    dyn Fn(Field, &mut dyn FnMut((u32, u32), String)) -> Option<(String, (u32, u32))> + 't;
+
+fn bounds_of(
+    text: &Text,
+    problem: &mut dyn FnMut((u32, u32), String),
+) -> (Option<Vec<Opening>>, Option<Capacity>, Option<Network>) {
+    let openings = match text(Field::AllowServices, &mut *problem) {
+        None => Some(Vec::new()),
+        Some((value, pos)) => Opening::parse_list(&value)
+            .map_err(|item| {
+                problem(
+                    pos,
+                    format!("allowServices {item:?} is none of nodeport, loadbalancer, externalname, external-ips"),
+                )
+            })
+            .ok(),
+    };
+    let capacity = match text(Field::Quota, &mut *problem) {
+        None => Some(Capacity::default()),
+        Some((value, _)) if value == "none" => Some(Capacity::Unbounded),
+        Some((value, pos)) => Capacity::parse_overrides(&value)
+            .map(Capacity::Bounded)
+            .map_err(|item| {
+                problem(
+                    pos,
+                    format!("quota {item:?} is not NAME=QUANTITY (cpu=4, memory=8Gi, pods=50), and the quota is not none"),
+                )
+            })
+            .ok(),
+    };
+    let network = match text(Field::Network, &mut *problem) {
+        None => Some(Network::default()),
+        Some((value, pos)) => match value.as_str() {
+            "isolated" => Some(Network::Isolated),
+            "isolate-egress" => Some(Network::IsolatedEgress),
+            "open" => Some(Network::Open),
+            _ => {
+                problem(
+                    pos,
+                    format!("network {value:?} is not isolated, isolate-egress or open"),
+                );
+                None
+            }
+        },
+    };
+    (openings, capacity, network)
 }
 
 /// The tenant's access: a template (read, and refused if it escalates) or a ClusterRole, and
@@ -520,6 +584,44 @@ mod tests {
             set.tenants
                 .iter()
                 .all(|t| t.spec.set.as_deref() == Some("platform-teams"))
+        );
+    }
+
+    #[test]
+    fn a_tenant_opens_services_sets_its_quota_and_its_network_and_mistakes_are_named() {
+        let head = "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: set}\nspec:\n  defaults: {template: developer, network: isolate-egress}\n  tenants:\n";
+        let set = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: ci, allowServices: 'loadbalancer,nodeport', quota: 'cpu=8,pods=100'}}\n  - {{namespace: b, serviceAccount: ci, quota: none, network: open}}\n"
+        ))
+        .unwrap();
+        let (a, b) = (&set.tenants[0].spec, &set.tenants[1].spec);
+        assert_eq!(a.openings, [Opening::NodePort, Opening::LoadBalancer]);
+        let Capacity::Bounded(overrides) = &a.capacity else {
+            panic!("{:?}", a.capacity)
+        };
+        assert_eq!(overrides["requests.cpu"], "8");
+        assert_eq!(overrides["pods"], "100");
+        assert_eq!(a.network, Network::IsolatedEgress);
+        assert_eq!(b.capacity, Capacity::Unbounded);
+        assert_eq!(b.network, Network::Open);
+        let problems = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: ci, allowServices: hostport, quota: 'cpu', network: closed}}\n"
+        ))
+        .unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("allowServices \"hostport\"")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("quota \"cpu\"")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("network \"closed\"")),
+            "{messages:?}"
         );
     }
 

@@ -191,6 +191,7 @@ pub(crate) async fn execute(
             | Kind::ResourceQuota
             | Kind::LimitRange
             | Kind::NetworkPolicy
+            | Kind::Service
             | Kind::ValidatingAdmissionPolicy
             | Kind::ValidatingAdmissionPolicyBinding
             | Kind::ClusterRole

@@ -1,0 +1,289 @@
+//! The whole boundary across the cluster: tenant namespaces (labelled `kscope.dev/tenant`)
+//! without the quota, limit range or network policy their grants give them; Services in tenant
+//! namespaces that reach outside and that no grant there opens; and identities outside
+//! kube-system that may write ResourceQuotas in their own namespace. Pure.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::Service;
+
+use super::{Binding, Finding, Inventory, bootstrap, label, name};
+use crate::catalog::Rule;
+use crate::manifest::{BOUNDS_ANNOTATION, OPENINGS_LABEL, TENANT_LABEL, is_kscopes};
+use crate::object::{Kind, ObjectRef};
+use crate::rules::{self, Permission};
+use crate::spec::Opening;
+
+pub(super) fn findings(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
+    let mut found = unbounded(inventory);
+    found.extend(reaching_services(inventory));
+    found.extend(quota_writers(inventory, bindings));
+    found
+}
+
+/// The namespaces kscope's guard applies in, with what their Namespace opens.
+fn tenant_namespaces(inventory: &Inventory) -> Vec<(&str, Vec<Opening>)> {
+    inventory
+        .namespaces
+        .iter()
+        .filter(|n| label(&n.metadata, TENANT_LABEL).is_some())
+        .map(|n| {
+            let opened = label(&n.metadata, OPENINGS_LABEL)
+                .map(Opening::of_label)
+                .unwrap_or_default();
+            (name(&n.metadata), opened)
+        })
+        .collect()
+}
+
+/// KSCOPE-TENANT-UNBOUNDED: a tenant namespace without a ResourceQuota, LimitRange or
+/// NetworkPolicy that one of its grants gives it (a grant without the record, or a namespace
+/// without a grant's record, asks for all).
+fn unbounded(inventory: &Inventory) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (ns, _) in tenant_namespaces(inventory) {
+        let records: Vec<&str> = inventory
+            .service_accounts
+            .iter()
+            .filter(|sa| sa.metadata.namespace.as_deref() == Some(ns) && is_kscopes(&sa.metadata))
+            .map(|sa| {
+                sa.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(BOUNDS_ANNOTATION))
+                    .map_or("quota,network", String::as_str)
+            })
+            .collect();
+        // A tenant namespace whose grants left no record is held to all of them.
+        let wants = |what: &str| {
+            records.is_empty() || records.iter().any(|r| r.split(',').any(|w| w == what))
+        };
+        let present = |namespaces: Vec<Option<&str>>| namespaces.contains(&Some(ns));
+        let missing: Vec<(Kind, &str)> = [
+            (
+                Kind::ResourceQuota,
+                "quota",
+                present(
+                    inventory
+                        .resource_quotas
+                        .iter()
+                        .map(|q| q.metadata.namespace.as_deref())
+                        .collect(),
+                ),
+                "its tenants may take the cluster's capacity",
+            ),
+            (
+                Kind::LimitRange,
+                "quota",
+                present(
+                    inventory
+                        .limit_ranges
+                        .iter()
+                        .map(|l| l.metadata.namespace.as_deref())
+                        .collect(),
+                ),
+                "its containers run without requests or limits",
+            ),
+            (
+                Kind::NetworkPolicy,
+                "network",
+                present(
+                    inventory
+                        .network_policies
+                        .iter()
+                        .map(|p| p.metadata.namespace.as_deref())
+                        .collect(),
+                ),
+                "every pod of the cluster reaches its pods",
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, what, there, _)| wants(what) && !there)
+        .map(|(kind, _, _, why)| (kind, why))
+        .collect();
+        for (kind, why) in missing {
+            found.push(Finding::new(
+                Rule::TenantUnbounded,
+                ObjectRef::cluster_scoped(Kind::Namespace, ns),
+                Some(ns.to_string()),
+                format!("Namespace {ns} {kind}"),
+                format!("tenant namespace {ns} has no {kind}: {why}; run kscope grant (or apply) again to give it kscope's"),
+            ));
+        }
+    }
+    found
+}
+
+/// The opening a Service needs, if it reaches outside its namespace.
+fn reaches(service: &Service) -> Option<Opening> {
+    let spec = service.spec.as_ref()?;
+    match spec.type_.as_deref() {
+        Some("NodePort") => Some(Opening::NodePort),
+        Some("LoadBalancer") => Some(Opening::LoadBalancer),
+        Some("ExternalName") => Some(Opening::ExternalName),
+        _ if spec
+            .external_ips
+            .as_ref()
+            .is_some_and(|ips| !ips.is_empty()) =>
+        {
+            Some(Opening::ExternalIps)
+        }
+        _ => None,
+    }
+}
+
+/// KSCOPE-REACHING-SERVICE: a Service in a tenant namespace that reaches outside it, which
+/// no grant there opens (made before the guard, by an admin, or while the guard was gone).
+fn reaching_services(inventory: &Inventory) -> Vec<Finding> {
+    let tenants = tenant_namespaces(inventory);
+    inventory
+        .services
+        .iter()
+        .filter_map(|service| {
+            let ns = service.metadata.namespace.as_deref()?;
+            let (_, opened) = tenants.iter().find(|(t, _)| *t == ns)?;
+            let opening = reaches(service).filter(|o| !opened.contains(o))?;
+            let svc = name(&service.metadata);
+            Some(Finding::new(
+                Rule::ReachingService,
+                ObjectRef::namespaced(Kind::Service, ns, svc),
+                Some(ns.to_string()),
+                String::new(),
+                format!(
+                    "Service {ns}/{svc} reaches outside tenant namespace {ns} ({opening}), which no grant there opens: delete it, or grant with --allow-service {opening}"
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// KSCOPE-QUOTA-WRITER: a binding that lets ServiceAccounts outside kube-system write
+/// ResourceQuotas or LimitRanges in their own namespace (a tenant that sets its own share of
+/// the cluster). kscope's guard refuses it in tenant namespaces; elsewhere nothing does.
+fn quota_writers(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut seen = BTreeSet::new();
+    for binding in bindings.iter().filter(|b| !bootstrap(b.meta)) {
+        let rules = inventory.rules_of(binding.role_ref, binding.namespace);
+        let writes = ["resourcequotas", "limitranges"].iter().any(|resource| {
+            ["create", "update", "patch", "delete"]
+                .iter()
+                .any(|verb| rules::allows(&rules, &Permission::new("", resource, verb)))
+        });
+        if !writes {
+            continue;
+        }
+        for (ns, sa) in binding.service_accounts() {
+            let own = binding.namespace.is_none_or(|b| b == ns);
+            if ns == "kube-system"
+                || !own
+                || !seen.insert((binding.object.to_string(), ns.clone(), sa.clone()))
+            {
+                continue;
+            }
+            found.push(Finding::new(
+                Rule::QuotaWriter,
+                binding.object.clone(),
+                Some(ns.clone()),
+                format!("ServiceAccount {ns}/{sa}"),
+                format!(
+                    "lets ServiceAccount {ns}/{sa} write ResourceQuotas or LimitRanges in its own namespace {ns}: it sets its own share of the cluster"
+                ),
+            ));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn an_unbounded_tenant_a_reaching_service_and_a_quota_writer_are_found() {
+        let inventory = Inventory {
+            namespaces: vec![
+                object(json!({"metadata": {"name": "team", "labels": {TENANT_LABEL: "true"}}})),
+                object(json!({"metadata": {"name": "open",
+                    "labels": {TENANT_LABEL: "true", OPENINGS_LABEL: "nodeport"}}})),
+                object(json!({"metadata": {"name": "plain"}})),
+            ],
+            resource_quotas: vec![object(
+                json!({"metadata": {"name": "q", "namespace": "open"}}),
+            )],
+            limit_ranges: vec![object(
+                json!({"metadata": {"name": "l", "namespace": "open"}}),
+            )],
+            network_policies: vec![
+                object(json!({"metadata": {"name": "n", "namespace": "team"}})),
+                object(json!({"metadata": {"name": "n", "namespace": "open"}})),
+            ],
+            services: vec![
+                object(
+                    json!({"metadata": {"name": "np", "namespace": "team"}, "spec": {"type": "NodePort"}}),
+                ),
+                object(
+                    json!({"metadata": {"name": "np", "namespace": "open"}, "spec": {"type": "NodePort"}}),
+                ),
+                object(
+                    json!({"metadata": {"name": "eip", "namespace": "open"}, "spec": {"externalIPs": ["192.0.2.1"]}}),
+                ),
+                object(
+                    json!({"metadata": {"name": "np", "namespace": "plain"}, "spec": {"type": "NodePort"}}),
+                ),
+            ],
+            roles: vec![object(
+                json!({"metadata": {"name": "quota", "namespace": "plain"},
+                "rules": [{"apiGroups": [""], "resources": ["resourcequotas"], "verbs": ["update"]}]}),
+            )],
+            role_bindings: vec![object(
+                json!({"metadata": {"name": "quota", "namespace": "plain"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "quota"},
+                "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "plain"}]}),
+            )],
+            ..Default::default()
+        };
+        let found = findings(&inventory, &inventory.bindings());
+        let said: Vec<(String, String)> = found
+            .iter()
+            .map(|f| (f.rule.id().to_string(), f.object.clone()))
+            .collect();
+        let has = |rule: &str, object: &str| said.iter().any(|(r, o)| r == rule && o == object);
+        // team: no quota and no limit range (its network policy is there).
+        assert!(has("KSCOPE-TENANT-UNBOUNDED", "Namespace team"), "{said:?}");
+        assert_eq!(
+            said.iter()
+                .filter(|(r, _)| r == "KSCOPE-TENANT-UNBOUNDED")
+                .count(),
+            2,
+            "{said:?}"
+        );
+        // A NodePort where none is opened; not where the namespace opens it; external IPs
+        // where only nodeport is opened; nothing outside tenant namespaces.
+        assert!(
+            has("KSCOPE-REACHING-SERVICE", "Service team/np"),
+            "{said:?}"
+        );
+        assert!(
+            !has("KSCOPE-REACHING-SERVICE", "Service open/np"),
+            "{said:?}"
+        );
+        assert!(
+            has("KSCOPE-REACHING-SERVICE", "Service open/eip"),
+            "{said:?}"
+        );
+        assert!(
+            !has("KSCOPE-REACHING-SERVICE", "Service plain/np"),
+            "{said:?}"
+        );
+        assert!(
+            has("KSCOPE-QUOTA-WRITER", "RoleBinding plain/quota"),
+            "{said:?}"
+        );
+    }
+}
