@@ -221,11 +221,8 @@ pub fn find(read: &[Namespaced], since: &str) -> Vec<Leftover> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::object;
     use serde_json::json;
-
-    fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-        serde_json::from_value(value).unwrap()
-    }
 
     #[test]
     fn what_the_tenant_made_after_the_grant_is_found_and_kscopes_and_older_objects_are_not() {

@@ -24,3 +24,8 @@ pub(crate) fn rule(
         ..Default::default()
     }
 }
+
+/// A Kubernetes object for tests, from its JSON.
+pub(crate) fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).unwrap()
+}

@@ -198,11 +198,8 @@ fn quota_writers(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::object;
     use serde_json::json;
-
-    fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-        serde_json::from_value(value).unwrap()
-    }
 
     #[test]
     fn an_unbounded_tenant_a_reaching_service_and_a_quota_writer_are_found() {

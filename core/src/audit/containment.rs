@@ -243,11 +243,8 @@ fn guard(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::object;
     use serde_json::json;
-
-    fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-        serde_json::from_value(value).unwrap()
-    }
 
     fn inventory() -> Inventory {
         let kscope = json!({"app.kubernetes.io/managed-by": "kscope"});
