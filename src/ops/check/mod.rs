@@ -226,7 +226,9 @@ pub(crate) async fn prove(
             Mode::RulesReviewFirst => ask_matrix(as_sa, &namespaces, probes).await,
         }
     };
-    let (identity, (answers, unlisted), mut containment) = futures::try_join!(
+    let mut namespaces_of_grant = vec![grant.namespace.to_string()];
+    namespaces_of_grant.extend(expected.also_in.iter().cloned());
+    let (identity, (answers, unlisted), mut containment, bounds) = futures::try_join!(
         who(as_sa),
         answers,
         judge::probe(
@@ -235,12 +237,10 @@ pub(crate) async fn prove(
             &expected.also_in,
             &expected.others,
             &expected.opened
-        )
+        ),
+        judge::bounds_probes(caller, as_sa, &namespaces_of_grant, expected.given),
     )?;
-    let mut namespaces_of_grant = vec![grant.namespace.to_string()];
-    namespaces_of_grant.extend(expected.also_in.iter().cloned());
-    containment
-        .extend(judge::bounds_probes(caller, as_sa, &namespaces_of_grant, expected.given).await?);
+    containment.extend(bounds);
     let beyond_rbac = match unlisted {
         Some(error) => {
             let (beyond, paths) = beyond_rbac(caller, &expected, &answers, error).await?;

@@ -77,10 +77,17 @@ impl Applier<'_> {
                 kscope_core::manifest::TENANT_LABEL
             ));
         }
-        self.bounds(step.namespace, step.existing.is_some(), step.bounds)
-            .await?;
-        if let Some(role) = step.role {
-            self.apply(role, step.live_role).await?;
+        // kscope's bounds of the namespace and the Role depend on nothing but the namespace:
+        // applied at once.
+        let role = step.role.map(|role| (role, step.live_role));
+        let ((results, notes), role_done) = futures::try_join!(
+            self.bounds(step.namespace, step.existing.is_some(), step.bounds),
+            apply_some(self.cluster, role, self.adopt, self.mode),
+        )?;
+        self.objects.extend(results);
+        self.notes.extend(notes);
+        if let Some((role, outcome)) = role_done {
+            self.record(role, outcome);
         }
         match step.live_binding {
             // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
@@ -94,7 +101,13 @@ impl Applier<'_> {
     /// kscope's ResourceQuota, LimitRange and NetworkPolicy in one namespace of the grant. In
     /// an existing namespace they are read first (one list each): an admin's own quota or limit
     /// range is kept and kscope adds none beside it, said in a note.
-    async fn bounds(&mut self, namespace: &str, existing: bool, bounds: &Bounds) -> Result<()> {
+    async fn bounds(
+        &self,
+        namespace: &str,
+        existing: bool,
+        bounds: &Bounds,
+    ) -> Result<(Vec<ObjectResult>, Vec<String>)> {
+        let mut notes = Vec::new();
         let (quotas, limits, policies) = if existing {
             let read = futures::try_join!(
                 self.cluster.list_in::<ResourceQuota>(namespace),
@@ -106,77 +119,57 @@ impl Applier<'_> {
                 // A caller who may not read them may not write kscope's either: the grant
                 // goes on without them, said plainly (check shows them missing).
                 Err(e) if is_forbidden(&e) => {
-                    self.notes.push(format!(
+                    notes.push(format!(
                         "warning: kscope could not read the quotas and network policies of namespace {namespace} (forbidden), and gave it none of its own"
                     ));
-                    return Ok(());
+                    return Ok((Vec::new(), notes));
                 }
                 Err(e) => return Err(e),
             }
         } else {
             (Vec::new(), Vec::new(), Vec::new())
         };
-        if let Some(quota) = &bounds.quota {
+        // Which of kscope's to apply (none beside an admin's own), each against its live version.
+        let mut quota = None;
+        if let Some(wanted) = &bounds.quota {
             match others_own(&quotas, QUOTA_NAME) {
-                Some(theirs) => self.notes.push(format!(
+                Some(theirs) => notes.push(format!(
                     "namespace {namespace} keeps its own ResourceQuota {theirs}: kscope adds none beside it"
                 )),
-                None => {
-                    let live = quotas.iter().find(|q| named(&q.metadata, QUOTA_NAME));
-                    self.apply(quota, live).await?;
-                }
+                None => quota = Some((wanted, quotas.iter().find(|q| named(&q.metadata, QUOTA_NAME)))),
             }
         }
-        if let Some(limit_range) = &bounds.limits {
+        let mut limit_range = None;
+        if let Some(wanted) = &bounds.limits {
             match others_own(&limits, LIMITS_NAME) {
-                Some(theirs) => self.notes.push(format!(
+                Some(theirs) => notes.push(format!(
                     "namespace {namespace} keeps its own LimitRange {theirs}: kscope adds none beside it"
                 )),
                 None => {
-                    let live = limits.iter().find(|l| named(&l.metadata, LIMITS_NAME));
-                    self.apply(limit_range, live).await?;
+                    limit_range =
+                        Some((wanted, limits.iter().find(|l| named(&l.metadata, LIMITS_NAME))))
                 }
             }
         }
-        if let Some(policy) = &bounds.network {
+        let policy = bounds.network.as_ref().map(|wanted| {
             let live = policies
                 .iter()
                 .find(|p| named(&p.metadata, NETWORK_POLICY_NAME));
-            self.apply(policy, live).await?;
-        }
-        Ok(())
-    }
-
-    /// Namespaces the grant no longer lists lose its Role and RoleBinding there; the
-    /// namespaces stay.
-    pub(super) async fn drop_unlisted(&mut self, spec: &GrantSpec) -> Result<()> {
-        let selector = manifest::also_in_selector(&spec.grant_ref());
-        let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
-        // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
-        // has no other namespaces to clean up.
-        let found = match self.cluster.list_labelled::<RoleBinding>(&selector).await {
-            Err(e) if is_forbidden(&e) => Vec::new(),
-            other => other?,
-        };
-        for stale in found {
-            let ns = stale.metadata.namespace.clone().unwrap_or_default();
-            if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
-                continue;
-            }
-            let name = stale.metadata.name.clone().unwrap_or_default();
-            if self.mode == WriteMode::Apply {
-                self.cluster.delete::<RoleBinding>(&ns, &name).await?;
-                self.cluster.delete::<Role>(&ns, &name).await?;
-            }
-            for kind in [Kind::RoleBinding, Kind::Role] {
-                self.objects.push(ObjectResult {
-                    kind,
-                    name: format!("{ns}/{name}"),
-                    result: Outcome::Deleted,
-                });
-            }
-        }
-        Ok(())
+            (wanted, live)
+        });
+        // The three are independent of each other: applied at once.
+        let (cluster, adopt, mode) = (self.cluster, self.adopt, self.mode);
+        let (quota_done, limits_done, policy_done) = futures::try_join!(
+            apply_some(cluster, quota, adopt, mode),
+            apply_some(cluster, limit_range, adopt, mode),
+            apply_some(cluster, policy, adopt, mode),
+        )?;
+        let results = [
+            quota_done.map(|(o, r)| result_of(o, r)),
+            limits_done.map(|(o, r)| result_of(o, r)),
+            policy_done.map(|(o, r)| result_of(o, r)),
+        ];
+        Ok((results.into_iter().flatten().collect(), notes))
     }
 
     pub(super) async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
@@ -197,15 +190,7 @@ impl Applier<'_> {
     }
 
     fn record<K: Resource<DynamicType = ()> + GrantObject>(&mut self, object: &K, result: Outcome) {
-        self.objects.push(ObjectResult {
-            kind: K::KIND,
-            name: format!(
-                "{}/{}",
-                object.meta().namespace.as_deref().unwrap_or_default(),
-                object.meta().name.as_deref().unwrap_or_default()
-            ),
-            result,
-        });
+        self.objects.push(result_of(object, result));
     }
 
     /// Deletes the live binding and makes it anew (under a server dry run, only reported: the
@@ -245,4 +230,81 @@ fn others_own<K: Resource<DynamicType = ()>>(objects: &[K], ours: &str) -> Optio
         .iter()
         .find(|o| !(named(o.meta(), ours) && is_managed(o.meta())))
         .and_then(|o| o.meta().name.clone())
+}
+
+/// Server-side apply of `wanted` (against its live version) when there is one to apply.
+async fn apply_some<'a, K>(
+    cluster: &Cluster,
+    wanted: Option<(&'a K, Option<&K>)>,
+    adopt: bool,
+    mode: WriteMode,
+) -> Result<Option<(&'a K, Outcome)>>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + GrantObject
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    match wanted {
+        Some((object, live)) => {
+            let (_, outcome) = cluster.apply(object, live, adopt, mode).await?;
+            Ok(Some((object, outcome)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// What happened to one object of the grant, as reported.
+fn result_of<K: Resource<DynamicType = ()> + GrantObject>(
+    object: &K,
+    result: Outcome,
+) -> ObjectResult {
+    ObjectResult {
+        kind: K::KIND,
+        name: format!(
+            "{}/{}",
+            object.meta().namespace.as_deref().unwrap_or_default(),
+            object.meta().name.as_deref().unwrap_or_default()
+        ),
+        result,
+    }
+}
+
+/// Namespaces the grant no longer lists lose its Role and RoleBinding there; the
+/// namespaces stay.
+pub(super) async fn drop_unlisted(
+    cluster: &Cluster,
+    mode: WriteMode,
+    spec: &GrantSpec,
+) -> Result<Vec<ObjectResult>> {
+    let mut objects = Vec::new();
+    let selector = manifest::also_in_selector(&spec.grant_ref());
+    let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
+    // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
+    // has no other namespaces to clean up.
+    let found = match cluster.list_labelled::<RoleBinding>(&selector).await {
+        Err(e) if is_forbidden(&e) => Vec::new(),
+        other => other?,
+    };
+    for stale in found {
+        let ns = stale.metadata.namespace.clone().unwrap_or_default();
+        if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
+            continue;
+        }
+        let name = stale.metadata.name.clone().unwrap_or_default();
+        if mode == WriteMode::Apply {
+            cluster.delete::<RoleBinding>(&ns, &name).await?;
+            cluster.delete::<Role>(&ns, &name).await?;
+        }
+        for kind in [Kind::RoleBinding, Kind::Role] {
+            objects.push(ObjectResult {
+                kind,
+                name: format!("{ns}/{name}"),
+                result: Outcome::Deleted,
+            });
+        }
+    }
+    Ok(objects)
 }

@@ -5,7 +5,7 @@
 mod applier;
 mod refusals;
 
-use applier::{Applier, NamespaceObjects};
+use applier::{Applier, NamespaceObjects, drop_unlisted};
 use refusals::{Refusals, preflight};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
@@ -48,35 +48,37 @@ pub(crate) async fn execute(
     let manifests = manifest::build(&plan.spec);
     let applied = apply(&session.cluster, plan, &manifests, mode).await?;
     let (objects, secret, notes) = (applied.objects, applied.secret, applied.notes);
-    let token_secret = match (mode, secret) {
-        (WriteMode::ServerDryRun, _) => None,
-        (WriteMode::Apply, secret) if has_token(&secret) => Some(secret),
-        (WriteMode::Apply, secret) => {
-            let ns = plan.spec.namespace.as_str();
-            let name = secret.metadata.name.clone().unwrap_or_default();
-            let spinner = session.progress.start(&format!(
-                "waiting for the token controller to fill in Secret {ns}/{name}"
-            ));
-            let filled = session.cluster.wait_for_token(secret, plan.timeout).await?;
-            spinner.finish(&format!("token ready in Secret {ns}/{name}"));
-            Some(filled)
+    let token = async {
+        match (mode, secret) {
+            (WriteMode::ServerDryRun, _) => Ok(None),
+            (WriteMode::Apply, secret) if has_token(&secret) => Ok(Some(secret)),
+            (WriteMode::Apply, secret) => {
+                let ns = plan.spec.namespace.as_str();
+                let name = secret.metadata.name.clone().unwrap_or_default();
+                let spinner = session.progress.start(&format!(
+                    "waiting for the token controller to fill in Secret {ns}/{name}"
+                ));
+                let filled = session.cluster.wait_for_token(secret, plan.timeout).await?;
+                spinner.finish(&format!("token ready in Secret {ns}/{name}"));
+                Ok::<_, Error>(Some(filled))
+            }
         }
     };
-    // A guard just installed or changed is proven in force before the grant is reported made.
-    if mode == WriteMode::Apply && plan.prove_guard && applied.guard_changed {
-        let spinner = session.progress.start(&format!(
-            "waiting for kscope's guard to be in force in namespace {}",
-            plan.spec.namespace
-        ));
-        judge::prove_guard(
-            session,
-            &plan.spec.grant_ref(),
-            &also_in(&plan.spec),
-            applied.reach,
-        )
-        .await?;
-        spinner.finish("kscope's guard is in force (a write it protects was refused)");
-    }
+    // A guard just installed or changed, or a namespace just put under it, is proven in force
+    // before the grant is reported made (while the token controller fills in the token).
+    let proof = async {
+        if mode == WriteMode::Apply && plan.prove_guard && applied.guard_changed {
+            judge::prove_guard(
+                session,
+                &plan.spec.grant_ref(),
+                &also_in(&plan.spec),
+                applied.reach,
+            )
+            .await?;
+        }
+        Ok::<_, Error>(())
+    };
+    let (token_secret, ()) = futures::try_join!(token, proof)?;
     let guard_unproven = (mode == WriteMode::Apply && !plan.prove_guard && applied.guard_changed)
         .then_some(applied.reach);
     let not_remembered = match mode {
@@ -113,17 +115,22 @@ async fn apply(
     // Every refusal of the grant is found before any write and said at once: the caller's
     // permissions, containment in each namespace, objects kscope does not own.
     let mut refusals = Refusals::default();
-    if plan.preflight {
-        refusals.note(preflight(cluster, spec, rules.as_deref(), existing.is_none()).await)?;
-    }
+    // The caller's permissions and containment are independent reads: asked at once.
+    let permitted = async {
+        match plan.preflight {
+            true => preflight(cluster, spec, rules.as_deref(), existing.is_none()).await,
+            false => Ok(()),
+        }
+    };
     let judged = judge::judge(
         cluster,
         spec,
         rules.as_deref(),
         plan.allow,
         existing.as_ref(),
-    )
-    .await;
+    );
+    let (permitted, judged) = futures::join!(permitted, judged);
+    refusals.note(permitted)?;
     let judgement = refusals.note(judged)?;
 
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
@@ -178,11 +185,17 @@ async fn apply(
             bounds: &manifests.bounds,
         })
         .await?;
+    // The ServiceAccount, then its Secret; meanwhile the grant's Roles and RoleBindings in
+    // namespaces it no longer lists go (one list of them, by label).
     let live_sa = live.service_account.as_ref();
-    applier.apply(&manifests.service_account, live_sa).await?;
-    let secret = applier
-        .apply(&manifests.token_secret, live.token_secret.as_ref())
-        .await?;
+    let account_and_secret = async {
+        applier.apply(&manifests.service_account, live_sa).await?;
+        applier
+            .apply(&manifests.token_secret, live.token_secret.as_ref())
+            .await
+    };
+    let (secret, dropped) =
+        futures::try_join!(account_and_secret, drop_unlisted(cluster, mode, spec))?;
     if let Some(stale) = &live.stale_role {
         applier.remove(stale).await?;
     }
@@ -203,7 +216,7 @@ async fn apply(
             .await?;
         notes.extend(other.judgement.notes.iter().cloned());
     }
-    applier.drop_unlisted(spec).await?;
+    applier.objects.extend(dropped);
     notes.append(&mut applier.notes);
     let mut objects = applier.objects;
     objects.sort_by_key(|o| o.kind);

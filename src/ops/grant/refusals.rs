@@ -56,14 +56,24 @@ pub(super) async fn preflight(
     create_namespace: bool,
 ) -> Result<()> {
     let ns = spec.namespace.as_str();
-    let caller = cluster.caller_rules(ns).await?;
-    let mut missing = Vec::new();
-    if create_namespace {
-        let question = (None, Permission::new("", "namespaces", "create"));
-        let allowed = cluster.can_i(&[question]).await?;
-        if !allowed.first().copied().unwrap_or(false) {
-            missing.push("create on namespaces".to_string());
+    // The caller's rules and, for a namespace to create, whether it may: asked at once.
+    let may_create = async {
+        if create_namespace {
+            let question = (None, Permission::new("", "namespaces", "create"));
+            Ok(cluster
+                .can_i(&[question])
+                .await?
+                .first()
+                .copied()
+                .unwrap_or(false))
+        } else {
+            Ok::<_, crate::error::Error>(true)
         }
+    };
+    let (caller, may_create) = futures::try_join!(cluster.caller_rules(ns), may_create)?;
+    let mut missing = Vec::new();
+    if create_namespace && !may_create {
+        missing.push("create on namespaces".to_string());
     }
     if !caller.incomplete {
         let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());

@@ -212,73 +212,32 @@ pub(crate) async fn prove_guard(
 }
 
 async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reach) -> Result<()> {
-    let sa = grant.service_account.as_str();
     let home = ns == grant.namespace.as_str();
+    // The writes the role may reach, in turn, until the guard itself refuses one (RBAC
+    // refusing a write the role cannot make proves nothing of the guard).
+    let mut attempts = Vec::new();
+    if reach.namespace {
+        attempts.push(Attempt::Relabel);
+    }
+    if reach.grant_objects {
+        if home {
+            attempts.push(Attempt::Unlabel);
+        }
+        attempts.extend([Attempt::Role, Attempt::Account, Attempt::Secret]);
+    }
+    if reach.endpoints {
+        attempts.push(Attempt::Endpoints);
+    }
+    if reach.shared {
+        attempts.extend(Opening::ALL.map(Attempt::Service));
+        attempts.extend([Attempt::Quota, Attempt::Policy]);
+    }
     let started = std::time::Instant::now();
-    let relabel = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "guard"}}});
-    let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
     loop {
-        // The writes the role may reach, in turn, until the guard itself refuses one (RBAC
-        // refusing a write the role cannot make proves nothing of the guard).
-        let mut answers = Vec::new();
-        if reach.namespace {
-            answers.push(
-                as_sa
-                    .try_patch_cluster_scoped::<Namespace>(ns, &relabel)
-                    .await?,
-            );
-        }
-        if reach.grant_objects {
-            if home {
-                answers.push(
-                    as_sa
-                        .try_patch::<k8s_openapi::api::core::v1::ServiceAccount>(ns, sa, &unlabel)
-                        .await?,
-                );
+        for attempt in &attempts {
+            if guard_refused(&attempt.send(as_sa, grant, ns).await?) {
+                return Ok(());
             }
-            // A role that may not change the ServiceAccount may still make objects: one
-            // wearing kscope's label, of each kind it may write, until the guard refuses one.
-            if !answers.iter().any(guard_refused) {
-                answers.push(as_sa.try_create(ns, &bound_probe::<Role>(ns)).await?);
-            }
-            if !answers.iter().any(guard_refused) {
-                let account = bound_probe::<k8s_openapi::api::core::v1::ServiceAccount>(ns);
-                answers.push(as_sa.try_create(ns, &account).await?);
-            }
-            if !answers.iter().any(guard_refused) {
-                let secret = bound_probe::<k8s_openapi::api::core::v1::Secret>(ns);
-                answers.push(as_sa.try_create(ns, &secret).await?);
-            }
-        }
-        if reach.endpoints {
-            answers.push(as_sa.try_create(ns, &endpoints_probe(ns)).await?);
-        }
-        if reach.shared {
-            for opening in Opening::ALL {
-                let service = reaching_service(ns, opening);
-                let answer = as_sa.try_create(ns, &service).await?;
-                let done = guard_refused(&answer);
-                answers.push(answer);
-                if done {
-                    break;
-                }
-            }
-            if !answers.iter().any(guard_refused) {
-                answers.push(
-                    as_sa
-                        .try_create(ns, &bound_probe::<ResourceQuota>(ns))
-                        .await?,
-                );
-                let mut policy = bound_probe::<NetworkPolicy>(ns);
-                policy.spec = Some(k8s_openapi::api::networking::v1::NetworkPolicySpec {
-                    pod_selector: Some(Default::default()),
-                    ..Default::default()
-                });
-                answers.push(as_sa.try_create(ns, &policy).await?);
-            }
-        }
-        if answers.iter().any(guard_refused) {
-            return Ok(());
         }
         if started.elapsed() > GUARD_LOAD_TIMEOUT {
             return Err(Error::from(GrantError::GuardNotInForce {
@@ -287,6 +246,67 @@ async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reac
             }));
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// One write the guard refuses a tenant, sent as a dry run to prove it in force.
+#[derive(Debug, Clone, Copy)]
+enum Attempt {
+    /// A label on the Namespace.
+    Relabel,
+    /// kscope's label off the grant's ServiceAccount.
+    Unlabel,
+    /// A Role, ServiceAccount or Secret wearing kscope's label.
+    Role,
+    Account,
+    Secret,
+    Endpoints,
+    /// A Service that reaches outside.
+    Service(Opening),
+    /// A ResourceQuota; a NetworkPolicy wearing kscope's label.
+    Quota,
+    Policy,
+}
+
+impl Attempt {
+    async fn send(self, as_sa: &Cluster, grant: &GrantRef, ns: &str) -> Result<Admission> {
+        use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+        match self {
+            Attempt::Relabel => {
+                let relabel =
+                    serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "guard"}}});
+                as_sa
+                    .try_patch_cluster_scoped::<Namespace>(ns, &relabel)
+                    .await
+            }
+            Attempt::Unlabel => {
+                let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
+                let sa = grant.service_account.as_str();
+                as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel).await
+            }
+            Attempt::Role => as_sa.try_create(ns, &bound_probe::<Role>(ns)).await,
+            Attempt::Account => {
+                as_sa
+                    .try_create(ns, &bound_probe::<ServiceAccount>(ns))
+                    .await
+            }
+            Attempt::Secret => as_sa.try_create(ns, &bound_probe::<Secret>(ns)).await,
+            Attempt::Endpoints => as_sa.try_create(ns, &endpoints_probe(ns)).await,
+            Attempt::Service(opening) => as_sa.try_create(ns, &reaching_service(ns, opening)).await,
+            Attempt::Quota => {
+                as_sa
+                    .try_create(ns, &bound_probe::<ResourceQuota>(ns))
+                    .await
+            }
+            Attempt::Policy => {
+                let mut policy = bound_probe::<NetworkPolicy>(ns);
+                policy.spec = Some(k8s_openapi::api::networking::v1::NetworkPolicySpec {
+                    pod_selector: Some(Default::default()),
+                    ..Default::default()
+                });
+                as_sa.try_create(ns, &policy).await
+            }
+        }
     }
 }
 

@@ -182,99 +182,138 @@ pub(crate) async fn probe(
     Ok(probes)
 }
 
-/// kscope's bounds of each namespace of a grant, as `check` proves them: present (read as the
-/// caller: kscope's ResourceQuota and LimitRange unless the grant gave none, its NetworkPolicy
-/// unless `--network open`; an admin's own counts as present), and not writable by the tenant
-/// (a label change of each, as a dry run as the ServiceAccount, must be refused).
+/// kscope's bounds of each namespace of a grant, as `check` proves them: not writable by the
+/// tenant (a label change of kscope's ResourceQuota, LimitRange and NetworkPolicy, each as a
+/// dry run as the ServiceAccount, must be refused), and present: where kscope's is not there
+/// (the dry run answers 404), the caller lists that kind, and an admin's own counts (its change
+/// is tried instead). Nothing is asked of what the grant opted out of (`given`).
 pub(crate) async fn bounds_probes(
     caller: &Cluster,
     as_sa: &Cluster,
     namespaces: &[String],
     given: Given,
 ) -> Result<Vec<PathProbe>> {
-    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
-    use k8s_openapi::api::networking::v1::NetworkPolicy;
-    let mut probes = Vec::new();
+    let mut asked = Vec::new();
     for ns in namespaces {
-        let read = futures::try_join!(
-            caller.list_in::<ResourceQuota>(ns),
-            caller.list_in::<LimitRange>(ns),
-            caller.list_in::<NetworkPolicy>(ns),
-        );
-        let (quotas, limits, policies) = match read {
-            Ok(read) => read,
-            Err(e) if is_forbidden(&e) => {
-                for kind in given.kinds() {
-                    probes.push(PathProbe {
-                        path: PathOut::BoundMissing {
-                            namespace: ns.clone(),
-                            kind,
-                        },
-                        expected: "refused",
-                        refused: false,
-                        unproven: true,
-                        reason: "you may not list the namespace's quotas, limit ranges and network policies".into(),
-                    });
-                }
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let names = |metas: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>| {
-            metas
-                .into_iter()
-                .filter_map(|m| m.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let present = [
-            (
-                Kind::ResourceQuota,
-                names(quotas.iter().map(|q| &q.metadata).collect()),
-            ),
-            (
-                Kind::LimitRange,
-                names(limits.iter().map(|l| &l.metadata).collect()),
-            ),
-            (
-                Kind::NetworkPolicy,
-                names(policies.iter().map(|p| &p.metadata).collect()),
-            ),
-        ];
-        let change = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
-        for (kind, found) in present {
-            if !given.kinds().contains(&kind) {
-                continue;
-            }
-            let Some(first) = found.first() else {
-                probes.push(PathProbe {
-                    path: PathOut::BoundMissing {
-                        namespace: ns.clone(),
-                        kind,
-                    },
-                    expected: "refused",
-                    refused: false,
-                    unproven: false,
-                    reason: format!(
-                        "the namespace has no {kind}: run kscope grant again to give it kscope's"
-                    ),
-                });
-                continue;
-            };
-            let answer = match kind {
-                Kind::ResourceQuota => as_sa.try_patch::<ResourceQuota>(ns, first, &change).await?,
-                Kind::LimitRange => as_sa.try_patch::<LimitRange>(ns, first, &change).await?,
-                _ => as_sa.try_patch::<NetworkPolicy>(ns, first, &change).await?,
-            };
-            probes.push(probed(
-                PathOut::BoundWrite {
-                    namespace: ns.clone(),
-                    kind,
-                },
-                answer,
-            ));
+        for kind in given.kinds() {
+            asked.push((ns.as_str(), kind));
         }
     }
-    Ok(probes)
+    let found = futures::future::try_join_all(
+        asked
+            .iter()
+            .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind)),
+    )
+    .await?;
+    Ok(found)
+}
+
+/// One of kscope's bounds of `ns`, as [`bounds_probes`] proves it.
+async fn bound_probe(caller: &Cluster, as_sa: &Cluster, ns: &str, kind: Kind) -> Result<PathProbe> {
+    use kscope_core::manifest::{LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME};
+    let ours = match kind {
+        Kind::ResourceQuota => QUOTA_NAME,
+        Kind::LimitRange => LIMITS_NAME,
+        _ => NETWORK_POLICY_NAME,
+    };
+    let write = PathOut::BoundWrite {
+        namespace: ns.to_string(),
+        kind,
+    };
+    match change(as_sa, ns, kind, ours).await {
+        // The guard refused the change: kscope's object is there (admission saw it).
+        Ok(answer @ Admission::Refused { .. }) if !rbac_refused(&answer) => {
+            return Ok(probed(write, answer));
+        }
+        // Admitted: open, whatever else is there.
+        Ok(Admission::Admitted) => return Ok(probed(write, Admission::Admitted)),
+        // RBAC refused the tenant before looking: that says nothing of whether it is there.
+        Ok(answer) => {
+            if listed(caller, ns, kind)
+                .await
+                .is_ok_and(|names| !names.is_empty())
+            {
+                return Ok(probed(write, answer));
+            }
+        }
+        Err(crate::error::Error::Api { source, .. }) if crate::error::is_status(&source, 404) => {}
+        Err(e) => return Err(e),
+    }
+    // Not kscope's: an admin's own counts, and is tried instead.
+    let missing = |unproven: bool, reason: String| PathProbe {
+        path: PathOut::BoundMissing {
+            namespace: ns.to_string(),
+            kind,
+        },
+        expected: "refused",
+        refused: false,
+        unproven,
+        reason,
+    };
+    let names = match listed(caller, ns, kind).await {
+        Ok(names) => names,
+        Err(e) if is_forbidden(&e) => {
+            return Ok(missing(
+                true,
+                format!(
+                    "kscope's {kind} is not there, and you may not list the namespace's others"
+                ),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    match names.first() {
+        Some(theirs) => Ok(probed(write, change(as_sa, ns, kind, theirs).await?)),
+        None => Ok(missing(
+            false,
+            format!("the namespace has no {kind}: run kscope grant again to give it kscope's"),
+        )),
+    }
+}
+
+/// Whether a dry run was refused by RBAC (the tenant may not write that kind at all).
+fn rbac_refused(answer: &Admission) -> bool {
+    matches!(answer, Admission::Refused { code: 403, reason }
+        if reason.contains("User \"") && reason.contains("\" cannot "))
+}
+
+/// A label change of the object of `kind` named `name`, as a dry run as the tenant.
+async fn change(as_sa: &Cluster, ns: &str, kind: Kind, name: &str) -> Result<Admission> {
+    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    let change = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
+    match kind {
+        Kind::ResourceQuota => as_sa.try_patch::<ResourceQuota>(ns, name, &change).await,
+        Kind::LimitRange => as_sa.try_patch::<LimitRange>(ns, name, &change).await,
+        _ => as_sa.try_patch::<NetworkPolicy>(ns, name, &change).await,
+    }
+}
+
+/// The names of the objects of `kind` in `ns`, as the caller lists them.
+async fn listed(caller: &Cluster, ns: &str, kind: Kind) -> Result<Vec<String>> {
+    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    let metas = match kind {
+        Kind::ResourceQuota => caller
+            .list_in::<ResourceQuota>(ns)
+            .await?
+            .into_iter()
+            .map(|o| o.metadata)
+            .collect::<Vec<_>>(),
+        Kind::LimitRange => caller
+            .list_in::<LimitRange>(ns)
+            .await?
+            .into_iter()
+            .map(|o| o.metadata)
+            .collect(),
+        _ => caller
+            .list_in::<NetworkPolicy>(ns)
+            .await?
+            .into_iter()
+            .map(|o| o.metadata)
+            .collect(),
+    };
+    Ok(metas.into_iter().filter_map(|m| m.name).collect())
 }
 
 /// Which of kscope's bounds a grant gives its namespaces, as its ServiceAccount records them
