@@ -219,19 +219,32 @@ pub(crate) async fn host_pods(
     service_account: Option<&str>,
 ) -> Result<Admission> {
     let pod = node_escaping_pod(namespace, service_account);
-    let answer = cluster.try_create(namespace, &pod).await?;
-    // The ServiceAccount admission plugin runs before Pod Security: a namespace whose
-    // `default` ServiceAccount does not exist yet refuses every pod, which says nothing.
-    if let Admission::Refused { reason, .. } = &answer
-        && reason.contains("error looking up service account")
-    {
-        return Err(Error::from(GrantError::HostPodsUnknown {
-            namespace: namespace.to_string(),
-            reason: reason.clone(),
-        }));
+    let started = std::time::Instant::now();
+    loop {
+        let answer = cluster.try_create(namespace, &pod).await?;
+        // The ServiceAccount admission plugin runs before Pod Security: a namespace whose
+        // `default` ServiceAccount does not exist yet refuses every pod, which says nothing.
+        // kube-controller-manager makes it within moments of the namespace (or of its own
+        // return, after a restart): asked again for a while, then said.
+        match &answer {
+            Admission::Refused { reason, .. }
+                if reason.contains("error looking up service account") =>
+            {
+                if started.elapsed() >= ACCOUNT_WAIT {
+                    return Err(Error::from(GrantError::HostPodsUnknown {
+                        namespace: namespace.to_string(),
+                        reason: reason.clone(),
+                    }));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            _ => return Ok(answer),
+        }
     }
-    Ok(answer)
 }
+
+/// How long a dry run waits for a namespace's `default` ServiceAccount to be made.
+const ACCOUNT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The ServiceAccounts of the grant's namespace that a grant with `grant_rules` can act as
 /// and that hold more than it; none when its rules cannot act as another ServiceAccount.
