@@ -322,12 +322,17 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
         ..Default::default()
     };
     // A Service kind or field the Namespace does not open.
-    let closed = |opening: Opening, condition: &str| {
-        format!(
-            "!variables.tenant || !variables.service || !({condition}) || variables.opened.exists(o, o == '{}')",
-            opening.id()
+    // A Service of each kind the Namespace does not open.
+    let closed = Opening::ALL.map(|opening| {
+        validation(
+            format!(
+                "!variables.tenant || !variables.service || !({}) || variables.opened.exists(o, o == '{}')",
+                service_reaches(opening),
+                opening.id()
+            ),
+            &format!("{} (the grant does not allow {opening})", opening.reach()),
         )
-    };
+    });
     ValidatingAdmissionPolicy {
         metadata: ObjectMeta {
             name: Some(GUARD_NAME.to_string()),
@@ -399,7 +404,8 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                         .into(),
                 ),
             ]),
-            validations: Some(vec![
+            validations: Some(
+                [
                 validation(
                     "!variables.tenant || request.resource.resource != 'namespaces'".into(),
                     "a tenant may not change or delete its own Namespace",
@@ -416,26 +422,25 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                     "!variables.tenant || !variables.kscopes".into(),
                     "a tenant may not create, change or delete the objects of its kscope grant",
                 ),
-                validation(
-                    closed(Opening::NodePort, "has(object.spec.type) && object.spec.type == 'NodePort'"),
-                    "a NodePort Service opens a port on every node of the cluster (the grant does not allow nodeport)",
-                ),
-                validation(
-                    closed(Opening::LoadBalancer, "has(object.spec.type) && object.spec.type == 'LoadBalancer'"),
-                    "a LoadBalancer Service opens a port on every node and an address outside the cluster (the grant does not allow loadbalancer)",
-                ),
-                validation(
-                    closed(Opening::ExternalName, "has(object.spec.type) && object.spec.type == 'ExternalName'"),
-                    "an ExternalName Service points a name of the namespace at any host (the grant does not allow externalname)",
-                ),
-                validation(
-                    closed(Opening::ExternalIps, "has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0"),
-                    "externalIPs claim addresses for the whole cluster (CVE-2020-8554; the grant does not allow external-ips)",
-                ),
-            ]),
+                ]
+                .into_iter()
+                .chain(closed)
+                .collect(),
+            ),
             ..Default::default()
         }),
         status: None,
+    }
+}
+
+/// The CEL condition under which the Service being written (`object`) reaches outside its
+/// namespace the way `opening` names.
+fn service_reaches(opening: Opening) -> &'static str {
+    match opening {
+        Opening::NodePort => "has(object.spec.type) && object.spec.type == 'NodePort'",
+        Opening::LoadBalancer => "has(object.spec.type) && object.spec.type == 'LoadBalancer'",
+        Opening::ExternalName => "has(object.spec.type) && object.spec.type == 'ExternalName'",
+        Opening::ExternalIps => "has(object.spec.externalIPs) && size(object.spec.externalIPs) > 0",
     }
 }
 

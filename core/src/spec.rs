@@ -327,6 +327,22 @@ impl Opening {
         Opening::ALL.into_iter().find(|o| o.id() == text)
     }
 
+    /// What such a Service reaches, in a sentence.
+    pub fn reach(self) -> &'static str {
+        match self {
+            Opening::NodePort => "a NodePort Service opens a port on every node of the cluster",
+            Opening::LoadBalancer => {
+                "a LoadBalancer Service opens a port on every node and an address outside the cluster"
+            }
+            Opening::ExternalName => {
+                "an ExternalName Service points a name of the namespace at any host"
+            }
+            Opening::ExternalIps => {
+                "externalIPs claim addresses for the whole cluster, CVE-2020-8554"
+            }
+        }
+    }
+
     /// A comma-separated list of ids, sorted and each once; an unknown one is named.
     pub fn parse_list(text: &str) -> Result<Vec<Opening>, String> {
         let mut openings = Vec::new();

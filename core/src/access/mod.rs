@@ -91,10 +91,13 @@ pub enum AnsweredBy {
 impl Probe {
     /// Where the question was asked, for a sentence: `in <namespace>` or `at cluster scope`.
     pub fn scope(&self) -> String {
-        self.namespace
-            .as_deref()
-            .map_or("at cluster scope".to_string(), |n| format!("in {n}"))
+        scope_of(self.namespace.as_deref())
     }
+}
+
+/// Where a question is asked, for a sentence: `in <namespace>` or `at cluster scope`.
+pub fn scope_of(namespace: Option<&str>) -> String {
+    namespace.map_or("at cluster scope".to_string(), |n| format!("in {n}"))
 }
 
 impl Answer {

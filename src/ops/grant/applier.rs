@@ -2,12 +2,11 @@
 //! of the grant (home or other) gets its Namespace, guard, Role and RoleBinding the same way;
 //! a namespace the grant no longer lists loses its Role and RoleBinding.
 
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Resource;
 
-use crate::cluster::{Cluster, WriteMode, is_forbidden, is_managed};
+use crate::cluster::{Cluster, Namespaced, WriteMode, is_forbidden, is_managed};
 use crate::error::Result;
 use crate::ops::judge;
 use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
@@ -174,12 +173,7 @@ impl Applier<'_> {
 
     pub(super) async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
     where
-        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-            + GrantObject
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
+        K: Written,
     {
         let (applied, result) = self
             .cluster
@@ -240,12 +234,7 @@ async fn apply_some<'a, K>(
     mode: WriteMode,
 ) -> Result<Option<(&'a K, Outcome)>>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + GrantObject
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: Written,
 {
     match wanted {
         Some((object, live)) => {
@@ -308,3 +297,7 @@ pub(super) async fn drop_unlisted(
     }
     Ok(objects)
 }
+
+/// A namespaced object of a grant that kscope writes by server-side apply.
+pub(super) trait Written: Namespaced + GrantObject + serde::Serialize {}
+impl<K: Namespaced + GrantObject + serde::Serialize> Written for K {}

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use super::Stronger;
 use crate::cluster::{Cluster, is_forbidden};
 use crate::error::Result;
-use kscope_core::access::{PathOut, PathProbe};
+use kscope_core::access::{PathOut, PathProbe, scope_of};
 use kscope_core::rules::Permission;
 use kscope_core::spec::{GrantRef, service_account_user};
 
@@ -104,7 +104,7 @@ pub(crate) async fn neighbours(
                     unproven: false,
                     reason: format!(
                         "the grant can run pods, mint tokens or read Secrets as it; the API server allows it {permission} {}, which the grant may not ({}; not from a binding kscope can read)",
-                        in_scope(scope),
+                        scope_of(scope.as_deref()),
                         review.reason.as_deref().unwrap_or("no reason given")
                     ),
                 });
@@ -116,7 +116,7 @@ pub(crate) async fn neighbours(
                     unproven: true,
                     reason: format!(
                         "whether it may {permission} {} could not be decided: {}",
-                        in_scope(scope),
+                        scope_of(scope.as_deref()),
                         review.evaluation_error.as_deref().unwrap_or_default()
                     ),
                 });
@@ -124,12 +124,6 @@ pub(crate) async fn neighbours(
         }
     }
     Ok(found)
-}
-
-fn in_scope(namespace: &Option<String>) -> String {
-    namespace
-        .as_deref()
-        .map_or("at cluster scope".to_string(), |n| format!("in {n}"))
 }
 
 fn unjudged(namespace: &str, why: &str) -> PathProbe {
