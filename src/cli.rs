@@ -189,6 +189,24 @@ pub(crate) struct AccessArgs {
 }
 
 /// `--network`: how kscope's NetworkPolicy isolates a grant's namespaces.
+/// `--token-source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TokenSourceArg {
+    Secret,
+    Bound,
+    Auto,
+}
+
+impl From<TokenSourceArg> for kscope_core::expiry::TokenSource {
+    fn from(arg: TokenSourceArg) -> Self {
+        match arg {
+            TokenSourceArg::Secret => Self::Secret,
+            TokenSourceArg::Bound => Self::Bound,
+            TokenSourceArg::Auto => Self::Auto,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub(crate) enum NetworkMode {
     #[default]
@@ -256,6 +274,19 @@ pub(crate) struct GrantArgs {
     /// (isolated), out only to them and cluster DNS too (isolate-egress), or no policy (open).
     #[arg(long, value_enum, default_value_t = NetworkMode::Isolated, value_name = "MODE")]
     pub(crate) network: NetworkMode,
+
+    /// End the grant's access: after a lifetime (e.g. 8h, 30d; each token lives that long and
+    /// rotate or apply renew it) or at an RFC 3339 time (e.g. 2026-12-31T18:00:00Z). The token
+    /// is then bound to the grant's Secret, and the API server refuses it once it expires.
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub(crate) expires: Option<String>,
+
+    /// Where the grant's token comes from: the token controller's Secret token (secret), a
+    /// token bound to the grant's Secret that kscope requests and stores there (bound, 24h
+    /// unless --expires), or the Secret token where the cluster still fills one in and a
+    /// bound one where it does not within 10s (auto). --expires always means bound.
+    #[arg(long, value_enum, default_value_t = TokenSourceArg::Auto, value_name = "SOURCE")]
+    pub(crate) token_source: TokenSourceArg,
 
     #[command(flatten)]
     pub(crate) containment: ContainmentArgs,

@@ -16,6 +16,7 @@ use crate::error::{Input, Result, Unwritable};
 use crate::kubeconfig;
 use kscope_core::acceptance::{self, Acceptance};
 use kscope_core::delivery;
+use kscope_core::expiry::{Expires, TokenSource};
 use kscope_core::invalid::Invalid;
 use kscope_core::names::{self, NamespaceName, ServiceAccountName};
 use kscope_core::spec::{
@@ -318,6 +319,8 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
             openings: openings(args.allow_service.as_deref())?,
             capacity: capacity(args.quota.as_deref(), args.no_quota)?,
             network: args.network.into(),
+            expires: expires(args.expires.as_deref(), args.token_source.into())?,
+            token_source: args.token_source.into(),
         },
         adopt: args.adopt,
         dry_run: args.dry_run,
@@ -327,6 +330,28 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
         allow,
         prove_guard: true,
     })
+}
+
+/// `--expires`, read against the time of day; refused with `--token-source secret` (a Secret
+/// token never ends by itself).
+fn expires(value: Option<&str>, source: TokenSource) -> Result<Option<Expires>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if source == TokenSource::Secret {
+        return Err(Invalid::flag(
+            "--token-source",
+            "secret".into(),
+            "cannot end: a Secret token lives as long as its Secret (drop it, or use bound, with --expires)",
+        )
+        .into());
+    }
+    Ok(Some(Expires::parse("--expires", value, now())?))
+}
+
+/// The time of day, in seconds since the epoch.
+pub(crate) fn now() -> i64 {
+    k8s_openapi::jiff::Timestamp::now().as_second()
 }
 
 /// `--allow-service`: the shared machinery a grant opens.
@@ -374,7 +399,7 @@ fn tenant_set(file: &Path, template_dir: Option<&Path>, allow: Allowances) -> Re
         detail: e.to_string(),
         flag: "-f",
     })?;
-    tenants::parse(&text, file, template_dir, allow).map_err(|problems| {
+    tenants::parse(&text, file, template_dir, allow, now()).map_err(|problems| {
         Input::InvalidFile {
             path: file.to_path_buf(),
             problems,
@@ -606,6 +631,8 @@ mod tests {
             quota: None,
             no_quota: false,
             network: Default::default(),
+            expires: None,
+            token_source: crate::cli::TokenSourceArg::Auto,
             containment: Default::default(),
             dry_run: None,
             timeout: "60s".into(),
@@ -628,6 +655,32 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "invalid --cluster-role \"a/b\": not a valid ClusterRole name"
+        );
+        // --expires: a bound token by its rule; never with a Secret token, never under 10m.
+        let mut ends = args("ask", "ask-sa");
+        ends.expires = Some("2h".into());
+        let plan = grant(&ends).unwrap();
+        assert_eq!(
+            plan.spec.bound_rule(),
+            Some(Expires::After(Duration::from_secs(7200)))
+        );
+        ends.token_source = crate::cli::TokenSourceArg::Secret;
+        let e = grant(&ends).unwrap_err();
+        assert!(e.to_string().contains("cannot end"), "{e}");
+        assert_eq!(e.exit() as u8, 2);
+        ends.token_source = crate::cli::TokenSourceArg::Auto;
+        ends.expires = Some("5m".into());
+        let e = grant(&ends).unwrap_err();
+        assert!(e.to_string().contains("shorter than 10m"), "{e}");
+        let mut bound = args("ask", "ask-sa");
+        bound.token_source = crate::cli::TokenSourceArg::Bound;
+        assert_eq!(
+            grant(&bound).unwrap().spec.bound_rule(),
+            Some(Expires::After(kscope_core::expiry::DEFAULT_LIFETIME))
+        );
+        assert_eq!(
+            grant(&args("ask", "ask-sa")).unwrap().spec.bound_rule(),
+            None
         );
     }
 }

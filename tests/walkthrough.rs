@@ -517,7 +517,15 @@ async fn no_token_controller_means_exit_4_with_the_cause() {
     let ns = common::unique_name("nokcm");
     let mut kscope = admin(&dir);
     kscope
-        .run(["grant", &ns, "waiter", "--timeout", "3s"])
+        .run([
+            "grant",
+            &ns,
+            "waiter",
+            "--timeout",
+            "3s",
+            "--token-source",
+            "secret",
+        ])
         .expect_code(4)
         .stderr_contains(&format!(
             "the token Secret {ns}/waiter-token was not filled in within 3s"

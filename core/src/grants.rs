@@ -26,10 +26,13 @@ pub struct GrantRow {
     /// What the grant recorded on its ServiceAccount.
     pub access: Option<AccessRecord>,
     /// When the token Secret was made (seconds since the epoch, RFC 3339 in JSON).
-    #[serde(serialize_with = "as_rfc3339")]
+    #[serde(serialize_with = "crate::expiry::as_rfc3339")]
     pub token_created: Option<i64>,
     /// The day the token was last used, as the API server records it.
     pub last_used: Option<String>,
+    /// What kind of token the grant's Secret holds: long-lived, or bound with its expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<crate::expiry::CredentialKind>,
     /// The namespace's enforced Pod Security level (`None`: no label, or not readable).
     pub pod_security: Option<Enforced>,
     /// `ok`, or every drift in words.
@@ -103,16 +106,6 @@ impl std::fmt::Display for Status {
 impl Serialize for Status {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
-    }
-}
-
-fn as_rfc3339<S: serde::Serializer>(
-    value: &Option<i64>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match value.and_then(|v| k8s_openapi::jiff::Timestamp::from_second(v).ok()) {
-        Some(t) => s.serialize_str(&t.to_string()),
-        None => s.serialize_none(),
     }
 }
 
@@ -249,6 +242,7 @@ pub fn rows(listed: &Listed) -> Vec<GrantRow> {
                     .and_then(|m| m.labels.as_ref())
                     .and_then(|l| l.get(LAST_USED_LABEL))
                     .cloned(),
+                credential: parts.secret.map(crate::expiry::CredentialKind::of),
                 status: Status(drift),
             }
         })

@@ -38,12 +38,21 @@ impl Token {
         self.claim("iat")
     }
 
+    /// The `jti` claim: the token's credential id, which API server audit logs carry as
+    /// `authentication.kubernetes.io/credential-id` (bound tokens have one).
+    pub fn credential_id(&self) -> Option<String> {
+        self.claims()?.get("jti")?.as_str().map(str::to_string)
+    }
+
     fn claim(&self, name: &str) -> Option<i64> {
+        self.claims()?.get(name)?.as_i64()
+    }
+
+    fn claims(&self) -> Option<serde_json::Value> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let payload = self.0.split('.').nth(1)?;
         let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        claims.get(name)?.as_i64()
+        serde_json::from_slice(&bytes).ok()
     }
 }
 

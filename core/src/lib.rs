@@ -1,5 +1,5 @@
 //! kscope-core: everything kscope knows that needs no cluster. Names and durations; a grant
-//! as data (`spec`); RBAC rule arithmetic (`rules`) and the Role templates; the check's access
+//! as data (`spec`) and when its access ends (`expiry`); RBAC rule arithmetic (`rules`) and the Role templates; the check's access
 //! matrix and report (`access`); the manifests of a grant and the scoped kubeconfig; the paths
 //! out of a namespace and the guard (`containment`); TenantSets (`tenants`) and GitOps
 //! delivery; `list`'s rows (`grants`); the audit's rules, its accept file and the rule catalog;
@@ -11,7 +11,7 @@
 //! stack is not a dependency here) and `tests/layers.rs` checks `cargo tree` and the order of
 //! its modules (`tests/layers-core.txt`), each using only those after it: `render`; `report`;
 //! `acceptance`, `audit`; `tenants`, `grants`; `containment`, `delivery`; `access`,
-//! `manifest`, `kubeconfig`; `spec`; `templates`; `rules`; `invalid`; `catalog`; `names`,
+//! `manifest`, `kubeconfig`; `spec`; `templates`; `rules`, `expiry`; `invalid`; `catalog`; `names`,
 //! `duration`, `text`, `files`, `object`. The file system only where a function's job is to
 //! read a file the user named (`templates`, `files`).
 
@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod containment;
 pub mod delivery;
 pub mod duration;
+pub mod expiry;
 pub mod files;
 pub mod grants;
 pub mod invalid;

@@ -228,6 +228,11 @@ pub struct GrantSpec {
     pub capacity: Capacity,
     /// kscope's NetworkPolicy for the grant's namespaces (`--network`).
     pub network: Network,
+    /// When the grant's access ends (`--expires`); its token is then a bound one, which
+    /// `rotate` and `apply` renew. `None`: it ends when revoked.
+    pub expires: Option<crate::expiry::Expires>,
+    /// Where the grant's token comes from (`--token-source`).
+    pub token_source: crate::expiry::TokenSource,
 }
 
 /// The share of the cluster kscope gives a grant's namespaces.
@@ -387,6 +392,17 @@ impl GrantSpec {
             namespace: namespace.clone(),
             also_in: Vec::new(),
             ..self.clone()
+        }
+    }
+
+    /// How the grant's bound tokens end, when its tokens are bound ones: by `--expires`, or
+    /// by the default lifetime for `--token-source bound` alone.
+    pub fn bound_rule(&self) -> Option<crate::expiry::Expires> {
+        use crate::expiry::{DEFAULT_LIFETIME, Expires, TokenSource};
+        match (self.expires, self.token_source) {
+            (Some(rule), _) => Some(rule),
+            (None, TokenSource::Bound) => Some(Expires::After(DEFAULT_LIFETIME)),
+            (None, _) => None,
         }
     }
 

@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::ResourceExt;
-use kube::api::{Api, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 
 use super::Cluster;
 use crate::error::{Error, Result, TokenError};
@@ -57,6 +57,21 @@ impl Cluster {
         seconds: u64,
         secret: Option<&Secret>,
     ) -> Result<Token> {
+        self.token_request(namespace, service_account, seconds, secret)
+            .await
+            .map(|(token, _)| token)
+    }
+
+    /// A TokenRequest as `request_token` makes it, with the expiry the server granted (its
+    /// `status.expirationTimestamp`, else the token's `exp` claim): the server may shorten
+    /// what was asked for (`--service-account-max-token-expiration`).
+    pub(crate) async fn token_request(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        seconds: u64,
+        secret: Option<&Secret>,
+    ) -> Result<(Token, Option<i64>)> {
         let bound_object_ref = secret.map(|s| BoundObjectReference {
             api_version: Some("v1".into()),
             kind: Some("Secret".into()),
@@ -81,13 +96,61 @@ impl Cluster {
                     e,
                 )
             })?;
+        let granted = answer
+            .status
+            .as_ref()
+            .map(|s| s.expiration_timestamp.0.as_second());
         match answer.status.map(|s| s.token).filter(|t| !t.is_empty()) {
-            Some(token) => Ok(Token::new(token)),
+            Some(token) => {
+                let token = Token::new(token);
+                let expires = granted.or_else(|| token.expires_at());
+                Ok((token, expires))
+            }
             None => Err(Error::from(TokenError::EmptyIssued {
                 namespace: namespace.to_string(),
                 service_account: service_account.to_string(),
             })),
         }
+    }
+}
+
+impl Cluster {
+    /// Stores a bound token in the grant's token Secret, with its expiry and credential id
+    /// (field manager `kscope-token`, so that applying the grant again leaves them). Returns
+    /// the Secret as stored.
+    pub(crate) async fn store_token(
+        &self,
+        secret: &Secret,
+        token: &Token,
+        expires: i64,
+    ) -> Result<Secret> {
+        use base64::Engine;
+        let namespace = secret.namespace().unwrap_or_default();
+        let name = secret.name_any();
+        let issued = token
+            .issued_at()
+            .unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().as_second());
+        let annotations = kscope_core::expiry::token_annotations(
+            expires,
+            issued,
+            token.credential_id().as_deref(),
+        );
+        let patch = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+            "data": {"token": base64::engine::general_purpose::STANDARD.encode(token.expose())},
+        });
+        let params = PatchParams::apply(kscope_core::expiry::TOKEN_FIELD_MANAGER).force();
+        self.namespaced::<Secret>(&namespace)
+            .patch(&name, &params, &Patch::Apply(&patch))
+            .await
+            .map_err(|e| {
+                Error::api(
+                    format!("store the bound token in Secret {namespace}/{name}"),
+                    e,
+                )
+            })
     }
 }
 

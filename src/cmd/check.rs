@@ -30,6 +30,12 @@ pub(crate) async fn check(global: &Global, args: &CheckArgs, wire: &Wire) -> Res
     let plan = plan::check(args)?;
     let session = connect(global, wire).await?;
     let report = check::execute(&session, &plan).await?;
+    if let Some(kind) = &report.credential {
+        note(&format!(
+            "credential: {}",
+            kind.describe(crate::plan::now())
+        ));
+    }
     let context = &session.caller.context;
     let text = match args.output {
         ReportOutput::Sarif => render::sarif(

@@ -33,6 +33,12 @@ pub(crate) async fn kubeconfig(
         .grant_meant(plan.grant.as_ref(), "kubeconfig")
         .await?;
     let mut issued = credential::issue(&session, &grant, None, plan.token, &endpoint).await?;
+    if issued.expiry.is_none() {
+        note(&format!(
+            "credential: {}",
+            issued.kind.describe(crate::plan::now())
+        ));
+    }
     let target = match &plan.format {
         CredentialPlan::Kubeconfig => None,
         CredentialPlan::Argocd {

@@ -56,6 +56,26 @@ pub(crate) enum TokenError {
         seconds: u64,
     },
 
+    /// The grant's bound token has expired: the API server refuses it.
+    #[error(
+        "the grant {namespace}/{service_account} expired at {at}: the API server refuses its token"
+    )]
+    Expired {
+        namespace: String,
+        service_account: String,
+        at: String,
+    },
+
+    /// The grant's end (`--expires` at a time of day) is too near for another token.
+    #[error(
+        "the access of {namespace}/{service_account} ends at {at}: less than 10 minutes are left, and the API server issues no shorter token"
+    )]
+    Ended {
+        namespace: String,
+        service_account: String,
+        at: String,
+    },
+
     /// The token Secret disappeared while waiting (the controller deletes orphans).
     #[error("the token Secret {namespace}/{secret} was deleted while kscope waited for its token")]
     SecretDeleted { namespace: String, secret: String },
@@ -95,6 +115,16 @@ impl TokenError {
                  check that kube-controller-manager runs with --service-account-private-key-file \
                  and its serviceaccount-token controller enabled"
                 .into(),
+            Expired {
+                namespace,
+                service_account,
+                ..
+            } => format!(
+                "renew it with kscope rotate {namespace} {service_account} (or kscope apply of its TenantSet), or end it with kscope revoke"
+            ),
+            Ended { .. } => {
+                "grant it again with a later --expires, or let it end (kscope revoke removes it)".into()
+            }
             SecretDeleted { .. } => {
                 "the token controller deletes token Secrets whose ServiceAccount is missing; re-run the grant".into()
             }

@@ -11,6 +11,7 @@ use crate::cluster::{Cluster, TokenPool, accepts};
 use crate::error::TokenError;
 use crate::error::{Error, Result};
 use crate::session::Session;
+use kscope_core::expiry::CredentialKind;
 use kscope_core::kubeconfig::{self, Endpoint, SecretToken, Token};
 use kscope_core::report::credential::Expiry;
 use kscope_core::spec::{GrantRef, TokenKind};
@@ -25,6 +26,8 @@ pub(crate) struct Credential {
     pub(crate) also_in: Vec<String>,
     /// For an expiring token: what was asked for, and the `exp` claim the server put in it.
     pub(crate) expiry: Option<Expiry>,
+    /// What kind of credential the grant's token Secret holds.
+    pub(crate) kind: CredentialKind,
 }
 
 impl std::fmt::Debug for Credential {
@@ -47,57 +50,81 @@ pub(crate) async fn issue(
     endpoint: &Endpoint,
 ) -> Result<Credential> {
     let (namespace, service_account) = (&grant.namespace, &grant.service_account);
-    let read;
-    let secret = match known {
-        Some(secret) => secret,
-        None => {
-            read = session
-                .cluster
-                .get::<Secret>(namespace.as_str(), &service_account.token_secret())
-                .await?
-                .ok_or_else(|| TokenError::NoSecret {
-                    namespace: namespace.to_string(),
-                    service_account: service_account.to_string(),
-                })?;
-            &read
+    // The token (from the Secret, read here unless known) and the grant's other namespaces
+    // (as its ServiceAccount records them) are independent reads: made at once.
+    let token = async {
+        let read;
+        let secret = match known {
+            Some(secret) => secret,
+            None => {
+                read = session
+                    .cluster
+                    .get::<Secret>(namespace.as_str(), &service_account.token_secret())
+                    .await?
+                    .ok_or_else(|| TokenError::NoSecret {
+                        namespace: namespace.to_string(),
+                        service_account: service_account.to_string(),
+                    })?;
+                &read
+            }
+        };
+        let kind = CredentialKind::of(secret);
+        // A grant whose access ended hands out nothing: the API server refuses its token.
+        if let Some(at) = kind.expires().filter(|_| kind.expired(crate::plan::now())) {
+            return Err(Error::from(TokenError::Expired {
+                namespace: namespace.to_string(),
+                service_account: service_account.to_string(),
+                at: kscope_core::expiry::rfc3339(at),
+            }));
+        }
+        match token {
+            TokenKind::Expiring(lifetime) => {
+                // Never past the grant's own end.
+                let lifetime = match kind.expires() {
+                    Some(end) => {
+                        let left = u64::try_from(end - crate::plan::now()).unwrap_or(0);
+                        lifetime.min(std::time::Duration::from_secs(
+                            left.max(kscope_core::duration::MIN_TOKEN_SECONDS),
+                        ))
+                    }
+                    None => lifetime,
+                };
+                let token = session
+                    .cluster
+                    .request_token(
+                        namespace.as_str(),
+                        service_account.as_str(),
+                        lifetime.as_secs(),
+                        Some(secret),
+                    )
+                    .await?;
+                let expiry = Expiry {
+                    requested: lifetime,
+                    expires_at: token.expires_at(),
+                    issued_at: token
+                        .issued_at()
+                        .unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().as_second()),
+                };
+                Ok::<_, Error>((token, Some(expiry), kind))
+            }
+            TokenKind::LongLived => Ok((long_lived_token(secret, grant)?, None, kind)),
         }
     };
-    let (token, expiry) = match token {
-        TokenKind::Expiring(lifetime) => {
-            let token = session
-                .cluster
-                .request_token(
-                    namespace.as_str(),
-                    service_account.as_str(),
-                    lifetime.as_secs(),
-                    Some(secret),
-                )
-                .await?;
-            let expiry = Expiry {
-                requested: lifetime,
-                expires_at: token.expires_at(),
-                issued_at: token
-                    .issued_at()
-                    .unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().as_second()),
-            };
-            (token, Some(expiry))
-        }
-        TokenKind::LongLived => (long_lived_token(secret, grant)?, None),
+    let also_in = async {
+        let account = session
+            .cluster
+            .get::<k8s_openapi::api::core::v1::ServiceAccount>(
+                namespace.as_str(),
+                service_account.as_str(),
+            )
+            .await?;
+        let also_in = account
+            .map(|sa| kscope_core::manifest::also_in_of(&sa.metadata))
+            .transpose()?
+            .unwrap_or_default();
+        Ok::<_, Error>(also_in.iter().map(|n| n.to_string()).collect::<Vec<_>>())
     };
-    // The grant's other namespaces, as its ServiceAccount records them.
-    let also_in = session
-        .cluster
-        .get::<k8s_openapi::api::core::v1::ServiceAccount>(
-            namespace.as_str(),
-            service_account.as_str(),
-        )
-        .await?
-        .map(|sa| kscope_core::manifest::also_in_of(&sa.metadata))
-        .transpose()?
-        .unwrap_or_default()
-        .iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>();
+    let ((token, expiry, kind), also_in) = futures::try_join!(token, also_in)?;
     Ok(Credential {
         kubeconfig: kubeconfig::scoped_kubeconfig_in(
             endpoint,
@@ -109,6 +136,7 @@ pub(crate) async fn issue(
         token,
         also_in,
         expiry,
+        kind,
     })
 }
 

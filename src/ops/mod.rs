@@ -10,6 +10,7 @@
 
 pub(crate) mod apply;
 pub(crate) mod audit;
+pub(crate) mod bound;
 pub(crate) mod check;
 pub(crate) mod credential;
 pub(crate) mod deliver;

@@ -16,8 +16,11 @@ use crate::ops::credential::{
 use crate::plan::RotatePlan;
 use crate::session::Session;
 use kscope_core::duration::MIN_TOKEN_SECONDS;
+use kscope_core::expiry::Expires;
 use kscope_core::kubeconfig::Endpoint;
 use kscope_core::manifest::{self, belongs_to};
+
+use crate::ops::bound;
 
 pub(crate) struct Rotation {
     pub(crate) credential: Credential,
@@ -64,6 +67,29 @@ pub(crate) async fn execute(
         }));
     }
     let old_token = old.as_ref().and_then(secret_token);
+    // A grant whose token is a bound one gets a bound one again, by the rule its
+    // ServiceAccount records; one whose end has come is refused before anything changes.
+    let now = crate::plan::now();
+    let rule = account
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(kscope_core::expiry::EXPIRES_ANNOTATION))
+        .and_then(|r| Expires::of_record(r))
+        .or_else(|| {
+            old.as_ref()
+                .filter(|o| manifest::is_bound(o))
+                .map(|_| Expires::After(kscope_core::expiry::DEFAULT_LIFETIME))
+        });
+    if let Some(Expires::At(end)) = rule
+        && rule.and_then(|r| r.lifetime_at(now)).is_none()
+    {
+        return Err(Error::from(TokenError::Ended {
+            namespace: ns.to_string(),
+            service_account: sa.to_string(),
+            at: kscope_core::expiry::rfc3339(end),
+        }));
+    }
     // Minted before anything changes: it is what every earlier token of the ServiceAccount
     // is (self-minted ones, `--duration` ones), and it must end up refused like them.
     let canary = cluster
@@ -83,7 +109,8 @@ pub(crate) async fn execute(
     // The new Secret names the new ServiceAccount's UID: the token controller, still busy
     // with the old one's deletion, deletes the token Secrets of that name that carry no UID
     // or the old one, and would take this one too.
-    let mut secret = manifest::token_secret(grant, manifest::set_of(&account.metadata).as_deref());
+    let set = manifest::set_of(&account.metadata);
+    let mut secret = manifest::token_secret(grant, set.as_deref(), rule.is_some());
     if let (Some(annotations), Some(uid)) = (
         secret.metadata.annotations.as_mut(),
         account.metadata.uid.clone(),
@@ -93,11 +120,23 @@ pub(crate) async fn execute(
     let (fresh, _) = cluster
         .apply(&secret, None, false, WriteMode::Apply)
         .await?;
-    let spinner = session.progress.start(&format!(
-        "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"
-    ));
-    let filled = cluster.wait_for_token(fresh, plan.timeout).await?;
-    spinner.finish(&format!("new token ready in Secret {ns}/{secret_name}"));
+    let filled = match &rule {
+        Some(rule) => {
+            let minted = bound::mint(cluster, grant, &fresh, rule, now).await?;
+            if let Some(line) = bound::shortened_note(grant, &minted, now) {
+                crate::progress::note(&line);
+            }
+            minted.secret
+        }
+        None => {
+            let spinner = session.progress.start(&format!(
+                "waiting for the token controller to fill in the new Secret {ns}/{secret_name}"
+            ));
+            let filled = cluster.wait_for_token(fresh, plan.timeout).await?;
+            spinner.finish(&format!("new token ready in Secret {ns}/{secret_name}"));
+            filled
+        }
+    };
 
     let (old_refused_after, every_refused_after) = futures::try_join!(
         prove_refused_if_any(session, grant, old_token.as_ref(), plan.timeout),

@@ -203,6 +203,8 @@ pub(crate) fn interview(
         openings: Vec::new(),
         capacity: Default::default(),
         network: Default::default(),
+        expires: None,
+        token_source: Default::default(),
     };
     let grant_ref = spec.grant_ref();
     let check = CheckPlan {

@@ -375,6 +375,9 @@ pub struct AccessCheck {
     /// bindings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beyond_rbac: Option<BeyondRbac>,
+    /// What kind of credential the grant holds (long-lived, or bound with its expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<crate::expiry::CredentialKind>,
 }
 
 /// What a check did where authorization goes beyond RBAC.

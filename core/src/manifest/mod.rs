@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::expiry::{BOUND_TOKEN_TYPE, EXPIRES_ANNOTATION, Expires};
+
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, Secret, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
@@ -359,6 +361,10 @@ pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
         let list: Vec<&str> = spec.openings.iter().map(|o| o.id()).collect();
         annotations.insert(OPENINGS_LABEL.to_string(), list.join(","));
     }
+    // When the grant's access ends (its tokens are bound ones).
+    if let Some(rule) = spec.bound_rule() {
+        annotations.insert(EXPIRES_ANNOTATION.to_string(), rule.record());
+    }
     metadata.annotations = Some(annotations);
     // `.secrets` stays unset: it is no token index, and listed Secrets are what the
     // legacy-token clean-up targets.
@@ -368,18 +374,43 @@ pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
     }
 }
 
-/// The long-lived token Secret; the token controller fills in `token`, `ca.crt`, `namespace`.
-pub fn token_secret(grant: &GrantRef, set: Option<&str>) -> Secret {
+/// The grant's token Secret. For a long-lived token, the token controller fills in `token`,
+/// `ca.crt` and `namespace`. For a bound one (`bound`), nothing fills it in: kscope stores the
+/// bound token there (field manager `kscope-token`), and deleting the Secret ends the token.
+pub fn token_secret(grant: &GrantRef, set: Option<&str>, bound: bool) -> Secret {
     let mut metadata = meta_of(grant, set, &grant.service_account.token_secret());
-    metadata.annotations = Some(BTreeMap::from([(
-        SA_NAME_ANNOTATION.to_string(),
-        grant.service_account.as_str().to_string(),
-    )]));
+    let type_ = if bound {
+        BOUND_TOKEN_TYPE
+    } else {
+        metadata.annotations = Some(BTreeMap::from([(
+            SA_NAME_ANNOTATION.to_string(),
+            grant.service_account.as_str().to_string(),
+        )]));
+        TOKEN_SECRET_TYPE
+    };
     Secret {
         metadata,
-        type_: Some(TOKEN_SECRET_TYPE.to_string()),
+        type_: Some(type_.to_string()),
         ..Default::default()
     }
+}
+
+/// Makes a grant's manifests hold a bound token that ends by `rule` (a grant whose live token
+/// Secret is a bound one keeps it so, and a cluster that fills in no token Secret gets one).
+pub fn bind_token(manifests: &mut Manifests, rule: &Expires) {
+    manifests
+        .service_account
+        .metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(EXPIRES_ANNOTATION.to_string(), rule.record());
+    manifests.token_secret.type_ = Some(BOUND_TOKEN_TYPE.to_string());
+    manifests.token_secret.metadata.annotations = None;
+}
+
+/// Whether a token Secret holds a bound token kscope stored.
+pub fn is_bound(secret: &Secret) -> bool {
+    secret.type_.as_deref() == Some(BOUND_TOKEN_TYPE)
 }
 
 pub fn role(spec: &GrantSpec) -> Option<Role> {
@@ -417,7 +448,11 @@ pub fn build(spec: &GrantSpec) -> Manifests {
     Manifests {
         namespace: namespace(spec),
         service_account: service_account(spec),
-        token_secret: token_secret(&spec.grant_ref(), spec.set.as_deref()),
+        token_secret: token_secret(
+            &spec.grant_ref(),
+            spec.set.as_deref(),
+            spec.bound_rule().is_some(),
+        ),
         role: role(spec),
         role_binding: role_binding(spec),
         also_in: spec.also_in.iter().map(|ns| also_in(spec, ns)).collect(),
@@ -507,6 +542,8 @@ mod tests {
             openings: Vec::new(),
             capacity: Default::default(),
             network: Default::default(),
+            expires: None,
+            token_source: Default::default(),
         }
     }
 

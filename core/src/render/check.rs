@@ -350,6 +350,7 @@ mod tests {
             namespaces: ["ask", "default", "kube-system"].map(String::from).to_vec(),
             bindings_read: true,
             beyond_rbac: None,
+            credential: None,
             opened: Vec::new(),
         }
     }

@@ -702,6 +702,7 @@ mod tests {
                 namespaces: vec!["team".into()],
                 bindings_read: true,
                 beyond_rbac: None,
+                credential: None,
                 opened: Vec::new(),
             };
             report_flags("dev", &report)

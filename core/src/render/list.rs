@@ -2,6 +2,7 @@
 
 use super::{age, finish, plain, printable};
 use crate::audit::Finding;
+use crate::expiry::CredentialKind;
 use crate::grants::GrantRow;
 use crate::spec::Enforced;
 
@@ -14,6 +15,12 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
     let also = rows.iter().any(|r| !r.also_in.is_empty());
     // A column for what grants open to their tenants, when any grant opens something.
     let opens = rows.iter().any(|r| !r.opens.is_empty());
+    // A column for when access ends, when any grant holds a bound token.
+    let expires = rows.iter().any(|r| {
+        r.credential
+            .as_ref()
+            .is_some_and(|c| *c != CredentialKind::LongLived)
+    });
     let mut header = vec![
         "NAMESPACE",
         "SERVICEACCOUNT",
@@ -23,6 +30,9 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
         "POD SECURITY",
         "STATUS",
     ];
+    if expires {
+        header.insert(4, "EXPIRES");
+    }
     if opens {
         header.insert(3, "OPENS");
     }
@@ -45,6 +55,9 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
                 .map_or_else(|| "none".into(), ToString::to_string),
             printable(&row.status.to_string()),
         ];
+        if expires {
+            cells.insert(4, expires_cell(row.credential.as_ref(), now));
+        }
         if opens {
             cells.insert(3, printable(&row.opens.join(",")));
         }
@@ -67,6 +80,19 @@ pub fn grant_list(rows: &[GrantRow], now: i64) -> String {
         ));
     }
     text
+}
+
+/// When a grant's access ends: never (a long-lived token), in how long, or expired.
+fn expires_cell(credential: Option<&CredentialKind>, now: i64) -> String {
+    match credential {
+        None => "<none>".into(),
+        Some(CredentialKind::LongLived) => "never".into(),
+        Some(kind) if kind.expired(now) => "expired".into(),
+        Some(kind) => kind.expires().map_or_else(
+            || "<unrecorded>".into(),
+            |at| format!("in {}", age(at - now)),
+        ),
+    }
 }
 
 /// `kscope audit`: a row per finding, most severe first.

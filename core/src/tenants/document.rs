@@ -38,10 +38,11 @@ pub(super) enum Field {
     AllowServices,
     Quota,
     Network,
+    Expires,
 }
 
 impl Field {
-    pub(super) const ALL: [Field; 10] = [
+    pub(super) const ALL: [Field; 11] = [
         Field::Namespace,
         Field::ServiceAccount,
         Field::Namespaces,
@@ -52,6 +53,7 @@ impl Field {
         Field::AllowServices,
         Field::Quota,
         Field::Network,
+        Field::Expires,
     ];
 
     /// The field's key in the file.
@@ -67,6 +69,7 @@ impl Field {
             Field::AllowServices => "allowServices",
             Field::Quota => "quota",
             Field::Network => "network",
+            Field::Expires => "expires",
         }
     }
 

@@ -26,6 +26,7 @@ use serde_saphyr::Spanned;
 
 use crate::delivery::System;
 
+use crate::expiry::{Expires, TokenSource};
 use crate::invalid::Invalid;
 use crate::names::{self, NamespaceName, ServiceAccountName};
 use crate::spec::{
@@ -78,6 +79,7 @@ pub fn parse(
     file: &Path,
     template_dir: Option<&Path>,
     allow: Allowances,
+    now: i64,
 ) -> Result<TenantSet, Vec<Problem>> {
     let document: Document = serde_saphyr::from_str(text).map_err(|e| vec![syntax_problem(&e)])?;
     let mut problems = Vec::new();
@@ -120,6 +122,7 @@ pub fn parse(
         dirs: &dirs,
         allow,
         set: &name,
+        now,
     };
     for entry in tenants {
         if let Some(tenant) = tenant(entry, &context, &mut seen, &mut problem) {
@@ -200,6 +203,8 @@ struct TenantContext<'a> {
     dirs: &'a [PathBuf],
     allow: Allowances,
     set: &'a Option<String>,
+    /// The time of day (an `expires` time is checked against it).
+    now: i64,
 }
 
 /// One tenant of the set, with the defaults filled in; `None` when it has a problem (each one
@@ -297,6 +302,15 @@ fn tenant(
         }
     };
     let (openings, capacity, network) = bounds_of(&text, &mut *problem);
+    // `expires`: a lifetime or a time of day, or `never` (a Secret token, made so on purpose).
+    let ends = match text(Field::Expires, &mut *problem) {
+        None => Some((None, TokenSource::Auto)),
+        Some((value, _)) if value == "never" => Some((None, TokenSource::Secret)),
+        Some((value, pos)) => Expires::parse("expires", &value, context.now)
+            .map(|rule| (Some(rule), TokenSource::Auto))
+            .map_err(|e| problem(pos, e.to_string()))
+            .ok(),
+    };
     let also_in = also_in_of(
         field(Field::Namespaces),
         namespace.as_ref(),
@@ -325,6 +339,7 @@ fn tenant(
         Some(openings),
         Some(capacity),
         Some(network),
+        Some((expires, token_source)),
     ) = (
         namespace,
         service_account,
@@ -336,6 +351,7 @@ fn tenant(
         openings,
         capacity,
         network,
+        ends,
     ) {
         return Some(Tenant {
             delivery,
@@ -349,6 +365,8 @@ fn tenant(
                 openings,
                 capacity,
                 network,
+                expires,
+                token_source,
             },
             token,
         });
@@ -553,7 +571,34 @@ mod tests {
             Path::new("/nonexistent/set.yaml"),
             None,
             Allowances::default(),
+            NOW,
         )
+    }
+
+    const NOW: i64 = 1_796_000_000;
+
+    #[test]
+    fn a_tenant_may_expire_or_be_made_permanent_on_purpose() {
+        let head = "apiVersion: kscope.dev/v1alpha1\nkind: TenantSet\nmetadata: {name: set}\nspec:\n  defaults: {template: developer}\n  tenants:\n";
+        let set = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: ci, expires: 30d}}\n  - {{namespace: b, serviceAccount: ci, expires: never}}\n  - {{namespace: c, serviceAccount: ci}}\n"
+        ))
+        .unwrap();
+        let [a, b, c] = [0, 1, 2].map(|i| &set.tenants[i].spec);
+        assert_eq!(
+            a.expires,
+            Some(Expires::After(std::time::Duration::from_secs(30 * 86_400)))
+        );
+        assert_eq!((b.expires, b.token_source), (None, TokenSource::Secret));
+        assert_eq!((c.expires, c.token_source), (None, TokenSource::Auto));
+        let problems = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: ci, expires: 5m}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            problems[0].message.contains("shorter than 10m"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -17,13 +17,14 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, RoleBinding};
 
 use crate::cluster::{Cluster, Served, is_forbidden};
 use crate::error::{Error, Exit, Result};
-use crate::error::{GrantError, Input};
+use crate::error::{GrantError, Input, TokenError};
 use crate::kubeconfig;
 use crate::ops::credential;
 use crate::ops::judge::{self, Stronger};
 use crate::plan::CheckPlan;
 use crate::session::Session;
 use kscope_core::access::{self, AccessCheck, Answer, AnsweredBy, BeyondRbac, Binding, Mode};
+use kscope_core::expiry::CredentialKind;
 use kscope_core::manifest::ACCESS_ANNOTATION;
 use kscope_core::names::{NamespaceName, ServiceAccountName};
 use kscope_core::object::BoundRole;
@@ -101,8 +102,6 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
         (None, Some((client, Some(namespace)))) => identity_grant(client, namespace).await?,
         (None, _) => session.grant_meant(None, "check").await?,
     };
-    let (rules, binding) =
-        expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
     let cluster = &session.cluster;
     let as_sa = async {
         match through {
@@ -110,38 +109,37 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
             None => credential::mint(session, &grant, CHECK_TOKEN_SECONDS).await,
         }
     };
-    // The caller's reads and the credential at once: they share nothing.
-    let read = async {
-        let (others, (pod_security, opened), baseline, questions, reached) = futures::join!(
-            judge::others_within_reach(cluster, &grant, &rules),
-            judge::namespace_marks(cluster, grant.namespace.as_str()),
-            async {
-                if plan.all_resources {
-                    bootstrap(cluster)
-                        .await
-                        .map(|(b, r)| baseline_rules(&b, &r, grant.namespace.as_str()))
-                } else {
-                    Ok(Vec::new())
-                }
-            },
-            Questions::of(cluster, plan.all_resources, plan.access_reviews),
-            reached_namespaces(cluster, &grant),
-        );
-        Ok::<_, Error>((
-            others?,
-            (pod_security, opened),
-            baseline?,
-            questions?,
-            reached?,
-        ))
+    // What the grant gave (then who else its rules reach), the caller's other reads and the
+    // credential, at once: they share nothing. What the grant gave speaks first when both it
+    // and the credential fail (a ServiceAccount that is not there, say).
+    let expected = async {
+        let (rules, binding, account) =
+            expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
+        let others = judge::others_within_reach(cluster, &grant, &rules).await?;
+        Ok::<_, Error>((rules, binding, account, others))
     };
-    let (as_sa, (others, (pod_security, opened), baseline, questions, reached)) =
-        futures::try_join!(as_sa, read)?;
+    let (expected, as_sa, (pod_security, opened), baseline, questions, reached) = futures::join!(
+        expected,
+        as_sa,
+        judge::namespace_marks(cluster, grant.namespace.as_str()),
+        async {
+            if plan.all_resources {
+                bootstrap(cluster)
+                    .await
+                    .map(|(b, r)| baseline_rules(&b, &r, grant.namespace.as_str()))
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        Questions::of(cluster, plan.all_resources, plan.access_reviews),
+        reached_namespaces(cluster, &grant),
+    );
+    let (rules, binding, account, others) = expected?;
+    let credential = credential_of(cluster, &grant, account.as_ref()).await?;
+    let as_sa = as_sa?;
+    let (baseline, questions, reached) = (baseline?, questions?, reached?);
     // The grant's other namespaces, as its ServiceAccount records them, with the stronger
     // ServiceAccounts it can act as there.
-    let account = cluster
-        .get::<ServiceAccount>(grant.namespace.as_str(), grant.service_account.as_str())
-        .await?;
     let given = judge::Given::of_record(
         account
             .as_ref()
@@ -179,7 +177,47 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
         given,
         baseline,
     };
-    prove(cluster, &as_sa, expected, &questions).await
+    let mut report = prove(cluster, &as_sa, expected, &questions).await?;
+    report.credential = Some(credential);
+    Ok(report)
+}
+
+/// The kind of credential the grant holds: long-lived unless its ServiceAccount records an
+/// end, and then as its token Secret says (read only then). A grant whose token expired is
+/// refused here: the API server refuses its token, whatever a freshly minted one may do.
+async fn credential_of(
+    cluster: &Cluster,
+    grant: &GrantRef,
+    account: Option<&ServiceAccount>,
+) -> Result<CredentialKind> {
+    let ends = account
+        .and_then(|sa| sa.metadata.annotations.as_ref())
+        .is_some_and(|a| a.contains_key(kscope_core::expiry::EXPIRES_ANNOTATION));
+    if !ends {
+        return Ok(CredentialKind::LongLived);
+    }
+    let secret = cluster
+        .get::<k8s_openapi::api::core::v1::Secret>(
+            grant.namespace.as_str(),
+            &grant.service_account.token_secret(),
+        )
+        .await?;
+    let kind = secret.as_ref().map_or(
+        CredentialKind::Bound {
+            expires: None,
+            issued: None,
+            credential_id: None,
+        },
+        CredentialKind::of,
+    );
+    match kind.expires() {
+        Some(at) if kind.expired(crate::plan::now()) => Err(Error::from(TokenError::Expired {
+            namespace: grant.namespace.to_string(),
+            service_account: grant.service_account.to_string(),
+            at: kscope_core::expiry::rfc3339(at),
+        })),
+        _ => Ok(kind),
+    }
 }
 
 /// Proves one grant as the ServiceAccount (`as_sa`): who it is, the answers to the questions,
@@ -262,6 +300,7 @@ pub(crate) async fn prove(
         bindings_read: expected.bindings_read,
         opened: expected.opened.iter().map(|o| o.to_string()).collect(),
         beyond_rbac,
+        credential: None,
     })
 }
 
@@ -457,43 +496,43 @@ async fn identity_grant(client: &Cluster, namespace: &str) -> Result<GrantRef> {
 }
 
 /// The rules the grant gave: from the plan's role, or from the `kscope.dev/access` annotation
-/// that `grant` put on the ServiceAccount.
+/// that `grant` put on the ServiceAccount; the grant's RoleBinding as it is, against what the
+/// access says it must be; and the ServiceAccount as read (both read at once).
 async fn expected_rules(
     session: &Session,
     grant: &GrantRef,
     role: Option<&RoleSource>,
     template_dirs: &[PathBuf],
-) -> Result<(Vec<PolicyRule>, Binding)> {
+) -> Result<(Vec<PolicyRule>, Binding, Option<ServiceAccount>)> {
+    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
+    let bound = async {
+        match session.cluster.get::<RoleBinding>(ns, sa).await {
+            Ok(found) => Ok(Some(found.map(|rb| BoundRole::of(&rb.role_ref)))),
+            // A caller who may not read bindings leaves the matrix to speak.
+            Err(e) if is_forbidden(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let (account, actual) =
+        futures::try_join!(session.cluster.get::<ServiceAccount>(ns, sa), bound)?;
     let recorded;
     let role = match role {
         Some(role) => role,
         None => {
-            recorded = recorded_role(session, grant, template_dirs).await?;
+            recorded = recorded_role(account.as_ref(), grant, template_dirs)?;
             &recorded
         }
     };
-    let binding = binding_of(session, grant, role).await?;
-    Ok((rules_of(session, role).await?, binding))
-}
-
-/// The grant's RoleBinding as it is, against what the grant's access says it must be.
-async fn binding_of(session: &Session, grant: &GrantRef, role: &RoleSource) -> Result<Binding> {
-    let (ns, sa) = (grant.namespace.as_str(), grant.service_account.as_str());
     let expected = match role {
         RoleSource::Template(_) => BoundRole::Role(sa.to_string()),
         RoleSource::ClusterRole(name) => BoundRole::ClusterRole(name.clone()),
     };
-    let actual = match session.cluster.get::<RoleBinding>(ns, sa).await {
-        Ok(found) => Some(found.map(|rb| BoundRole::of(&rb.role_ref))),
-        // A caller who may not read bindings leaves the matrix to speak.
-        Err(e) if is_forbidden(&e) => None,
-        Err(e) => return Err(e),
-    };
-    Ok(Binding {
+    let binding = Binding {
         name: format!("{ns}/{sa}"),
         expected,
         actual,
-    })
+    };
+    Ok((rules_of(session, role).await?, binding, account))
 }
 
 async fn rules_of(session: &Session, role: &RoleSource) -> Result<Vec<PolicyRule>> {
@@ -508,8 +547,8 @@ async fn rules_of(session: &Session, role: &RoleSource) -> Result<Vec<PolicyRule
     }
 }
 
-async fn recorded_role(
-    session: &Session,
+fn recorded_role(
+    account: Option<&ServiceAccount>,
     grant: &GrantRef,
     template_dirs: &[PathBuf],
 ) -> Result<RoleSource> {
@@ -517,14 +556,10 @@ async fn recorded_role(
         grant.namespace.to_string(),
         grant.service_account.to_string(),
     );
-    let sa = session
-        .cluster
-        .get::<ServiceAccount>(&namespace, &service_account)
-        .await?
-        .ok_or_else(|| GrantError::ServiceAccountMissing {
-            namespace: namespace.clone(),
-            service_account: service_account.clone(),
-        })?;
+    let sa = account.ok_or_else(|| GrantError::ServiceAccountMissing {
+        namespace: namespace.clone(),
+        service_account: service_account.clone(),
+    })?;
     let access = sa
         .metadata
         .annotations

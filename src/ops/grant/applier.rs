@@ -46,10 +46,19 @@ pub(super) struct Applier<'a> {
 }
 
 impl Applier<'_> {
-    /// One namespace of the grant, whichever it is (home or other): the guard when it needs
-    /// one and it is not in the cluster yet, the Namespace (created when missing, an existing
-    /// one given kscope's tenant labels), the Role (for a template) and the RoleBinding.
+    /// One namespace of the grant, whichever it is (home or other): the namespace under its
+    /// guard, then its access.
     pub(super) async fn namespace_access(&mut self, step: NamespaceObjects<'_>) -> Result<()> {
+        self.namespace(&step).await?;
+        let (results, notes) = self.access(&step, false).await?;
+        self.objects.extend(results);
+        self.notes.extend(notes);
+        Ok(())
+    }
+
+    /// The guard when the namespace needs one and it is not in the cluster yet, then the
+    /// Namespace (created when missing, an existing one given kscope's tenant labels).
+    pub(super) async fn namespace(&mut self, step: &NamespaceObjects<'_>) -> Result<()> {
         if step.judgement.guard && !self.guard_checked {
             self.guard_checked = true;
             let guard = judge::install_guard(self.cluster, &step.judgement.live, self.mode).await?;
@@ -76,25 +85,51 @@ impl Applier<'_> {
                 kscope_core::manifest::TENANT_LABEL
             ));
         }
-        // kscope's bounds of the namespace and the Role depend on nothing but the namespace:
-        // applied at once.
+        Ok(())
+    }
+
+    /// The access of a namespace that exists: kscope's bounds of it, the Role (for a template)
+    /// and the RoleBinding, with what happened to each and the notes to tell. The bounds and
+    /// the Role depend on nothing but the namespace and are applied at once; the binding
+    /// follows its Role, or goes with it when `bind_at_once` (the caller may bind the Role, so
+    /// the server does not look the Role up).
+    pub(super) async fn access(
+        &self,
+        step: &NamespaceObjects<'_>,
+        bind_at_once: bool,
+    ) -> Result<(Vec<ObjectResult>, Vec<String>)> {
+        let (cluster, adopt, mode) = (self.cluster, self.adopt, self.mode);
         let role = step.role.map(|role| (role, step.live_role));
-        let ((results, notes), role_done) = futures::try_join!(
-            self.bounds(step.namespace, step.existing.is_some(), step.bounds),
-            apply_some(self.cluster, role, self.adopt, self.mode),
-        )?;
-        self.objects.extend(results);
-        self.notes.extend(notes);
-        if let Some((role, outcome)) = role_done {
-            self.record(role, outcome);
-        }
-        match step.live_binding {
-            // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
-            Some(current) if current.role_ref != step.binding.role_ref => {
-                self.replace(step.binding).await
+        let binding = async {
+            match step.live_binding {
+                // A roleRef cannot change: replace the binding, as `kubectl auth reconcile` does.
+                Some(current) if current.role_ref != step.binding.role_ref => {
+                    self.replace(step.binding).await
+                }
+                current => {
+                    let (_, outcome) = cluster.apply(step.binding, current, adopt, mode).await?;
+                    Ok(outcome)
+                }
             }
-            current => self.apply(step.binding, current).await.map(|_| ()),
+        };
+        let role_and_binding = async {
+            match bind_at_once {
+                true => futures::try_join!(apply_some(cluster, role, adopt, mode), binding),
+                false => {
+                    let role_done = apply_some(cluster, role, adopt, mode).await?;
+                    Ok((role_done, binding.await?))
+                }
+            }
+        };
+        let ((mut results, notes), (role_done, bound)) = futures::try_join!(
+            self.bounds(step.namespace, step.existing.is_some(), step.bounds),
+            role_and_binding,
+        )?;
+        if let Some((role, outcome)) = role_done {
+            results.push(result_of(role, outcome));
         }
+        results.push(result_of(step.binding, bound));
+        Ok((results, notes))
     }
 
     /// kscope's ResourceQuota, LimitRange and NetworkPolicy in one namespace of the grant. In
@@ -171,25 +206,9 @@ impl Applier<'_> {
         Ok((results.into_iter().flatten().collect(), notes))
     }
 
-    pub(super) async fn apply<K>(&mut self, object: &K, live: Option<&K>) -> Result<K>
-    where
-        K: Written,
-    {
-        let (applied, result) = self
-            .cluster
-            .apply(object, live, self.adopt, self.mode)
-            .await?;
-        self.record(object, result);
-        Ok(applied)
-    }
-
-    fn record<K: Resource<DynamicType = ()> + GrantObject>(&mut self, object: &K, result: Outcome) {
-        self.objects.push(result_of(object, result));
-    }
-
     /// Deletes the live binding and makes it anew (under a server dry run, only reported: the
     /// server cannot validate a replacement without making it).
-    async fn replace(&mut self, binding: &RoleBinding) -> Result<()> {
+    async fn replace(&self, binding: &RoleBinding) -> Result<Outcome> {
         let ns = binding.metadata.namespace.as_deref().unwrap_or_default();
         let name = binding.metadata.name.as_deref().unwrap_or_default();
         if self.mode == WriteMode::Apply {
@@ -198,8 +217,7 @@ impl Applier<'_> {
                 .apply(binding, None, self.adopt, self.mode)
                 .await?;
         }
-        self.record(binding, Outcome::Replaced);
-        Ok(())
+        Ok(Outcome::Replaced)
     }
 
     /// Deletes a Role of the grant that its new access no longer needs.
@@ -209,7 +227,7 @@ impl Applier<'_> {
         if self.mode == WriteMode::Apply {
             self.cluster.delete::<Role>(ns, name).await?;
         }
-        self.record(role, Outcome::Deleted);
+        self.objects.push(result_of(role, Outcome::Deleted));
         Ok(())
     }
 }
@@ -246,7 +264,7 @@ where
 }
 
 /// What happened to one object of the grant, as reported.
-fn result_of<K: Resource<DynamicType = ()> + GrantObject>(
+pub(super) fn result_of<K: Resource<DynamicType = ()> + GrantObject>(
     object: &K,
     result: Outcome,
 ) -> ObjectResult {

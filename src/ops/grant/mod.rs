@@ -5,16 +5,19 @@
 mod applier;
 mod refusals;
 
-use applier::{Applier, NamespaceObjects, drop_unlisted};
+use applier::{Applier, NamespaceObjects, drop_unlisted, result_of};
 use refusals::{Refusals, preflight};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
 use crate::cluster::{Cluster, WriteMode, has_token, is_forbidden, is_managed};
-use crate::error::GrantError;
 use crate::error::{Error, Result};
+use crate::error::{GrantError, TokenError};
+use crate::ops::bound;
 use crate::ops::judge;
+use kscope_core::expiry::{AUTO_WAIT, DEFAULT_LIFETIME, Expires, TokenSource};
+use kscope_core::spec::GrantRef;
 
 use crate::plan::GrantPlan;
 use crate::session::Session;
@@ -47,21 +50,14 @@ pub(crate) async fn execute(
 ) -> Result<Granted> {
     let manifests = manifest::build(&plan.spec);
     let applied = apply(&session.cluster, plan, &manifests, mode).await?;
-    let (objects, secret, notes) = (applied.objects, applied.secret, applied.notes);
+    let (objects, secret, mut notes) = (applied.objects, applied.secret, applied.notes);
+    let grant = plan.spec.grant_ref();
     let token = async {
         match (mode, secret) {
-            (WriteMode::ServerDryRun, _) => Ok(None),
-            (WriteMode::Apply, secret) if has_token(&secret) => Ok(Some(secret)),
-            (WriteMode::Apply, secret) => {
-                let ns = plan.spec.namespace.as_str();
-                let name = secret.metadata.name.clone().unwrap_or_default();
-                let spinner = session.progress.start(&format!(
-                    "waiting for the token controller to fill in Secret {ns}/{name}"
-                ));
-                let filled = session.cluster.wait_for_token(secret, plan.timeout).await?;
-                spinner.finish(&format!("token ready in Secret {ns}/{name}"));
-                Ok::<_, Error>(Some(filled))
-            }
+            (WriteMode::ServerDryRun, _) => Ok((None, None)),
+            (WriteMode::Apply, secret) => token(session, plan, &grant, secret, applied.rule)
+                .await
+                .map(|(secret, note)| (Some(secret), note)),
         }
     };
     // A guard just installed or changed, or a namespace just put under it, is proven in force
@@ -78,7 +74,8 @@ pub(crate) async fn execute(
         }
         Ok::<_, Error>(())
     };
-    let (token_secret, ()) = futures::try_join!(token, proof)?;
+    let ((token_secret, token_note), ()) = futures::try_join!(token, proof)?;
+    notes.extend(token_note);
     let guard_unproven = (mode == WriteMode::Apply && !plan.prove_guard && applied.guard_changed)
         .then_some(applied.reach);
     let not_remembered = match mode {
@@ -101,6 +98,74 @@ fn also_in(spec: &GrantSpec) -> Vec<String> {
     spec.also_in.iter().map(|n| n.to_string()).collect()
 }
 
+/// The grant's token, once its Secret is applied: a bound one kept while it serves its rule,
+/// else minted and stored; a Secret token waited for (with `--token-source auto`, for
+/// [`AUTO_WAIT`], then a bound token instead, said in the note).
+async fn token(
+    session: &Session,
+    plan: &GrantPlan,
+    grant: &GrantRef,
+    secret: Secret,
+    rule: Option<Expires>,
+) -> Result<(Secret, Option<String>)> {
+    let cluster = &session.cluster;
+    let now = crate::plan::now();
+    if let Some(rule) = rule {
+        if bound::holds(&secret, &rule, None, now) {
+            return Ok((secret, None));
+        }
+        let minted = bound::mint(cluster, grant, &secret, &rule, now).await?;
+        let note = bound::shortened_note(grant, &minted, now);
+        return Ok((minted.secret, note));
+    }
+    if has_token(&secret) {
+        return Ok((secret, None));
+    }
+    let (ns, name) = (
+        grant.namespace.as_str(),
+        grant.service_account.token_secret(),
+    );
+    let auto = plan.spec.token_source == TokenSource::Auto;
+    let wait = match auto {
+        true => AUTO_WAIT.min(plan.timeout),
+        false => plan.timeout,
+    };
+    let spinner = session.progress.start(&format!(
+        "waiting for the token controller to fill in Secret {ns}/{name}"
+    ));
+    match cluster.wait_for_token(secret, wait).await {
+        Ok(filled) => {
+            spinner.finish(&format!("token ready in Secret {ns}/{name}"));
+            Ok((filled, None))
+        }
+        // The cluster fills in no token Secret (its tokens are signed outside
+        // kube-controller-manager, or the controller is off): a bound token instead.
+        Err(Error::Token(TokenError::Timeout { .. })) if auto => {
+            spinner.finish(&format!(
+                "no token in Secret {ns}/{name} after {}s",
+                wait.as_secs()
+            ));
+            let rule = Expires::After(DEFAULT_LIFETIME);
+            let mut manifests = manifest::build(&plan.spec);
+            manifest::bind_token(&mut manifests, &rule);
+            cluster.delete::<Secret>(ns, &name).await?;
+            let ((_, _), (anchor, _)) = futures::try_join!(
+                cluster.apply(&manifests.service_account, None, true, WriteMode::Apply),
+                cluster.apply(&manifests.token_secret, None, false, WriteMode::Apply),
+            )?;
+            let minted = bound::mint(cluster, grant, &anchor, &rule, now).await?;
+            let note = format!(
+                "the cluster filled in no token Secret within {}s (its tokens are signed outside kube-controller-manager, or the token controller is off): the grant holds a token bound to Secret {ns}/{name} instead, which expires {} ({} from now); a rotation or another apply renews it, and to wait for a Secret token instead, use --token-source secret",
+                wait.as_secs(),
+                kscope_core::expiry::rfc3339(minted.expires),
+                kscope_core::duration::format(u64::try_from(minted.expires - now).unwrap_or(0)),
+            );
+            Ok((minted.secret, Some(note)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 async fn apply(
     cluster: &Cluster,
     plan: &GrantPlan,
@@ -109,28 +174,51 @@ async fn apply(
 ) -> Result<Applied> {
     let spec = &plan.spec;
     let ns = spec.namespace.as_str();
-    let existing = read_namespace(cluster, ns, mode).await?;
     // The role's rules, read once (a ClusterRole's from the server) for both checks below.
     let rules = judge::role_rules(cluster, &spec.role).await?;
     // Every refusal of the grant is found before any write and said at once: the caller's
     // permissions, containment in each namespace, objects kscope does not own.
     let mut refusals = Refusals::default();
-    // The caller's permissions and containment are independent reads: asked at once.
+    // The caller's permissions, the namespace with the guard as it stands, and containment
+    // (which needs the namespace) are read at once where they are independent.
     let permitted = async {
         match plan.preflight {
-            true => preflight(cluster, spec, rules.as_deref(), existing.is_none()).await,
-            false => Ok(()),
+            true => preflight(cluster, spec, rules.as_deref()).await.map(Some),
+            false => Ok(None),
         }
     };
-    let judged = judge::judge(
-        cluster,
-        spec,
-        rules.as_deref(),
-        plan.allow,
-        existing.as_ref(),
-    );
-    let (permitted, judged) = futures::join!(permitted, judged);
-    refusals.note(permitted)?;
+    let read_guard = async {
+        match judge::reach_of(rules.as_deref()).needs_guard() {
+            true => judge::LiveGuard::read(cluster).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let read_and_judge = async {
+        let (existing, live) = futures::try_join!(read_namespace(cluster, ns, mode), read_guard)?;
+        let judged = judge::judge(
+            cluster,
+            spec,
+            rules.as_deref(),
+            plan.allow,
+            existing.as_ref(),
+            live,
+        )
+        .await;
+        Ok::<_, Error>((existing, judged))
+    };
+    let (read, permitted) = futures::join!(read_and_judge, permitted);
+    let (existing, judged) = read?;
+    let mut may_bind = false;
+    if let Some(found) = refusals.note(permitted)?.flatten() {
+        may_bind = found.may_bind;
+        let mut missing = found.missing;
+        if existing.is_none() && !found.may_create {
+            missing.insert(0, "create on namespaces".to_string());
+        }
+        if !missing.is_empty() {
+            refusals.note::<()>(Err(GrantError::MissingPermissions { missing }.into()))?;
+        }
+    }
     let judgement = refusals.note(judged)?;
 
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
@@ -140,6 +228,32 @@ async fn apply(
             .note(live_objects(cluster, spec, manifests).await)?
             .unwrap_or_default(),
         None => LiveObjects::default(),
+    };
+    // A grant whose token is a bound one stays so unless it says otherwise: a run without
+    // --expires (auto) keeps the rule its ServiceAccount records, so that no grant silently
+    // becomes permanent.
+    let mut rule = spec.bound_rule();
+    let kept;
+    let manifests = match &live.token_secret {
+        Some(secret)
+            if rule.is_none()
+                && spec.token_source == TokenSource::Auto
+                && manifest::is_bound(secret) =>
+        {
+            let recorded = live
+                .service_account
+                .as_ref()
+                .and_then(|sa| sa.metadata.annotations.as_ref())
+                .and_then(|a| a.get(kscope_core::expiry::EXPIRES_ANNOTATION))
+                .and_then(|r| Expires::of_record(r))
+                .unwrap_or(Expires::After(DEFAULT_LIFETIME));
+            let mut bound = manifests.clone();
+            manifest::bind_token(&mut bound, &recorded);
+            rule = Some(recorded);
+            kept = bound;
+            &kept
+        }
+        _ => manifests,
     };
     let unmanaged = live.unmanaged();
     if !unmanaged.is_empty() && !plan.adopt {
@@ -170,32 +284,70 @@ async fn apply(
         notes: Vec::new(),
     };
     // The namespace and its guard before the access (a tenant is never bound without its
-    // guard); the binding before the ServiceAccount's record of the access, so that the record
-    // never claims access that is not bound; the Secret last, once its account exists.
-    applier
-        .namespace_access(NamespaceObjects {
-            namespace: ns,
-            manifest: &manifests.namespace,
-            existing: existing.as_ref(),
-            judgement: &judgement,
-            role: manifests.role.as_ref(),
-            live_role: live.role.as_ref(),
-            binding: &manifests.role_binding,
-            live_binding: live.role_binding.as_ref(),
-            bounds: &manifests.bounds,
-        })
-        .await?;
-    // The ServiceAccount, then its Secret; meanwhile the grant's Roles and RoleBindings in
-    // namespaces it no longer lists go (one list of them, by label).
+    // guard). In a namespace that exists, the binding goes before the ServiceAccount's record
+    // of the access, so that the record never claims access that is not bound. In a namespace
+    // this grant made, nothing was bound before: the access, the ServiceAccount and the
+    // cleanup of namespaces the grant no longer lists go at once. The Secret always follows
+    // its ServiceAccount (the token controller deletes a token Secret of no account).
+    let home = NamespaceObjects {
+        namespace: ns,
+        manifest: &manifests.namespace,
+        existing: existing.as_ref(),
+        judgement: &judgement,
+        role: manifests.role.as_ref(),
+        live_role: live.role.as_ref(),
+        binding: &manifests.role_binding,
+        live_binding: live.role_binding.as_ref(),
+        bounds: &manifests.bounds,
+    };
+    applier.namespace(&home).await?;
     let live_sa = live.service_account.as_ref();
     let account_and_secret = async {
-        applier.apply(&manifests.service_account, live_sa).await?;
-        applier
-            .apply(&manifests.token_secret, live.token_secret.as_ref())
-            .await
+        let (_, account) = cluster
+            .apply(&manifests.service_account, live_sa, plan.adopt, mode)
+            .await?;
+        // A token Secret of the other kind (a Secret token becoming a bound one, or back) is
+        // made anew: its type cannot change, and deleting it ends the token it held.
+        let wanted = &manifests.token_secret;
+        let (secret, made) = match &live.token_secret {
+            Some(old) if old.type_ != wanted.type_ => {
+                let name = wanted.metadata.name.as_deref().unwrap_or_default();
+                if mode == WriteMode::Apply {
+                    cluster.delete::<Secret>(ns, name).await?;
+                    let (secret, _) = cluster.apply(wanted, None, plan.adopt, mode).await?;
+                    (secret, Outcome::Replaced)
+                } else {
+                    (old.clone(), Outcome::Replaced)
+                }
+            }
+            live_secret => {
+                cluster
+                    .apply(wanted, live_secret.as_ref(), plan.adopt, mode)
+                    .await?
+            }
+        };
+        let results = vec![
+            result_of(&manifests.service_account, account),
+            result_of(&manifests.token_secret, made),
+        ];
+        Ok::<_, Error>((secret, results))
     };
-    let (secret, dropped) =
-        futures::try_join!(account_and_secret, drop_unlisted(cluster, mode, spec))?;
+    let access = applier.access(&home, may_bind);
+    let ((access, access_notes), (secret, account), dropped) = match existing {
+        None => futures::try_join!(
+            access,
+            account_and_secret,
+            drop_unlisted(cluster, mode, spec)
+        )?,
+        Some(_) => {
+            let access = access.await?;
+            let (account, dropped) =
+                futures::try_join!(account_and_secret, drop_unlisted(cluster, mode, spec))?;
+            (access, account, dropped)
+        }
+    };
+    applier.objects.extend(access.into_iter().chain(account));
+    applier.notes.extend(access_notes);
     if let Some(stale) = &live.stale_role {
         applier.remove(stale).await?;
     }
@@ -236,6 +388,7 @@ async fn apply(
         notes,
         guard_changed,
         reach: judgement.reach,
+        rule,
     })
 }
 
@@ -290,6 +443,7 @@ async fn also_in_namespace(
         rules,
         plan.allow,
         existing.as_ref(),
+        None,
     )
     .await;
     let judgement = refusals.note(judged)?;
@@ -342,6 +496,8 @@ struct Applied {
     /// The guard was created or changed (so it may not be in force yet).
     guard_changed: bool,
     reach: kscope_core::containment::Reach,
+    /// How the grant's bound token ends, when its token is a bound one.
+    rule: Option<Expires>,
 }
 
 /// The live versions of a grant's namespaced objects.

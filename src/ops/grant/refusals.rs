@@ -44,37 +44,44 @@ impl Refusals {
     }
 }
 
+/// What the caller may do, as found before anything is written.
+#[derive(Default)]
+pub(super) struct Preflight {
+    /// May bind any Role of the namespace (the server then binds a Role without looking it up).
+    pub(super) may_bind: bool,
+    /// May create namespaces.
+    pub(super) may_create: bool,
+    /// What it lacks for the grant's writes and the role's permissions (RBAC escalation
+    /// prevention), said as "verb on resource".
+    pub(super) missing: Vec<String>,
+}
+
 /// Finds, before anything is created, what the caller lacks: the writes a grant makes, and
 /// (RBAC escalation prevention) every permission the role would hand out. One
 /// SelfSubjectRulesReview answers both; where its answer is incomplete (webhook authorizers),
 /// the API server's own refusal is left to speak. `role_rules` are the rules the grant hands
-/// out (`None`: a ClusterRole the caller may not read).
+/// out (`None`: a ClusterRole the caller may not read). Whether the caller may create
+/// namespaces is asked at the same time, whether or not the namespace exists (the read of
+/// the namespace goes on meanwhile).
 pub(super) async fn preflight(
     cluster: &Cluster,
     spec: &GrantSpec,
     role_rules: Option<&[PolicyRule]>,
-    create_namespace: bool,
-) -> Result<()> {
+) -> Result<Preflight> {
     let ns = spec.namespace.as_str();
-    // The caller's rules and, for a namespace to create, whether it may: asked at once.
     let may_create = async {
-        if create_namespace {
-            let question = (None, Permission::new("", "namespaces", "create"));
-            Ok(cluster
-                .can_i(&[question])
-                .await?
-                .first()
-                .copied()
-                .unwrap_or(false))
-        } else {
-            Ok::<_, crate::error::Error>(true)
-        }
+        let question = (None, Permission::new("", "namespaces", "create"));
+        Ok(cluster
+            .can_i(&[question])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
     };
     let (caller, may_create) = futures::try_join!(cluster.caller_rules(ns), may_create)?;
     let mut missing = Vec::new();
-    if create_namespace && !may_create {
-        missing.push("create on namespaces".to_string());
-    }
+    let may_bind =
+        !caller.incomplete && rules::allows(&caller.rules, &Permission::new(RBAC, "roles", "bind"));
     if !caller.incomplete {
         let own = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let write = |group: &str, resources: &[&str]| PolicyRule {
@@ -119,9 +126,9 @@ pub(super) async fn preflight(
         missing.extend(rules::missing(&caller.rules, &writes));
         missing.extend(rules::missing(&caller.rules, &granted));
     }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::from(GrantError::MissingPermissions { missing }))
-    }
+    Ok(Preflight {
+        may_bind,
+        may_create,
+        missing,
+    })
 }

@@ -57,6 +57,21 @@ pub(crate) struct Judgement {
     pub(crate) notes: Vec<String>,
 }
 
+/// What a role reaches; a role kscope cannot read is taken to reach everything.
+pub(crate) fn reach_of(rules: Option<&[PolicyRule]>) -> Reach {
+    match rules {
+        Some(rules) => Reach::of(rules),
+        None => Reach {
+            pods: true,
+            other_service_accounts: true,
+            namespace: true,
+            grant_objects: true,
+            endpoints: true,
+            shared: true,
+        },
+    }
+}
+
 /// Everything that refuses a grant for containment, all of it in one run (one refusal, or
 /// `GrantError::Refused` with each), before anything is written:
 /// a ClusterRole that escalates; an existing namespace that admits node-escaping pods when the
@@ -70,6 +85,7 @@ pub(crate) async fn judge(
     rules: Option<&[PolicyRule]>,
     allow: Allowances,
     existing: Option<&Namespace>,
+    read_guard: Option<LiveGuard>,
 ) -> Result<Judgement> {
     let ns = spec.namespace.as_str();
     let mut refusals = Vec::new();
@@ -82,18 +98,7 @@ pub(crate) async fn judge(
             rule,
         });
     }
-    // A role kscope cannot read is taken to reach everything.
-    let reach = match rules {
-        Some(rules) => Reach::of(rules),
-        None => Reach {
-            pods: true,
-            other_service_accounts: true,
-            namespace: true,
-            grant_objects: true,
-            endpoints: true,
-            shared: true,
-        },
-    };
+    let reach = reach_of(rules);
     let mut notes = Vec::new();
     match existing {
         None if spec.pod_security == PodSecurity::Privileged => notes.push(format!(
@@ -155,7 +160,10 @@ pub(crate) async fn judge(
     let mut guard = reach.needs_guard();
     let mut live = LiveGuard::default();
     if guard {
-        live = LiveGuard::read(cluster).await?;
+        live = match read_guard {
+            Some(read) => read,
+            None => LiveGuard::read(cluster).await?,
+        };
         // A guard already as kscope makes it needs no write, so no permission to write it.
         let mut missing = if live.holds() {
             Vec::new()

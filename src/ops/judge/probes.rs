@@ -65,12 +65,32 @@ pub(crate) async fn probe(
     let label_probe = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
     let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
     let endpoints = endpoints_probe(ns);
-    let (pod, namespace, account, binding, endpoint) = futures::try_join!(
+    // A Service of each kind that reaches outside, in each namespace of the grant, unless the
+    // grant opens it: asked with the home namespace's probes.
+    let closed: Vec<Opening> = Opening::ALL
+        .into_iter()
+        .filter(|o| !opened.contains(o))
+        .collect();
+    let services: Vec<(&str, Opening, _)> = std::iter::once(ns)
+        .chain(also_in.iter().map(String::as_str))
+        .flat_map(|namespace| {
+            closed
+                .iter()
+                .map(move |o| (namespace, *o, reaching_service(namespace, *o)))
+        })
+        .collect();
+    let service_answers = futures::future::try_join_all(
+        services
+            .iter()
+            .map(|(namespace, _, service)| as_sa.try_create(namespace, service)),
+    );
+    let (pod, namespace, account, binding, endpoint, service_answers) = futures::try_join!(
         host_pods(as_sa, ns, Some(sa)),
         as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
         as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
         as_sa.try_patch::<RoleBinding>(ns, sa, &unlabel),
         as_sa.try_create(ns, &endpoints),
+        service_answers,
     )?;
     let mut probes = vec![
         probed(
@@ -137,32 +157,14 @@ pub(crate) async fn probe(
             endpoint,
         ));
     }
-    // A Service of each kind that reaches outside, in each namespace of the grant, unless the
-    // grant opens it.
-    for namespace in std::iter::once(ns).chain(also_in.iter().map(String::as_str)) {
-        let closed: Vec<Opening> = Opening::ALL
-            .into_iter()
-            .filter(|o| !opened.contains(o))
-            .collect();
-        let services: Vec<_> = closed
-            .iter()
-            .map(|o| reaching_service(namespace, *o))
-            .collect();
-        let answers = futures::future::try_join_all(
-            services
-                .iter()
-                .map(|service| as_sa.try_create(namespace, service)),
-        )
-        .await?;
-        for (opening, answer) in closed.into_iter().zip(answers) {
-            probes.push(probed(
-                PathOut::ReachingService {
-                    namespace: namespace.to_string(),
-                    opening,
-                },
-                answer,
-            ));
-        }
+    for ((namespace, opening, _), answer) in services.iter().zip(service_answers) {
+        probes.push(probed(
+            PathOut::ReachingService {
+                namespace: namespace.to_string(),
+                opening: *opening,
+            },
+            answer,
+        ));
     }
     for found in others {
         probes.push(PathProbe {

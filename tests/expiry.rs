@@ -1,0 +1,299 @@
+//! Access that ends: `grant --expires` hands out a TokenRequest token bound to the grant's
+//! Secret, which the real kubectl uses and the API server ends; a server that caps token
+//! lifetimes says so; an expired grant is said expired by `list`, `check` and `kubeconfig`;
+//! and a cluster that fills in no token Secret (the control plane without
+//! kube-controller-manager) gets a bound token instead, which `kubeconfig`, `check`, `rotate`
+//! and `revoke` all work with.
+
+mod common;
+mod runner;
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use common::admin;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use runner::{Kscope, kubectl_as};
+
+const BOUND_TYPE: &str = "kscope.dev/bound-token";
+const LEGACY_TYPE: &str = "kubernetes.io/service-account-token";
+
+fn now() -> i64 {
+    k8s_openapi::jiff::Timestamp::now().as_second()
+}
+
+/// The claims of a JWT (its middle part).
+fn claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .expect("base64url claims");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// The grant's token Secret as the API server has it.
+async fn token_secret(dir: &Path, ns: &str, sa: &str) -> Secret {
+    let client = common::admin_client(dir).await;
+    Api::<Secret>::namespaced(client, ns)
+        .get(&format!("{sa}-token"))
+        .await
+        .expect("the grant's token Secret")
+}
+
+fn annotation(secret: &Secret, key: &str) -> String {
+    secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .cloned()
+        .unwrap_or_else(|| panic!("Secret has no {key}: {:?}", secret.metadata))
+}
+
+fn seconds(rfc3339: &str) -> i64 {
+    rfc3339
+        .parse::<k8s_openapi::jiff::Timestamp>()
+        .expect("an RFC 3339 time")
+        .as_second()
+}
+
+/// The token a kubeconfig file holds.
+fn token_of(kubeconfig: &Path) -> String {
+    let text = std::fs::read_to_string(kubeconfig).unwrap();
+    let parsed: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    parsed["users"][0]["user"]["token"]
+        .as_str()
+        .expect("a token in the kubeconfig")
+        .to_string()
+}
+
+/// Waits (the API server caches a token it accepted for 10 s) until kubectl with `kubeconfig`
+/// is refused as unauthenticated.
+fn refused_eventually(dir: &Path, kubeconfig: &Path, ns: &str) {
+    for _ in 0..40 {
+        let run = kubectl_as(common::kubectl(dir), kubeconfig, &["-n", ns, "get", "pods"]);
+        if run.code != 0 && run.stderr.contains("Unauthorized") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!(
+        "the token in {} was still accepted after 20s",
+        kubeconfig.display()
+    );
+}
+
+/// Grants `app` the read-only template in a fresh namespace of the cluster in `dir`, ending by
+/// `expires`: the namespace, the runner (its home keeps the grant) and the grant's run.
+fn granted(dir: &Path, prefix: &str, expires: &str) -> (String, Kscope, runner::Run) {
+    let ns = common::unique_name(prefix);
+    let mut kscope = admin(dir);
+    let run = kscope.run([
+        "grant",
+        &ns,
+        "app",
+        "--template",
+        "read-only",
+        "--expires",
+        expires,
+    ]);
+    (ns, kscope, run)
+}
+
+#[tokio::test]
+async fn an_expiring_grant_holds_a_bound_token_that_kubectl_uses_and_list_shows() {
+    let dir = common::cluster_dir();
+    let (ns, mut kscope, run) = granted(&dir, "ends", "2h");
+    run.expect_code(0)
+        .stderr_lacks("waiting for the token controller");
+    let secret = token_secret(&dir, &ns, "app").await;
+    assert_eq!(secret.type_.as_deref(), Some(BOUND_TYPE));
+    // No long-lived token anywhere: the Secret names no account for the token controller.
+    assert!(
+        !secret
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("kubernetes.io/service-account.name")),
+        "{:?}",
+        secret.metadata.annotations
+    );
+    let expires = seconds(&annotation(&secret, "kscope.dev/token-expires"));
+    let left = expires - now();
+    assert!((7000..=7200).contains(&left), "expires in {left}s");
+
+    let run = kscope.run([
+        "kubeconfig",
+        &ns,
+        "app",
+        "--output",
+        kscope.path("app.kubeconfig").to_str().unwrap(),
+    ]);
+    run.expect_code(0)
+        .stderr_contains("credential: bound token, expires ");
+    let kubeconfig = kscope.path("app.kubeconfig");
+    kubectl_as(common::kubectl(&dir), &kubeconfig, &["get", "pods"]).expect_code(0);
+    // The token's own claims agree with the grant's record.
+    let claims = claims(&token_of(&kubeconfig));
+    assert_eq!(claims["exp"].as_i64(), Some(expires), "{claims}");
+    assert_eq!(
+        claims["jti"].as_str(),
+        Some(annotation(&secret, "kscope.dev/credential-id").as_str()),
+        "{claims}"
+    );
+    assert_eq!(
+        claims["kubernetes.io"]["secret"]["name"].as_str(),
+        Some("app-token"),
+        "bound to the grant's Secret: {claims}"
+    );
+
+    let listed = kscope.run(["list", "-n", &ns, "-o", "json"]);
+    let item = listed.expect_code(0).stdout_json()["items"][0].clone();
+    assert_eq!(item["credential"]["kind"], "bound", "{item}");
+    assert_eq!(
+        item["credential"]["expires"].as_str().map(seconds),
+        Some(expires),
+        "{item}"
+    );
+    kscope
+        .run(["list", "-n", &ns])
+        .expect_code(0)
+        .stdout_contains("EXPIRES")
+        .stdout_contains_any(&["in 2h ", "in 1h59m"]);
+    kscope
+        .run(["check", &ns, "app"])
+        .expect_code(0)
+        .stderr_contains("credential: bound token, expires");
+
+    // Granted again without --expires: still bound, the same token (not yet due).
+    kscope
+        .run(["grant", &ns, "app", "--template", "read-only"])
+        .expect_code(0);
+    let again = token_secret(&dir, &ns, "app").await;
+    assert_eq!(again.metadata.uid, secret.metadata.uid);
+    assert_eq!(again.data, secret.data, "the token was kept");
+
+    // Made long-lived on purpose: a new Secret, and the bound token is refused.
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "app",
+            "--template",
+            "read-only",
+            "--token-source",
+            "secret",
+        ])
+        .expect_code(0);
+    let legacy = token_secret(&dir, &ns, "app").await;
+    assert_eq!(legacy.type_.as_deref(), Some(LEGACY_TYPE));
+    refused_eventually(&dir, &kubeconfig, &ns);
+    kscope
+        .run(["list", "-n", &ns, "-o", "json"])
+        .expect_code(0)
+        .stdout_contains("\"kind\": \"secret\"");
+}
+
+#[tokio::test]
+async fn a_server_that_shortens_tokens_is_said_to_and_its_expiry_recorded() {
+    // This control plane runs with --service-account-max-token-expiration=1h.
+    let dir = common::faults_cluster_dir();
+    let (ns, mut kscope, run) = granted(&dir, "capped", "2h");
+    run.expect_code(0)
+        .stderr_contains("the API server shortened the token")
+        .stderr_contains("to 1h (asked 2h");
+    let secret = token_secret(&dir, &ns, "app").await;
+    let expires = seconds(&annotation(&secret, "kscope.dev/token-expires"));
+    let left = expires - now();
+    assert!((3400..=3600).contains(&left), "expires in {left}s");
+    let kubeconfig = kscope.kubeconfig_for(&ns, "app");
+    assert_eq!(
+        claims(&token_of(&kubeconfig))["exp"].as_i64(),
+        Some(expires)
+    );
+    kubectl_as(common::kubectl(&dir), &kubeconfig, &["get", "pods"]).expect_code(0);
+}
+
+#[tokio::test]
+async fn an_expired_grant_is_said_expired_and_hands_out_nothing() {
+    let dir = common::cluster_dir();
+    let (ns, mut kscope, run) = granted(&dir, "expired", "1h");
+    run.expect_code(0);
+    // The record says the token ended a minute ago (the server's own end would take 10m).
+    let client = common::admin_client(&dir).await;
+    let past = k8s_openapi::jiff::Timestamp::from_second(now() - 60)
+        .unwrap()
+        .to_string();
+    let patch = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "app-token", "namespace": ns,
+                     "annotations": {"kscope.dev/token-expires": past}},
+    });
+    Api::<Secret>::namespaced(client, &ns)
+        .patch(
+            "app-token",
+            &PatchParams::apply("kscope-token").force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .unwrap();
+    kscope
+        .run(["list", "-n", &ns])
+        .expect_code(0)
+        .stdout_contains("expired");
+    kscope
+        .run(["check", &ns, "app"])
+        .expect_code(1)
+        .stderr_contains(&format!("the grant {ns}/app expired at {past}"))
+        .stderr_contains("kscope rotate");
+    kscope
+        .run(["kubeconfig", &ns, "app"])
+        .expect_code(1)
+        .stderr_contains("expired at")
+        .stdout_is_empty();
+    // A renewal brings it back.
+    kscope.run(["rotate", &ns, "app"]).expect_code(0);
+    kscope.run(["check", &ns, "app"]).expect_code(0);
+}
+
+#[tokio::test]
+async fn without_legacy_tokens_a_grant_falls_back_to_a_bound_token_that_works_throughout() {
+    let dir = common::no_kcm_cluster_dir();
+    let ns = common::unique_name("bound");
+    let mut kscope: Kscope = admin(&dir);
+    kscope
+        .run(["grant", &ns, "app", "--template", "read-only"])
+        .expect_code(0)
+        .stderr_contains("filled in no token Secret within 10s")
+        .stderr_contains(&format!("token bound to Secret {ns}/app-token"));
+    let secret = token_secret(&dir, &ns, "app").await;
+    assert_eq!(secret.type_.as_deref(), Some(BOUND_TYPE));
+    let left = seconds(&annotation(&secret, "kscope.dev/token-expires")) - now();
+    assert!((86_000..=86_400).contains(&left), "expires in {left}s");
+
+    let kubeconfig = kscope.kubeconfig_for(&ns, "app");
+    kubectl_as(common::kubectl(&dir), &kubeconfig, &["get", "pods"]).expect_code(0);
+    kscope
+        .run(["check", &ns, "app"])
+        .expect_code(0)
+        .stderr_contains("credential: bound token");
+    // A rotation mints anew and proves the old token refused.
+    kscope
+        .run([
+            "rotate",
+            &ns,
+            "app",
+            "--output",
+            kscope.path("new.kubeconfig").to_str().unwrap(),
+        ])
+        .expect_code(0);
+    refused_eventually(&dir, &kubeconfig, &ns);
+    let rotated = kscope.path("new.kubeconfig");
+    kubectl_as(common::kubectl(&dir), &rotated, &["get", "pods"]).expect_code(0);
+    // A revoke deletes the Secret and proves the bound token refused.
+    kscope.run(["revoke", &ns, "app", "--yes"]).expect_code(0);
+    refused_eventually(&dir, &rotated, &ns);
+}
