@@ -281,6 +281,11 @@ pub(crate) struct GrantArgs {
     #[arg(long, value_name = "DURATION|TIME")]
     pub(crate) expires: Option<String>,
 
+    /// Renew the grant's bound token when it expires within this long (default: within a
+    /// third of its life); a token outside the window is kept.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) renew_before: Option<String>,
+
     /// Where the grant's token comes from: the token controller's Secret token (secret), a
     /// token bound to the grant's Secret that kscope requests and stores there (bound, 24h
     /// unless --expires), or the Secret token where the cluster still fills one in and a
@@ -499,6 +504,11 @@ pub(crate) struct ApplyArgs {
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub(crate) timeout: String,
 
+    /// Renew a tenant's bound token when it expires within this long (default: within a third
+    /// of its life); tokens outside the window are kept.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) renew_before: Option<String>,
+
     /// Output format of the per-tenant results.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     pub(crate) output: Output,
@@ -552,6 +562,11 @@ pub(crate) struct RotateArgs {
     /// How long to wait for the new token and for the old one to be refused, e.g. 60s.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub(crate) timeout: String,
+
+    /// Rotate only a bound token that expires within this long (a renewal: for a cron job or
+    /// a pipeline); any other grant is left as it is.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) renew_before: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

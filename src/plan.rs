@@ -43,6 +43,9 @@ pub(crate) struct GrantPlan {
     /// Prove a guard it installs in force before reporting the grant made (`apply` leaves
     /// that to `kscope check`, so a fleet is not held up a second per new namespace).
     pub(crate) prove_guard: bool,
+    /// `--renew-before`: how near its end a bound token is renewed (default: a third of its
+    /// life).
+    pub(crate) renew_before: Option<Duration>,
 }
 
 /// `kscope apply`, validated: the whole file before any request.
@@ -57,6 +60,8 @@ pub(crate) struct ApplyPlan {
     pub(crate) timeout: Duration,
     /// The risks the flags accept, for every tenant.
     pub(crate) allow: Allowances,
+    /// `--renew-before`, for every tenant's bound token.
+    pub(crate) renew_before: Option<Duration>,
 }
 
 /// Where a kubeconfig goes.
@@ -215,6 +220,8 @@ pub(crate) struct RotatePlan {
     pub(crate) destination: Destination,
     pub(crate) strict_duration: bool,
     pub(crate) timeout: Duration,
+    /// `--renew-before`: rotate only a bound token that expires within this long.
+    pub(crate) renew_before: Option<Duration>,
 }
 
 pub(crate) fn list(args: &ListArgs) -> Result<ListPlan> {
@@ -245,6 +252,7 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<RotatePlan> {
         destination: destination(args.emit.output.as_deref(), args.emit.force)?,
         strict_duration: args.emit.strict_duration,
         timeout: timeout(&args.timeout)?,
+        renew_before: renew_before(args.renew_before.as_deref())?,
     })
 }
 
@@ -329,6 +337,7 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
         remember: true,
         allow,
         prove_guard: true,
+        renew_before: renew_before(args.renew_before.as_deref())?,
     })
 }
 
@@ -436,7 +445,15 @@ pub(crate) fn apply(args: &ApplyArgs) -> Result<ApplyPlan> {
         dry_run: args.dry_run,
         timeout: timeout(&args.timeout)?,
         allow,
+        renew_before: renew_before(args.renew_before.as_deref())?,
     })
+}
+
+/// `--renew-before`: any positive duration.
+fn renew_before(value: Option<&str>) -> Result<Option<Duration>> {
+    Ok(value
+        .map(|v| spec::positive("--renew-before", v))
+        .transpose()?)
 }
 
 pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> Result<KubeconfigPlan> {
@@ -632,6 +649,7 @@ mod tests {
             no_quota: false,
             network: Default::default(),
             expires: None,
+            renew_before: None,
             token_source: crate::cli::TokenSourceArg::Auto,
             containment: Default::default(),
             dry_run: None,

@@ -297,3 +297,140 @@ async fn without_legacy_tokens_a_grant_falls_back_to_a_bound_token_that_works_th
     kscope.run(["revoke", &ns, "app", "--yes"]).expect_code(0);
     refused_eventually(&dir, &rotated, &ns);
 }
+
+#[tokio::test]
+async fn apply_renews_only_the_tokens_inside_their_window_and_rewrites_their_kubeconfigs() {
+    let dir = common::cluster_dir();
+    let mut kscope = admin(&dir);
+    let (a, b) = (
+        common::unique_name("renew-a"),
+        common::unique_name("renew-b"),
+    );
+    let set = common::set_file(
+        kscope.home(),
+        &common::unique_name("renewals"),
+        &[
+            format!("{{namespace: {a}, serviceAccount: ci, expires: 2h}}"),
+            format!("{{namespace: {b}, serviceAccount: ci}}"),
+        ],
+    );
+    let kubeconfigs = kscope.path("kubeconfigs");
+    let apply = |kscope: &mut Kscope, extra: &[&str]| {
+        let mut args = vec![
+            "apply",
+            "-f",
+            set.to_str().unwrap(),
+            "--kubeconfig-dir",
+            kubeconfigs.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        kscope.run(args).expect_code(0);
+    };
+    apply(&mut kscope, &[]);
+    let id = |secret: &Secret| annotation(secret, "kscope.dev/credential-id");
+    let first = token_secret(&dir, &a, "ci").await;
+    assert_eq!(first.type_.as_deref(), Some(BOUND_TYPE));
+    let long_lived = token_secret(&dir, &b, "ci").await;
+    assert_eq!(long_lived.type_.as_deref(), Some(LEGACY_TYPE));
+    let file_a = kubeconfigs.join(format!("{a}_ci.kubeconfig"));
+    let token_a = token_of(&file_a);
+
+    // Not inside its window (a third of 2h before its end): kept.
+    apply(&mut kscope, &[]);
+    assert_eq!(id(&token_secret(&dir, &a, "ci").await), id(&first));
+    assert_eq!(token_of(&file_a), token_a);
+
+    // A window wider than its life: renewed, and its kubeconfig rewritten; b untouched.
+    apply(&mut kscope, &["--renew-before", "3h"]);
+    let renewed = token_secret(&dir, &a, "ci").await;
+    assert_ne!(id(&renewed), id(&first), "a new token");
+    assert_eq!(renewed.metadata.uid, first.metadata.uid, "the same Secret");
+    let new_token = token_of(&file_a);
+    assert_ne!(new_token, token_a);
+    assert_eq!(
+        claims(&new_token)["jti"].as_str(),
+        Some(id(&renewed).as_str())
+    );
+    kubectl_as(common::kubectl(&dir), &file_a, &["get", "pods"]).expect_code(0);
+    let b_after = token_secret(&dir, &b, "ci").await;
+    assert_eq!(b_after.metadata.uid, long_lived.metadata.uid);
+    assert_eq!(b_after.data, long_lived.data);
+}
+
+#[tokio::test]
+async fn rotate_renews_a_bound_token_only_inside_its_window_and_redelivers_it() {
+    let (workload, management) = (common::cluster_dir(), common::faults_cluster_dir());
+    let kscope = Kscope::new();
+    let kubeconfig = common::two_clusters(&workload, &management, kscope.home());
+    let mut kscope = kscope.kubeconfig(&kubeconfig);
+    let ns = common::unique_name("renewal");
+    let one = |args: &[&str]| {
+        let mut all = vec!["--context", "one"];
+        all.extend_from_slice(args);
+        all.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    kscope
+        .run(one(&[
+            "grant",
+            &ns,
+            "argocd",
+            "--template",
+            "gitops",
+            "--expires",
+            "2h",
+        ]))
+        .expect_code(0);
+    let mgmt = common::admin_client(&management).await;
+    let argocd = common::unique_name("argocd");
+    common::create_namespace(&mgmt, &argocd).await;
+    kscope
+        .run(common::deliver_to_argocd(&ns, "argocd", &argocd))
+        .expect_code(0);
+    let delivered = |mgmt: kube::Client, argocd: String| async move {
+        let listed = Api::<Secret>::namespaced(mgmt.clone(), &argocd)
+            .list(&kube::api::ListParams::default())
+            .await
+            .unwrap();
+        let name = listed.items[0].metadata.name.clone().unwrap();
+        common::delivered_token(&mgmt, &argocd, &name).await.0
+    };
+    let first = delivered(mgmt.clone(), argocd.clone()).await;
+    assert_eq!(
+        claims(&first)["exp"].as_i64().map(|e| e - now() > 7000),
+        Some(true)
+    );
+
+    // Outside the window: nothing changes, nothing is sent.
+    kscope
+        .run(one(&["rotate", &ns, "argocd", "--renew-before", "10m"]))
+        .expect_code(0)
+        .stderr_contains("not within --renew-before 10m, nothing was renewed")
+        .stdout_is_empty();
+    assert_eq!(delivered(mgmt.clone(), argocd.clone()).await, first);
+
+    // Inside it: a new bound token, delivered in place; the old one refused.
+    let out = kscope.path("renewed.kubeconfig");
+    kscope
+        .run(one(&[
+            "rotate",
+            &ns,
+            "argocd",
+            "--renew-before",
+            "3h",
+            "-o",
+            out.to_str().unwrap(),
+        ]))
+        .expect_code(0)
+        .stderr_contains("in context two");
+    let renewed = delivered(mgmt.clone(), argocd.clone()).await;
+    assert_ne!(renewed, first);
+    assert_eq!(
+        claims(&renewed)["kubernetes.io"]["secret"]["name"],
+        "argocd-token"
+    );
+    assert!(claims(&renewed)["exp"].as_i64().unwrap() - now() > 7000);
+    let old = kscope.path("old.kubeconfig");
+    common::write_token_kubeconfig(&workload, &first, Some(&ns), &old);
+    refused_eventually(&workload, &old, &ns);
+    kubectl_as(common::kubectl(&workload), &out, &["get", "pods"]).expect_code(0);
+}

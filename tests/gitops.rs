@@ -131,21 +131,6 @@ fn flux_needs_the_namespace_its_secret_goes_to() {
         .stderr_contains("--format argocd");
 }
 
-/// The token of a delivered Argo CD Secret, read back from the management cluster.
-async fn delivered_token(client: &kube::Client, ns: &str, name: &str) -> (String, String) {
-    use k8s_openapi::api::core::v1::Secret;
-    let secret = kube::Api::<Secret>::namespaced(client.clone(), ns)
-        .get(name)
-        .await
-        .unwrap_or_else(|e| panic!("the delivered Secret {ns}/{name}: {e}"));
-    let data = secret.data.unwrap();
-    let config: Value = serde_json::from_slice(&data["config"].0).unwrap();
-    (
-        config["bearerToken"].as_str().unwrap().to_string(),
-        secret.metadata.resource_version.unwrap(),
-    )
-}
-
 /// A kubeconfig for the workload cluster holding `token`.
 fn with_token(kscope: &Kscope, dir: &Path, token: &str, name: &str) -> std::path::PathBuf {
     let path = kscope.path(name);
@@ -174,20 +159,8 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
     let mgmt = common::admin_client(&management).await;
     let argocd = common::unique_name("argocd");
     common::create_namespace(&mgmt, &argocd).await;
-    let deliver = [
-        "--context",
-        "one",
-        "kubeconfig",
-        &ns,
-        "argocd",
-        "--format",
-        "argocd",
-        "--secret-namespace",
-        &argocd,
-        "--deliver-to",
-        "two",
-    ];
-    let run = kscope.run(deliver).expect_code(0);
+    let deliver = common::deliver_to_argocd(&ns, "argocd", &argocd);
+    let run = kscope.run(&deliver).expect_code(0);
     // Nothing printed: the credential went to the management cluster.
     run.stdout_is_empty()
         .stderr_contains("created in context two");
@@ -201,7 +174,7 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
         name.starts_with("kscope.") && name.ends_with(&format!(".{ns}.argocd")),
         "{name}"
     );
-    let (token, version) = delivered_token(&mgmt, &argocd, &name).await;
+    let (token, version) = common::delivered_token(&mgmt, &argocd, &name).await;
     // The token is never printed.
     run.stderr_lacks(&token);
     let path = with_token(&kscope, &workload, &token, "delivered.kubeconfig");
@@ -214,10 +187,13 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
 
     // Again, with the same long-lived token: nothing is sent.
     kscope
-        .run(deliver)
+        .run(&deliver)
         .expect_code(0)
         .stderr_contains("nothing was sent");
-    assert_eq!(delivered_token(&mgmt, &argocd, &name).await.1, version);
+    assert_eq!(
+        common::delivered_token(&mgmt, &argocd, &name).await.1,
+        version
+    );
 
     // rotate puts the new token there, in place; the old one is refused.
     let run = kscope.run([
@@ -232,7 +208,7 @@ async fn a_delivered_secret_is_sent_once_and_rotate_updates_it_in_place() {
     run.expect_code(0).stderr_contains(&format!(
         "the new credential is in Secret {argocd}/{name} in context two"
     ));
-    let (rotated, _) = delivered_token(&mgmt, &argocd, &name).await;
+    let (rotated, _) = common::delivered_token(&mgmt, &argocd, &name).await;
     assert_ne!(rotated, token);
     let path = with_token(&kscope, &workload, &rotated, "rotated-token.kubeconfig");
     let run = runner::kubectl_as(

@@ -21,6 +21,10 @@ pub(crate) async fn rotate(global: &Global, args: &RotateArgs, wire: &Wire) -> R
     let plan = plan::rotate(args)?;
     let session = connect(global, wire).await?;
     let endpoint = endpoint(&session, None, None)?;
+    if let Some(reason) = rotate::not_due(&session, &plan).await? {
+        note(&reason);
+        return Ok(Exit::Ok);
+    }
     let report = rotate::execute(&session, &plan, &endpoint).await?;
     match report.old_refused_after {
         Some(after) => note(&format!(

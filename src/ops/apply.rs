@@ -153,6 +153,7 @@ async fn one(
         remember: false,
         allow: plan.allow,
         prove_guard: false,
+        renew_before: plan.renew_before,
     };
     let mut result = TenantResult {
         context: session.caller.context.clone(),

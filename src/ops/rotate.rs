@@ -16,7 +16,7 @@ use crate::ops::credential::{
 use crate::plan::RotatePlan;
 use crate::session::Session;
 use kscope_core::duration::MIN_TOKEN_SECONDS;
-use kscope_core::expiry::Expires;
+use kscope_core::expiry::{CredentialKind, Expires};
 use kscope_core::kubeconfig::Endpoint;
 use kscope_core::manifest::{self, belongs_to};
 
@@ -34,6 +34,39 @@ pub(crate) struct Rotation {
     /// What the tenant made during the grant, asked about after the rotation: a rotation
     /// renews the grant's credential, not these.
     pub(crate) tenant_made: Vec<kscope_core::leftovers::Leftover>,
+}
+
+/// With `--renew-before`: why the grant is left as it is (a long-lived token, or a bound one
+/// outside the window), or `None` when it is due and the rotation goes on.
+pub(crate) async fn not_due(session: &Session, plan: &RotatePlan) -> Result<Option<String>> {
+    let Some(window) = plan.renew_before else {
+        return Ok(None);
+    };
+    let grant = &plan.grant;
+    let secret = session
+        .cluster
+        .get::<Secret>(
+            grant.namespace.as_str(),
+            &grant.service_account.token_secret(),
+        )
+        .await?;
+    let kind = secret.as_ref().map(CredentialKind::of);
+    let now = crate::plan::now();
+    Ok(match kind {
+        Some(CredentialKind::LongLived) => Some(format!(
+            "the token of {}/{} is a long-lived Secret token: nothing expires, nothing was renewed",
+            grant.namespace, grant.service_account
+        )),
+        Some(kind) if !kind.renewal_due(Some(window), now) => Some(format!(
+            "the token of {}/{} is {}: not within --renew-before {}, nothing was renewed",
+            grant.namespace,
+            grant.service_account,
+            kind.describe(now),
+            kscope_core::duration::flag(window)
+        )),
+        // Due, ended, or without a Secret at all (the rotation says what is missing).
+        _ => None,
+    })
 }
 
 pub(crate) async fn execute(

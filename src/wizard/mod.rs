@@ -239,6 +239,7 @@ pub(crate) fn interview(
         remember: true,
         allow: preset.allow,
         prove_guard: true,
+        renew_before: None,
     };
     let context_flag =
         (setup.kubeconfig_current.as_deref() != Some(context.as_str())).then_some(context.as_str());

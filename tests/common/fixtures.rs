@@ -264,3 +264,38 @@ pub async fn untenant_namespace(client: &Client, name: &str) {
         .await
         .unwrap_or_else(|e| panic!("removing the tenant label of {name}: {e}"));
 }
+
+/// The token of a delivered Argo CD Secret, read back from the management cluster.
+pub async fn delivered_token(client: &kube::Client, ns: &str, name: &str) -> (String, String) {
+    use k8s_openapi::api::core::v1::Secret;
+    let secret = kube::Api::<Secret>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .unwrap_or_else(|e| panic!("the delivered Secret {ns}/{name}: {e}"));
+    let data = secret.data.unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&data["config"].0).unwrap();
+    (
+        config["bearerToken"].as_str().unwrap().to_string(),
+        secret.metadata.resource_version.unwrap(),
+    )
+}
+
+/// `kscope --context one kubeconfig <ns> <sa> --format argocd` delivered into
+/// `secret_namespace` of context `two` (the clusters of `two_clusters`).
+pub fn deliver_to_argocd(ns: &str, sa: &str, secret_namespace: &str) -> Vec<String> {
+    [
+        "--context",
+        "one",
+        "kubeconfig",
+        ns,
+        sa,
+        "--format",
+        "argocd",
+        "--secret-namespace",
+        secret_namespace,
+        "--deliver-to",
+        "two",
+    ]
+    .map(String::from)
+    .to_vec()
+}

@@ -111,7 +111,7 @@ async fn token(
     let cluster = &session.cluster;
     let now = crate::plan::now();
     if let Some(rule) = rule {
-        if bound::holds(&secret, &rule, None, now) {
+        if bound::holds(&secret, &rule, plan.renew_before, now) {
             return Ok((secret, None));
         }
         let minted = bound::mint(cluster, grant, &secret, &rule, now).await?;
