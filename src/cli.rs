@@ -451,6 +451,10 @@ pub(crate) struct AuditArgs {
     #[arg(long, default_value = "30d", value_name = "DURATION")]
     pub(crate) unused_for: String,
 
+    /// A grant's bound token is reported as expiring when it ends within this.
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub(crate) expiring_within: String,
+
     /// Known findings accepted with a reason until a date: a YAML list of {ruleId, object:
     /// {kind, namespace, name}, reason, expires}. Shown, but not counted for --fail-on.
     #[arg(long, value_name = "FILE")]

@@ -130,8 +130,8 @@ pub(crate) struct CheckPlan {
 #[derive(Debug, Clone)]
 pub(crate) struct AuditPlan {
     pub(crate) namespace: Option<NamespaceName>,
-    /// `--unused-for`, in seconds.
-    pub(crate) unused_for: i64,
+    /// `--unused-for` and `--expiring-within`, in seconds.
+    pub(crate) thresholds: kscope_core::audit::Thresholds,
     /// `--accept`: the findings accepted, every entry valid.
     pub(crate) accepted: Vec<Acceptance>,
 }
@@ -143,6 +143,8 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<AuditPlan> {
         .map(NamespaceName::parse)
         .transpose()?;
     let unused_for = spec::positive("--unused-for", &args.unused_for)?;
+    let expiring_within = spec::positive("--expiring-within", &args.expiring_within)?;
+    let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let accepted = match &args.accept {
         None => Vec::new(),
         Some(path) => {
@@ -159,7 +161,10 @@ pub(crate) fn audit(args: &AuditArgs) -> Result<AuditPlan> {
     };
     Ok(AuditPlan {
         namespace,
-        unused_for: i64::try_from(unused_for.as_secs()).unwrap_or(i64::MAX),
+        thresholds: kscope_core::audit::Thresholds {
+            unused_for: seconds(unused_for),
+            expiring_within: seconds(expiring_within),
+        },
         accepted,
     })
 }

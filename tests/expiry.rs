@@ -222,6 +222,18 @@ async fn an_expired_grant_is_said_expired_and_hands_out_nothing() {
     let dir = common::cluster_dir();
     let (ns, mut kscope, run) = granted(&dir, "expired", "1h");
     run.expect_code(0);
+    let audit = |kscope: &mut Kscope| {
+        let run = kscope.run(["audit", "-n", &ns, "--expiring-within", "2h", "-o", "json"]);
+        assert!(run.code == 0 || run.code == 3, "{}", run.describe());
+        run.stdout_json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"] == format!("Secret {ns}/app-token"))
+            .map(|f| f["ruleId"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(audit(&mut kscope), ["KSCOPE-GRANT-EXPIRING"]);
     // The record says the token ended a minute ago (the server's own end would take 10m).
     let client = common::admin_client(&dir).await;
     let past = k8s_openapi::jiff::Timestamp::from_second(now() - 60)
@@ -244,6 +256,7 @@ async fn an_expired_grant_is_said_expired_and_hands_out_nothing() {
         .run(["list", "-n", &ns])
         .expect_code(0)
         .stdout_contains("expired");
+    assert_eq!(audit(&mut kscope), ["KSCOPE-GRANT-EXPIRED"]);
     kscope
         .run(["check", &ns, "app"])
         .expect_code(1)

@@ -42,6 +42,8 @@ pub enum Rule {
     TenantUnbounded,
     ReachingService,
     QuotaWriter,
+    GrantExpired,
+    GrantExpiring,
     CheckIdentity,
     CheckBinding,
     CheckAccess,
@@ -63,7 +65,7 @@ pub struct About {
 
 impl Rule {
     /// Every rule `audit` reports, in docs/audit.md's order.
-    pub const AUDIT: [Rule; 16] = [
+    pub const AUDIT: [Rule; 18] = [
         Rule::PowerfulToken,
         Rule::TokenInvalidated,
         Rule::TokenUnused,
@@ -80,6 +82,8 @@ impl Rule {
         Rule::TenantUnbounded,
         Rule::ReachingService,
         Rule::QuotaWriter,
+        Rule::GrantExpired,
+        Rule::GrantExpiring,
     ];
 
     /// The audit rules that judge who may do what from RBAC objects alone: incomplete where
@@ -216,6 +220,18 @@ impl Rule {
                 Severity::Medium,
                 "A binding lets ServiceAccounts outside kube-system write ResourceQuotas or LimitRanges in their own namespace: they set their own share of the cluster.",
                 "Bind a role without ResourceQuota and LimitRange writes; kscope's guard refuses them in tenant namespaces.",
+            ),
+            Rule::GrantExpired => (
+                "KSCOPE-GRANT-EXPIRED",
+                Severity::Low,
+                "A kscope grant's bound token has expired (the API server refuses it), and the grant's ServiceAccount, Role, RoleBinding and Secret remain.",
+                "Renew it (kscope rotate, or apply of its TenantSet) if the tenant still needs access; otherwise revoke it (kscope revoke).",
+            ),
+            Rule::GrantExpiring => (
+                "KSCOPE-GRANT-EXPIRING",
+                Severity::Low,
+                "A kscope grant's bound token expires within --expiring-within (7 days by default): its tenant loses access then unless it is renewed.",
+                "Renew it (kscope rotate, or apply of its TenantSet) if the tenant still needs access; accept it with --accept if it is meant to end.",
             ),
             Rule::CheckIdentity => (
                 "KSCOPE-CHECK-IDENTITY",

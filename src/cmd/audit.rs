@@ -20,7 +20,7 @@ pub(crate) async fn audit(global: &Global, args: &AuditArgs, wire: &Wire) -> Res
     let session = connect(global, wire).await?;
     let inventory = audit::inventory(&session).await?;
     let now = k8s_openapi::jiff::Timestamp::now();
-    let mut found: Vec<Finding> = findings(&inventory, now.as_second(), plan.unused_for)
+    let mut found: Vec<Finding> = findings(&inventory, now.as_second(), plan.thresholds)
         .into_iter()
         .filter(|f| match (&plan.namespace, &f.scope) {
             (Some(wanted), Some(ns)) => wanted.as_str() == ns,

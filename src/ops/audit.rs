@@ -1,4 +1,4 @@
-//! The audit operation: reads what the audit's rules look at, with thirteen list requests
+//! The audit operation: reads what the audit's rules look at, with fourteen list requests
 //! (bindings, roles, ServiceAccounts, token Secrets, namespaces, admission policies, quotas,
 //! limit ranges, network policies, Services) however
 //! many objects exist, one rules review of the caller (does authorization go beyond RBAC?),
@@ -20,17 +20,19 @@ use crate::cluster::Admission;
 use crate::error::Result;
 use crate::session::Session;
 use kscope_core::audit::{Inventory, host_pod_candidates};
+use kscope_core::expiry::BOUND_TOKEN_TYPE;
 use kscope_core::manifest::TOKEN_SECRET_TYPE;
 
-/// Reads the cluster with thirteen list requests, then asks admission once (a dry run) for each
+/// Reads the cluster with fourteen list requests, then asks admission once (a dry run) for each
 /// namespace where a binding lets someone make pods and no Pod Security label refuses host
 /// pods already.
 pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
     let cluster = &session.cluster;
     let token_type = format!("type={TOKEN_SECRET_TYPE}");
+    let bound_type = format!("type={BOUND_TOKEN_TYPE}");
     let (
         (cluster_role_bindings, role_bindings, cluster_roles, roles, service_accounts),
-        (token_secrets, namespaces, guard_policies, guard_bindings),
+        (token_secrets, bound_secrets, namespaces, guard_policies, guard_bindings),
         (resource_quotas, limit_ranges, network_policies, services),
     ) = futures::try_join!(
         async {
@@ -45,6 +47,7 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
         async {
             futures::try_join!(
                 cluster.list_all::<Secret>(Some(&token_type)),
+                cluster.list_all::<Secret>(Some(&bound_type)),
                 cluster.list_all::<Namespace>(None),
                 cluster.list_all::<ValidatingAdmissionPolicy>(None),
                 cluster.list_all::<ValidatingAdmissionPolicyBinding>(None),
@@ -66,6 +69,7 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
         roles,
         service_accounts,
         token_secrets,
+        bound_secrets,
         namespaces,
         guard_policies,
         guard_bindings,

@@ -30,6 +30,7 @@ use crate::rules::{self, Permission, RBAC_GROUP};
 mod bounds;
 mod containment;
 mod defaults;
+mod expiry;
 mod finding;
 pub use containment::host_pod_candidates;
 use defaults::{default_bindings, kubernetes_default};
@@ -56,6 +57,9 @@ pub struct Inventory {
     pub service_accounts: Vec<ServiceAccount>,
     /// Secrets of type `kubernetes.io/service-account-token`.
     pub token_secrets: Vec<Secret>,
+    /// kscope's bound token Secrets (type `kscope.dev/bound-token`), which record when their
+    /// token expires.
+    pub bound_secrets: Vec<Secret>,
     pub namespaces: Vec<Namespace>,
     /// ValidatingAdmissionPolicies and their bindings (kscope's guard among them).
     pub guard_policies: Vec<ValidatingAdmissionPolicy>,
@@ -211,9 +215,18 @@ fn powerful(rules: &[PolicyRule]) -> Option<&'static str> {
     }
 }
 
-/// The findings about `inventory` at `now` (seconds since the epoch), most severe first; a
-/// token is unused when it is older than `unused_for` seconds and was not used within them.
-pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding> {
+/// What the audit's time-bound rules measure against, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// A long-lived token is unused when it is older than this and was not used within it.
+    pub unused_for: i64,
+    /// A bound token is reported as expiring when it ends within this.
+    pub expiring_within: i64,
+}
+
+/// The findings about `inventory` at `now` (seconds since the epoch), most severe first.
+pub fn findings(inventory: &Inventory, now: i64, thresholds: Thresholds) -> Vec<Finding> {
+    let unused_for = thresholds.unused_for;
     let bindings = inventory.bindings();
     let mut found = powerful_tokens(inventory, &bindings);
     found.extend(invalidated_tokens(inventory));
@@ -224,6 +237,7 @@ pub fn findings(inventory: &Inventory, now: i64, unused_for: i64) -> Vec<Finding
     found.extend(drifted_grants(inventory));
     found.extend(containment::findings(inventory));
     found.extend(bounds::findings(inventory, &bindings));
+    found.extend(expiry::findings(inventory, now, thresholds.expiring_within));
     found.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -504,6 +518,11 @@ mod tests {
 
     /// `--unused-for`'s default, 30 days.
     const UNUSED_FOR_SECONDS: i64 = 30 * 86_400;
+    /// The defaults of both thresholds.
+    const DEFAULTS: Thresholds = Thresholds {
+        unused_for: UNUSED_FOR_SECONDS,
+        expiring_within: 7 * 86_400,
+    };
 
     fn meta(namespace: Option<&str>, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
         ObjectMeta {
@@ -595,7 +614,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let found = findings(&inventory, 0, UNUSED_FOR_SECONDS);
+        let found = findings(&inventory, 0, DEFAULTS);
         let said = |object: &str, text: &str| {
             found
                 .iter()
@@ -632,7 +651,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .push(rule(&[""], &["secrets"], &["get"]));
-        let found = findings(&tampered, 0, UNUSED_FOR_SECONDS);
+        let found = findings(&tampered, 0, DEFAULTS);
         assert!(
             found
                 .iter()
@@ -707,7 +726,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let found = findings(&inventory, now, UNUSED_FOR_SECONDS);
+        let found = findings(&inventory, now, DEFAULTS);
         let said = |severity: Severity, object: &str, text: &str| {
             found
                 .iter()
@@ -802,11 +821,18 @@ mod tests {
             ..Default::default()
         };
         let unused = |unused_for: i64| -> Vec<String> {
-            findings(&inventory, now, unused_for)
-                .into_iter()
-                .filter(|f| f.rule == Rule::TokenUnused)
-                .map(|f| format!("{} {}", f.target.name, f.message))
-                .collect()
+            findings(
+                &inventory,
+                now,
+                Thresholds {
+                    unused_for,
+                    ..DEFAULTS
+                },
+            )
+            .into_iter()
+            .filter(|f| f.rule == Rule::TokenUnused)
+            .map(|f| format!("{} {}", f.target.name, f.message))
+            .collect()
         };
         let found = unused(UNUSED_FOR_SECONDS);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -846,7 +872,7 @@ mod tests {
             token_secrets: vec![token_secret("tools", "ops-token", "ops", &[])],
             ..Default::default()
         };
-        let found = findings(&inventory, 1_700_000_000, UNUSED_FOR_SECONDS);
+        let found = findings(&inventory, 1_700_000_000, DEFAULTS);
         let keys = |rule: Rule| -> Vec<&str> {
             found
                 .iter()
