@@ -606,6 +606,11 @@ pub(crate) struct WizardArgs {
     #[arg(long)]
     pub(crate) long_lived: bool,
 
+    /// End the grant's access after this lifetime or at this RFC 3339 time, as grant --expires
+    /// does (skips the token question).
+    #[arg(long, value_name = "DURATION|TIME", conflicts_with_all = ["long_lived", "duration"])]
+    pub(crate) expires: Option<String>,
+
     /// Write the kubeconfig to FILE (default: ./<namespace>-<serviceaccount>.kubeconfig).
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,

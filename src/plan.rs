@@ -187,6 +187,8 @@ pub(crate) struct WizardPreset {
     pub(crate) role: Option<RoleSource>,
     pub(crate) template_dir: Option<PathBuf>,
     pub(crate) token: Option<TokenKind>,
+    /// `--expires`: the grant's access ends (a bound token).
+    pub(crate) expires: Option<Expires>,
     pub(crate) output: Option<PathBuf>,
     pub(crate) force: bool,
     pub(crate) adopt: bool,
@@ -578,6 +580,11 @@ pub(crate) fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
             .transpose()?,
         template_dir: args.access.template_dir.clone(),
         token,
+        expires: args
+            .expires
+            .as_deref()
+            .map(|v| Expires::parse("--expires", v, now()))
+            .transpose()?,
         output: args.output.clone(),
         force: args.force,
         adopt: args.adopt,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::plan::{self, CheckPlan, Destination, GrantPlan, KubeconfigPlan, WizardPreset};
 use kscope_core::duration;
+use kscope_core::expiry::Expires;
 use kscope_core::names::{NamespaceName, ServiceAccountName};
 use kscope_core::spec::{Allowances, PodSecurity, RoleSource, TokenKind};
 use kscope_core::templates::{self, Origin};
@@ -27,6 +28,8 @@ struct Steps<'a> {
     /// Where a template file found by its name lives, so its name is enough.
     template_dirs: &'a [PathBuf],
     token: TokenKind,
+    /// The grant's `--expires`.
+    expires: Option<Expires>,
     output: &'a Path,
     force: bool,
     adopt: bool,
@@ -55,6 +58,7 @@ pub(super) fn for_plans(
         template_dir: setup.preset.template_dir.as_deref(),
         template_dirs: &check.template_dirs,
         token: kubeconfig.token,
+        expires: grant.spec.expires,
         output,
         force,
         adopt: grant.adopt,
@@ -92,6 +96,7 @@ pub(crate) fn for_preset(
         template_dir: preset.template_dir.as_deref(),
         template_dirs,
         token: preset.token.unwrap_or(TokenKind::LongLived),
+        expires: preset.expires,
         output: &output,
         force: preset.force,
         adopt: preset.adopt,
@@ -148,6 +153,9 @@ fn render(steps: &Steps) -> String {
     }
     if steps.pod_security != PodSecurity::default() {
         grant.extend(["--pod-security".into(), steps.pod_security.to_string()]);
+    }
+    if let Some(rule) = steps.expires {
+        grant.extend(["--expires".into(), shell_word(&rule.record())]);
     }
     let allow = steps.allow;
     for (given, flag) in [

@@ -190,7 +190,7 @@ pub(crate) fn interview(
         questions::service_account(preset, &context, &namespace, prompter, facts)?;
     let role = questions::access(setup, &context, prompter, facts)?;
     let pod_security = questions::pod_security(preset, namespace_exists != Some(true), prompter)?;
-    let token = questions::token(preset, prompter)?;
+    let (token, expires) = questions::token(preset, prompter)?;
     let (output, force) = questions::output(preset, &namespace, &service_account, prompter)?;
 
     let spec = GrantSpec {
@@ -203,7 +203,7 @@ pub(crate) fn interview(
         openings: Vec::new(),
         capacity: Default::default(),
         network: Default::default(),
-        expires: None,
+        expires,
         token_source: Default::default(),
     };
     let grant_ref = spec.grant_ref();
@@ -268,9 +268,13 @@ pub(crate) fn interview(
     prompter.note(&format!(
         "The kubeconfig goes to {} (mode 0600), with {}.",
         output.display(),
-        match token {
-            TokenKind::LongLived => "the long-lived token of the Secret".to_string(),
-            TokenKind::Expiring(d) => format!(
+        match (token, grant.spec.expires) {
+            (_, Some(rule)) => format!(
+                "a bound token: the grant's access ends {} (the API server refuses it then)",
+                rule.describe()
+            ),
+            (TokenKind::LongLived, None) => "the long-lived token of the Secret".to_string(),
+            (TokenKind::Expiring(d), None) => format!(
                 "a token that expires after {}",
                 kscope_core::duration::flag(d)
             ),

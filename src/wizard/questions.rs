@@ -7,6 +7,7 @@ use crate::error::Input;
 use crate::error::{Error, Result};
 use crate::kubeconfig;
 use crate::plan::{self, WizardPreset};
+use kscope_core::expiry::Expires;
 use kscope_core::manifest;
 use kscope_core::names::{self, NamespaceName, ServiceAccountName};
 use kscope_core::spec::{PodSecurity, RoleSource, TokenKind};
@@ -241,25 +242,39 @@ pub(super) fn pod_security(
     Ok(levels.get(index).copied().unwrap_or_default())
 }
 
-pub(super) fn token(preset: &WizardPreset, prompter: &mut dyn Prompter) -> Result<TokenKind> {
+/// The token the kubeconfig holds, and whether the grant's access ends: a long-lived Secret
+/// token, an expiring token in the kubeconfig (beside the Secret's), or a grant that ends (a
+/// bound token, and no long-lived one in the cluster).
+pub(super) fn token(
+    preset: &WizardPreset,
+    prompter: &mut dyn Prompter,
+) -> Result<(TokenKind, Option<Expires>)> {
+    if let Some(rule) = preset.expires {
+        return Ok((preset.token.unwrap_or(TokenKind::LongLived), Some(rule)));
+    }
     if let Some(token) = preset.token {
-        return Ok(token);
+        return Ok((token, None));
     }
     let items = [
         "long-lived  the token Secret's own token; revoke it by deleting the Secret".to_string(),
         "expiring    a token that stops working after a duration you choose".to_string(),
+        "ends        the grant's access ends after a duration you choose (no long-lived token)"
+            .to_string(),
     ];
-    if prompter.select("Token in the kubeconfig", &items, 0)? == 0 {
-        return Ok(TokenKind::LongLived);
+    let choice = prompter.select("Token in the kubeconfig", &items, 0)?;
+    if choice == 0 {
+        return Ok((TokenKind::LongLived, None));
     }
     let typed = prompter.input(
         "Token lifetime (at least 10m, e.g. 8h, 7d)",
         Some(DEFAULT_DURATION),
         &accepts(kscope_core::spec::token_lifetime),
     )?;
-    Ok(TokenKind::Expiring(kscope_core::spec::token_lifetime(
-        &typed,
-    )?))
+    let lifetime = kscope_core::spec::token_lifetime(&typed)?;
+    Ok(match choice {
+        1 => (TokenKind::Expiring(lifetime), None),
+        _ => (TokenKind::LongLived, Some(Expires::After(lifetime))),
+    })
 }
 
 /// The kubeconfig file, and whether it replaces an existing one.

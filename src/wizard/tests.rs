@@ -242,6 +242,42 @@ fn answers_become_the_grant_and_the_flags_that_make_it() {
 }
 
 #[test]
+fn access_that_ends_is_a_grant_with_expires_and_no_duration() {
+    let mut facts = cluster();
+    let (result, script) = wizard(
+        WizardPreset::default(),
+        &mut facts,
+        &[
+            Select(0),      // context kind-dev
+            Select(0),      // a new namespace
+            Type("team-z"), // accepted
+            Type("ci"),     // ServiceAccount
+            Select(2),      // deployer
+            Select(0),      // Pod Security: baseline
+            Select(2),      // the grant's access ends
+            Type("30d"),    // after 30 days
+            Type(""),       // ./team-z-ci.kubeconfig
+            Confirm(true),
+        ],
+    );
+    let run = go(result.unwrap());
+    assert_eq!(
+        run.grant.spec.expires,
+        Some(kscope_core::expiry::Expires::After(Duration::from_secs(
+            30 * 86_400
+        )))
+    );
+    assert_eq!(run.kubeconfig.token, TokenKind::LongLived);
+    assert!(script.saw("a bound token: the grant's access ends after 30d"));
+    assert_eq!(
+        run.command_line,
+        "kscope grant team-z ci --template deployer --expires 720h && \
+         kscope kubeconfig team-z ci --output ./team-z-ci.kubeconfig && \
+         kscope check team-z ci --kubeconfig-file ./team-z-ci.kubeconfig"
+    );
+}
+
+#[test]
 fn another_context_an_existing_namespace_and_a_cluster_role() {
     let mut facts = cluster();
     let (result, script) = wizard(
