@@ -80,7 +80,7 @@ pub(crate) fn shortened_note(grant: &GrantRef, minted: &Minted, now: i64) -> Opt
     minted.shortened.then(|| {
         let granted = u64::try_from(minted.expires - now).unwrap_or(0);
         format!(
-            "note: the API server shortened the token of {}/{} to {} (asked {}; its --service-account-max-token-expiration): it expires {}, and kscope rotate or apply renew it",
+            "note: the API server shortened the token of {}/{} to {} (asked {}; its --service-account-max-token-expiration): it expires {}, and a rotation or another apply renews it",
             grant.namespace,
             grant.service_account,
             kscope_core::duration::format(granted),

@@ -116,4 +116,50 @@ mod tests {
                 .all(|f| f.rule == Rule::GrantExpired)
         );
     }
+
+    #[test]
+    fn a_grant_whose_token_is_a_bound_one_has_not_drifted() {
+        use crate::names::{NamespaceName, ServiceAccountName};
+        use crate::spec::{GrantSpec, RoleSource};
+        let template = crate::templates::built_ins().remove(0);
+        let spec = GrantSpec {
+            namespace: NamespaceName::parse("team").unwrap(),
+            service_account: ServiceAccountName::parse("ci").unwrap(),
+            role: RoleSource::Template(template),
+            pod_security: Default::default(),
+            set: None,
+            also_in: Vec::new(),
+            openings: Vec::new(),
+            capacity: Default::default(),
+            network: Default::default(),
+            expires: Some(crate::expiry::Expires::After(
+                std::time::Duration::from_secs(7200),
+            )),
+            token_source: Default::default(),
+        };
+        let made = crate::manifest::build(&spec);
+        let mut secret = made.token_secret.clone();
+        secret.metadata.annotations = Some(token_annotations(NOW + 3600, NOW - 3600, None));
+        secret.data = Some(std::collections::BTreeMap::from([(
+            "token".to_string(),
+            k8s_openapi::ByteString(b"a.b.c".to_vec()),
+        )]));
+        let inventory = Inventory {
+            service_accounts: vec![made.service_account.clone()],
+            roles: made.role.clone().into_iter().collect(),
+            role_bindings: vec![made.role_binding.clone()],
+            bound_secrets: vec![secret],
+            ..Default::default()
+        };
+        let thresholds = super::super::Thresholds {
+            unused_for: 86_400,
+            expiring_within: 60,
+        };
+        let found = super::super::findings(&inventory, NOW, thresholds);
+        let drifted: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.rule == Rule::GrantDrifted)
+            .collect();
+        assert!(drifted.is_empty(), "{drifted:#?}");
+    }
 }

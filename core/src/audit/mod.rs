@@ -480,7 +480,12 @@ fn drifted_grants(inventory: &Inventory) -> Vec<Finding> {
     }
     let listed = Listed {
         service_accounts: managed(&inventory.service_accounts),
-        secrets: managed(&inventory.token_secrets),
+        // A grant's token Secret holds a long-lived token or a bound one.
+        secrets: [
+            managed(&inventory.token_secrets),
+            managed(&inventory.bound_secrets),
+        ]
+        .concat(),
         roles: managed(&inventory.roles),
         role_bindings: managed(&inventory.role_bindings),
         pod_security: Default::default(),
