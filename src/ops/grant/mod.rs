@@ -145,6 +145,7 @@ async fn token(
                 "no token in Secret {ns}/{name} after {}s",
                 wait.as_secs()
             ));
+            let now = crate::plan::now();
             let rule = Expires::After(DEFAULT_LIFETIME);
             let mut manifests = manifest::build(&plan.spec);
             manifest::bind_token(&mut manifests, &rule);
