@@ -257,6 +257,14 @@ async fn an_expired_grant_is_said_expired_and_hands_out_nothing() {
         .expect_code(0)
         .stdout_contains("expired");
     assert_eq!(audit(&mut kscope), ["KSCOPE-GRANT-EXPIRED"]);
+    let set = common::set_file(
+        kscope.home(),
+        "expired",
+        &[format!("{{namespace: {ns}, serviceAccount: app}}")],
+    );
+    let run = kscope.run(["check", "-f", set.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{}", run.describe());
+    run.stdout_contains(&format!("the grant {ns}/app expired at {past}"));
     kscope
         .run(["check", &ns, "app"])
         .expect_code(1)
@@ -368,6 +376,37 @@ async fn apply_renews_only_the_tokens_inside_their_window_and_rewrites_their_kub
     let b_after = token_secret(&dir, &b, "ci").await;
     assert_eq!(b_after.metadata.uid, long_lived.metadata.uid);
     assert_eq!(b_after.data, long_lived.data);
+
+    // A tenant that loses its expires keeps its bound token; only `never` makes it permanent.
+    let name = set.file_stem().unwrap().to_str().unwrap().to_string();
+    let set = common::set_file(
+        kscope.home(),
+        &name,
+        &[
+            format!("{{namespace: {a}, serviceAccount: ci}}"),
+            format!("{{namespace: {b}, serviceAccount: ci}}"),
+        ],
+    );
+    kscope
+        .run(["apply", "-f", set.to_str().unwrap()])
+        .expect_code(0);
+    let kept = token_secret(&dir, &a, "ci").await;
+    assert_eq!(kept.type_.as_deref(), Some(BOUND_TYPE));
+    assert_eq!(id(&kept), id(&renewed));
+    let set = common::set_file(
+        kscope.home(),
+        &name,
+        &[
+            format!("{{namespace: {a}, serviceAccount: ci, expires: never}}"),
+            format!("{{namespace: {b}, serviceAccount: ci}}"),
+        ],
+    );
+    kscope
+        .run(["apply", "-f", set.to_str().unwrap()])
+        .expect_code(0);
+    let permanent = token_secret(&dir, &a, "ci").await;
+    assert_eq!(permanent.type_.as_deref(), Some(LEGACY_TYPE));
+    refused_eventually(&dir, &file_a, &a);
 }
 
 #[tokio::test]

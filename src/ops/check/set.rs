@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 
 use crate::cluster::{Cluster, is_forbidden};
@@ -21,6 +21,8 @@ use crate::plan::CheckSetPlan;
 use crate::session::Session;
 use kscope_core::access::{AccessCheck, Binding, Grantee};
 use kscope_core::containment::Reach;
+use kscope_core::expiry::CredentialKind;
+use kscope_core::manifest::GRANT_LABEL;
 use kscope_core::object::BoundRole;
 use kscope_core::report::fleet::{Item, Verdict};
 use kscope_core::spec::{ENFORCE_LABEL, Enforced, GrantRef, RoleSource};
@@ -49,6 +51,9 @@ pub(crate) struct Snapshot {
     bootstrap: (Vec<ClusterRoleBinding>, Vec<ClusterRole>),
     /// Roles named by bindings in the tenants' namespaces, read when first needed.
     roles: RoleRules,
+    /// `namespace/serviceaccount` of each grant whose bound token has expired → when it did
+    /// (from one list of kscope's bound token Secrets; empty when the caller may not list them).
+    expired: HashMap<String, String>,
 }
 
 impl Snapshot {
@@ -181,6 +186,30 @@ impl Snapshot {
                 Ok((Vec::new(), Vec::new()))
             }
         };
+        let expired = async {
+            let bound = format!("type={}", kscope_core::expiry::BOUND_TOKEN_TYPE);
+            let now = crate::plan::now();
+            match cluster.list_all::<Secret>(Some(&bound)).await {
+                Ok(secrets) => Ok(secrets
+                    .into_iter()
+                    .filter_map(|secret| {
+                        let kind = CredentialKind::of(&secret);
+                        if !kind.expired(now) {
+                            return None;
+                        }
+                        let ns = secret.metadata.namespace.clone()?;
+                        let sa = secret.metadata.labels.as_ref()?.get(GRANT_LABEL)?;
+                        let at = kind.expires().map_or_else(
+                            || "an unrecorded time".to_string(),
+                            kscope_core::expiry::rfc3339,
+                        );
+                        Some((format!("{ns}/{sa}"), at))
+                    })
+                    .collect()),
+                Err(e) if is_forbidden(&e) => Ok(HashMap::new()),
+                Err(e) => Err(e),
+            }
+        };
         let (
             (grant_bindings, namespace_bindings, reach),
             cluster_bindings,
@@ -188,13 +217,15 @@ impl Snapshot {
             (),
             cluster_roles,
             bootstrap,
+            expired,
         ) = futures::try_join!(
             role_bindings,
             cluster_bindings,
             levels,
             namespace_roles,
             cluster_roles,
-            bootstrap
+            bootstrap,
+            expired
         )?;
         Ok(Snapshot {
             grant_bindings,
@@ -205,6 +236,7 @@ impl Snapshot {
             cluster_roles: cluster_roles.into_iter().collect(),
             bootstrap,
             roles,
+            expired,
         })
     }
 
@@ -309,6 +341,18 @@ pub(crate) async fn prove_all(
     let mut items = futures::stream::iter(&plan.set.tenants)
         .map(|tenant| async move {
             let proof = async {
+                // A grant whose token expired is refused, as `check` refuses it.
+                let grant = tenant.spec.grant_ref();
+                if let Some(at) = snapshot
+                    .expired
+                    .get(&format!("{}/{}", grant.namespace, grant.service_account))
+                {
+                    return Err(Error::from(crate::error::TokenError::Expired {
+                        namespace: grant.namespace.to_string(),
+                        service_account: grant.service_account.to_string(),
+                        at: at.clone(),
+                    }));
+                }
                 let expected = snapshot.expected(tenant).await?;
                 let as_sa =
                     credential::mint_pooled(session, pool, &expected.grant, CHECK_TOKEN_SECONDS)
