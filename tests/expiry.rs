@@ -317,6 +317,28 @@ async fn without_legacy_tokens_a_grant_falls_back_to_a_bound_token_that_works_th
     // A revoke deletes the Secret and proves the bound token refused.
     kscope.run(["revoke", &ns, "app", "--yes"]).expect_code(0);
     refused_eventually(&dir, &rotated, &ns);
+
+    // A TenantSet applied there: each tenant falls back the same way, and its kubeconfig works.
+    let other = common::unique_name("bound-set");
+    let set = common::set_file(
+        kscope.home(),
+        "bound",
+        &[format!("{{namespace: {other}, serviceAccount: ci}}")],
+    );
+    let dir_out = kscope.path("set-kubeconfigs");
+    kscope
+        .run([
+            "apply",
+            "-f",
+            set.to_str().unwrap(),
+            "--kubeconfig-dir",
+            dir_out.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    let secret = token_secret(&dir, &other, "ci").await;
+    assert_eq!(secret.type_.as_deref(), Some(BOUND_TYPE));
+    let file = dir_out.join(format!("{other}_ci.kubeconfig"));
+    kubectl_as(common::kubectl(&dir), &file, &["get", "pods"]).expect_code(0);
 }
 
 #[tokio::test]
