@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::cli::{
     AccessArgs, ApplyArgs, AuditArgs, CheckArgs, DryRun, GrantArgs, KubeconfigArgs, ListArgs,
-    RevokeArgs, RotateArgs, WizardArgs,
+    RevokeArgs, RotateArgs,
 };
 use crate::cli::{ContainmentArgs, CredentialFormat, PodSecurityLevel};
 use crate::error::{Input, Result, Unwritable};
@@ -179,25 +179,6 @@ pub(crate) struct CheckSetPlan {
     pub(crate) access_reviews: bool,
 }
 
-/// `kscope wizard`'s flags: each one answers its question in advance.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WizardPreset {
-    pub(crate) namespace: Option<NamespaceName>,
-    pub(crate) service_account: Option<ServiceAccountName>,
-    pub(crate) role: Option<RoleSource>,
-    pub(crate) template_dir: Option<PathBuf>,
-    pub(crate) token: Option<TokenKind>,
-    /// `--expires`: the grant's access ends (a bound token).
-    pub(crate) expires: Option<Expires>,
-    pub(crate) output: Option<PathBuf>,
-    pub(crate) force: bool,
-    pub(crate) adopt: bool,
-    /// The Pod Security level of a new namespace, when the flags say.
-    pub(crate) pod_security: Option<PodSecurity>,
-    /// The risks the flags accept (roles that escalate may be chosen with `escalation`).
-    pub(crate) allow: Allowances,
-}
-
 /// `kscope list`, validated.
 #[derive(Debug, Clone)]
 pub(crate) struct ListPlan {
@@ -334,6 +315,7 @@ pub(crate) fn grant(args: &GrantArgs) -> Result<GrantPlan> {
             openings: openings(args.allow_service.as_deref())?,
             capacity: capacity(args.quota.as_deref(), args.no_quota)?,
             network: args.network.into(),
+            always_pull: args.always_pull,
             expires: expires(args.expires.as_deref(), args.token_source.into())?,
             token_source: args.token_source.into(),
         },
@@ -550,49 +532,6 @@ pub(crate) fn check(args: &CheckArgs) -> Result<CheckPlan> {
     })
 }
 
-pub(crate) fn wizard(args: &WizardArgs) -> Result<WizardPreset> {
-    let allow = allowances(&args.containment, args.allow_escalation);
-    let token = match (&args.duration, args.long_lived) {
-        (Some(value), _) => Some(TokenKind::Expiring(spec::token_lifetime(value)?)),
-        (None, true) => Some(TokenKind::LongLived),
-        (None, false) => None,
-    };
-    if let Some(path) = &args.output {
-        kubeconfig::check_destination(path, true, "--output")?;
-    }
-    let namespace = args
-        .namespace
-        .as_deref()
-        .map(NamespaceName::parse)
-        .transpose()?;
-    if let Some(namespace) = &namespace {
-        spec::refuse_system_namespace(namespace, allow.system_namespace)?;
-    }
-    Ok(WizardPreset {
-        namespace,
-        service_account: args
-            .serviceaccount
-            .as_deref()
-            .map(ServiceAccountName::parse)
-            .transpose()?,
-        role: role_source(&args.access)?
-            .map(|role| refuse_escalation(role, allow.escalation))
-            .transpose()?,
-        template_dir: args.access.template_dir.clone(),
-        token,
-        expires: args
-            .expires
-            .as_deref()
-            .map(|v| Expires::parse("--expires", v, now()))
-            .transpose()?,
-        output: args.output.clone(),
-        force: args.force,
-        adopt: args.adopt,
-        pod_security: args.pod_security.map(pod_security),
-        allow,
-    })
-}
-
 /// `--template` / `--cluster-role` → the role, or `None` when neither was given.
 pub(crate) fn role_source(access: &AccessArgs) -> Result<Option<RoleSource>> {
     match (&access.cluster_role, &access.template) {
@@ -632,15 +571,13 @@ pub(crate) fn request_timeout(value: &str) -> Result<Duration> {
     Ok(spec::positive("--request-timeout", value)?)
 }
 
-/// Where a wizard kubeconfig goes when the user does not say.
-pub(crate) fn default_output(namespace: &str, service_account: &str) -> PathBuf {
-    PathBuf::from(format!("./{namespace}-{service_account}.kubeconfig"))
-}
-
 /// Whether `path` names a template file found in one of `dirs` (so its name finds it again).
 pub(crate) fn template_in_dirs(path: &Path, dirs: &[PathBuf]) -> bool {
     path.parent().is_some_and(|p| dirs.iter().any(|d| d == p))
 }
+
+mod wizard;
+pub(crate) use wizard::{WizardPreset, default_output, wizard};
 
 #[cfg(test)]
 mod tests {
@@ -660,6 +597,7 @@ mod tests {
             quota: None,
             no_quota: false,
             network: Default::default(),
+            always_pull: false,
             expires: None,
             renew_before: None,
             token_source: crate::cli::TokenSourceArg::Auto,

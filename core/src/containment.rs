@@ -264,6 +264,9 @@ pub fn node_escaping_pod(namespace: &str, service_account: Option<&str>) -> Pod 
 /// The guard's policy, and its one binding for the whole cluster.
 pub const GUARD_NAME: &str = "kscope-tenant-guard";
 
+/// The name of kscope's always-pull policy and of its binding (the `pulls` module makes them).
+pub const ALWAYS_PULL_NAME: &str = "kscope-always-pull";
+
 /// The label kscope puts on every namespace of a grant: the guard's policy applies in the
 /// namespaces that carry it. It is read from the request's Namespace as the API server has it
 /// (for a request on the Namespace itself, from the object before the change), so it holds from
@@ -275,7 +278,11 @@ use crate::spec::Opening;
 /// (`kscope-tenant-guard.<namespace>`): removed when the guard is upgraded.
 pub const OLD_BINDING_PREFIX: &str = "kscope-tenant-guard.";
 
-fn rule(groups: &[&str], resources: &[&str], operations: &[&str]) -> NamedRuleWithOperations {
+pub(crate) fn rule(
+    groups: &[&str],
+    resources: &[&str],
+    operations: &[&str],
+) -> NamedRuleWithOperations {
     let owned = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
     NamedRuleWithOperations {
         api_groups: owned(groups),
@@ -286,7 +293,7 @@ fn rule(groups: &[&str], resources: &[&str], operations: &[&str]) -> NamedRuleWi
     }
 }
 
-fn kscope_labels() -> BTreeMap<String, String> {
+pub(crate) fn kscope_labels() -> BTreeMap<String, String> {
     BTreeMap::from([(MANAGED_BY.to_string(), FIELD_MANAGER.to_string())])
 }
 
@@ -333,16 +340,9 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
             &format!("{} (the grant does not allow {opening})", opening.reach()),
         )
     });
-    ValidatingAdmissionPolicy {
-        metadata: ObjectMeta {
-            name: Some(GUARD_NAME.to_string()),
-            labels: Some(kscope_labels()),
-            ..Default::default()
-        },
-        spec: Some(ValidatingAdmissionPolicySpec {
-            failure_policy: Some("Fail".into()),
-            match_constraints: Some(MatchResources {
-                resource_rules: Some(vec![
+    kscope_policy(
+        GUARD_NAME,
+        vec![
                     rule(&[""], &["namespaces"], &["UPDATE", "DELETE"]),
                     rule(
                         &[""],
@@ -359,9 +359,8 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                     rule(&[RBAC_GROUP], &["roles", "rolebindings"], &writes),
                     rule(&["discovery.k8s.io"], &["endpointslices"], &writes),
                     rule(&["networking.k8s.io"], &["networkpolicies"], &writes),
-                ]),
-                ..Default::default()
-            }),
+        ],
+        ValidatingAdmissionPolicySpec {
             match_conditions: Some(vec![
                 MatchCondition {
                     name: "a-service-account-outside-kube-system".into(),
@@ -428,9 +427,8 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                 .collect(),
             ),
             ..Default::default()
-        }),
-        status: None,
-    }
+        },
+    )
 }
 
 /// The CEL condition under which the Service being written (`object`) reaches outside its
@@ -446,15 +444,46 @@ fn service_reaches(opening: Opening) -> &'static str {
 
 /// The guard's one binding: every namespace (the policy itself picks the tenant ones by their
 /// label), so a new tenant namespace needs no binding and no wait.
+/// A policy of kscope's: named, labelled as kscope's, failing closed, matching `rules`, and the
+/// rest of `spec` (its conditions, variables and validations).
+pub(crate) fn kscope_policy(
+    name: &str,
+    rules: Vec<NamedRuleWithOperations>,
+    spec: ValidatingAdmissionPolicySpec,
+) -> ValidatingAdmissionPolicy {
+    ValidatingAdmissionPolicy {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: Some(kscope_labels()),
+            ..Default::default()
+        },
+        spec: Some(ValidatingAdmissionPolicySpec {
+            failure_policy: Some("Fail".into()),
+            match_constraints: Some(MatchResources {
+                resource_rules: Some(rules),
+                ..Default::default()
+            }),
+            ..spec
+        }),
+        status: None,
+    }
+}
+
 pub fn guard_binding() -> ValidatingAdmissionPolicyBinding {
+    policy_binding(GUARD_NAME)
+}
+
+/// The one binding of kscope's policy `name`, for the whole cluster, named as the policy (the
+/// policy itself reads the labels it applies by).
+pub(crate) fn policy_binding(name: &str) -> ValidatingAdmissionPolicyBinding {
     ValidatingAdmissionPolicyBinding {
         metadata: ObjectMeta {
-            name: Some(GUARD_NAME.to_string()),
+            name: Some(name.to_string()),
             labels: Some(kscope_labels()),
             ..Default::default()
         },
         spec: Some(ValidatingAdmissionPolicyBindingSpec {
-            policy_name: Some(GUARD_NAME.to_string()),
+            policy_name: Some(name.to_string()),
             validation_actions: Some(vec!["Deny".into()]),
             match_resources: None,
             param_ref: None,
@@ -466,6 +495,11 @@ pub fn guard_binding() -> ValidatingAdmissionPolicyBinding {
 /// and matches every namespace and object (a selector or an exclusion added to it would take
 /// tenants out from under the guard).
 pub fn binding_holds(live: &ValidatingAdmissionPolicyBinding) -> bool {
+    policy_binding_holds(live, GUARD_NAME)
+}
+
+/// Whether a live binding is the one binding of kscope's policy `name` as kscope makes it.
+pub(crate) fn policy_binding_holds(live: &ValidatingAdmissionPolicyBinding, name: &str) -> bool {
     let Some(spec) = live.spec.as_ref() else {
         return false;
     };
@@ -483,7 +517,7 @@ pub fn binding_holds(live: &ValidatingAdmissionPolicyBinding) -> bool {
                 .is_none_or(|r| r.is_empty())
             && m.resource_rules.as_ref().is_none_or(|r| r.is_empty())
     });
-    spec.policy_name.as_deref() == Some(GUARD_NAME)
+    spec.policy_name.as_deref() == Some(name)
         && spec
             .validation_actions
             .as_ref()
@@ -526,6 +560,10 @@ pub fn refusal_proves(path: &PathOut, code: u16, reason: &str) -> bool {
     match path {
         PathOut::HostPod { .. } => rbac || (code == 403 && reason.contains("violates PodSecurity")),
         PathOut::StrongerAccount { .. } => false,
+        // Asked as the caller (pods come from controllers too): only the policy's refusal.
+        PathOut::CachedImage { .. } => {
+            reason.contains(&format!("ValidatingAdmissionPolicy '{ALWAYS_PULL_NAME}'"))
+        }
         _ => rbac || reason.contains(&format!("ValidatingAdmissionPolicy '{}'", GUARD_NAME)),
     }
 }

@@ -31,6 +31,7 @@ pub mod leftovers;
 pub mod manifest;
 pub mod names;
 pub mod object;
+pub mod pulls;
 pub mod render;
 pub mod report;
 pub mod rules;

@@ -228,6 +228,9 @@ pub struct GrantSpec {
     pub capacity: Capacity,
     /// kscope's NetworkPolicy for the grant's namespaces (`--network`).
     pub network: Network,
+    /// Every pod of the grant's namespaces pulls its images (`--always-pull`), so that no tenant
+    /// runs another's private image from a node's cache.
+    pub always_pull: bool,
     /// When the grant's access ends (`--expires`); its token is then a bound one, which
     /// `rotate` and `apply` renew. `None`: it ends when revoked.
     pub expires: Option<crate::expiry::Expires>,

@@ -92,11 +92,11 @@ impl Cluster {
         existing: &Namespace,
         mode: WriteMode,
     ) -> Result<Outcome> {
-        use kscope_core::manifest::{OPENINGS_LABEL, TENANT_LABEL};
+        use kscope_core::manifest::{ALWAYS_PULL_LABEL, OPENINGS_LABEL, TENANT_LABEL};
         let wanted = object.metadata.labels.clone().unwrap_or_default();
         let live = existing.metadata.labels.clone().unwrap_or_default();
         let mut patch: BTreeMap<String, Option<String>> = BTreeMap::new();
-        for key in [TENANT_LABEL, OPENINGS_LABEL] {
+        for key in [TENANT_LABEL, OPENINGS_LABEL, ALWAYS_PULL_LABEL] {
             match (wanted.get(key), live.get(key)) {
                 (Some(want), Some(have)) if want == have => {}
                 (Some(want), _) => {

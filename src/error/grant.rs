@@ -123,6 +123,11 @@ pub(crate) enum GrantError {
     )]
     GuardNotInForce { namespace: String, seconds: u64 },
 
+    #[error(
+        "kscope's always-pull policy was not in force in namespace {namespace} after {seconds}s: a pod that may use a node's cached image was not refused"
+    )]
+    AlwaysPullNotInForce { namespace: String, seconds: u64 },
+
     /// `--delete-namespace` where the tenant could have forged kscope's marks.
     #[error(
         "kscope cannot tell whether it created namespace {namespace}: the grant's role may write the Namespace, and kscope's guard is not there to have kept its labels"
@@ -237,6 +242,7 @@ impl GrantError {
                 "run kscope revoke with --purge while the grant exists (it deletes them and proves it), or --delete-namespace; the grant itself is revoked; to delete them now: {}",
                 commands.join("; ")
             ),
+            AlwaysPullNotInForce { .. } => "check that kube-apiserver runs the ValidatingAdmissionPolicy admission plugin and that no other admission refuses the pod first (kscope check names the reason), then run the grant again".into(),
             GuardNotInForce { .. } => "check that kube-apiserver runs the ValidatingAdmissionPolicy admission plugin (on by default since 1.30), then run the grant again; kscope check shows what is open".into(),
             GuardNotPermitted { .. } => "have a cluster admin run the grant once (it installs the guard), or pass --allow-unguarded to accept the risk; nothing was created".into(),
             Refused { reasons } => numbered(reasons.iter().map(|r| {

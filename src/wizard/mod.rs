@@ -203,6 +203,7 @@ pub(crate) fn interview(
         openings: Vec::new(),
         capacity: Default::default(),
         network: Default::default(),
+        always_pull: false,
         expires,
         token_source: Default::default(),
     };

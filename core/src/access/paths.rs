@@ -72,6 +72,10 @@ pub enum PathOut {
         namespace: String,
         opening: crate::spec::Opening,
     },
+    /// A pod that may run an image from a node's cache (`imagePullPolicy` other than `Always`)
+    /// in a namespace of a grant made with `--always-pull`: another tenant's private image,
+    /// pulled there before, without the registry's say.
+    CachedImage { namespace: String },
 }
 
 impl PathOut {
@@ -101,6 +105,7 @@ impl PathOut {
                 crate::spec::Opening::ExternalName => "service-externalname",
                 crate::spec::Opening::ExternalIps => "service-external-ips",
             },
+            PathOut::CachedImage { .. } => "cached-image",
         }
     }
 
@@ -114,7 +119,8 @@ impl PathOut {
             | PathOut::NeighboursUnjudged { namespace }
             | PathOut::BoundMissing { namespace, .. }
             | PathOut::BoundWrite { namespace, .. }
-            | PathOut::ReachingService { namespace, .. } => format!("{}:{namespace}", self.id()),
+            | PathOut::ReachingService { namespace, .. }
+            | PathOut::CachedImage { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
             | PathOut::RoleBindingUnlabel { namespace, name }
             | PathOut::StrongerAccount {
@@ -184,6 +190,10 @@ impl std::fmt::Display for PathOut {
                     crate::spec::Opening::ExternalName => "type ExternalName",
                     crate::spec::Opening::ExternalIps => "externalIPs",
                 }
+            ),
+            PathOut::CachedImage { namespace } => write!(
+                f,
+                "run a pod in {namespace} from an image in a node's cache (imagePullPolicy IfNotPresent)"
             ),
         }
     }

@@ -132,6 +132,7 @@ mod tests {
             openings: Vec::new(),
             capacity: Default::default(),
             network: Default::default(),
+            always_pull: false,
             expires: Some(crate::expiry::Expires::After(
                 std::time::Duration::from_secs(7200),
             )),

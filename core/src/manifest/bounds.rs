@@ -43,6 +43,9 @@ pub fn bounds_record(spec: &GrantSpec) -> String {
     if spec.network != crate::spec::Network::Open {
         given.push("network");
     }
+    if spec.always_pull {
+        given.push("always-pull");
+    }
     if given.is_empty() {
         "none".into()
     } else {

@@ -35,6 +35,9 @@ pub const TENANT_LABEL: &str = "kscope.dev/tenant";
 /// On a Namespace whose grant opens shared machinery (`--allow-service`): the openings' ids,
 /// joined by `.`.
 pub const OPENINGS_LABEL: &str = "kscope.dev/allow";
+/// On a Namespace of a grant made with `--always-pull`: kscope's always-pull policy refuses
+/// pods there whose containers may use a node's cached image.
+pub const ALWAYS_PULL_LABEL: &str = "kscope.dev/always-pull";
 
 mod bounds;
 use bounds::bounds_yaml;
@@ -333,6 +336,9 @@ pub fn tenant_labels(spec: &GrantSpec) -> BTreeMap<String, String> {
             crate::spec::Opening::label_value(&spec.openings),
         );
     }
+    if spec.always_pull {
+        labels.insert(ALWAYS_PULL_LABEL.to_string(), "true".to_string());
+    }
     labels
 }
 
@@ -341,7 +347,9 @@ pub fn has_tenant_labels(namespace: &Namespace, spec: &GrantSpec) -> bool {
     let labels = namespace.metadata.labels.clone().unwrap_or_default();
     let wanted = tenant_labels(spec);
     wanted.iter().all(|(k, v)| labels.get(k) == Some(v))
-        && (wanted.contains_key(OPENINGS_LABEL) || !labels.contains_key(OPENINGS_LABEL))
+        && [OPENINGS_LABEL, ALWAYS_PULL_LABEL]
+            .iter()
+            .all(|key| wanted.contains_key(*key) || !labels.contains_key(*key))
 }
 
 pub fn service_account(spec: &GrantSpec) -> ServiceAccount {
@@ -542,6 +550,7 @@ mod tests {
             openings: Vec::new(),
             capacity: Default::default(),
             network: Default::default(),
+            always_pull: false,
             expires: None,
             token_source: Default::default(),
         }

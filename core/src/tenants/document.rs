@@ -39,10 +39,11 @@ pub(super) enum Field {
     Quota,
     Network,
     Expires,
+    AlwaysPull,
 }
 
 impl Field {
-    pub(super) const ALL: [Field; 11] = [
+    pub(super) const ALL: [Field; 12] = [
         Field::Namespace,
         Field::ServiceAccount,
         Field::Namespaces,
@@ -54,6 +55,7 @@ impl Field {
         Field::Quota,
         Field::Network,
         Field::Expires,
+        Field::AlwaysPull,
     ];
 
     /// The field's key in the file.
@@ -70,6 +72,7 @@ impl Field {
             Field::Quota => "quota",
             Field::Network => "network",
             Field::Expires => "expires",
+            Field::AlwaysPull => "alwaysPull",
         }
     }
 

@@ -302,6 +302,13 @@ fn tenant(
         }
     };
     let (openings, capacity, network) = bounds_of(&text, &mut *problem);
+    let always_pull = match field(Field::AlwaysPull) {
+        None => Some(false),
+        Some(v) => v.value.as_bool().or_else(|| {
+            problem(at(v), "alwaysPull must be true or false".into());
+            None
+        }),
+    };
     // `expires`: a lifetime or a time of day, or `never` (a Secret token, made so on purpose).
     let ends = match text(Field::Expires, &mut *problem) {
         None => Some((None, TokenSource::Auto)),
@@ -340,6 +347,7 @@ fn tenant(
         Some(capacity),
         Some(network),
         Some((expires, token_source)),
+        Some(always_pull),
     ) = (
         namespace,
         service_account,
@@ -352,6 +360,7 @@ fn tenant(
         capacity,
         network,
         ends,
+        always_pull,
     ) {
         return Some(Tenant {
             delivery,
@@ -365,6 +374,7 @@ fn tenant(
                 openings,
                 capacity,
                 network,
+                always_pull,
                 expires,
                 token_source,
             },
@@ -591,6 +601,22 @@ mod tests {
         );
         assert_eq!((b.expires, b.token_source), (None, TokenSource::Secret));
         assert_eq!((c.expires, c.token_source), (None, TokenSource::Auto));
+        assert!(!a.always_pull);
+        let pulls = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: ci, alwaysPull: true}}\n"
+        ))
+        .unwrap();
+        assert!(pulls.tenants[0].spec.always_pull);
+        let problems = parsed(&format!(
+            "{head}  - {{namespace: a, serviceAccount: ci, alwaysPull: sometimes}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            problems[0]
+                .message
+                .contains("alwaysPull must be true or false"),
+            "{problems:?}"
+        );
         let problems = parsed(&format!(
             "{head}  - {{namespace: a, serviceAccount: ci, expires: 5m}}\n"
         ))

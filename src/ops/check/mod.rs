@@ -276,7 +276,7 @@ pub(crate) async fn prove(
             &expected.others,
             &expected.opened
         ),
-        judge::bounds_probes(caller, as_sa, &namespaces_of_grant, expected.given),
+        judge::bounds_probes(caller, as_sa, grant, &namespaces_of_grant, expected.given),
     )?;
     containment.extend(bounds);
     let beyond_rbac = match unlisted {

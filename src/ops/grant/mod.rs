@@ -4,20 +4,20 @@
 
 mod applier;
 mod refusals;
+mod token;
 
 use applier::{Applier, NamespaceObjects, drop_unlisted, result_of};
 use refusals::{Refusals, preflight};
+use token::token;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 
-use crate::cluster::{Cluster, WriteMode, has_token, is_forbidden, is_managed};
+use crate::cluster::{Cluster, WriteMode, is_forbidden, is_managed};
+use crate::error::GrantError;
 use crate::error::{Error, Result};
-use crate::error::{GrantError, TokenError};
-use crate::ops::bound;
 use crate::ops::judge;
-use kscope_core::expiry::{AUTO_WAIT, DEFAULT_LIFETIME, Expires, TokenSource};
-use kscope_core::spec::GrantRef;
+use kscope_core::expiry::{DEFAULT_LIFETIME, Expires, TokenSource};
 
 use crate::plan::GrantPlan;
 use crate::session::Session;
@@ -63,6 +63,16 @@ pub(crate) async fn execute(
     // A guard just installed or changed, or a namespace just put under it, is proven in force
     // before the grant is reported made (while the token controller fills in the token).
     let proof = async {
+        if mode == WriteMode::Apply && applied.pull_changed {
+            let mut namespaces = vec![plan.spec.namespace.to_string()];
+            namespaces.extend(also_in(&plan.spec));
+            judge::prove_always_pull(
+                &session.cluster,
+                &namespaces,
+                plan.spec.service_account.as_str(),
+            )
+            .await?;
+        }
         if mode == WriteMode::Apply && plan.prove_guard && applied.guard_changed {
             judge::prove_guard(
                 session,
@@ -96,75 +106,6 @@ pub(crate) async fn execute(
 
 fn also_in(spec: &GrantSpec) -> Vec<String> {
     spec.also_in.iter().map(|n| n.to_string()).collect()
-}
-
-/// The grant's token, once its Secret is applied: a bound one kept while it serves its rule,
-/// else minted and stored; a Secret token waited for (with `--token-source auto`, for
-/// [`AUTO_WAIT`], then a bound token instead, said in the note).
-async fn token(
-    session: &Session,
-    plan: &GrantPlan,
-    grant: &GrantRef,
-    secret: Secret,
-    rule: Option<Expires>,
-) -> Result<(Secret, Option<String>)> {
-    let cluster = &session.cluster;
-    let now = crate::plan::now();
-    if let Some(rule) = rule {
-        if bound::holds(&secret, &rule, plan.renew_before, now) {
-            return Ok((secret, None));
-        }
-        let minted = bound::mint(cluster, grant, &secret, &rule, now).await?;
-        let note = bound::shortened_note(grant, &minted, now);
-        return Ok((minted.secret, note));
-    }
-    if has_token(&secret) {
-        return Ok((secret, None));
-    }
-    let (ns, name) = (
-        grant.namespace.as_str(),
-        grant.service_account.token_secret(),
-    );
-    let auto = plan.spec.token_source == TokenSource::Auto;
-    let wait = match auto {
-        true => AUTO_WAIT.min(plan.timeout),
-        false => plan.timeout,
-    };
-    let spinner = session.progress.start(&format!(
-        "waiting for the token controller to fill in Secret {ns}/{name}"
-    ));
-    match cluster.wait_for_token(secret, wait).await {
-        Ok(filled) => {
-            spinner.finish(&format!("token ready in Secret {ns}/{name}"));
-            Ok((filled, None))
-        }
-        // The cluster fills in no token Secret (its tokens are signed outside
-        // kube-controller-manager, or the controller is off): a bound token instead.
-        Err(Error::Token(TokenError::Timeout { .. })) if auto => {
-            spinner.finish(&format!(
-                "no token in Secret {ns}/{name} after {}s",
-                wait.as_secs()
-            ));
-            let now = crate::plan::now();
-            let rule = Expires::After(DEFAULT_LIFETIME);
-            let mut manifests = manifest::build(&plan.spec);
-            manifest::bind_token(&mut manifests, &rule);
-            cluster.delete::<Secret>(ns, &name).await?;
-            let ((_, _), (anchor, _)) = futures::try_join!(
-                cluster.apply(&manifests.service_account, None, true, WriteMode::Apply),
-                cluster.apply(&manifests.token_secret, None, false, WriteMode::Apply),
-            )?;
-            let minted = bound::mint(cluster, grant, &anchor, &rule, now).await?;
-            let note = format!(
-                "the cluster filled in no token Secret within {}s (its tokens are signed outside kube-controller-manager, or the token controller is off): the grant holds a token bound to Secret {ns}/{name} instead, which expires {} ({} from now); a rotation or another apply renews it, and to wait for a Secret token instead, use --token-source secret",
-                wait.as_secs(),
-                kscope_core::expiry::rfc3339(minted.expires),
-                kscope_core::duration::format(u64::try_from(minted.expires - now).unwrap_or(0)),
-            );
-            Ok((minted.secret, Some(note)))
-        }
-        Err(e) => Err(e),
-    }
 }
 
 async fn apply(
@@ -301,6 +242,12 @@ async fn apply(
         live_binding: live.role_binding.as_ref(),
         bounds: &manifests.bounds,
     };
+    // kscope's always-pull policy, installed once per cluster, before the namespace carries
+    // the label it reads.
+    if spec.always_pull {
+        let installed = judge::install_always_pull(cluster, mode).await?;
+        applier.objects.extend(installed);
+    }
     applier.namespace(&home).await?;
     let live_sa = live.service_account.as_ref();
     let account_and_secret = async {
@@ -383,6 +330,16 @@ async fn apply(
             Kind::Namespace => matches!(o.result, Outcome::Created | Outcome::Labelled),
             _ => false,
         });
+    // The always-pull policy installed or changed, or a namespace just labelled for it: proven
+    // in force before the grant is reported made.
+    let pull_changed = spec.always_pull
+        && objects.iter().any(|o| match o.kind {
+            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding => {
+                o.name == kscope_core::pulls::ALWAYS_PULL_NAME && o.result != Outcome::Unchanged
+            }
+            Kind::Namespace => matches!(o.result, Outcome::Created | Outcome::Labelled),
+            _ => false,
+        });
     Ok(Applied {
         objects,
         secret,
@@ -390,6 +347,7 @@ async fn apply(
         guard_changed,
         reach: judgement.reach,
         rule,
+        pull_changed,
     })
 }
 
@@ -499,6 +457,8 @@ struct Applied {
     reach: kscope_core::containment::Reach,
     /// How the grant's bound token ends, when its token is a bound one.
     rule: Option<Expires>,
+    /// The always-pull policy changed, or a namespace came under it.
+    pull_changed: bool,
 }
 
 /// The live versions of a grant's namespaced objects.

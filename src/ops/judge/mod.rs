@@ -18,10 +18,12 @@ use kscope_core::spec::{
 mod beyond;
 mod guard;
 mod probes;
+mod pulls;
 mod stronger;
 pub(crate) use beyond::{Neighbours, neighbours};
 pub(crate) use guard::{LiveGuard, install_guard, prove_guard};
 pub(crate) use probes::{Given, bounds_probes, probe};
+pub(crate) use pulls::{install_always_pull, prove_always_pull};
 pub(crate) use stronger::{Bound, RoleRules, Stronger, stronger_accounts, stronger_among};
 
 /// The rules a grant's role holds: the template's, or the ClusterRole's as the server has it
@@ -212,7 +214,7 @@ pub(crate) async fn judge(
 }
 
 /// What was read, or nothing when the caller may not read it.
-fn unread<T>(read: Result<Option<T>>) -> Result<Option<T>> {
+pub(super) fn unread<T>(read: Result<Option<T>>) -> Result<Option<T>> {
     match read {
         Err(e) if is_forbidden(&e) => Ok(None),
         other => other,

@@ -192,6 +192,7 @@ pub(crate) async fn probe(
 pub(crate) async fn bounds_probes(
     caller: &Cluster,
     as_sa: &Cluster,
+    grant: &GrantRef,
     namespaces: &[String],
     given: Given,
 ) -> Result<Vec<PathProbe>> {
@@ -201,12 +202,30 @@ pub(crate) async fn bounds_probes(
             asked.push((ns.as_str(), kind));
         }
     }
-    let found = futures::future::try_join_all(
-        asked
-            .iter()
-            .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind)),
-    )
-    .await?;
+    // A grant made with --always-pull: a pod that may use a node's cached image, as a dry run
+    // by the caller (controllers make pods too), must be refused by kscope's policy.
+    let pulled = namespaces
+        .iter()
+        .filter(|_| given.always_pull)
+        .map(|ns| async move {
+            let answer =
+                super::pulls::try_cached_image(caller, ns, grant.service_account.as_str()).await?;
+            Ok::<_, crate::error::Error>(probed(
+                PathOut::CachedImage {
+                    namespace: ns.clone(),
+                },
+                answer,
+            ))
+        });
+    let (mut found, pulled) = futures::try_join!(
+        futures::future::try_join_all(
+            asked
+                .iter()
+                .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind)),
+        ),
+        futures::future::try_join_all(pulled),
+    )?;
+    found.extend(pulled);
     Ok(found)
 }
 
@@ -324,6 +343,8 @@ async fn listed(caller: &Cluster, ns: &str, kind: Kind) -> Result<Vec<String>> {
 pub(crate) struct Given {
     pub(crate) quota: bool,
     pub(crate) network: bool,
+    /// kscope's always-pull policy (`--always-pull`; never assumed without the record).
+    pub(crate) always_pull: bool,
 }
 
 impl Given {
@@ -332,10 +353,12 @@ impl Given {
             None => Given {
                 quota: true,
                 network: true,
+                always_pull: false,
             },
             Some(text) => Given {
                 quota: text.split(',').any(|t| t == "quota"),
                 network: text.split(',').any(|t| t == "network"),
+                always_pull: text.split(',').any(|t| t == "always-pull"),
             },
         }
     }
