@@ -175,6 +175,22 @@ async fn an_expiring_grant_holds_a_bound_token_that_kubectl_uses_and_list_shows(
     let again = token_secret(&dir, &ns, "app").await;
     assert_eq!(again.metadata.uid, secret.metadata.uid);
     assert_eq!(again.data, secret.data, "the token was kept");
+    // Granted again with a shorter --expires: a new token, no longer than the new rule.
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "app",
+            "--template",
+            "read-only",
+            "--expires",
+            "1h",
+        ])
+        .expect_code(0);
+    let shorter = token_secret(&dir, &ns, "app").await;
+    assert_ne!(shorter.data, secret.data, "the 2h token was replaced");
+    let left = seconds(&annotation(&shorter, "kscope.dev/token-expires")) - now();
+    assert!((3400..=3600).contains(&left), "expires in {left}s");
 
     // Made long-lived on purpose: a new Secret, and the bound token is refused.
     kscope

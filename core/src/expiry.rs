@@ -242,6 +242,22 @@ impl CredentialKind {
         }
     }
 
+    /// Whether the token lives longer than `rule` allows at `now` (a grant made again with a
+    /// shorter `--expires`, or an earlier end): it must be replaced, not kept. A minute of slack
+    /// for the clocks of kscope's machine and the API server.
+    pub fn outlives(&self, rule: &Expires, now: i64) -> bool {
+        let Some(expires) = self.expires() else {
+            return false;
+        };
+        let end = match rule {
+            Expires::At(end) => *end,
+            Expires::After(lifetime) => {
+                now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX))
+            }
+        };
+        expires > end.saturating_add(60)
+    }
+
     /// Whether the token is due for renewal at `now`: inside `renew_before` of its end, or, by
     /// default, inside a third of its whole life (from its issue to its end) of it. An ended
     /// token, or one whose times are unrecorded, is due.
@@ -372,6 +388,20 @@ mod tests {
             credential_id: None,
         };
         assert!(unrecorded.renewal_due(None, NOW));
+    }
+
+    #[test]
+    fn a_token_that_outlives_a_shorter_rule_is_replaced() {
+        let month = CredentialKind::Bound {
+            expires: Some(NOW + 30 * 86_400),
+            issued: Some(NOW),
+            credential_id: None,
+        };
+        let hour = Expires::After(Duration::from_secs(3600));
+        assert!(month.outlives(&hour, NOW));
+        assert!(month.outlives(&Expires::At(NOW + 86_400), NOW));
+        assert!(!month.outlives(&Expires::After(Duration::from_secs(30 * 86_400)), NOW));
+        assert!(!CredentialKind::LongLived.outlives(&hour, NOW));
     }
 
     #[test]

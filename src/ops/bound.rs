@@ -56,8 +56,8 @@ pub(crate) async fn mint(
 }
 
 /// Whether the bound token stored in `secret` still serves `rule` at `now`: there, not
-/// inside its renewal window (`renew_before`, by default a third of its life), and, for an end
-/// at a time of day, not outliving that end.
+/// inside its renewal window (`renew_before`, by default a third of its life), and not living
+/// longer than the rule allows (a shorter `--expires`, or an earlier end).
 pub(crate) fn holds(
     secret: &Secret,
     rule: &Expires,
@@ -65,13 +65,9 @@ pub(crate) fn holds(
     now: i64,
 ) -> bool {
     let kind = CredentialKind::of(secret);
-    let outlives_end = match (rule, kind.expires()) {
-        (Expires::At(end), Some(expires)) => expires > *end,
-        _ => false,
-    };
     crate::cluster::has_token(secret)
         && kscope_core::manifest::is_bound(secret)
-        && !outlives_end
+        && !kind.outlives(rule, now)
         && !kind.renewal_due(renew_before, now)
 }
 
