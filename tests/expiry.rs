@@ -168,42 +168,26 @@ async fn an_expiring_grant_holds_a_bound_token_that_kubectl_uses_and_list_shows(
         .expect_code(0)
         .stderr_contains("credential: bound token, expires");
 
+    // The same grant again, with `extra` flags.
+    let regrant = |kscope: &mut Kscope, extra: &[&str]| {
+        let mut args = vec!["grant", &ns, "app", "--template", "read-only"];
+        args.extend_from_slice(extra);
+        kscope.run(args).expect_code(0);
+    };
     // Granted again without --expires: still bound, the same token (not yet due).
-    kscope
-        .run(["grant", &ns, "app", "--template", "read-only"])
-        .expect_code(0);
+    regrant(&mut kscope, &[]);
     let again = token_secret(&dir, &ns, "app").await;
     assert_eq!(again.metadata.uid, secret.metadata.uid);
     assert_eq!(again.data, secret.data, "the token was kept");
     // Granted again with a shorter --expires: a new token, no longer than the new rule.
-    kscope
-        .run([
-            "grant",
-            &ns,
-            "app",
-            "--template",
-            "read-only",
-            "--expires",
-            "1h",
-        ])
-        .expect_code(0);
+    regrant(&mut kscope, &["--expires", "1h"]);
     let shorter = token_secret(&dir, &ns, "app").await;
     assert_ne!(shorter.data, secret.data, "the 2h token was replaced");
     let left = seconds(&annotation(&shorter, "kscope.dev/token-expires")) - now();
     assert!((3400..=3600).contains(&left), "expires in {left}s");
 
     // Made long-lived on purpose: a new Secret, and the bound token is refused.
-    kscope
-        .run([
-            "grant",
-            &ns,
-            "app",
-            "--template",
-            "read-only",
-            "--token-source",
-            "secret",
-        ])
-        .expect_code(0);
+    regrant(&mut kscope, &["--token-source", "secret"]);
     let legacy = token_secret(&dir, &ns, "app").await;
     assert_eq!(legacy.type_.as_deref(), Some(LEGACY_TYPE));
     refused_eventually(&dir, &kubeconfig, &ns);
