@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::duration::{self, MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS};
@@ -110,6 +111,12 @@ impl Expires {
             Expires::At(at) => u64::try_from(at - now).ok()?,
         };
         (seconds >= MIN_TOKEN_SECONDS).then_some(seconds.min(MAX_TOKEN_SECONDS))
+    }
+
+    /// The rule a grant's ServiceAccount records (`None`: none, or not one kscope writes).
+    pub fn recorded(account: &ObjectMeta) -> Option<Expires> {
+        let record = account.annotations.as_ref()?.get(EXPIRES_ANNOTATION)?;
+        Expires::of_record(record)
     }
 
     /// In words, for reports: "2h" or "at 2026-12-31T18:00:00Z".
@@ -354,6 +361,18 @@ mod tests {
         }
         assert_eq!(Expires::After(Duration::from_secs(5400)).record(), "1h30m");
         assert_eq!(Expires::of_record("whenever"), None);
+        let meta = ObjectMeta {
+            annotations: Some(BTreeMap::from([(
+                EXPIRES_ANNOTATION.to_string(),
+                "30d".to_string(),
+            )])),
+            ..Default::default()
+        };
+        assert_eq!(
+            Expires::recorded(&meta),
+            Some(Expires::After(Duration::from_secs(30 * 86_400)))
+        );
+        assert_eq!(Expires::recorded(&ObjectMeta::default()), None);
     }
 
     #[test]

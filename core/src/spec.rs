@@ -388,6 +388,30 @@ impl fmt::Display for Opening {
 }
 
 impl GrantSpec {
+    /// A grant of `role` to `service_account` in `namespace`, with every other choice at its
+    /// default: baseline Pod Security, no other namespace, no opening, kscope's quota and
+    /// network policy, no always-pull, a token that ends when revoked.
+    pub fn new(
+        namespace: NamespaceName,
+        service_account: ServiceAccountName,
+        role: RoleSource,
+    ) -> GrantSpec {
+        GrantSpec {
+            namespace,
+            service_account,
+            role,
+            pod_security: PodSecurity::default(),
+            set: None,
+            also_in: Vec::new(),
+            openings: Vec::new(),
+            capacity: Capacity::default(),
+            network: Network::default(),
+            always_pull: false,
+            expires: None,
+            token_source: crate::expiry::TokenSource::default(),
+        }
+    }
+
     /// The same grant's objects in another namespace `namespace`: for judging that
     /// namespace as a home one is judged.
     pub fn in_namespace(&self, namespace: &NamespaceName) -> GrantSpec {

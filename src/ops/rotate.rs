@@ -103,17 +103,11 @@ pub(crate) async fn execute(
     // A grant whose token is a bound one gets a bound one again, by the rule its
     // ServiceAccount records; one whose end has come is refused before anything changes.
     let now = crate::plan::now();
-    let rule = account
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(kscope_core::expiry::EXPIRES_ANNOTATION))
-        .and_then(|r| Expires::of_record(r))
-        .or_else(|| {
-            old.as_ref()
-                .filter(|o| manifest::is_bound(o))
-                .map(|_| Expires::After(kscope_core::expiry::DEFAULT_LIFETIME))
-        });
+    let rule = Expires::recorded(&account.metadata).or_else(|| {
+        old.as_ref()
+            .filter(|o| manifest::is_bound(o))
+            .map(|_| Expires::After(kscope_core::expiry::DEFAULT_LIFETIME))
+    });
     if let Some(Expires::At(end)) = rule
         && rule.and_then(|r| r.lifetime_at(now)).is_none()
     {

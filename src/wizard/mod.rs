@@ -194,18 +194,9 @@ pub(crate) fn interview(
     let (output, force) = questions::output(preset, &namespace, &service_account, prompter)?;
 
     let spec = GrantSpec {
-        namespace,
-        service_account,
-        role,
         pod_security,
-        set: None,
-        also_in: Vec::new(),
-        openings: Vec::new(),
-        capacity: Default::default(),
-        network: Default::default(),
-        always_pull: false,
         expires,
-        token_source: Default::default(),
+        ..GrantSpec::new(namespace, service_account, role)
     };
     let grant_ref = spec.grant_ref();
     let check = CheckPlan {

@@ -123,20 +123,14 @@ mod tests {
         use crate::spec::{GrantSpec, RoleSource};
         let template = crate::templates::built_ins().remove(0);
         let spec = GrantSpec {
-            namespace: NamespaceName::parse("team").unwrap(),
-            service_account: ServiceAccountName::parse("ci").unwrap(),
-            role: RoleSource::Template(template),
-            pod_security: Default::default(),
-            set: None,
-            also_in: Vec::new(),
-            openings: Vec::new(),
-            capacity: Default::default(),
-            network: Default::default(),
-            always_pull: false,
             expires: Some(crate::expiry::Expires::After(
                 std::time::Duration::from_secs(7200),
             )),
-            token_source: Default::default(),
+            ..GrantSpec::new(
+                NamespaceName::parse("team").unwrap(),
+                ServiceAccountName::parse("ci").unwrap(),
+                RoleSource::Template(template),
+            )
         };
         let made = crate::manifest::build(&spec);
         let mut secret = made.token_secret.clone();

@@ -540,20 +540,11 @@ mod tests {
     use crate::test_support::snapshot;
 
     fn spec(role: RoleSource) -> GrantSpec {
-        GrantSpec {
-            namespace: NamespaceName::parse("ask").unwrap(),
-            service_account: ServiceAccountName::parse("ask-sa").unwrap(),
+        GrantSpec::new(
+            NamespaceName::parse("ask").unwrap(),
+            ServiceAccountName::parse("ask-sa").unwrap(),
             role,
-            pod_security: Default::default(),
-            set: None,
-            also_in: Vec::new(),
-            openings: Vec::new(),
-            capacity: Default::default(),
-            network: Default::default(),
-            always_pull: false,
-            expires: None,
-            token_source: Default::default(),
-        }
+        )
     }
 
     #[test]

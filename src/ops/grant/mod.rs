@@ -185,9 +185,7 @@ async fn apply(
             let recorded = live
                 .service_account
                 .as_ref()
-                .and_then(|sa| sa.metadata.annotations.as_ref())
-                .and_then(|a| a.get(kscope_core::expiry::EXPIRES_ANNOTATION))
-                .and_then(|r| Expires::of_record(r))
+                .and_then(|sa| Expires::recorded(&sa.metadata))
                 .unwrap_or(Expires::After(DEFAULT_LIFETIME));
             let mut bound = manifests.clone();
             manifest::bind_token(&mut bound, &recorded);
