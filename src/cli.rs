@@ -97,8 +97,8 @@ pub(crate) struct GrantArgs {
     #[arg(long)]
     pub(crate) adopt: bool,
 
-    /// Accept a role that grants escalate, bind, impersonate or serviceaccounts/token create
-    /// (a template), or every verb, escalate, bind or impersonation of users (a ClusterRole).
+    /// Accept a role that grants escalate, bind or impersonate (a template), or every verb,
+    /// escalate, bind or impersonation of users (a ClusterRole).
     #[arg(long)]
     pub(crate) allow_escalation: bool,
 
@@ -344,8 +344,8 @@ pub(crate) struct ApplyArgs {
     #[arg(short, long, requires = "prune")]
     pub(crate) yes: bool,
 
-    /// Accept roles that grant escalate, bind, impersonate or serviceaccounts/token create
-    /// (templates), or every verb, escalate, bind or impersonation of users (ClusterRoles).
+    /// Accept roles that grant escalate, bind or impersonate (templates), or every verb,
+    /// escalate, bind or impersonation of users (ClusterRoles).
     #[arg(long)]
     pub(crate) allow_escalation: bool,
 
@@ -479,7 +479,7 @@ pub(crate) struct WizardArgs {
     #[arg(long)]
     pub(crate) adopt: bool,
 
-    /// Accept a role that grants escalate, bind, impersonate or serviceaccounts/token create.
+    /// Accept a role that grants escalate, bind or impersonate.
     #[arg(long)]
     pub(crate) allow_escalation: bool,
 

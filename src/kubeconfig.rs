@@ -377,11 +377,30 @@ pub(crate) fn private_dir(dir: &Path, flag: &'static str) -> Result<()> {
         })
 }
 
+/// Writes a credential file: private (0600), whole or not at all (a temporary file of its own,
+/// synced to disk, then moved into place), never over another file unless `force`.
 pub(crate) fn write_private(
     path: &Path,
     contents: &str,
     force: bool,
     flag: &'static str,
+) -> Result<()> {
+    write_file(path, contents, force, flag, true)
+}
+
+/// Writes kscope's own record of the grants made from this machine as [`write_private`] does,
+/// whole or not at all for any other process, but not synced to disk: a record lost to a
+/// crash costs nothing, and the sync cost every grant 2 ms (bench/walkthrough).
+pub(crate) fn write_record(path: &Path, contents: &str) -> Result<()> {
+    write_file(path, contents, true, "XDG_STATE_HOME", false)
+}
+
+fn write_file(
+    path: &Path,
+    contents: &str,
+    force: bool,
+    flag: &'static str,
+    synced: bool,
 ) -> Result<()> {
     check_destination(path, force, flag)?;
     let dir = directory_of(path);
@@ -397,7 +416,9 @@ pub(crate) fn write_private(
         .tempfile_in(&dir)
         .map_err(io)?;
     temp.write_all(contents.as_bytes()).map_err(io)?;
-    temp.as_file().sync_all().map_err(io)?;
+    if synced {
+        temp.as_file().sync_all().map_err(io)?;
+    }
     let persisted = if force {
         temp.persist(path).map(|_| ())
     } else {

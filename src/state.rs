@@ -82,5 +82,5 @@ fn write_all(all: &BTreeMap<String, LastGrant>) -> Result<()> {
     })?;
     let text = serde_json::to_string_pretty(all).map_err(|e| Error::bug(e.to_string()))?;
     // A private temporary file of its own, renamed over the old one.
-    kubeconfig::write_private(&path, &text, true, "XDG_STATE_HOME")
+    kubeconfig::write_record(&path, &text)
 }

@@ -114,12 +114,17 @@ async fn a_fresh_grant_is_guarded_from_its_first_request_and_no_label_escapes_it
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let mut kscope = admin(&dir);
+    // The walkthrough's own Role reaches the Namespace and the quota: only the guard refuses.
+    let role = common::walkthrough_role(kscope.home());
+    let role = role.to_str().unwrap();
     // A fresh namespace, an existing one, and a second namespace of the same grant.
     let fresh = common::unique_name("first");
     let existing = common::unique_name("existing");
     let other = common::unique_name("other");
     common::create_namespace(&client, &existing).await;
-    kscope.run(["grant", &fresh, "app"]).expect_code(0);
+    kscope
+        .run(["grant", &fresh, "app", "--template", role])
+        .expect_code(0);
     let kc = kscope.kubeconfig_for(&fresh, "app");
     // No sleep: the tenant's first request.
     let relabel = |ns: &str, label: &str| {
@@ -134,7 +139,7 @@ async fn a_fresh_grant_is_guarded_from_its_first_request_and_no_label_escapes_it
         "a relabel of a fresh namespace",
     );
     kscope
-        .run(["grant", &existing, "app"])
+        .run(["grant", &existing, "app", "--template", role])
         .expect_code(0)
         .stderr_contains(&format!(
             "namespace {existing} existed: kscope labelled it kscope.dev/tenant=true"
@@ -149,7 +154,15 @@ async fn a_fresh_grant_is_guarded_from_its_first_request_and_no_label_escapes_it
         "a relabel of an existing namespace",
     );
     kscope
-        .run(["grant", &fresh, "app", "--also-in", &other])
+        .run([
+            "grant",
+            &fresh,
+            "app",
+            "--template",
+            role,
+            "--also-in",
+            &other,
+        ])
         .expect_code(0);
     refused_by_the_guard(
         &relabel(&other, "escape=yes"),
@@ -345,14 +358,26 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let mut kscope = admin(&dir);
+    // The walkthrough's own Role reaches the Namespace and the quota: only the guard refuses.
+    let role = common::walkthrough_role(kscope.home());
+    let role = role.to_str().unwrap();
+    let templates = kscope.home().to_str().unwrap().to_string();
     let ns = common::unique_name("holes");
-    kscope.run(["grant", &ns, "app"]).expect_code(0);
+    kscope
+        .run(["grant", &ns, "app", "--template", role])
+        .expect_code(0);
     Run::of(common::kubectl(&dir).args(["-n", &ns, "delete", "resourcequota", "kscope-quota"]))
         .expect_code(0);
-    let check = kscope
-        .run(["check", &ns, "app", "-o", "json"])
-        .expect_code(3)
-        .stdout_json();
+    let as_json = [
+        "check",
+        &ns,
+        "app",
+        "-o",
+        "json",
+        "--template-dir",
+        &templates,
+    ];
+    let check = kscope.run(as_json).expect_code(3).stdout_json();
     assert!(
         paths(&check)
             .iter()
@@ -386,7 +411,7 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         "the unbound guard to show",
         Duration::from_secs(15),
         || async {
-            let run = admin(&dir).run(["check", &ns, "app", "-o", "json"]);
+            let run = admin(&dir).run(as_json);
             let open = paths(&run.stdout_json());
             if run.code == 3
                 && open
@@ -410,8 +435,12 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         .expect_code(3)
         .stdout_contains("KSCOPE-GUARD-BINDING");
     // A grant puts it back, proven in force before it returns.
-    kscope.run(["grant", &ns, "app"]).expect_code(0);
-    kscope.run(["check", &ns, "app"]).expect_code(0);
+    kscope
+        .run(["grant", &ns, "app", "--template", role])
+        .expect_code(0);
+    kscope
+        .run(["check", &ns, "app", "--template-dir", &templates])
+        .expect_code(0);
     common::delete_namespace(&client, &ns).await;
 }
 
@@ -485,10 +514,15 @@ async fn the_upgrade_from_per_namespace_bindings_leaves_no_namespace_unguarded()
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let mut kscope = admin(&dir);
+    // The walkthrough's own Role reaches the Namespace and the quota: only the guard refuses.
+    let role = common::walkthrough_role(kscope.home());
+    let role = role.to_str().unwrap();
     // A tenant of an earlier kscope: its namespace without the tenant label, guarded by a
     // binding of its own and the earlier policy.
     let old = common::unique_name("before");
-    kscope.run(["grant", &old, "app"]).expect_code(0);
+    kscope
+        .run(["grant", &old, "app", "--template", role])
+        .expect_code(0);
     let namespaces = Api::<Namespace>::all(client.clone());
     namespaces
         .patch(
@@ -571,7 +605,7 @@ async fn the_upgrade_from_per_namespace_bindings_leaves_no_namespace_unguarded()
     };
     let new = common::unique_name("after");
     kscope
-        .run(["grant", &new, "app"])
+        .run(["grant", &new, "app", "--template", role])
         .expect_code(0)
         .stdout_contains(&format!("{GUARD_NAME}.{old}"));
     tokio::time::sleep(Duration::from_secs(3)).await;

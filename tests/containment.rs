@@ -166,7 +166,13 @@ async fn without_its_guard_check_names_what_is_open() {
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("unguarded");
     let mut kscope = admin(&dir);
-    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    // The walkthrough's own Role: RBAC lets it change its Namespace, only the guard refuses.
+    let role = common::walkthrough_role(kscope.home());
+    let role = role.to_str().unwrap();
+    let templates = kscope.home().to_str().unwrap().to_string();
+    kscope
+        .run(["grant", &ns, "admin", "--template", role])
+        .expect_code(0);
     // The admin takes this namespace out from under the guard (its tenant label; the guard
     // serves the others).
     common::untenant_namespace(&client, &ns).await;
@@ -175,9 +181,17 @@ async fn without_its_guard_check_names_what_is_open() {
         Duration::from_secs(20),
         || {
             let mut kscope = admin(&dir);
-            let ns = ns.clone();
+            let (ns, templates) = (ns.clone(), templates.clone());
             async move {
-                let run = kscope.run(["check", &ns, "admin", "-o", "json"]);
+                let run = kscope.run([
+                    "check",
+                    &ns,
+                    "admin",
+                    "-o",
+                    "json",
+                    "--template-dir",
+                    &templates,
+                ]);
                 // The API server drops the binding from admission a moment after it is gone,
                 // and not from every request at the same instant: wait for all it guarded.
                 let probes = containment(&run);
@@ -212,13 +226,17 @@ async fn without_its_guard_check_names_what_is_open() {
     // Pod Security still holds: the namespace kscope made enforces baseline.
     assert!(!is_open("takes its node"), "{open:?}");
     kscope
-        .run(["check", &ns, "admin"])
+        .run(["check", &ns, "admin", "--template-dir", &templates])
         .expect_code(3)
         .stdout_contains("! OPEN")
         .stderr_contains("path(s) out of the namespace are open");
     // A grant run again puts the guard back and proves it in force.
-    kscope.run(["grant", &ns, "admin"]).expect_code(0);
-    kscope.run(["check", &ns, "admin"]).expect_code(0);
+    kscope
+        .run(["grant", &ns, "admin", "--template", role])
+        .expect_code(0);
+    kscope
+        .run(["check", &ns, "admin", "--template-dir", &templates])
+        .expect_code(0);
 }
 
 #[tokio::test]

@@ -200,6 +200,38 @@ async fn connect_proxy(tunnels: Arc<AtomicUsize>) -> SocketAddr {
     addr
 }
 
+/// The admin kubeconfig pointed at `balancer` (an address the API server's certificate does
+/// not name), through `proxy` if given: without and with `tls-server-name: localhost`.
+fn unnamed_and_named(
+    dir: &Path,
+    work: &Path,
+    balancer: SocketAddr,
+    proxy: Option<SocketAddr>,
+) -> (PathBuf, PathBuf) {
+    let mut config = admin_json(dir);
+    let cluster = &mut config["clusters"][0]["cluster"];
+    cluster["server"] = json!(format!("https://{balancer}"));
+    if let Some(proxy) = proxy {
+        cluster["proxy-url"] = json!(format!("http://{proxy}"));
+    }
+    let unnamed = work.join("unnamed.json");
+    write_json(&unnamed, &config);
+    config["clusters"][0]["cluster"]["tls-server-name"] = json!("localhost");
+    let admin = work.join("admin.json");
+    write_json(&admin, &config);
+    (unnamed, admin)
+}
+
+/// Control: without tls-server-name the certificate does not match the address.
+fn refused_without_tls_server_name(unnamed: &Path, ns: &str) {
+    Kscope::new()
+        .kubeconfig(unnamed)
+        .run(["grant", ns, "app"])
+        .expect_code(1)
+        .stderr_contains("TLS handshake")
+        .stderr_contains("tls-server-name");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_server_name_and_proxy_url_are_used_and_carried() {
     let dir = common::cluster_dir();
@@ -212,24 +244,9 @@ async fn tls_server_name_and_proxy_url_are_used_and_carried() {
     let balancer = forwarder("127.0.0.2:0", upstream).await;
     let tunnels = Arc::new(AtomicUsize::new(0));
     let proxy = connect_proxy(tunnels.clone()).await;
-    let mut config = admin_json(&dir);
-    let cluster = &mut config["clusters"][0]["cluster"];
-    cluster["server"] = json!(format!("https://{balancer}"));
-    cluster["proxy-url"] = json!(format!("http://{proxy}"));
-    let unnamed = work.path().join("unnamed.json");
-    write_json(&unnamed, &config);
-    config["clusters"][0]["cluster"]["tls-server-name"] = json!("localhost");
-    let admin = work.path().join("admin.json");
-    write_json(&admin, &config);
-
-    // Control: without tls-server-name the certificate does not match the address.
+    let (unnamed, admin) = unnamed_and_named(&dir, work.path(), balancer, Some(proxy));
     let ns = common::unique_name("tsn");
-    Kscope::new()
-        .kubeconfig(&unnamed)
-        .run(["grant", &ns, "app"])
-        .expect_code(1)
-        .stderr_contains("TLS handshake")
-        .stderr_contains("tls-server-name");
+    refused_without_tls_server_name(&unnamed, &ns);
     assert!(
         tunnels.load(Ordering::SeqCst) > 0,
         "kscope went around the proxy"
@@ -326,5 +343,112 @@ async fn skipping_tls_verification_is_dropped_when_a_ca_is_known() {
         emitted.text
     );
     emitted.run.stderr_lacks("skips TLS verification");
+    kubectl_lists_pods(&dir, &emitted.path, &ns);
+}
+
+/// An admin kubeconfig for `server` whose user is a bearer token of a cluster administrator
+/// (a ServiceAccount of kube-system bound to cluster-admin, made for the test).
+fn token_admin(dir: &Path, server: &str, into: &Path) {
+    let admin = |args: &[&str]| Run::of(common::kubectl(dir).args(args)).expect_code(0);
+    let name = common::unique_name("h1-admin");
+    admin(&["-n", "kube-system", "create", "serviceaccount", &name]);
+    admin(&[
+        "create",
+        "clusterrolebinding",
+        &name,
+        "--clusterrole=cluster-admin",
+        &format!("--serviceaccount=kube-system:{name}"),
+    ]);
+    let token = admin(&[
+        "-n",
+        "kube-system",
+        "create",
+        "token",
+        &name,
+        "--duration=1h",
+    ]);
+    let mut config = admin_json(dir);
+    config["clusters"][0]["cluster"]["server"] = json!(server);
+    config["users"][0]["user"] = json!({"token": token.stdout.trim()});
+    write_json(into, &config);
+}
+
+#[tokio::test]
+async fn a_server_that_speaks_only_http1_is_served_over_http1() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let upstream = common::server_url(&dir)
+        .trim_start_matches("https://")
+        .to_string();
+    // A TLS proxy that offers no HTTP/2 (tests/cluster/h1-proxy); kscope asks for HTTP/2
+    // first, so only its fallback gets through.
+    let mut proxy = Stopped(
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/cluster/h1-proxy"
+            ))
+            .arg(dir.join("pki"))
+            .arg(&upstream)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs tests/cluster/h1-proxy"),
+    );
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(proxy.0.stdout.take().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let server = format!("https://127.0.0.1:{}", port.trim());
+    let admin = work.path().join("admin.json");
+    token_admin(&dir, &server, &admin);
+
+    let ns = common::unique_name("h1");
+    let emitted = grant_and_emit(&admin, &ns, work.path());
+    assert!(emitted.text.contains(&server), "{}", emitted.text);
+    // The tenant's own kubeconfig, through the same proxy, with the real kubectl and kscope.
+    kubectl_lists_pods(&dir, &emitted.path, &ns);
+    Kscope::new()
+        .kubeconfig(&admin)
+        .run(["check", &ns, "app"])
+        .expect_code(0);
+    // client-go's switch, DISABLE_HTTP2, makes kscope use HTTP/1.1 from its first request.
+    Kscope::new()
+        .kubeconfig(&admin)
+        .env("DISABLE_HTTP2", "1")
+        .run(["list", "-n", &ns])
+        .expect_code(0)
+        .stdout_contains("app");
+}
+
+/// A child process killed (and waited for) when the test ends, pass or fail.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_server_name_is_used_without_a_proxy() {
+    let dir = common::cluster_dir();
+    let work = tempfile::tempdir().unwrap();
+    let server = common::server_url(&dir);
+    let upstream = server.trim_start_matches("https://").to_string();
+    // 127.0.0.2 is not named by the API server's certificate: only tls-server-name makes TLS
+    // verification pass (kscope's own TLS connector, over HTTP/2).
+    let balancer = forwarder("127.0.0.2:0", upstream).await;
+    let (unnamed, admin) = unnamed_and_named(&dir, work.path(), balancer, None);
+    let ns = common::unique_name("tsn");
+    refused_without_tls_server_name(&unnamed, &ns);
+    let emitted = grant_and_emit(&admin, &ns, work.path());
+    assert!(
+        emitted.text.contains("tls-server-name: localhost"),
+        "{}",
+        emitted.text
+    );
     kubectl_lists_pods(&dir, &emitted.path, &ns);
 }

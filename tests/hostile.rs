@@ -192,15 +192,21 @@ async fn a_label_alone_does_not_make_an_object_kscopes() {
     kscope.run(["check", &ns, "ci"]).expect_code(0);
 }
 
-/// Without the guard, a namespace-admin tenant could have written kscope's marks on its
-/// Namespace: --delete-namespace then refuses rather than trust them.
+/// Without the guard, a tenant whose role reaches its Namespace (the walkthrough's own Role)
+/// could have written kscope's marks on it: --delete-namespace then refuses rather than trust
+/// them.
 #[tokio::test]
 async fn delete_namespace_refuses_when_the_tenant_could_have_forged_its_marks() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     let ns = common::unique_name("origin");
     let mut kscope = admin(&dir);
-    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    // The walkthrough's own Role: RBAC lets it change its Namespace, only the guard refuses.
+    let role = common::walkthrough_role(kscope.home());
+    let role = role.to_str().unwrap();
+    kscope
+        .run(["grant", &ns, "admin", "--template", role])
+        .expect_code(0);
     common::untenant_namespace(&client, &ns).await;
     kscope
         .run(["revoke", &ns, "admin", "--yes", "--delete-namespace"])

@@ -35,21 +35,29 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     crds.create(&PostParams::default(), &crd).await.unwrap();
     let ns = common::unique_name("allres");
     let mut kscope = admin(&dir);
-    kscope.run(["grant", &ns, "admin"]).expect_code(0);
+    // The walkthrough's own Role (every group): the built-in namespace-admin names the
+    // built-in groups only, so the CRD's group is the role's own rules' to cover.
+    let role = common::walkthrough_role(kscope.home());
+    kscope
+        .run(["grant", &ns, "admin", "--template", role.to_str().unwrap()])
+        .expect_code(0);
     // developer in a namespace of its own: beside namespace-admin it could run pods as it.
     let dev_ns = common::unique_name("allres-dev");
     kscope
         .run(["grant", &dev_ns, "dev", "--template", "developer"])
         .expect_code(0);
+    let templates = kscope.home().to_str().unwrap().to_string();
     let widget = |ns: &str, sa: &'static str| {
         let mut kscope = admin(&dir);
-        let (ns, group) = (ns.to_string(), group.clone());
+        let (ns, group, templates) = (ns.to_string(), group.clone(), templates.clone());
         async move {
             // One access review per question, so that each answer names its source.
             let run = kscope.run([
                 "check",
                 &ns,
                 sa,
+                "--template-dir",
+                &templates,
                 "--all-resources",
                 "--access-reviews",
                 "-o",

@@ -470,7 +470,11 @@ async fn check_exits_3_when_the_binding_is_removed_behind_its_back() {
         holds.stdout
     );
     assert_eq!(
-        holds.stderr.matches("selfsubjectrulesreviews").count(),
+        holds
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("kscope: POST") && l.contains("selfsubjectrulesreviews"))
+            .count(),
         3,
         "{}",
         holds.stderr

@@ -621,8 +621,22 @@ mod tests {
     #[test]
     fn each_built_in_reaches_what_it_really_reaches() {
         let admin = Reach::of(&template("namespace-admin"));
-        assert!(admin.pods && admin.other_service_accounts && admin.namespace);
-        assert!(admin.grant_objects && admin.endpoints && admin.needs_guard());
+        assert!(admin.pods && admin.other_service_accounts && admin.grant_objects);
+        // Spelled out: its Namespace, Endpoints and EndpointSlices are read only.
+        assert!(!admin.namespace && !admin.endpoints && admin.needs_guard());
+        for (group, resource) in [
+            ("", "resourcequotas"),
+            ("", "limitranges"),
+            ("", "services/status"),
+        ] {
+            for verb in ["create", "update", "patch", "delete"] {
+                let permission = Permission::new(group, resource, verb);
+                assert!(
+                    !allows(&template("namespace-admin"), &permission),
+                    "{resource} {verb}"
+                );
+            }
+        }
         let developer = Reach::of(&template("developer"));
         assert!(developer.pods && developer.other_service_accounts);
         assert!(!developer.namespace && !developer.endpoints);

@@ -6,7 +6,7 @@
 //! method and path on stderr (never headers or bodies, so never a token).
 
 use std::fmt::Debug;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -30,10 +30,12 @@ mod pool;
 mod probe;
 mod review;
 mod token;
+mod transport;
 use crate::wire::idempotent;
 pub(crate) use pool::TokenPool;
 pub(crate) use probe::Admission;
 pub(crate) use token::has_token;
+use transport::{Https, https};
 
 /// One resource the API server serves, from discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,36 +80,29 @@ pub(crate) enum WriteMode {
 #[derive(Clone)]
 pub(crate) struct Cluster {
     client: Client,
+    /// The caller's settings and connections, over which [`Cluster::impersonating`] acts as
+    /// another identity; `None` through a proxy, and for a token's client.
+    origin: Option<Arc<Origin>>,
 }
 
-/// kube's client stack (base URI, authentication, extra headers, rustls) over a connector
-/// that sets TCP_NODELAY. kube's own builder leaves Nagle's algorithm on, so a request whose
-/// headers and body leave in two TLS records waits for the server's delayed ACK: 40 ms per
-/// POST on a kept-alive connection, most of `check`'s time (measured with bench/check).
-/// A context with `proxy-url` goes through kube's own builder, which knows the proxies.
-fn builder(
+struct Origin {
     config: kube::Config,
-) -> std::result::Result<ClientBuilder<NoDelayService>, kube::Error> {
+    https: Https,
+    wire: Wire,
+}
+
+/// kube's client stack (base URI, authentication, extra headers) over kscope's HTTP client
+/// ([`transport`]: HTTP/2 where the server speaks it, TCP_NODELAY), and that client. A context
+/// with `proxy-url` goes through kube's own builder, which knows the proxies.
+fn builder(
+    config: &kube::Config,
+) -> std::result::Result<(ClientBuilder<NoDelayService>, Option<Https>), kube::Error> {
     if config.proxy_url.is_some() {
-        return ClientBuilder::try_from(config).map(|b| b.with_layer(&BoxLayer));
+        return ClientBuilder::try_from(config.clone()).map(|b| (b.with_layer(&BoxLayer), None));
     }
-    service(&config, https(&config)?, None)
+    let client = https(config)?;
+    Ok((service(config, client.clone(), None)?, Some(client)))
 }
-
-/// The HTTP client of `config` (its pool of kept-alive TLS connections), TCP_NODELAY set.
-fn https(config: &kube::Config) -> std::result::Result<Https, kube::Error> {
-    use kube::client::ConfigExt;
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let https = config.rustls_https_connector_with_connector(http)?;
-    Ok(hyper_util::client::legacy::Builder::new(hyper_util::rt::TokioExecutor::new()).build(https))
-}
-
-type Https = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    kube::client::Body,
->;
 
 /// The service over `client`: base URI, the config's credential (or, with `bearer`, that
 /// Authorization header on every request), extra headers.
@@ -193,8 +188,44 @@ impl Cluster {
     /// counts it in `wire` and, with `-v`, logs its method and path (never a header or body).
     pub(crate) fn connect(config: kube::Config, wire: &Wire) -> Result<Self> {
         let server = config.cluster_url.to_string();
-        let builder = builder(config).map_err(|e| Error::api("set up the API client", e))?;
-        Ok(Cluster::over(builder, server, wire))
+        let (builder, https) =
+            builder(&config).map_err(|e| Error::api("set up the API client", e))?;
+        let mut cluster = Cluster::over(builder, server, wire);
+        cluster.origin = https.map(|https| {
+            Arc::new(Origin {
+                config,
+                https,
+                wire: wire.clone(),
+            })
+        });
+        Ok(cluster)
+    }
+
+    /// The caller acting as a ServiceAccount (impersonation: its user name and the groups its
+    /// tokens carry), over the caller's own connections; `None` when the caller already
+    /// impersonates someone, or is reached through a proxy.
+    pub(crate) fn impersonating(&self, namespace: &str, service_account: &str) -> Option<Cluster> {
+        let origin = self.origin.as_ref()?;
+        if origin.config.auth_info.impersonate.is_some()
+            || origin.config.auth_info.impersonate_groups.is_some()
+        {
+            return None;
+        }
+        let mut config = origin.config.clone();
+        config.auth_info.impersonate = Some(format!(
+            "system:serviceaccount:{namespace}:{service_account}"
+        ));
+        config.auth_info.impersonate_groups = Some(vec![
+            "system:serviceaccounts".into(),
+            format!("system:serviceaccounts:{namespace}"),
+            "system:authenticated".into(),
+        ]);
+        let builder = service(&config, origin.https.clone(), None).ok()?;
+        Some(Cluster::over(
+            builder,
+            config.cluster_url.to_string(),
+            &origin.wire,
+        ))
     }
 
     /// The client of `builder`, every request counted (and, with `-v`, logged) in `wire`
@@ -215,22 +246,12 @@ impl Cluster {
                 }
             })
             .layer(tower::timeout::TimeoutLayer::new(bound));
-        let wire = wire.clone();
-        let layer =
-            tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
-                wire.sent.fetch_add(1, Ordering::Relaxed);
-                if wire.verbose {
-                    let path = request
-                        .uri()
-                        .path_and_query()
-                        .map(|p| p.as_str())
-                        .unwrap_or("/");
-                    crate::progress::note(&format!("kscope: {} {}", request.method(), path));
-                }
-                request
-            });
+        let layer = crate::wire::Logged { wire: wire.clone() };
         let client = builder.with_layer(&layer).with_layer(&timeout).build();
-        Cluster { client }
+        Cluster {
+            client,
+            origin: None,
+        }
     }
 
     fn namespaced<K>(&self, namespace: &str) -> Api<K>
@@ -353,6 +374,18 @@ impl Cluster {
             .await
             .map(|list| list.items)
             .map_err(|e| Error::api(format!("list {}s ({selector})", kind::<K>()), e))
+    }
+
+    /// [`Cluster::list_labelled`], where a caller who may not list them everywhere (a tenant
+    /// lead with a RoleBinding) finds none.
+    pub(crate) async fn list_labelled_visible<K>(&self, selector: &str) -> Result<Vec<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
+    {
+        match self.list_labelled(selector).await {
+            Err(e) if is_forbidden(&e) => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     /// Every object of kind `K` the caller can list, in all namespaces or cluster-wide, with an

@@ -75,11 +75,14 @@ pub(crate) async fn apply(
     // One permission check for the whole set where the server answers it; otherwise each
     // tenant is checked as `kscope grant` checks it.
     let questions: Vec<_> = set_permissions().into_iter().map(|p| (None, p)).collect();
-    let checked_once = session
-        .cluster
-        .can_i(&questions)
-        .await
-        .is_ok_and(|answers| answers.iter().all(|a| *a));
+    // What every tenant would read alike (the guard, kscope's bindings outside home
+    // namespaces) is read once, beside that check.
+    let (answers, shared) = futures::join!(
+        session.cluster.can_i(&questions),
+        grant::Shared::read(&session.cluster)
+    );
+    let checked_once = answers.is_ok_and(|answers| answers.iter().all(|a| *a));
+    let shared = &shared;
     let session = &session;
     // The tenants of one namespace one after the other, namespaces at once: each tenant's
     // containment judgement (a stronger ServiceAccount in its namespace) must see the grants
@@ -104,7 +107,7 @@ pub(crate) async fn apply(
                     plan,
                     tenant,
                     mode,
-                    checked_once,
+                    (checked_once, shared),
                     kubeconfigs,
                     deliveries,
                 )
@@ -126,7 +129,7 @@ pub(crate) async fn apply(
             let Some((grant, also_in, reach)) = result.guard.take() else {
                 return;
             };
-            if let Err(error) = judge::prove_guard(session, &grant, &also_in, reach).await {
+            if let Err(error) = judge::prove_guard(session, &grant, &also_in, reach, false).await {
                 result.result = TenantOutcome::Failed;
                 result.reason = Some(error.to_string());
             }
@@ -140,7 +143,7 @@ async fn one(
     plan: &ApplyPlan,
     tenant: &Tenant,
     mode: WriteMode,
-    checked_once: bool,
+    (checked_once, shared): (bool, &grant::Shared),
     kubeconfigs: Option<(&Path, &Endpoint)>,
     deliveries: Option<&Deliveries<'_>>,
 ) -> TenantResult {
@@ -168,7 +171,7 @@ async fn one(
         guard: None,
     };
     let outcome = async {
-        let report = grant::execute(session, &grant_plan, mode).await?;
+        let report = grant::execute_sharing(session, &grant_plan, mode, shared).await?;
         let written = match (kubeconfigs, mode) {
             (Some((dir, endpoint)), WriteMode::Apply) => Some(
                 write_kubeconfig(session, tenant, report.token_secret.as_ref(), endpoint, dir)

@@ -299,3 +299,22 @@ pub fn deliver_to_argocd(ns: &str, sa: &str, secret_namespace: &str) -> Vec<Stri
     .map(String::from)
     .to_vec()
 }
+
+/// The seed walkthrough's own Role as a template file in `dir` (every resource of every group,
+/// the verbs spelled out): a tenant that RBAC lets change its own Namespace and write its
+/// quota, so that only kscope's guard refuses it. The built-in `namespace-admin` no longer
+/// reaches either. Returns the file, for `--template`.
+pub fn walkthrough_role(dir: &Path) -> PathBuf {
+    let path = dir.join("walkthrough-role.yaml");
+    std::fs::write(
+        &path,
+        "name: walkthrough-role\n\
+         description: the seed walkthrough's Role, every resource of every group\n\
+         rules:\n\
+         - apiGroups: [\"\", \"*\"]\n  \
+           resources: [\"*\"]\n  \
+           verbs: [get, list, watch, create, update, patch, delete, deletecollection]\n",
+    )
+    .unwrap();
+    path
+}

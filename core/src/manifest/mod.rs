@@ -168,6 +168,25 @@ pub fn also_in_selector(grant: &GrantRef) -> String {
     )
 }
 
+/// Every object kscope made for a grant outside the grant's home namespace.
+pub fn all_also_in_selector() -> String {
+    format!("{MANAGED_BY}={FIELD_MANAGER},{HOME_LABEL}")
+}
+
+/// Whether `meta` is of an object kscope made for `grant` outside its home namespace (what
+/// [`also_in_selector`] selects).
+pub fn is_also_in_of(meta: &ObjectMeta, grant: &GrantRef) -> bool {
+    let label = |key: &str| {
+        meta.labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .map(String::as_str)
+    };
+    label(MANAGED_BY) == Some(FIELD_MANAGER)
+        && label(HOME_LABEL) == Some(grant.namespace.as_str())
+        && label(HOME_GRANT_LABEL) == Some(grant.service_account.as_str())
+}
+
 /// A `kscope.dev/also-in` annotation that is not a list of namespace names: data from the
 /// cluster that someone other than kscope wrote, reported as such (never as a kscope bug).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

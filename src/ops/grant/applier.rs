@@ -13,10 +13,8 @@ use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kscope_core::manifest::{
-    self, Bounds, GrantObject, Kind, LIMITS_NAME, NETWORK_POLICY_NAME, ObjectResult, Outcome,
-    QUOTA_NAME,
+    Bounds, GrantObject, Kind, LIMITS_NAME, NETWORK_POLICY_NAME, ObjectResult, Outcome, QUOTA_NAME,
 };
-use kscope_core::spec::GrantSpec;
 
 /// What one namespace of a grant is given, beside what of it exists.
 pub(super) struct NamespaceObjects<'a> {
@@ -279,27 +277,16 @@ pub(super) fn result_of<K: Resource<DynamicType = ()> + GrantObject>(
     }
 }
 
-/// Namespaces the grant no longer lists lose its Role and RoleBinding there; the
-/// namespaces stay.
+/// Namespaces the grant no longer lists lose its Role and RoleBinding there (those
+/// [`unlisted`] finds); the namespaces stay.
 pub(super) async fn drop_unlisted(
     cluster: &Cluster,
     mode: WriteMode,
-    spec: &GrantSpec,
+    stale: impl std::future::Future<Output = Result<Vec<RoleBinding>>>,
 ) -> Result<Vec<ObjectResult>> {
     let mut objects = Vec::new();
-    let selector = manifest::also_in_selector(&spec.grant_ref());
-    let listed: Vec<&str> = spec.also_in.iter().map(|n| n.as_str()).collect();
-    // A caller who may not list RoleBindings everywhere (a tenant lead with a RoleBinding)
-    // has no other namespaces to clean up.
-    let found = match cluster.list_labelled::<RoleBinding>(&selector).await {
-        Err(e) if is_forbidden(&e) => Vec::new(),
-        other => other?,
-    };
-    for stale in found {
+    for stale in stale.await? {
         let ns = stale.metadata.namespace.clone().unwrap_or_default();
-        if listed.contains(&ns.as_str()) || !is_managed(&stale.metadata) {
-            continue;
-        }
         let name = stale.metadata.name.clone().unwrap_or_default();
         if mode == WriteMode::Apply {
             cluster.delete::<RoleBinding>(&ns, &name).await?;

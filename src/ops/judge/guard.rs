@@ -10,7 +10,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::Role;
 
 use super::unread;
-use crate::cluster::{Admission, Cluster, WriteMode, is_forbidden};
+use crate::cluster::{Admission, Cluster, WriteMode};
 use crate::error::{Error, GrantError, Result};
 use crate::session::Session;
 use kscope_core::containment::{
@@ -23,7 +23,7 @@ use kscope_core::rules::Permission;
 use kscope_core::spec::{GrantRef, Opening};
 
 /// The guard's policy and a namespace's binding, as read before a grant.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct LiveGuard {
     policy: Option<ValidatingAdmissionPolicy>,
     binding: Option<ValidatingAdmissionPolicyBinding>,
@@ -124,13 +124,9 @@ async fn old_bindings(cluster: &Cluster) -> Result<Vec<ValidatingAdmissionPolicy
         kscope_core::manifest::MANAGED_BY,
         kscope_core::manifest::FIELD_MANAGER
     );
-    let found = match cluster
-        .list_labelled::<ValidatingAdmissionPolicyBinding>(&selector)
-        .await
-    {
-        Err(e) if is_forbidden(&e) => Vec::new(),
-        other => other?,
-    };
+    let found = cluster
+        .list_labelled_visible::<ValidatingAdmissionPolicyBinding>(&selector)
+        .await?;
     Ok(found
         .into_iter()
         .filter(|b| {
@@ -202,8 +198,23 @@ pub(crate) async fn prove_guard(
     grant: &GrantRef,
     also_in: &[String],
     reach: Reach,
+    may_impersonate: bool,
 ) -> Result<()> {
-    let as_sa = crate::ops::credential::mint(session, grant, MIN_TOKEN_SECONDS).await?;
+    // A caller that may impersonate (a cluster administrator) acts as the ServiceAccount over
+    // its own connection: the API server then sees the ServiceAccount's user and groups, as
+    // with its token, without a token to mint and a connection to open. Anyone else, with a
+    // short token of the ServiceAccount.
+    let impersonated = may_impersonate
+        .then(|| {
+            session
+                .cluster
+                .impersonating(grant.namespace.as_str(), grant.service_account.as_str())
+        })
+        .flatten();
+    let as_sa = match impersonated {
+        Some(cluster) => cluster,
+        None => crate::ops::credential::mint(session, grant, MIN_TOKEN_SECONDS).await?,
+    };
     let home = grant.namespace.as_str();
     for namespace in std::iter::once(home).chain(also_in.iter().map(String::as_str)) {
         prove_guard_in(&as_sa, grant, namespace, reach).await?;
@@ -233,6 +244,9 @@ async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reac
         attempts.extend([Attempt::Quota, Attempt::Policy]);
     }
     let started = std::time::Instant::now();
+    // The first answer may come before the API server's RBAC cache has the grant's binding
+    // (a write RBAC refuses proves nothing): asked again soon, then every 100 ms.
+    let mut pause = std::time::Duration::from_millis(5);
     loop {
         for attempt in &attempts {
             if guard_refused(&attempt.send(as_sa, grant, ns).await?) {
@@ -245,7 +259,8 @@ async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reac
                 seconds: GUARD_LOAD_TIMEOUT.as_secs(),
             }));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
     }
 }
 

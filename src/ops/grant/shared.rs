@@ -1,0 +1,65 @@
+//! What the grants of a set read alike (`apply` reads it once instead of once per tenant),
+//! and the grant's bindings in namespaces it no longer lists.
+
+use k8s_openapi::api::rbac::v1::RoleBinding;
+
+use crate::cluster::{Cluster, is_managed};
+use crate::error::Result;
+use crate::ops::judge;
+use kscope_core::manifest;
+use kscope_core::spec::GrantSpec;
+
+/// What the grants of a set read alike, read once by `apply` instead of by each tenant:
+/// kscope's guard (only when it holds: a tenant that finds it missing repairs it), and every
+/// RoleBinding kscope made for a grant outside its home namespace. Either is `None` when it
+/// could not be read; each grant then reads its own.
+#[derive(Clone, Default)]
+pub(crate) struct Shared {
+    pub(super) guard: Option<judge::LiveGuard>,
+    pub(super) also_in: Option<std::sync::Arc<Vec<RoleBinding>>>,
+}
+
+impl Shared {
+    pub(crate) async fn read(cluster: &Cluster) -> Shared {
+        let selector = manifest::all_also_in_selector();
+        let (guard, also_in) = futures::join!(
+            judge::LiveGuard::read(cluster),
+            cluster.list_labelled::<RoleBinding>(&selector),
+        );
+        Shared {
+            guard: guard.ok().filter(judge::LiveGuard::holds),
+            also_in: also_in.ok().map(std::sync::Arc::new),
+        }
+    }
+}
+
+/// The grant's RoleBindings in namespaces it no longer lists (kscope's own only): from
+/// `known` (every such binding of kscope's, read once for a set), else listed. A caller who may
+/// not list RoleBindings everywhere (a tenant lead with a RoleBinding) has no other namespaces
+/// to clean up.
+pub(super) async fn unlisted(
+    cluster: &Cluster,
+    spec: &GrantSpec,
+    known: Option<&[RoleBinding]>,
+) -> Result<Vec<RoleBinding>> {
+    let grant = spec.grant_ref();
+    let found = match known {
+        Some(known) => known
+            .iter()
+            .filter(|b| manifest::is_also_in_of(&b.metadata, &grant))
+            .cloned()
+            .collect(),
+        None => {
+            cluster
+                .list_labelled_visible::<RoleBinding>(&manifest::also_in_selector(&grant))
+                .await?
+        }
+    };
+    Ok(found
+        .into_iter()
+        .filter(|b| {
+            let ns = b.metadata.namespace.as_deref().unwrap_or_default();
+            is_managed(&b.metadata) && !spec.also_in.iter().any(|n| n.as_str() == ns)
+        })
+        .collect())
+}
