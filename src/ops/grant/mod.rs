@@ -160,7 +160,7 @@ async fn apply(
     let read_guard = async {
         match (
             judge::reach_of(rules.as_deref()).needs_guard(),
-            &shared.guard,
+            shared.guard.get(),
         ) {
             (true, Some(known)) => Ok(Some(known.clone())),
             (true, None) => judge::LiveGuard::read(cluster).await.map(Some),
@@ -383,6 +383,10 @@ async fn apply(
             Kind::Namespace => matches!(o.result, Outcome::Created | Outcome::Labelled),
             _ => false,
         });
+    // The guard is now there as kscope makes it: the set's other grants need not read it.
+    if judgement.guard && mode == WriteMode::Apply {
+        shared.guard_holds();
+    }
     Ok(Applied {
         objects,
         secret,

@@ -15,19 +15,28 @@ use kscope_core::spec::GrantSpec;
 /// could not be read; each grant then reads its own.
 #[derive(Clone, Default)]
 pub(crate) struct Shared {
-    pub(super) guard: Option<judge::LiveGuard>,
+    pub(super) guard: std::sync::OnceLock<judge::LiveGuard>,
     pub(super) also_in: Option<std::sync::Arc<Vec<RoleBinding>>>,
 }
 
 impl Shared {
+    /// A grant of the set installed the guard (or found it whole): the others need not read it.
+    pub(super) fn guard_holds(&self) {
+        let _ = self.guard.set(judge::LiveGuard::as_kscope_makes_it());
+    }
+
     pub(crate) async fn read(cluster: &Cluster) -> Shared {
         let selector = manifest::all_also_in_selector();
         let (guard, also_in) = futures::join!(
             judge::LiveGuard::read(cluster),
             cluster.list_labelled::<RoleBinding>(&selector),
         );
+        let known = std::sync::OnceLock::new();
+        if let Some(guard) = guard.ok().filter(judge::LiveGuard::holds) {
+            let _ = known.set(guard);
+        }
         Shared {
-            guard: guard.ok().filter(judge::LiveGuard::holds),
+            guard: known,
             also_in: also_in.ok().map(std::sync::Arc::new),
         }
     }

@@ -44,6 +44,14 @@ impl LiveGuard {
         })
     }
 
+    /// The policy and binding as kscope writes them.
+    pub(crate) fn as_kscope_makes_it() -> LiveGuard {
+        LiveGuard {
+            policy: Some(guard_policy()),
+            binding: Some(guard_binding()),
+        }
+    }
+
     /// Whether both are there as kscope makes them.
     pub(crate) fn holds(&self) -> bool {
         self.policy

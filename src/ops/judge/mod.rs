@@ -109,8 +109,25 @@ pub(crate) async fn judge(
         )),
         None => {}
         Some(namespace) => {
-            if reach.pods {
-                match host_pods(cluster, ns, None).await? {
+            // Admission's answer for a host pod, and the namespace's stronger ServiceAccounts:
+            // asked at once.
+            let grant = spec.grant_ref();
+            let (admission, stronger) = futures::join!(
+                async {
+                    match reach.pods {
+                        true => host_pods(cluster, ns, None).await.map(Some),
+                        false => Ok(None),
+                    }
+                },
+                async {
+                    match reach.other_service_accounts {
+                        true => stronger_accounts(cluster, &grant, rules).await.map(Some),
+                        false => Ok(None),
+                    }
+                },
+            );
+            if let Some(admission) = admission? {
+                match admission {
                     // Refused by RBAC, the caller's own lack of pod creation says nothing of
                     // what admission would do with the tenant's pods.
                     Admission::Refused { reason, .. }
@@ -142,8 +159,7 @@ pub(crate) async fn judge(
                     }),
                 }
             }
-            if reach.other_service_accounts {
-                let stronger = stronger_accounts(cluster, &spec.grant_ref(), rules).await?;
+            if let Some(stronger) = stronger? {
                 match stronger.into_iter().next() {
                     None => {}
                     Some(found) if allow.shared_namespace => notes.push(format!(

@@ -164,10 +164,19 @@ pub(crate) async fn stronger_accounts(
     grant_rules: Option<&[PolicyRule]>,
 ) -> Result<Vec<Stronger>> {
     let ns = spec.namespace.as_str();
-    let (role_bindings, cluster_bindings) = futures::join!(
+    // The namespace's Roles in one list rather than one read per binding: a namespace of
+    // many tenants names many Roles (a set's tenant read each of them, one by one).
+    let (role_bindings, cluster_bindings, namespace_roles) = futures::join!(
         cluster.list_in::<RoleBinding>(ns),
         cluster.list_all::<ClusterRoleBinding>(None),
+        cluster.list_in::<Role>(ns),
     );
+    let roles = RoleRules::new(cluster);
+    for role in readable(namespace_roles)? {
+        if let Some(name) = role.metadata.name {
+            roles.seed(ns, &name, role.rules.unwrap_or_default());
+        }
+    }
     let role_bindings: Vec<Bound> = readable(role_bindings)?
         .iter()
         .map(Bound::of_role_binding)
@@ -176,7 +185,6 @@ pub(crate) async fn stronger_accounts(
         .iter()
         .map(Bound::of_cluster_binding)
         .collect();
-    let roles = RoleRules::new(cluster);
     stronger_among(&roles, spec, grant_rules, &role_bindings, &cluster_bindings).await
 }
 
