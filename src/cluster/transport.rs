@@ -6,7 +6,8 @@
 //! Whether a server speaks HTTP/2 is learnt from its first connection: TLS must agree on
 //! `h2` (ALPN). Until an answer has come over HTTP/2, a request whose connection could not be
 //! made that way (so it was never sent) is sent again over HTTP/1.1, and HTTP/1.1 is used from
-//! then on.
+//! then on. A request the server ended unprocessed (a GOAWAY, as kube-apiserver sends after a
+//! request it could not authenticate) is sent again over HTTP/1.1 too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -103,10 +104,7 @@ impl tower::Service<http::Request<kube::client::Body>> for Https {
             let Some(h2) = h2 else {
                 return Ok(h1.request(request).await?);
             };
-            if state.load(Ordering::Relaxed) == WORKS {
-                return Ok(h2.request(request).await?);
-            }
-            // Not known yet: the request is kept, to be sent again over HTTP/1.1.
+            // The request is kept, to be sent again over HTTP/1.1 if HTTP/2 never took it.
             let (parts, body) = request.into_parts();
             let body = http_body_util::BodyExt::collect(body).await?.to_bytes();
             let again = |body: bytes::Bytes| {
@@ -122,15 +120,39 @@ impl tower::Service<http::Request<kube::client::Body>> for Https {
                     state.store(WORKS, Ordering::Relaxed);
                     Ok(response)
                 }
-                // The connection was never made over HTTP/2, so the request was never sent.
-                Err(e) if e.is_connect() => {
+                // The connection was never made over HTTP/2, so the request was never sent
+                // (the requests waiting for the same connection are canceled with it).
+                Err(e) if e.is_connect() && state.load(Ordering::Relaxed) != WORKS => {
                     state.store(REFUSED, Ordering::Relaxed);
                     Ok(h1.request(again(body)).await?)
                 }
+                // The server closed the connection before it processed this request (a GOAWAY
+                // below its stream: kube-apiserver closes an HTTP/2 connection after a request
+                // it could not authenticate, ending the requests beside it). Sent again over
+                // a connection of its own.
+                Err(e) if unprocessed(&e) => Ok(h1.request(again(body)).await?),
                 Err(e) => Err(e.into()),
             }
         })
     }
+}
+
+/// Whether the server ended the request's HTTP/2 stream without processing it: a GOAWAY
+/// whose last stream is below it (reason NO_ERROR), or a stream refused (REFUSED_STREAM), both
+/// of which RFC 9113 makes safe to send again.
+fn unprocessed(error: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            return match h2.reason() {
+                Some(h2::Reason::REFUSED_STREAM) => true,
+                Some(h2::Reason::NO_ERROR) => h2.is_go_away() && h2.is_remote(),
+                _ => false,
+            };
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The TLS connector of one client, which refuses a connection that did not agree on the
