@@ -116,14 +116,13 @@ async fn a_fresh_grant_is_guarded_from_its_first_request_and_no_label_escapes_it
     let mut kscope = admin(&dir);
     // The walkthrough's own Role reaches the Namespace and the quota: only the guard refuses.
     let role = common::walkthrough_role(kscope.home());
-    let role = role.to_str().unwrap();
     // A fresh namespace, an existing one, and a second namespace of the same grant.
     let fresh = common::unique_name("first");
     let existing = common::unique_name("existing");
     let other = common::unique_name("other");
     common::create_namespace(&client, &existing).await;
     kscope
-        .run(["grant", &fresh, "app", "--template", role])
+        .run(["grant", &fresh, "app", "--template", &role])
         .expect_code(0);
     let kc = kscope.kubeconfig_for(&fresh, "app");
     // No sleep: the tenant's first request.
@@ -139,7 +138,7 @@ async fn a_fresh_grant_is_guarded_from_its_first_request_and_no_label_escapes_it
         "a relabel of a fresh namespace",
     );
     kscope
-        .run(["grant", &existing, "app", "--template", role])
+        .run(["grant", &existing, "app", "--template", &role])
         .expect_code(0)
         .stderr_contains(&format!(
             "namespace {existing} existed: kscope labelled it kscope.dev/tenant=true"
@@ -159,7 +158,7 @@ async fn a_fresh_grant_is_guarded_from_its_first_request_and_no_label_escapes_it
             &fresh,
             "app",
             "--template",
-            role,
+            &role,
             "--also-in",
             &other,
         ])
@@ -360,11 +359,10 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
     let mut kscope = admin(&dir);
     // The walkthrough's own Role reaches the Namespace and the quota: only the guard refuses.
     let role = common::walkthrough_role(kscope.home());
-    let role = role.to_str().unwrap();
     let templates = kscope.home().to_str().unwrap().to_string();
     let ns = common::unique_name("holes");
     kscope
-        .run(["grant", &ns, "app", "--template", role])
+        .run(["grant", &ns, "app", "--template", &role])
         .expect_code(0);
     Run::of(common::kubectl(&dir).args(["-n", &ns, "delete", "resourcequota", "kscope-quota"]))
         .expect_code(0);
@@ -436,7 +434,7 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         .stdout_contains("KSCOPE-GUARD-BINDING");
     // A grant puts it back, proven in force before it returns.
     kscope
-        .run(["grant", &ns, "app", "--template", role])
+        .run(["grant", &ns, "app", "--template", &role])
         .expect_code(0);
     kscope
         .run(["check", &ns, "app", "--template-dir", &templates])
@@ -516,12 +514,11 @@ async fn the_upgrade_from_per_namespace_bindings_leaves_no_namespace_unguarded()
     let mut kscope = admin(&dir);
     // The walkthrough's own Role reaches the Namespace and the quota: only the guard refuses.
     let role = common::walkthrough_role(kscope.home());
-    let role = role.to_str().unwrap();
     // A tenant of an earlier kscope: its namespace without the tenant label, guarded by a
     // binding of its own and the earlier policy.
     let old = common::unique_name("before");
     kscope
-        .run(["grant", &old, "app", "--template", role])
+        .run(["grant", &old, "app", "--template", &role])
         .expect_code(0);
     let namespaces = Api::<Namespace>::all(client.clone());
     namespaces
@@ -605,7 +602,7 @@ async fn the_upgrade_from_per_namespace_bindings_leaves_no_namespace_unguarded()
     };
     let new = common::unique_name("after");
     kscope
-        .run(["grant", &new, "app", "--template", role])
+        .run(["grant", &new, "app", "--template", &role])
         .expect_code(0)
         .stdout_contains(&format!("{GUARD_NAME}.{old}"));
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -168,10 +168,9 @@ async fn without_its_guard_check_names_what_is_open() {
     let mut kscope = admin(&dir);
     // The walkthrough's own Role: RBAC lets it change its Namespace, only the guard refuses.
     let role = common::walkthrough_role(kscope.home());
-    let role = role.to_str().unwrap();
     let templates = kscope.home().to_str().unwrap().to_string();
     kscope
-        .run(["grant", &ns, "admin", "--template", role])
+        .run(["grant", &ns, "admin", "--template", &role])
         .expect_code(0);
     // The admin takes this namespace out from under the guard (its tenant label; the guard
     // serves the others).
@@ -232,7 +231,7 @@ async fn without_its_guard_check_names_what_is_open() {
         .stderr_contains("path(s) out of the namespace are open");
     // A grant run again puts the guard back and proves it in force.
     kscope
-        .run(["grant", &ns, "admin", "--template", role])
+        .run(["grant", &ns, "admin", "--template", &role])
         .expect_code(0);
     kscope
         .run(["check", &ns, "admin", "--template-dir", &templates])

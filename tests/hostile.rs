@@ -203,9 +203,8 @@ async fn delete_namespace_refuses_when_the_tenant_could_have_forged_its_marks() 
     let mut kscope = admin(&dir);
     // The walkthrough's own Role: RBAC lets it change its Namespace, only the guard refuses.
     let role = common::walkthrough_role(kscope.home());
-    let role = role.to_str().unwrap();
     kscope
-        .run(["grant", &ns, "admin", "--template", role])
+        .run(["grant", &ns, "admin", "--template", &role])
         .expect_code(0);
     common::untenant_namespace(&client, &ns).await;
     kscope

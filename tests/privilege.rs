@@ -39,7 +39,7 @@ async fn all_resources_covers_a_crd_by_the_roles_own_rules() {
     // built-in groups only, so the CRD's group is the role's own rules' to cover.
     let role = common::walkthrough_role(kscope.home());
     kscope
-        .run(["grant", &ns, "admin", "--template", role.to_str().unwrap()])
+        .run(["grant", &ns, "admin", "--template", &role])
         .expect_code(0);
     // developer in a namespace of its own: beside namespace-admin it could run pods as it.
     let dev_ns = common::unique_name("allres-dev");

@@ -303,8 +303,8 @@ pub fn deliver_to_argocd(ns: &str, sa: &str, secret_namespace: &str) -> Vec<Stri
 /// The seed walkthrough's own Role as a template file in `dir` (every resource of every group,
 /// the verbs spelled out): a tenant that RBAC lets change its own Namespace and write its
 /// quota, so that only kscope's guard refuses it. The built-in `namespace-admin` no longer
-/// reaches either. Returns the file, for `--template`.
-pub fn walkthrough_role(dir: &Path) -> PathBuf {
+/// reaches either. Returns the file's path, for `--template`.
+pub fn walkthrough_role(dir: &Path) -> String {
     let path = dir.join("walkthrough-role.yaml");
     std::fs::write(
         &path,
@@ -316,5 +316,5 @@ pub fn walkthrough_role(dir: &Path) -> PathBuf {
            verbs: [get, list, watch, create, update, patch, delete, deletecollection]\n",
     )
     .unwrap();
-    path
+    path.to_str().expect("a UTF-8 temporary path").to_string()
 }

@@ -376,12 +376,8 @@ async fn apply(
     // The always-pull policy installed or changed, or a namespace just labelled for it: proven
     // in force before the grant is reported made.
     let pull_changed = spec.always_pull
-        && objects.iter().any(|o| match o.kind {
-            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding => {
-                o.name == kscope_core::pulls::ALWAYS_PULL_NAME && o.result != Outcome::Unchanged
-            }
-            Kind::Namespace => matches!(o.result, Outcome::Created | Outcome::Labelled),
-            _ => false,
+        && brings_under(&objects, |name| {
+            name == kscope_core::pulls::ALWAYS_PULL_NAME
         });
     // The guard is now there as kscope makes it: the set's other grants need not read it.
     if judgement.guard && mode == WriteMode::Apply {
@@ -398,12 +394,18 @@ async fn apply(
     })
 }
 
-/// Whether these writes changed the guard (its policy or binding) or brought a namespace under
-/// it (created or labelled), so that it must be proven in force.
+/// Whether these writes changed the guard (any of kscope's policies or bindings) or brought a
+/// namespace under it (created or labelled), so that it must be proven in force.
 fn brings_under_guard(objects: &[ObjectResult]) -> bool {
+    brings_under(objects, |_| true)
+}
+
+/// Whether these writes changed a policy or binding that `policy` names, or brought a
+/// namespace under kscope's policies (created or labelled).
+fn brings_under(objects: &[ObjectResult], policy: impl Fn(&str) -> bool) -> bool {
     objects.iter().any(|o| match o.kind {
         Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding => {
-            o.result != Outcome::Unchanged
+            policy(&o.name) && o.result != Outcome::Unchanged
         }
         Kind::Namespace => matches!(o.result, Outcome::Created | Outcome::Labelled),
         _ => false,

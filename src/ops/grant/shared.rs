@@ -31,12 +31,12 @@ impl Shared {
             judge::LiveGuard::read(cluster),
             cluster.list_labelled::<RoleBinding>(&selector),
         );
-        let known = std::sync::OnceLock::new();
-        if let Some(guard) = guard.ok().filter(judge::LiveGuard::holds) {
-            let _ = known.set(guard);
-        }
         Shared {
-            guard: known,
+            guard: guard
+                .ok()
+                .filter(judge::LiveGuard::holds)
+                .map(std::sync::OnceLock::from)
+                .unwrap_or_default(),
             also_in: also_in.ok().map(std::sync::Arc::new),
         }
     }
