@@ -163,6 +163,15 @@ pub(crate) struct GrantArgs {
     /// Output format of the per-object results.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     pub(crate) output: Output,
+
+    /// Also write the grant's kubeconfig to FILE (mode 0600, atomically), as `kscope
+    /// kubeconfig --output FILE` would: the grant and its credential in one command.
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub(crate) write_kubeconfig: Option<PathBuf>,
+
+    /// Replace an existing --write-kubeconfig file.
+    #[arg(long, requires = "write_kubeconfig")]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

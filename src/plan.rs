@@ -605,6 +605,8 @@ mod tests {
             dry_run: None,
             timeout: "60s".into(),
             output: crate::cli::Output::Table,
+            write_kubeconfig: None,
+            force: false,
         };
         let plan = grant(&args("ask", "ask-sa")).unwrap();
         assert_eq!(

@@ -267,6 +267,72 @@ async fn kubeconfig_file_output_is_private_merges_and_never_overwrites() {
 }
 
 #[tokio::test]
+async fn grant_writes_its_kubeconfig_in_one_command() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let (ns, refused_ns) = (common::unique_name("once"), common::unique_name("once-no"));
+    let mut kscope = admin(&dir);
+    let file = kscope.path("once.kubeconfig");
+    let path = file.to_str().unwrap();
+    kscope
+        .run(["grant", &ns, "ci", "--write-kubeconfig", path])
+        .expect_code(0)
+        .stderr_contains("(mode 0600)");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The real kubectl with the file: the grant's namespace, and nothing outside it.
+    kubectl_as(&dir, &file, &["get", "pods"]).expect_code(0);
+    kubectl_as(
+        &dir,
+        &file,
+        &[
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ],
+    )
+    .expect_code(0)
+    .stdout_contains(&format!("system:serviceaccount:{ns}:ci"));
+    kubectl_as(&dir, &file, &["get", "pods", "-n", "default"])
+        .expect_code(1)
+        .stderr_contains("forbidden");
+    // An existing file is refused before anything is made; --force replaces it, here with
+    // an expiring grant's token, which works the same way.
+    kscope
+        .run(["grant", &refused_ns, "ci", "--write-kubeconfig", path])
+        .expect_code(2)
+        .stderr_contains("already exists")
+        .stderr_contains("--write-kubeconfig");
+    assert!(
+        Api::<Namespace>::all(client.clone())
+            .get_opt(&refused_ns)
+            .await
+            .unwrap()
+            .is_none(),
+        "a refused grant made its namespace"
+    );
+    let before = std::fs::read_to_string(&file).unwrap();
+    kscope
+        .run([
+            "grant",
+            &ns,
+            "ci",
+            "--expires",
+            "1h",
+            "--write-kubeconfig",
+            path,
+            "--force",
+        ])
+        .expect_code(0);
+    assert_ne!(std::fs::read_to_string(&file).unwrap(), before);
+    kubectl_as(&dir, &file, &["get", "pods"]).expect_code(0);
+}
+
+#[tokio::test]
 async fn expiring_token_works_and_dies_with_its_secret() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;

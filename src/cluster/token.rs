@@ -15,9 +15,9 @@ use kscope_core::kubeconfig::{SecretToken, Token};
 
 impl Cluster {
     /// Waits until the token controller has filled in the Secret's token, at most `timeout`:
-    /// a read and a watch of that one Secret from the read's resourceVersion, so nothing
-    /// between the apply and the watch is missed; a watch that ends or expires (410 Gone) is
-    /// started again from a fresh read.
+    /// a watch of that one Secret from the resourceVersion of `current` (the Secret as its
+    /// write answered), so nothing after the write is missed; a watch that ends or expires
+    /// (410 Gone) is started again from a fresh read.
     pub(crate) async fn wait_for_token(
         &self,
         current: Secret,
@@ -29,7 +29,12 @@ impl Cluster {
         let namespace = current.namespace().unwrap_or_default();
         let name = current.name_any();
         let api = self.namespaced::<Secret>(&namespace);
-        let waited = tokio::time::timeout(timeout, filled_or_gone(&api, &name))
+        let from = current
+            .metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default();
+        let waited = tokio::time::timeout(timeout, filled_or_gone(&api, &name, from))
             .await
             .map_err(|_| TokenError::Timeout {
                 namespace: namespace.clone(),
@@ -155,18 +160,31 @@ impl Cluster {
 }
 
 /// The Secret once the token controller has filled it in, or `None` once it is gone (the
-/// controller deletes a token Secret whose ServiceAccount does not exist).
-async fn filled_or_gone(api: &Api<Secret>, name: &str) -> kube::Result<Option<Secret>> {
+/// controller deletes a token Secret whose ServiceAccount does not exist): watched from
+/// resourceVersion `from`, then, after a watch that ended, from a fresh read.
+async fn filled_or_gone(
+    api: &Api<Secret>,
+    name: &str,
+    from: String,
+) -> kube::Result<Option<Secret>> {
+    let mut from = Some(from).filter(|v| !v.is_empty());
     loop {
-        let Some(current) = api.get_opt(name).await? else {
-            return Ok(None);
+        let given = from.take();
+        let fresh = given.is_none();
+        let version = match given {
+            Some(version) => version,
+            None => {
+                let Some(current) = api.get_opt(name).await? else {
+                    return Ok(None);
+                };
+                if has_token(&current) {
+                    return Ok(Some(current));
+                }
+                current.metadata.resource_version.unwrap_or_default()
+            }
         };
-        if has_token(&current) {
-            return Ok(Some(current));
-        }
-        let from = current.metadata.resource_version.unwrap_or_default();
         let one = WatchParams::default().fields(&format!("metadata.name={name}"));
-        let mut events = Box::pin(api.watch(&one, &from).await?);
+        let mut events = Box::pin(api.watch(&one, &version).await?);
         while let Some(event) = events.try_next().await? {
             match event {
                 WatchEvent::Added(secret) | WatchEvent::Modified(secret) if has_token(&secret) => {
@@ -180,8 +198,11 @@ async fn filled_or_gone(api: &Api<Secret>, name: &str) -> kube::Result<Option<Se
             }
         }
         // The watch ended (the server closes watches after a while) or erred: a short pause
-        // bounds the requests of a server that keeps ending them at once.
-        tokio::time::sleep(RESTART_PAUSE).await;
+        // bounds the requests of a server that keeps ending them at once (a watch from the
+        // write's version that is already too old is read again at once).
+        if fresh {
+            tokio::time::sleep(RESTART_PAUSE).await;
+        }
     }
 }
 

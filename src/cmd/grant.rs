@@ -3,15 +3,21 @@
 
 use crate::cli::{DryRun, Global, GrantArgs};
 use crate::cluster::{Wire, WriteMode};
-use crate::cmd::{connect, print, warn};
+use crate::cmd::{connect, endpoint, print, warn};
 use crate::error::{Exit, Result};
+use crate::kubeconfig::{check_destination, write_private};
+use crate::ops::credential;
 use crate::ops::grant;
 use crate::plan;
 use crate::progress::note;
 use kscope_core::render;
 use kscope_core::spec::RoleSource;
+use kscope_core::spec::TokenKind;
 use kscope_core::templates::{self, Origin};
 use kscope_core::{containment, manifest};
+
+/// The option that names the grant's kubeconfig file, for the hints of its refusals.
+const WRITE_FLAG: &str = "--write-kubeconfig";
 
 pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Result<Exit> {
     let plan = plan::grant(args)?;
@@ -33,7 +39,15 @@ pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Res
         print(&text)?;
         return Ok(Exit::Ok);
     }
+    // Where the kubeconfig goes, and the cluster it names, are settled before any write.
+    if let Some(path) = &args.write_kubeconfig {
+        check_destination(path, args.force, WRITE_FLAG)?;
+    }
     let session = connect(global, wire).await?;
+    let endpoint = match &args.write_kubeconfig {
+        Some(_) => Some(endpoint(&session, None, None)?),
+        None => None,
+    };
     let mode = match plan.dry_run {
         Some(DryRun::Server) => WriteMode::ServerDryRun,
         _ => WriteMode::Apply,
@@ -49,7 +63,19 @@ pub(crate) async fn grant(global: &Global, args: &GrantArgs, wire: &Wire) -> Res
     for line in &report.notes {
         note(line);
     }
-    if mode == WriteMode::Apply {
+    if let (Some(path), Some(endpoint), WriteMode::Apply) =
+        (&args.write_kubeconfig, &endpoint, mode)
+    {
+        let known = credential::Known {
+            secret: report.token_secret.as_ref(),
+            also_in: Some(&report.also_in),
+        };
+        let grant = plan.spec.grant_ref();
+        let issued =
+            credential::issue(&session, &grant, known, TokenKind::LongLived, endpoint).await?;
+        write_private(path, &issued.kubeconfig, args.force, WRITE_FLAG)?;
+        note(&format!("wrote {} (mode 0600)", path.display()));
+    } else if mode == WriteMode::Apply {
         note(&format!(
             "next: kscope kubeconfig {} {} > {}.kubeconfig",
             plan.spec.namespace, plan.spec.service_account, plan.spec.namespace

@@ -32,7 +32,14 @@ pub(crate) async fn kubeconfig(
     let grant = session
         .grant_meant(plan.grant.as_ref(), "kubeconfig")
         .await?;
-    let mut issued = credential::issue(&session, &grant, None, plan.token, &endpoint).await?;
+    let mut issued = credential::issue(
+        &session,
+        &grant,
+        credential::Known::default(),
+        plan.token,
+        &endpoint,
+    )
+    .await?;
     if issued.expiry.is_none() {
         note(&format!(
             "credential: {}",

@@ -116,14 +116,12 @@ async fn act(session: Session, run: &Run) -> Result<Exit> {
 
     let grant_ref = run.grant.spec.grant_ref();
     let endpoint = super::endpoint(&session, None, None)?;
-    let issued = credential::issue(
-        &session,
-        &grant_ref,
-        report.token_secret.as_ref(),
-        run.kubeconfig.token,
-        &endpoint,
-    )
-    .await?;
+    let known = credential::Known {
+        secret: report.token_secret.as_ref(),
+        also_in: Some(&report.also_in),
+    };
+    let issued =
+        credential::issue(&session, &grant_ref, known, run.kubeconfig.token, &endpoint).await?;
     let destination = Destination::File {
         path: output.to_path_buf(),
         force,

@@ -76,7 +76,8 @@ pub(crate) async fn apply(
     // tenant is checked as `kscope grant` checks it.
     let questions: Vec<_> = set_permissions().into_iter().map(|p| (None, p)).collect();
     // What every tenant would read alike (the guard, kscope's bindings outside home
-    // namespaces) is read once, beside that check.
+    // namespaces, the ClusterRoleBindings, which no tenant of a set makes) is read once,
+    // beside that check.
     let (answers, shared) = futures::join!(
         session.cluster.can_i(&questions),
         grant::Shared::read(&session.cluster)
@@ -241,6 +242,11 @@ async fn write_kubeconfig(
     dir: &Path,
 ) -> Result<String> {
     let grant = tenant.spec.grant_ref();
+    let also_in: Vec<String> = tenant.spec.also_in.iter().map(|n| n.to_string()).collect();
+    let known = credential::Known {
+        secret: known,
+        also_in: Some(&also_in),
+    };
     let issued = credential::issue(session, &grant, known, tenant.token, endpoint).await?;
     let path: PathBuf = dir.join(format!(
         // '_' occurs in no namespace or ServiceAccount name: one file per grant, by
@@ -269,6 +275,11 @@ async fn deliver_one(
         .to
         .get(&delivery.context)
         .ok_or_else(|| Error::bug("a delivery context was not connected"))?;
+    let also_in: Vec<String> = tenant.spec.also_in.iter().map(|n| n.to_string()).collect();
+    let known = credential::Known {
+        secret: known,
+        also_in: Some(&also_in),
+    };
     let issued =
         credential::issue(session, &grant, known, tenant.token, deliveries.endpoint).await?;
     let target = Target {

@@ -39,13 +39,32 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// The grant's credential as a kubeconfig for `endpoint`. `known` is the grant's token
-/// Secret when the caller has just read it filled in (after a grant or a rotation); otherwise
-/// it is read here.
+/// What the caller already knows of a grant it has just made or rotated, so that
+/// [`issue`] need not read it again.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Known<'a> {
+    /// The grant's token Secret, filled in.
+    pub(crate) secret: Option<&'a Secret>,
+    /// The grant's other namespaces, as it was just made.
+    pub(crate) also_in: Option<&'a [String]>,
+}
+
+impl<'a> Known<'a> {
+    pub(crate) fn secret(secret: Option<&'a Secret>) -> Known<'a> {
+        Known {
+            secret,
+            also_in: None,
+        }
+    }
+}
+
+/// The grant's credential as a kubeconfig for `endpoint`. What `known` does not hold (the
+/// filled-in token Secret; the other namespaces, which its ServiceAccount records) is read
+/// here.
 pub(crate) async fn issue(
     session: &Session,
     grant: &GrantRef,
-    known: Option<&Secret>,
+    known: Known<'_>,
     token: TokenKind,
     endpoint: &Endpoint,
 ) -> Result<Credential> {
@@ -54,7 +73,7 @@ pub(crate) async fn issue(
     // (as its ServiceAccount records them) are independent reads: made at once.
     let token = async {
         let read;
-        let secret = match known {
+        let secret = match known.secret {
             Some(secret) => secret,
             None => {
                 read = session
@@ -111,6 +130,9 @@ pub(crate) async fn issue(
         }
     };
     let also_in = async {
+        if let Some(known) = known.also_in {
+            return Ok(known.to_vec());
+        }
         let account = session
             .cluster
             .get::<k8s_openapi::api::core::v1::ServiceAccount>(

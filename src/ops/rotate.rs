@@ -169,7 +169,14 @@ pub(crate) async fn execute(
         prove_refused_if_any(session, grant, old_token.as_ref(), plan.timeout),
         prove_refused(session, grant, &canary, plan.timeout),
     )?;
-    let credential = credential::issue(session, grant, Some(&filled), plan.token, endpoint).await?;
+    let credential = credential::issue(
+        session,
+        grant,
+        credential::Known::secret(Some(&filled)),
+        plan.token,
+        endpoint,
+    )
+    .await?;
     let identity = identity_of(session, &credential.kubeconfig).await?;
     if identity != grant.username() {
         return Err(Error::from(TokenError::NewRefused {

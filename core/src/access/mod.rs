@@ -490,7 +490,7 @@ mod tests {
                 namespace: team(),
                 name: "ci".into(),
             },
-            PathOut::RoleBindingUnlabel {
+            PathOut::RoleBindingChange {
                 namespace: team(),
                 name: "ci".into(),
             },

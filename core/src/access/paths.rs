@@ -48,8 +48,9 @@ pub enum PathOut {
     NamespaceRelabel { namespace: String, home: bool },
     /// Removing kscope's label from the grant's own ServiceAccount.
     ServiceAccountUnlabel { namespace: String, name: String },
-    /// Removing kscope's label from the grant's own RoleBinding.
-    RoleBindingUnlabel { namespace: String, name: String },
+    /// Changing the grant's own RoleBinding (a finalizer added: a change RBAC's escalation
+    /// check lets through at once, so that only the guard can refuse it).
+    RoleBindingChange { namespace: String, name: String },
     /// Writing Endpoints in a namespace of the grant (CVE-2021-25740).
     EndpointsWrite { namespace: String },
     /// Acting as another ServiceAccount of the namespace that holds more than the grant.
@@ -85,7 +86,7 @@ impl PathOut {
             PathOut::HostPod { .. } => "host-pod",
             PathOut::NamespaceRelabel { .. } => "namespace-relabel",
             PathOut::ServiceAccountUnlabel { .. } => "service-account-unlabel",
-            PathOut::RoleBindingUnlabel { .. } => "role-binding-unlabel",
+            PathOut::RoleBindingChange { .. } => "role-binding-change",
             PathOut::EndpointsWrite { .. } => "endpoints-write",
             PathOut::StrongerAccount { .. } => "stronger-account",
             PathOut::NeighboursUnjudged { .. } => "neighbours-unjudged",
@@ -122,7 +123,7 @@ impl PathOut {
             | PathOut::ReachingService { namespace, .. }
             | PathOut::CachedImage { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
-            | PathOut::RoleBindingUnlabel { namespace, name }
+            | PathOut::RoleBindingChange { namespace, name }
             | PathOut::StrongerAccount {
                 namespace,
                 service_account: name,
@@ -151,9 +152,9 @@ impl std::fmt::Display for PathOut {
                 f,
                 "remove kscope's label from its ServiceAccount {namespace}/{name}"
             ),
-            PathOut::RoleBindingUnlabel { namespace, name } => write!(
+            PathOut::RoleBindingChange { namespace, name } => write!(
                 f,
-                "remove kscope's label from its RoleBinding {namespace}/{name}"
+                "change kscope's RoleBinding {namespace}/{name} (add a finalizer)"
             ),
             PathOut::EndpointsWrite { namespace } => write!(f, "write Endpoints in {namespace}"),
             PathOut::StrongerAccount {

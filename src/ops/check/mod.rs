@@ -112,10 +112,15 @@ pub(crate) async fn execute(session: &Session, plan: &CheckPlan) -> Result<Acces
     // What the grant gave (then who else its rules reach), the caller's other reads and the
     // credential, at once: they share nothing. What the grant gave speaks first when both it
     // and the credential fail (a ServiceAccount that is not there, say).
+    // The namespace's bindings are read beside the grant itself, before its rules say whether
+    // they are needed (most roles can act as other ServiceAccounts: one round less).
     let expected = async {
-        let (rules, binding, account) =
-            expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs).await?;
-        let others = judge::others_within_reach(cluster, &grant, &rules).await?;
+        let (expected, read) = futures::join!(
+            expected_rules(session, &grant, plan.role.as_ref(), &plan.template_dirs),
+            judge::NamespaceBindings::read(cluster, grant.namespace.as_str(), None),
+        );
+        let (rules, binding, account) = expected?;
+        let others = judge::others_among(cluster, &grant, &rules, read).await?;
         Ok::<_, Error>((rules, binding, account, others))
     };
     let (expected, as_sa, (pod_security, opened), baseline, questions, reached) = futures::join!(
@@ -276,7 +281,14 @@ pub(crate) async fn prove(
             &expected.others,
             &expected.opened
         ),
-        judge::bounds_probes(caller, as_sa, grant, &namespaces_of_grant, expected.given),
+        judge::bounds_probes(
+            caller,
+            as_sa,
+            grant,
+            &namespaces_of_grant,
+            expected.given,
+            rules
+        ),
     )?;
     containment.extend(bounds);
     let beyond_rbac = match unlisted {

@@ -9,6 +9,7 @@ mod token;
 
 use applier::{Applier, NamespaceObjects, drop_unlisted, result_of};
 use futures::FutureExt;
+use futures::channel::oneshot;
 use refusals::{Refusals, preflight};
 pub(crate) use shared::Shared;
 use shared::unlisted;
@@ -176,6 +177,7 @@ async fn apply(
             plan.allow,
             existing.as_ref(),
             live,
+            shared.cluster_bindings.as_deref().map(Vec::as_slice),
         )
         .await;
         Ok::<_, Error>((existing, judged))
@@ -317,26 +319,38 @@ async fn apply(
             }
         })
     };
-    let proof = async {
-        match proven_early {
-            true => {
-                let grant = spec.grant_ref();
-                judge::prove_guard(session, &grant, &[], judgement.reach, may_impersonate).await
-            }
-            false => Ok(()),
-        }
+    // Each write starts as soon as what it follows is there: the Secret right after its
+    // ServiceAccount, the proof once the ServiceAccount and the binding exist. A signal never
+    // sent is a write that failed: its error is the one reported, so a waiter waits on.
+    let (access_done, access_ready) = oneshot::channel::<()>();
+    let (account_done, account_ready) = oneshot::channel::<()>();
+    let access_ready = access_ready.shared();
+    let access = async {
+        let written = applier.access(&home, may_bind).await?;
+        let _ = access_done.send(());
+        Ok::<_, Error>(written)
     };
-    let access = applier.access(&home, may_bind);
+    let account_and_secret = async {
+        if existing.is_some() && access_ready.clone().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        let account = account.await?;
+        let _ = account_done.send(());
+        Ok::<_, Error>((account, secret.await?))
+    };
+    let proof = async {
+        if !proven_early {
+            return Ok(());
+        }
+        if access_ready.clone().await.is_err() || account_ready.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        let grant = spec.grant_ref();
+        judge::prove_guard(session, &grant, &[], judgement.reach, may_impersonate).await
+    };
     let writes = async {
-        let ((access, notes), account) = match existing {
-            None => futures::try_join!(access, account)?,
-            Some(_) => {
-                let access = access.await?;
-                (access, account.await?)
-            }
-        };
-        // The Secret follows its ServiceAccount; the proof, its ServiceAccount and binding.
-        let ((secret, made), ()) = futures::try_join!(secret, proof)?;
+        let ((access, notes), (account, (secret, made)), ()) =
+            futures::try_join!(access, account_and_secret, proof)?;
         Ok::<_, Error>((access, notes, account, secret, made))
     };
     let ((access, access_notes, account, secret, made), dropped) =
@@ -463,6 +477,7 @@ async fn also_in_namespace(
         rules,
         plan.allow,
         existing.as_ref(),
+        None,
         None,
     )
     .await;

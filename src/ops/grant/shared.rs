@@ -10,13 +10,15 @@ use kscope_core::manifest;
 use kscope_core::spec::GrantSpec;
 
 /// What the grants of a set read alike, read once by `apply` instead of by each tenant:
-/// kscope's guard (only when it holds: a tenant that finds it missing repairs it), and every
-/// RoleBinding kscope made for a grant outside its home namespace. Either is `None` when it
-/// could not be read; each grant then reads its own.
+/// kscope's guard (only when it holds: a tenant that finds it missing repairs it), every
+/// RoleBinding kscope made for a grant outside its home namespace, and every
+/// ClusterRoleBinding (for the ServiceAccounts a tenant in an existing namespace can act as).
+/// Each is `None` when it could not be read; each grant then reads its own.
 #[derive(Clone, Default)]
 pub(crate) struct Shared {
     pub(super) guard: std::sync::OnceLock<judge::LiveGuard>,
     pub(super) also_in: Option<std::sync::Arc<Vec<RoleBinding>>>,
+    pub(super) cluster_bindings: Option<std::sync::Arc<Vec<judge::Bound>>>,
 }
 
 impl Shared {
@@ -27,9 +29,10 @@ impl Shared {
 
     pub(crate) async fn read(cluster: &Cluster) -> Shared {
         let selector = manifest::all_also_in_selector();
-        let (guard, also_in) = futures::join!(
+        let (guard, also_in, cluster_bindings) = futures::join!(
             judge::LiveGuard::read(cluster),
             cluster.list_labelled::<RoleBinding>(&selector),
+            judge::cluster_bindings(cluster),
         );
         Shared {
             guard: guard
@@ -38,6 +41,7 @@ impl Shared {
                 .map(std::sync::OnceLock::from)
                 .unwrap_or_default(),
             also_in: also_in.ok().map(std::sync::Arc::new),
+            cluster_bindings: cluster_bindings.ok().map(std::sync::Arc::new),
         }
     }
 }

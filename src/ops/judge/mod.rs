@@ -24,7 +24,10 @@ pub(crate) use beyond::{Neighbours, neighbours};
 pub(crate) use guard::{LiveGuard, install_guard, prove_guard};
 pub(crate) use probes::{Given, bounds_probes, probe};
 pub(crate) use pulls::{install_always_pull, prove_always_pull};
-pub(crate) use stronger::{Bound, RoleRules, Stronger, stronger_accounts, stronger_among};
+pub(crate) use stronger::{
+    Bound, NamespaceBindings, RoleRules, Stronger, cluster_bindings, stronger_accounts,
+    stronger_among,
+};
 
 /// The rules a grant's role holds: the template's, or the ClusterRole's as the server has it
 /// (aggregated). `None` when the caller may not read the ClusterRole.
@@ -88,6 +91,7 @@ pub(crate) async fn judge(
     allow: Allowances,
     existing: Option<&Namespace>,
     read_guard: Option<LiveGuard>,
+    cluster_bindings: Option<&[Bound]>,
 ) -> Result<Judgement> {
     let ns = spec.namespace.as_str();
     let mut refusals = Vec::new();
@@ -121,7 +125,9 @@ pub(crate) async fn judge(
                 },
                 async {
                     match reach.other_service_accounts {
-                        true => stronger_accounts(cluster, &grant, rules).await.map(Some),
+                        true => stronger_accounts(cluster, &grant, rules, cluster_bindings)
+                            .await
+                            .map(Some),
                         false => Ok(None),
                     }
                 },
@@ -280,7 +286,22 @@ pub(crate) async fn others_within_reach(
     grant_rules: &[PolicyRule],
 ) -> Result<Vec<Stronger>> {
     if Reach::of(grant_rules).other_service_accounts {
-        stronger_accounts(caller, spec, Some(grant_rules)).await
+        stronger_accounts(caller, spec, Some(grant_rules), None).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// [`others_within_reach`], from the namespace's bindings read already (`read`, left unused
+/// when the grant's rules cannot act as another ServiceAccount).
+pub(crate) async fn others_among(
+    caller: &Cluster,
+    spec: &GrantRef,
+    grant_rules: &[PolicyRule],
+    read: NamespaceBindings,
+) -> Result<Vec<Stronger>> {
+    if Reach::of(grant_rules).other_service_accounts {
+        read.stronger(caller, spec, Some(grant_rules)).await
     } else {
         Ok(Vec::new())
     }

@@ -2,7 +2,7 @@
 //! as a dry run that stores nothing, and kscope's bounds of each namespace of the grant.
 
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::RoleBinding;
+use k8s_openapi::api::rbac::v1::{PolicyRule, RoleBinding};
 
 use super::{Stronger, guard::endpoints_probe, host_pods};
 use crate::cluster::{Admission, Cluster, is_forbidden};
@@ -10,6 +10,7 @@ use crate::error::Result;
 use kscope_core::access::{PathOut, PathProbe};
 use kscope_core::containment::{reaching_service, refusal_proves};
 use kscope_core::manifest::{Kind, MANAGED_BY};
+use kscope_core::rules::Permission;
 use kscope_core::spec::{GrantRef, GrantSpec, Opening};
 
 /// A probe's outcome from the server's answer to its dry run: refused only when the refusal
@@ -48,7 +49,10 @@ fn probed(path: PathOut, answer: Admission) -> PathProbe {
 
 /// What `check` proves beside the matrix, as the ServiceAccount (`as_sa`) with dry runs that
 /// store nothing: a node-escaping pod, a change to its Namespace's labels, the removal of
-/// kscope's label from its own ServiceAccount and RoleBinding, an Endpoints write, a Service of
+/// kscope's label from its own ServiceAccount, a change to its own RoleBinding (a finalizer:
+/// RBAC's escalation check, which reads every binding from storage for any other change of a
+/// binding, passes such a change at once; the label's removal is proven on the
+/// ServiceAccount, under the same rule of the guard), an Endpoints write, a Service of
 /// each kind that reaches outside (but those its grant opens, `opened`); and
 /// `others`, the ServiceAccounts of the namespace it can act as that hold more than it (read
 /// as the caller, see [`others_within_reach`]).
@@ -64,6 +68,7 @@ pub(crate) async fn probe(
     let sa = spec.service_account.as_str();
     let label_probe = serde_json::json!({"metadata": {"labels": {"kscope.dev/probe": "tenant"}}});
     let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
+    let finalizer = serde_json::json!({"metadata": {"finalizers": ["kscope.dev/probe"]}});
     let endpoints = endpoints_probe(ns);
     // A Service of each kind that reaches outside, in each namespace of the grant, unless the
     // grant opens it: asked with the home namespace's probes.
@@ -88,7 +93,7 @@ pub(crate) async fn probe(
         host_pods(as_sa, ns, Some(sa)),
         as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
         as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
-        as_sa.try_patch::<RoleBinding>(ns, sa, &unlabel),
+        as_sa.try_patch::<RoleBinding>(ns, sa, &finalizer),
         as_sa.try_create(ns, &endpoints),
         service_answers,
     )?;
@@ -115,7 +120,7 @@ pub(crate) async fn probe(
             account,
         ),
         probed(
-            PathOut::RoleBindingUnlabel {
+            PathOut::RoleBindingChange {
                 namespace: ns.to_string(),
                 name: sa.to_string(),
             },
@@ -189,12 +194,17 @@ pub(crate) async fn probe(
 /// dry run as the ServiceAccount, must be refused), and present: where kscope's is not there
 /// (the dry run answers 404), the caller lists that kind, and an admin's own counts (its change
 /// is tried instead). Nothing is asked of what the grant opted out of (`given`).
+///
+/// `rules` (the grant's, as kscope gave them) only schedule the reads: where they do not let
+/// the tenant change a kind, RBAC is expected to refuse it, and the caller's list that then
+/// shows what is there is read beside the dry run rather than after it.
 pub(crate) async fn bounds_probes(
     caller: &Cluster,
     as_sa: &Cluster,
     grant: &GrantRef,
     namespaces: &[String],
     given: Given,
+    rules: &[PolicyRule],
 ) -> Result<Vec<PathProbe>> {
     let mut asked = Vec::new();
     for ns in namespaces {
@@ -221,7 +231,7 @@ pub(crate) async fn bounds_probes(
         futures::future::try_join_all(
             asked
                 .iter()
-                .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind)),
+                .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind, rules)),
         ),
         futures::future::try_join_all(pulled),
     )?;
@@ -230,18 +240,35 @@ pub(crate) async fn bounds_probes(
 }
 
 /// One of kscope's bounds of `ns`, as [`bounds_probes`] proves it.
-async fn bound_probe(caller: &Cluster, as_sa: &Cluster, ns: &str, kind: Kind) -> Result<PathProbe> {
+async fn bound_probe(
+    caller: &Cluster,
+    as_sa: &Cluster,
+    ns: &str,
+    kind: Kind,
+    rules: &[PolicyRule],
+) -> Result<PathProbe> {
     use kscope_core::manifest::{LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME};
-    let ours = match kind {
-        Kind::ResourceQuota => QUOTA_NAME,
-        Kind::LimitRange => LIMITS_NAME,
-        _ => NETWORK_POLICY_NAME,
+    let (ours, group, resource) = match kind {
+        Kind::ResourceQuota => (QUOTA_NAME, "", "resourcequotas"),
+        Kind::LimitRange => (LIMITS_NAME, "", "limitranges"),
+        _ => (NETWORK_POLICY_NAME, "networking.k8s.io", "networkpolicies"),
     };
     let write = PathOut::BoundWrite {
         namespace: ns.to_string(),
         kind,
     };
-    match change(as_sa, ns, kind, ours).await {
+    let unchangeable =
+        !kscope_core::rules::allows(rules, &Permission::new(group, resource, "patch"));
+    let (changed, early) = match unchangeable {
+        true => {
+            let (changed, names) =
+                futures::join!(change(as_sa, ns, kind, ours), listed(caller, ns, kind));
+            (changed, Some(names))
+        }
+        false => (change(as_sa, ns, kind, ours).await, None),
+    };
+    let mut early = early;
+    match changed {
         // The guard refused the change: kscope's object is there (admission saw it).
         Ok(answer @ Admission::Refused { .. }) if !rbac_refused(&answer) => {
             return Ok(probed(write, answer));
@@ -250,12 +277,14 @@ async fn bound_probe(caller: &Cluster, as_sa: &Cluster, ns: &str, kind: Kind) ->
         Ok(Admission::Admitted) => return Ok(probed(write, Admission::Admitted)),
         // RBAC refused the tenant before looking: that says nothing of whether it is there.
         Ok(answer) => {
-            if listed(caller, ns, kind)
-                .await
-                .is_ok_and(|names| !names.is_empty())
-            {
+            let names = match early.take() {
+                Some(names) => names,
+                None => listed(caller, ns, kind).await,
+            };
+            if names.as_ref().is_ok_and(|names| !names.is_empty()) {
                 return Ok(probed(write, answer));
             }
+            early = Some(names);
         }
         Err(crate::error::Error::Api { source, .. }) if crate::error::is_status(&source, 404) => {}
         Err(e) => return Err(e),
@@ -271,7 +300,11 @@ async fn bound_probe(caller: &Cluster, as_sa: &Cluster, ns: &str, kind: Kind) ->
         unproven,
         reason,
     };
-    let names = match listed(caller, ns, kind).await {
+    let names = match early {
+        Some(names) => names,
+        None => listed(caller, ns, kind).await,
+    };
+    let names = match names {
         Ok(names) => names,
         Err(e) if is_forbidden(&e) => {
             return Ok(missing(

@@ -158,34 +158,85 @@ impl RoleRules {
 /// The ServiceAccounts of the grant's namespace (other than its own) that a binding gives
 /// rules the grant does not hold: what the grant becomes by acting as them. Read as the
 /// caller; what the caller may not list is left out.
+/// `cluster_bindings`: every ClusterRoleBinding, when a set has read them once for all its
+/// tenants; otherwise they are listed here.
 pub(crate) async fn stronger_accounts(
     cluster: &Cluster,
     spec: &GrantRef,
     grant_rules: Option<&[PolicyRule]>,
+    cluster_bindings: Option<&[Bound]>,
 ) -> Result<Vec<Stronger>> {
-    let ns = spec.namespace.as_str();
-    // The namespace's Roles in one list rather than one read per binding: a namespace of
-    // many tenants names many Roles (a set's tenant read each of them, one by one).
-    let (role_bindings, cluster_bindings, namespace_roles) = futures::join!(
-        cluster.list_in::<RoleBinding>(ns),
-        cluster.list_all::<ClusterRoleBinding>(None),
-        cluster.list_in::<Role>(ns),
-    );
-    let roles = RoleRules::new(cluster);
-    for role in readable(namespace_roles)? {
-        if let Some(name) = role.metadata.name {
-            roles.seed(ns, &name, role.rules.unwrap_or_default());
-        }
-    }
-    let role_bindings: Vec<Bound> = readable(role_bindings)?
-        .iter()
-        .map(Bound::of_role_binding)
-        .collect();
-    let cluster_bindings: Vec<Bound> = readable(cluster_bindings)?
+    let read = NamespaceBindings::read(cluster, spec.namespace.as_str(), cluster_bindings).await;
+    read.stronger(cluster, spec, grant_rules).await
+}
+
+/// Every ClusterRoleBinding as the analysis reads it, as the caller.
+pub(crate) async fn cluster_bindings(cluster: &Cluster) -> Result<Vec<Bound>> {
+    Ok(cluster
+        .list_all::<ClusterRoleBinding>(None)
+        .await?
         .iter()
         .map(Bound::of_cluster_binding)
-        .collect();
-    stronger_among(&roles, spec, grant_rules, &role_bindings, &cluster_bindings).await
+        .collect())
+}
+
+/// What the stronger-account judgement of one namespace reads, as read: its RoleBindings and
+/// Roles, and every ClusterRoleBinding. `check` reads them while it reads the grant, before it
+/// knows whether the grant's rules reach other ServiceAccounts at all.
+pub(crate) struct NamespaceBindings {
+    role_bindings: Result<Vec<RoleBinding>>,
+    cluster_bindings: Result<Vec<Bound>>,
+    // The namespace's Roles in one list rather than one read per binding: a namespace of
+    // many tenants names many Roles (a set's tenant read each of them, one by one).
+    roles: Result<Vec<Role>>,
+}
+
+impl NamespaceBindings {
+    /// The three lists, at once, as the caller (the ClusterRoleBindings unless `known`).
+    pub(crate) async fn read(
+        cluster: &Cluster,
+        ns: &str,
+        known: Option<&[Bound]>,
+    ) -> NamespaceBindings {
+        let (role_bindings, cluster_bindings, roles) = futures::join!(
+            cluster.list_in::<RoleBinding>(ns),
+            async {
+                match known {
+                    Some(known) => Ok(known.to_vec()),
+                    None => cluster_bindings(cluster).await,
+                }
+            },
+            cluster.list_in::<Role>(ns),
+        );
+        NamespaceBindings {
+            role_bindings,
+            cluster_bindings,
+            roles,
+        }
+    }
+
+    /// The ServiceAccounts of the grant's namespace that hold more than `grant_rules`, from
+    /// these lists (a list the caller may not read counts as empty).
+    pub(crate) async fn stronger(
+        self,
+        cluster: &Cluster,
+        spec: &GrantRef,
+        grant_rules: Option<&[PolicyRule]>,
+    ) -> Result<Vec<Stronger>> {
+        let ns = spec.namespace.as_str();
+        let roles = RoleRules::new(cluster);
+        for role in readable(self.roles)? {
+            if let Some(name) = role.metadata.name {
+                roles.seed(ns, &name, role.rules.unwrap_or_default());
+            }
+        }
+        let role_bindings: Vec<Bound> = readable(self.role_bindings)?
+            .iter()
+            .map(Bound::of_role_binding)
+            .collect();
+        let cluster_bindings = readable(self.cluster_bindings)?;
+        stronger_among(&roles, spec, grant_rules, &role_bindings, &cluster_bindings).await
+    }
 }
 
 /// [`stronger_accounts`] over bindings already read: `role_bindings` those of the grant's
