@@ -242,7 +242,7 @@ async fn write_kubeconfig(
     dir: &Path,
 ) -> Result<String> {
     let grant = tenant.spec.grant_ref();
-    let also_in: Vec<String> = tenant.spec.also_in.iter().map(|n| n.to_string()).collect();
+    let also_in = grant::also_in(&tenant.spec);
     let known = credential::Known {
         secret: known,
         also_in: Some(&also_in),
@@ -275,7 +275,7 @@ async fn deliver_one(
         .to
         .get(&delivery.context)
         .ok_or_else(|| Error::bug("a delivery context was not connected"))?;
-    let also_in: Vec<String> = tenant.spec.also_in.iter().map(|n| n.to_string()).collect();
+    let also_in = grant::also_in(&tenant.spec);
     let known = credential::Known {
         secret: known,
         also_in: Some(&also_in),

@@ -121,7 +121,8 @@ pub(crate) async fn execute_sharing(
     })
 }
 
-fn also_in(spec: &GrantSpec) -> Vec<String> {
+/// The grant's other namespaces, as its spec names them.
+pub(crate) fn also_in(spec: &GrantSpec) -> Vec<String> {
     spec.also_in.iter().map(|n| n.to_string()).collect()
 }
 

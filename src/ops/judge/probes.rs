@@ -267,8 +267,7 @@ async fn bound_probe(
         }
         false => (change(as_sa, ns, kind, ours).await, None),
     };
-    let mut early = early;
-    match changed {
+    let rbac_answer = match changed {
         // The guard refused the change: kscope's object is there (admission saw it).
         Ok(answer @ Admission::Refused { .. }) if !rbac_refused(&answer) => {
             return Ok(probed(write, answer));
@@ -276,18 +275,20 @@ async fn bound_probe(
         // Admitted: open, whatever else is there.
         Ok(Admission::Admitted) => return Ok(probed(write, Admission::Admitted)),
         // RBAC refused the tenant before looking: that says nothing of whether it is there.
-        Ok(answer) => {
-            let names = match early.take() {
-                Some(names) => names,
-                None => listed(caller, ns, kind).await,
-            };
-            if names.as_ref().is_ok_and(|names| !names.is_empty()) {
-                return Ok(probed(write, answer));
-            }
-            early = Some(names);
+        Ok(answer) => Some(answer),
+        Err(crate::error::Error::Api { source, .. }) if crate::error::is_status(&source, 404) => {
+            None
         }
-        Err(crate::error::Error::Api { source, .. }) if crate::error::is_status(&source, 404) => {}
         Err(e) => return Err(e),
+    };
+    let names = match early {
+        Some(names) => names,
+        None => listed(caller, ns, kind).await,
+    };
+    if let Some(answer) = rbac_answer
+        && names.as_ref().is_ok_and(|names| !names.is_empty())
+    {
+        return Ok(probed(write, answer));
     }
     // Not kscope's: an admin's own counts, and is tried instead.
     let missing = |unproven: bool, reason: String| PathProbe {
@@ -299,10 +300,6 @@ async fn bound_probe(
         refused: false,
         unproven,
         reason,
-    };
-    let names = match early {
-        Some(names) => names,
-        None => listed(caller, ns, kind).await,
     };
     let names = match names {
         Ok(names) => names,
