@@ -377,3 +377,86 @@ async fn a_forged_label_never_extends_prune() {
     );
     assert!(account_exists(&client, &ns, "member").await);
 }
+
+/// The tenants of one namespace are granted one after the other, each handing what it saw of
+/// the namespace to the next: a later tenant is still judged with the grants made before it
+/// (a developer beside a namespace-admin can act as it, and is refused), in a namespace the
+/// run made and again when it exists; kscope's bounds are made once and hold against a later
+/// tenant, tried with the real kubectl.
+#[tokio::test]
+async fn later_tenants_of_a_namespace_are_judged_with_the_grants_before_them() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::unique_name("near");
+    let mut kscope = admin(&dir);
+    let tenants: Vec<String> = [
+        ("boss", "namespace-admin"),
+        ("dev", "developer"),
+        ("peer", "namespace-admin"),
+    ]
+    .iter()
+    .map(|(sa, t)| format!("{{namespace: {ns}, serviceAccount: {sa}, template: {t}}}"))
+    .collect();
+    let file = common::set_file(kscope.home(), &common::unique_name("near"), &tenants);
+    let kubeconfigs = kscope.path("kubeconfigs");
+    std::fs::create_dir_all(&kubeconfigs).unwrap();
+    let (f, k) = (file.to_str().unwrap(), kubeconfigs.to_str().unwrap());
+    for (round, made) in [(1, "created"), (2, "unchanged")] {
+        let run = kscope
+            .run(["apply", "-f", f, "--kubeconfig-dir", k, "-o", "json", "-v"])
+            .expect_code(1);
+        let rows = results(&run);
+        let by = |sa: &str| {
+            rows.iter()
+                .find(|r| r["serviceAccount"] == sa)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(by("boss")["result"], made, "round {round}: {}", run.stdout);
+        assert_eq!(by("peer")["result"], made, "round {round}: {}", run.stdout);
+        assert_eq!(
+            by("dev")["result"],
+            "failed",
+            "round {round}: {}",
+            run.stdout
+        );
+        let reason = by("dev")["reason"].as_str().unwrap().to_string();
+        assert!(
+            reason.contains("holds ServiceAccount boss") || reason.contains("ServiceAccount peer"),
+            "round {round}: {reason}"
+        );
+        assert!(!account_exists(&client, &ns, "dev").await, "round {round}");
+        // The namespace, its quota and its network policy are written by the first tenant
+        // only: the later ones know them from it.
+        if round == 1 {
+            for object in [
+                "resourcequotas/kscope-quota",
+                "networkpolicies/kscope-isolation",
+            ] {
+                let writes = run
+                    .stderr
+                    .lines()
+                    .filter(|l| l.starts_with("kscope: PATCH") && l.contains(object))
+                    .count();
+                assert_eq!(writes, 1, "{object}: {}", run.stderr);
+            }
+        }
+    }
+    // The later tenant's kubeconfig, through the real kubectl: at work in its namespace, and
+    // refused where kscope's quota (by RBAC: no template writes quotas) and network policy
+    // (by the guard) would change.
+    let peer = kubeconfigs.join(format!("{ns}_peer.kubeconfig"));
+    runner::kubectl_as(common::kubectl(&dir), &peer, &["get", "pods"]).expect_code(0);
+    for (object, refused_by) in [
+        ("resourcequota/kscope-quota", "cannot delete resource"),
+        ("networkpolicy/kscope-isolation", "kscope-tenant-guard"),
+    ] {
+        let run = runner::kubectl_as(
+            common::kubectl(&dir),
+            &peer,
+            &["delete", object, "--dry-run=server"],
+        );
+        assert_ne!(run.code, 0, "{object}: {}", run.describe());
+        run.stderr_contains(refused_by);
+    }
+}

@@ -233,6 +233,20 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<Template, Invalid> {
     if is_path(arg) {
         return load_file(Path::new(arg));
     }
+    // No template in any directory (the common case): only the built-in asked for is parsed.
+    let mut user = Vec::new();
+    for dir in dirs {
+        user.extend(load_dir(dir)?);
+    }
+    if user.is_empty() {
+        return match BUILT_INS.iter().find(|(name, _)| *name == arg) {
+            Some((_, text)) => parse(text, Origin::BuiltIn),
+            None => Err(Invalid::UnknownTemplate {
+                name: arg.to_string(),
+                known: BUILT_INS.iter().map(|(name, _)| name.to_string()).collect(),
+            }),
+        };
+    }
     let all = catalog(dirs)?;
     all.iter()
         .find(|t| t.name == arg)

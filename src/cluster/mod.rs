@@ -30,11 +30,13 @@ mod pool;
 mod probe;
 mod review;
 mod token;
+mod tokens;
 mod transport;
 use crate::wire::idempotent;
 pub(crate) use pool::TokenPool;
 pub(crate) use probe::Admission;
 pub(crate) use token::has_token;
+pub(crate) use tokens::TokenHub;
 use transport::{Https, https};
 
 /// One resource the API server serves, from discovery.

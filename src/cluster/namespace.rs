@@ -15,27 +15,28 @@ use kscope_core::manifest::Outcome;
 impl Cluster {
     /// Server-side apply of the Namespace when it does not exist yet (`existing` is the
     /// caller's fresh read, so no second GET is needed); an existing one is left as it is, but
-    /// for kscope's tenant labels when `mark`.
+    /// for kscope's tenant labels when `mark`. Returns what happened and the Namespace as it
+    /// now is (the server's answer to a write, else `existing`).
     pub(crate) async fn ensure_namespace(
         &self,
         object: &Namespace,
         existing: Option<&Namespace>,
         mark: bool,
         mode: WriteMode,
-    ) -> Result<Outcome> {
+    ) -> Result<(Outcome, Namespace)> {
         match existing {
             Some(existing) if mark => return self.mark_existing(object, existing, mode).await,
-            Some(_) => return Ok(Outcome::Exists),
+            Some(existing) => return Ok((Outcome::Exists, existing.clone())),
             None => {}
         }
         let name = object.name_any();
         let api = Api::<Namespace>::all(self.client.clone());
         let params = apply_params(false, mode);
         let patch = Patch::Apply(object);
-        idempotent(|| api.patch(&name, &params, &patch))
+        let made = idempotent(|| api.patch(&name, &params, &patch))
             .await
             .map_err(|e| Error::api(format!("create Namespace {name}"), e))?;
-        Ok(Outcome::Created)
+        Ok((Outcome::Created, made))
     }
 
     /// Sets (or, for `None`, removes) labels of an existing Namespace by a merge patch, which
@@ -46,7 +47,7 @@ impl Cluster {
         name: &str,
         labels: &BTreeMap<String, Option<String>>,
         mode: WriteMode,
-    ) -> Result<()> {
+    ) -> Result<Namespace> {
         let api = Api::<Namespace>::all(self.client.clone());
         let params = PatchParams {
             field_manager: Some(kscope_core::manifest::FIELD_MANAGER.to_string()),
@@ -57,8 +58,7 @@ impl Cluster {
         let patch = Patch::Merge(&body);
         idempotent(|| api.patch(name, &params, &patch))
             .await
-            .map_err(|e| Error::api(format!("label Namespace {name}"), e))?;
-        Ok(())
+            .map_err(|e| Error::api(format!("label Namespace {name}"), e))
     }
 
     /// Puts [`TENANT_LABEL`](kscope_core::manifest::TENANT_LABEL) on an existing Namespace that
@@ -91,7 +91,7 @@ impl Cluster {
         object: &Namespace,
         existing: &Namespace,
         mode: WriteMode,
-    ) -> Result<Outcome> {
+    ) -> Result<(Outcome, Namespace)> {
         use kscope_core::manifest::{ALWAYS_PULL_LABEL, OPENINGS_LABEL, TENANT_LABEL};
         let wanted = object.metadata.labels.clone().unwrap_or_default();
         let live = existing.metadata.labels.clone().unwrap_or_default();
@@ -109,10 +109,10 @@ impl Cluster {
             }
         }
         if patch.is_empty() {
-            return Ok(Outcome::Exists);
+            return Ok((Outcome::Exists, existing.clone()));
         }
         let name = object.name_any();
-        self.label_namespace(&name, &patch, mode).await?;
-        Ok(Outcome::Labelled)
+        let labelled = self.label_namespace(&name, &patch, mode).await?;
+        Ok((Outcome::Labelled, labelled))
     }
 }

@@ -74,7 +74,11 @@ pub(crate) async fn apply(
     };
     // One permission check for the whole set where the server answers it; otherwise each
     // tenant is checked as `kscope grant` checks it.
-    let questions: Vec<_> = set_permissions().into_iter().map(|p| (None, p)).collect();
+    let mut questions: Vec<_> = set_permissions().into_iter().map(|p| (None, p)).collect();
+    let needed = questions.len();
+    // And whether the caller holds everything (so may act as each tenant to prove its guard,
+    // with no token to mint and no connection to open).
+    questions.push((None, Permission::new("*", "*", "*")));
     // What every tenant would read alike (the guard, kscope's bindings outside home
     // namespaces, the ClusterRoleBindings, which no tenant of a set makes) is read once,
     // beside that check.
@@ -82,7 +86,26 @@ pub(crate) async fn apply(
         session.cluster.can_i(&questions),
         grant::Shared::read(&session.cluster)
     );
-    let checked_once = answers.is_ok_and(|answers| answers.iter().all(|a| *a));
+    let answers = answers.unwrap_or_default();
+    let checked_once = answers.len() > needed && answers[..needed].iter().all(|a| *a);
+    let may_impersonate = answers.get(needed).copied().unwrap_or(false);
+    let mut shared = shared;
+    // The set's token Secrets are waited for through one watch, not one per tenant.
+    if mode == WriteMode::Apply {
+        let expected = plan
+            .set
+            .tenants
+            .iter()
+            .map(|t| {
+                let grant = t.spec.grant_ref();
+                (
+                    grant.namespace.to_string(),
+                    grant.service_account.token_secret(),
+                )
+            })
+            .collect();
+        shared.watch_tokens(&session.cluster, &plan.set.name, expected);
+    }
     let shared = &shared;
     let session = &session;
     // The tenants of one namespace one after the other, namespaces at once: each tenant's
@@ -102,13 +125,15 @@ pub(crate) async fn apply(
     let mut results: Vec<TenantResult> = futures::stream::iter(by_namespace)
         .map(|tenants| async move {
             let mut results = Vec::with_capacity(tenants.len());
+            // What each tenant saw of the namespace, handed to the next.
+            let mut near = grant::Neighbourhood::default();
             for tenant in tenants {
                 let result = one(
                     session,
                     plan,
                     tenant,
                     mode,
-                    (checked_once, shared),
+                    (checked_once, shared, &mut near),
                     kubeconfigs,
                     deliveries,
                 )
@@ -130,7 +155,8 @@ pub(crate) async fn apply(
             let Some((grant, also_in, reach)) = result.guard.take() else {
                 return;
             };
-            if let Err(error) = judge::prove_guard(session, &grant, &also_in, reach, false).await {
+            let proven = judge::prove_guard(session, &grant, &also_in, reach, may_impersonate);
+            if let Err(error) = proven.await {
                 result.result = TenantOutcome::Failed;
                 result.reason = Some(error.to_string());
             }
@@ -144,7 +170,7 @@ async fn one(
     plan: &ApplyPlan,
     tenant: &Tenant,
     mode: WriteMode,
-    (checked_once, shared): (bool, &grant::Shared),
+    (checked_once, shared, near): (bool, &grant::Shared, &mut grant::Neighbourhood),
     kubeconfigs: Option<(&Path, &Endpoint)>,
     deliveries: Option<&Deliveries<'_>>,
 ) -> TenantResult {
@@ -172,7 +198,7 @@ async fn one(
         guard: None,
     };
     let outcome = async {
-        let report = grant::execute_sharing(session, &grant_plan, mode, shared).await?;
+        let report = grant::execute_sharing(session, &grant_plan, mode, shared, near).await?;
         let written = match (kubeconfigs, mode) {
             (Some((dir, endpoint)), WriteMode::Apply) => Some(
                 write_kubeconfig(session, tenant, report.token_secret.as_ref(), endpoint, dir)

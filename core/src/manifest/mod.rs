@@ -168,6 +168,11 @@ pub fn also_in_selector(grant: &GrantRef) -> String {
     )
 }
 
+/// The label selector of every object kscope made for the TenantSet `set`.
+pub fn set_selector(set: &str) -> String {
+    format!("{MANAGED_BY}={FIELD_MANAGER},{SET_LABEL}={set}")
+}
+
 /// Every object kscope made for a grant outside the grant's home namespace.
 pub fn all_also_in_selector() -> String {
     format!("{MANAGED_BY}={FIELD_MANAGER},{HOME_LABEL}")

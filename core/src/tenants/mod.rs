@@ -123,6 +123,7 @@ pub fn parse(
         allow,
         set: &name,
         now,
+        resolved: Default::default(),
     };
     for entry in tenants {
         if let Some(tenant) = tenant(entry, &context, &mut seen, &mut problem) {
@@ -205,6 +206,8 @@ struct TenantContext<'a> {
     set: &'a Option<String>,
     /// The time of day (an `expires` time is checked against it).
     now: i64,
+    /// The templates named so far, each read once for the whole set.
+    resolved: std::cell::RefCell<BTreeMap<String, templates::Template>>,
 }
 
 /// One tenant of the set, with the defaults filled in; `None` when it has a problem (each one
@@ -462,7 +465,7 @@ fn role_of(
             None
         }
         (Some(t), None) => match t.value.as_str() {
-            Some(name) => template_for(name, context.base, context.dirs)
+            Some(name) => template_for(name, context)
                 .map(RoleSource::Template)
                 .and_then(|role| spec::refuse_escalation(role, context.allow.escalation))
                 .map_err(|e| problem(at(t), e.to_string()))
@@ -554,13 +557,21 @@ pub fn at<T>(spanned: &Spanned<T>) -> (u32, u32) {
 }
 
 /// A tenant's template: a name (built-in or from the template directories) or a file path,
-/// relative to the TenantSet file.
-fn template_for(arg: &str, base: &Path, dirs: &[PathBuf]) -> Result<templates::Template, Invalid> {
-    if templates::is_path(arg) {
-        let path = base.join(arg);
-        return templates::load_file(&path);
+/// relative to the TenantSet file; each read once per set.
+fn template_for(arg: &str, context: &TenantContext) -> Result<templates::Template, Invalid> {
+    if let Some(known) = context.resolved.borrow().get(arg) {
+        return Ok(known.clone());
     }
-    templates::resolve(arg, dirs)
+    let template = if templates::is_path(arg) {
+        templates::load_file(&context.base.join(arg))?
+    } else {
+        templates::resolve(arg, context.dirs)?
+    };
+    context
+        .resolved
+        .borrow_mut()
+        .insert(arg.to_string(), template.clone());
+    Ok(template)
 }
 
 /// The namespaces of a set's tenants, each once.

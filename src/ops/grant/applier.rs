@@ -28,7 +28,22 @@ pub(super) struct NamespaceObjects<'a> {
     pub(super) live_binding: Option<&'a RoleBinding>,
     /// kscope's ResourceQuota, LimitRange and NetworkPolicy for this namespace.
     pub(super) bounds: &'a Bounds,
+    /// The namespace's quotas, limit ranges and network policies as an earlier tenant of the
+    /// set left them (`None`: read them, in a namespace that exists).
+    pub(super) known_bounds: Option<&'a BoundsLists>,
 }
+
+/// A namespace's ResourceQuotas, LimitRanges and NetworkPolicies, kscope's as it wrote them.
+#[derive(Clone, Default)]
+pub(crate) struct BoundsLists {
+    quotas: Vec<ResourceQuota>,
+    limits: Vec<LimitRange>,
+    policies: Vec<NetworkPolicy>,
+}
+
+/// What [`Applier::access`] did in one namespace: each object's result, the notes to tell, and
+/// the namespace's bounds as they now are (`None` when they could not be read).
+pub(super) type Access = (Vec<ObjectResult>, Vec<String>, Option<BoundsLists>);
 
 /// Applies a grant's namespaced objects one by one, recording what happened to each.
 pub(super) struct Applier<'a> {
@@ -48,7 +63,7 @@ impl Applier<'_> {
     /// guard, then its access.
     pub(super) async fn namespace_access(&mut self, step: NamespaceObjects<'_>) -> Result<()> {
         self.namespace(&step).await?;
-        let (results, notes) = self.access(&step, false).await?;
+        let (results, notes, _) = self.access(&step, false).await?;
         self.objects.extend(results);
         self.notes.extend(notes);
         Ok(())
@@ -56,13 +71,14 @@ impl Applier<'_> {
 
     /// The guard when the namespace needs one and it is not in the cluster yet, then the
     /// Namespace (created when missing, an existing one given kscope's tenant labels).
-    pub(super) async fn namespace(&mut self, step: &NamespaceObjects<'_>) -> Result<()> {
+    /// Returns the Namespace as it now is.
+    pub(super) async fn namespace(&mut self, step: &NamespaceObjects<'_>) -> Result<Namespace> {
         if step.judgement.guard && !self.guard_checked {
             self.guard_checked = true;
             let guard = judge::install_guard(self.cluster, &step.judgement.live, self.mode).await?;
             self.objects.extend(guard);
         }
-        let result = self
+        let (result, now) = self
             .cluster
             .ensure_namespace(
                 step.manifest,
@@ -83,7 +99,7 @@ impl Applier<'_> {
                 kscope_core::manifest::TENANT_LABEL
             ));
         }
-        Ok(())
+        Ok(now)
     }
 
     /// The access of a namespace that exists: kscope's bounds of it, the Role (for a template)
@@ -95,7 +111,7 @@ impl Applier<'_> {
         &self,
         step: &NamespaceObjects<'_>,
         bind_at_once: bool,
-    ) -> Result<(Vec<ObjectResult>, Vec<String>)> {
+    ) -> Result<Access> {
         let (cluster, adopt, mode) = (self.cluster, self.adopt, self.mode);
         let role = step.role.map(|role| (role, step.live_role));
         let binding = async {
@@ -119,52 +135,53 @@ impl Applier<'_> {
                 }
             }
         };
-        let ((mut results, notes), (role_done, bound)) = futures::try_join!(
-            self.bounds(step.namespace, step.existing.is_some(), step.bounds),
-            role_and_binding,
-        )?;
-        if let Some((role, outcome)) = role_done {
+        let ((mut results, notes, lists), (role_done, bound)) =
+            futures::try_join!(self.bounds(step), role_and_binding,)?;
+        if let Some((role, outcome, _)) = role_done {
             results.push(result_of(role, outcome));
         }
         results.push(result_of(step.binding, bound));
-        Ok((results, notes))
+        Ok((results, notes, lists))
     }
 
     /// kscope's ResourceQuota, LimitRange and NetworkPolicy in one namespace of the grant. In
     /// an existing namespace they are read first (one list each): an admin's own quota or limit
     /// range is kept and kscope adds none beside it, said in a note.
-    async fn bounds(
-        &self,
-        namespace: &str,
-        existing: bool,
-        bounds: &Bounds,
-    ) -> Result<(Vec<ObjectResult>, Vec<String>)> {
+    async fn bounds(&self, step: &NamespaceObjects<'_>) -> Result<Access> {
+        let (namespace, bounds) = (step.namespace, step.bounds);
         let mut notes = Vec::new();
-        let (quotas, limits, policies) = if existing {
-            let read = futures::try_join!(
-                self.cluster.list_in::<ResourceQuota>(namespace),
-                self.cluster.list_in::<LimitRange>(namespace),
-                self.cluster.list_in::<NetworkPolicy>(namespace),
-            );
-            match read {
-                Ok(read) => read,
-                // A caller who may not read them may not write kscope's either: the grant
-                // goes on without them, said plainly (check shows them missing).
-                Err(e) if is_forbidden(&e) => {
-                    notes.push(format!(
-                        "warning: kscope could not read the quotas and network policies of namespace {namespace} (forbidden), and gave it none of its own"
-                    ));
-                    return Ok((Vec::new(), notes));
+        let mut lists = match (step.known_bounds, step.existing) {
+            (Some(known), _) => known.clone(),
+            (None, None) => BoundsLists::default(),
+            (None, Some(_)) => {
+                let read = futures::try_join!(
+                    self.cluster.list_in::<ResourceQuota>(namespace),
+                    self.cluster.list_in::<LimitRange>(namespace),
+                    self.cluster.list_in::<NetworkPolicy>(namespace),
+                );
+                match read {
+                    Ok((quotas, limits, policies)) => BoundsLists {
+                        quotas,
+                        limits,
+                        policies,
+                    },
+                    // A caller who may not read them may not write kscope's either: the grant
+                    // goes on without them, said plainly (check shows them missing).
+                    Err(e) if is_forbidden(&e) => {
+                        notes.push(format!(
+                            "warning: kscope could not read the quotas and network policies of namespace {namespace} (forbidden), and gave it none of its own"
+                        ));
+                        return Ok((Vec::new(), notes, None));
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
-        } else {
-            (Vec::new(), Vec::new(), Vec::new())
         };
+        let (quotas, limits, policies) = (&lists.quotas, &lists.limits, &lists.policies);
         // Which of kscope's to apply (none beside an admin's own), each against its live version.
         let mut quota = None;
         if let Some(wanted) = &bounds.quota {
-            match others_own(&quotas, QUOTA_NAME) {
+            match others_own(quotas, QUOTA_NAME) {
                 Some(theirs) => notes.push(format!(
                     "namespace {namespace} keeps its own ResourceQuota {theirs}: kscope adds none beside it"
                 )),
@@ -173,7 +190,7 @@ impl Applier<'_> {
         }
         let mut limit_range = None;
         if let Some(wanted) = &bounds.limits {
-            match others_own(&limits, LIMITS_NAME) {
+            match others_own(limits, LIMITS_NAME) {
                 Some(theirs) => notes.push(format!(
                     "namespace {namespace} keeps its own LimitRange {theirs}: kscope adds none beside it"
                 )),
@@ -197,11 +214,22 @@ impl Applier<'_> {
             apply_some(cluster, policy, adopt, mode),
         )?;
         let results = [
-            quota_done.map(|(o, r)| result_of(o, r)),
-            limits_done.map(|(o, r)| result_of(o, r)),
-            policy_done.map(|(o, r)| result_of(o, r)),
+            quota_done.as_ref().map(|(o, r, _)| result_of(*o, *r)),
+            limits_done.as_ref().map(|(o, r, _)| result_of(*o, *r)),
+            policy_done.as_ref().map(|(o, r, _)| result_of(*o, *r)),
         ];
-        Ok((results.into_iter().flatten().collect(), notes))
+        let results = results.into_iter().flatten().collect();
+        // The lists as they now are, for the set's next tenant in this namespace.
+        if let Some((_, _, now)) = &quota_done {
+            judge::upsert(&mut lists.quotas, now);
+        }
+        if let Some((_, _, now)) = &limits_done {
+            judge::upsert(&mut lists.limits, now);
+        }
+        if let Some((_, _, now)) = &policy_done {
+            judge::upsert(&mut lists.policies, now);
+        }
+        Ok((results, notes, Some(lists)))
     }
 
     /// Deletes the live binding and makes it anew (under a server dry run, only reported: the
@@ -242,20 +270,21 @@ fn others_own<K: Resource<DynamicType = ()>>(objects: &[K], ours: &str) -> Optio
         .and_then(|o| o.meta().name.clone())
 }
 
-/// Server-side apply of `wanted` (against its live version) when there is one to apply.
+/// Server-side apply of `wanted` (against its live version) when there is one to apply: the
+/// object, what happened, and the object as the server now has it.
 async fn apply_some<'a, K>(
     cluster: &Cluster,
     wanted: Option<(&'a K, Option<&K>)>,
     adopt: bool,
     mode: WriteMode,
-) -> Result<Option<(&'a K, Outcome)>>
+) -> Result<Option<(&'a K, Outcome, K)>>
 where
     K: Written,
 {
     match wanted {
         Some((object, live)) => {
-            let (_, outcome) = cluster.apply(object, live, adopt, mode).await?;
-            Ok(Some((object, outcome)))
+            let (now, outcome) = cluster.apply(object, live, adopt, mode).await?;
+            Ok(Some((object, outcome, now)))
         }
         None => Ok(None),
     }

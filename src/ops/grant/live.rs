@@ -68,8 +68,11 @@ pub(super) async fn also_in_namespace(
         rules,
         plan.allow,
         existing.as_ref(),
-        None,
-        None,
+        judge::Already {
+            guard: None,
+            cluster_bindings: None,
+            seen: &mut judge::Seen::default(),
+        },
     )
     .await;
     let judgement = refusals.note(judged)?;

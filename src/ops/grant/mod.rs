@@ -13,8 +13,8 @@ use futures::FutureExt;
 use futures::channel::oneshot;
 use live::{LiveObjects, also_in_namespace, live_objects, read_namespace};
 use refusals::{Refusals, preflight};
-pub(crate) use shared::Shared;
 use shared::unlisted;
+pub(crate) use shared::{Neighbourhood, Shared};
 use token::token;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -54,26 +54,45 @@ pub(crate) async fn execute(
     plan: &GrantPlan,
     mode: WriteMode,
 ) -> Result<Granted> {
-    execute_sharing(session, plan, mode, &Shared::default()).await
+    let mut alone = Neighbourhood::default();
+    execute_sharing(session, plan, mode, &Shared::default(), &mut alone).await
 }
 
-/// [`execute`], with what the grants of a set read once.
+/// [`execute`], with what the grants of a set read once, and what the set's earlier tenants
+/// of the same namespace saw of it (`near`, handed on to the next).
 pub(crate) async fn execute_sharing(
     session: &Session,
     plan: &GrantPlan,
     mode: WriteMode,
     shared: &Shared,
+    near: &mut Neighbourhood,
 ) -> Result<Granted> {
     let manifests = manifest::build(&plan.spec);
-    let applied = apply(session, plan, &manifests, mode, shared).await?;
+    // Only writes leave the namespace as the next tenant would find it.
+    let kept = std::mem::take(near);
+    let mut known = match mode {
+        WriteMode::Apply => kept,
+        WriteMode::ServerDryRun => Neighbourhood::default(),
+    };
+    let applied = apply(session, plan, &manifests, mode, shared, &mut known).await?;
+    if mode == WriteMode::Apply {
+        *near = known;
+    }
     let (objects, secret, mut notes) = (applied.objects, applied.secret, applied.notes);
     let grant = plan.spec.grant_ref();
     let token = async {
         match (mode, secret) {
             (WriteMode::ServerDryRun, _) => Ok((None, None)),
-            (WriteMode::Apply, secret) => token(session, plan, &grant, secret, applied.rule)
-                .await
-                .map(|(secret, note)| (Some(secret), note)),
+            (WriteMode::Apply, secret) => token(
+                session,
+                plan,
+                &grant,
+                secret,
+                applied.rule,
+                shared.tokens.as_deref(),
+            )
+            .await
+            .map(|(secret, note)| (Some(secret), note)),
         }
     };
     // A guard just installed or changed, or a namespace just put under it, is proven in force
@@ -132,8 +151,12 @@ async fn apply(
     manifests: &Manifests,
     mode: WriteMode,
     shared: &Shared,
+    near: &mut Neighbourhood,
 ) -> Result<Applied> {
     let cluster = &session.cluster;
+    let (known_namespace, created_here) = (near.namespace.take(), near.created);
+    let known_bounds = near.bounds.take();
+    let seen = &mut near.seen;
     let spec = &plan.spec;
     let ns = spec.namespace.as_str();
     // The grant's RoleBindings in namespaces it no longer lists. A cluster-wide list waits
@@ -171,15 +194,24 @@ async fn apply(
         }
     };
     let read_and_judge = async {
-        let (existing, live) = futures::try_join!(read_namespace(cluster, ns, mode), read_guard)?;
+        let namespace = async {
+            match known_namespace {
+                Some(known) => Ok(Some(known)),
+                None => read_namespace(cluster, ns, mode).await,
+            }
+        };
+        let (existing, live) = futures::try_join!(namespace, read_guard)?;
         let judged = judge::judge(
             cluster,
             spec,
             rules.as_deref(),
             plan.allow,
             existing.as_ref(),
-            live,
-            shared.cluster_bindings.as_deref().map(Vec::as_slice),
+            judge::Already {
+                guard: live,
+                cluster_bindings: shared.cluster_bindings.as_deref().map(Vec::as_slice),
+                seen,
+            },
         )
         .await;
         Ok::<_, Error>((existing, judged))
@@ -203,6 +235,8 @@ async fn apply(
     // Read what exists before writing anything, so that a refusal leaves nothing half made.
     // In a namespace that does not exist yet, nothing does.
     let live = match existing {
+        // A namespace an earlier tenant of this run created holds none of this grant's objects.
+        Some(_) if created_here => LiveObjects::default(),
         Some(_) => refusals
             .note(live_objects(cluster, spec, manifests).await)?
             .unwrap_or_default(),
@@ -276,6 +310,7 @@ async fn apply(
         binding: &manifests.role_binding,
         live_binding: live.role_binding.as_ref(),
         bounds: &manifests.bounds,
+        known_bounds: known_bounds.as_ref(),
     };
     // kscope's always-pull policy, installed once per cluster, before the namespace carries
     // the label it reads.
@@ -283,7 +318,7 @@ async fn apply(
         let installed = judge::install_always_pull(cluster, mode).await?;
         applier.objects.extend(installed);
     }
-    applier.namespace(&home).await?;
+    let namespace_now = applier.namespace(&home).await?;
     // A grant of one namespace proves its guard as soon as its ServiceAccount and binding
     // exist, while its Secret is written and filled; a grant of several, once all are
     // labelled.
@@ -351,11 +386,11 @@ async fn apply(
         judge::prove_guard(session, &grant, &[], judgement.reach, may_impersonate).await
     };
     let writes = async {
-        let ((access, notes), (account, (secret, made)), ()) =
+        let ((access, notes, lists), (account, (secret, made)), ()) =
             futures::try_join!(access, account_and_secret, proof)?;
-        Ok::<_, Error>((access, notes, account, secret, made))
+        Ok::<_, Error>((access, notes, lists, account, secret, made))
     };
-    let ((access, access_notes, account, secret, made), dropped) =
+    let ((access, access_notes, bounds_now, account, secret, made), dropped) =
         futures::try_join!(writes, drop_unlisted(cluster, mode, stale))?;
     applier.objects.extend(access.into_iter().chain([
         result_of(&manifests.service_account, account),
@@ -378,6 +413,7 @@ async fn apply(
                 binding: &extra.role_binding,
                 live_binding: other.role_binding.as_ref(),
                 bounds: &extra.bounds,
+                known_bounds: None,
             })
             .await?;
         notes.extend(other.judgement.notes.iter().cloned());
@@ -395,6 +431,18 @@ async fn apply(
         && brings_under(&objects, |name| {
             name == kscope_core::pulls::ALWAYS_PULL_NAME
         });
+    // The namespace as this grant left it, for the set's next tenant there.
+    let created = objects
+        .iter()
+        .any(|o| o.kind == Kind::Namespace && o.name == ns && o.result == Outcome::Created);
+    near.namespace = Some(namespace_now);
+    near.created = created_here || created;
+    near.bounds = bounds_now;
+    if near.created && near.seen.bindings.is_none() {
+        near.seen.bindings = Some((Vec::new(), Vec::new()));
+    }
+    near.seen
+        .wrote(manifests.role.as_ref(), &manifests.role_binding);
     // The guard is now there as kscope makes it: the set's other grants need not read it.
     if judgement.guard && mode == WriteMode::Apply {
         shared.guard_holds();

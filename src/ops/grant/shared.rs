@@ -1,9 +1,12 @@
 //! What the grants of a set read alike (`apply` reads it once instead of once per tenant),
 //! and the grant's bindings in namespaces it no longer lists.
 
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 
-use crate::cluster::{Cluster, is_managed};
+use super::applier::BoundsLists;
+
+use crate::cluster::{Cluster, TokenHub, is_managed};
 use crate::error::Result;
 use crate::ops::judge;
 use kscope_core::manifest;
@@ -19,6 +22,8 @@ pub(crate) struct Shared {
     pub(super) guard: std::sync::OnceLock<judge::LiveGuard>,
     pub(super) also_in: Option<std::sync::Arc<Vec<RoleBinding>>>,
     pub(super) cluster_bindings: Option<std::sync::Arc<Vec<judge::Bound>>>,
+    /// One watch for the set's token Secrets (each grant otherwise watches its own).
+    pub(super) tokens: Option<std::sync::Arc<TokenHub>>,
 }
 
 impl Shared {
@@ -42,8 +47,38 @@ impl Shared {
                 .unwrap_or_default(),
             also_in: also_in.ok().map(std::sync::Arc::new),
             cluster_bindings: cluster_bindings.ok().map(std::sync::Arc::new),
+            tokens: None,
         }
     }
+
+    /// Watches the token Secrets of set `set`, named in `expected` (namespace, name), once for
+    /// all its grants.
+    pub(crate) fn watch_tokens(
+        &mut self,
+        cluster: &Cluster,
+        set: &str,
+        expected: std::collections::BTreeSet<(String, String)>,
+    ) {
+        let selector = manifest::set_selector(set);
+        self.tokens = Some(std::sync::Arc::new(TokenHub::start(
+            cluster, selector, expected,
+        )));
+    }
+}
+
+/// What the grants of a set learn of one namespace, handed from each of its tenants to the
+/// next (they are granted one after the other, so each judgement sees the grants made before
+/// it): the Namespace as the last grant left it, what judging it read (with the set's own
+/// Roles and RoleBindings added as they are written), and its quotas, limit ranges and
+/// network policies. A namespace this run created holds nothing but what the set made, so a
+/// later tenant there reads no objects of its own either. Kept only from grants that
+/// succeeded and wrote (a failure starts the next tenant afresh).
+#[derive(Clone, Default)]
+pub(crate) struct Neighbourhood {
+    pub(super) namespace: Option<Namespace>,
+    pub(super) created: bool,
+    pub(super) seen: judge::Seen,
+    pub(super) bounds: Option<BoundsLists>,
 }
 
 /// The grant's RoleBindings in namespaces it no longer lists (kscope's own only): from

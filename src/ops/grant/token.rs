@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::core::v1::Secret;
 
-use crate::cluster::{WriteMode, has_token};
+use crate::cluster::{TokenHub, WriteMode, has_token};
 use crate::error::{Error, Result, TokenError};
 use crate::ops::bound;
 use crate::plan::GrantPlan;
@@ -22,6 +22,7 @@ pub(super) async fn token(
     grant: &GrantRef,
     secret: Secret,
     rule: Option<Expires>,
+    tokens: Option<&TokenHub>,
 ) -> Result<(Secret, Option<String>)> {
     let cluster = &session.cluster;
     let now = crate::plan::now();
@@ -48,7 +49,11 @@ pub(super) async fn token(
     let spinner = session.progress.start(&format!(
         "waiting for the token controller to fill in Secret {ns}/{name}"
     ));
-    match cluster.wait_for_token(secret, wait).await {
+    let waited = match tokens {
+        Some(hub) => hub.wait(cluster, secret, wait).await,
+        None => cluster.wait_for_token(secret, wait).await,
+    };
+    match waited {
         Ok(filled) => {
             spinner.finish(&format!("token ready in Secret {ns}/{name}"));
             Ok((filled, None))

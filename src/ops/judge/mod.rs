@@ -5,7 +5,7 @@
 //! before the grant's access is bound. Returns data; prints nothing.
 
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
 
 use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::{Error, GrantError, Result};
@@ -50,6 +50,47 @@ pub(crate) async fn role_rules(
     }
 }
 
+/// What the caller of [`judge`] has read already: the guard, every ClusterRoleBinding (a set
+/// reads them once), and what an earlier tenant of the set saw of the namespace (filled in
+/// with what this judgement reads).
+pub(crate) struct Already<'a> {
+    pub(crate) guard: Option<LiveGuard>,
+    pub(crate) cluster_bindings: Option<&'a [Bound]>,
+    pub(crate) seen: &'a mut Seen,
+}
+
+/// What judging an existing namespace read, handed from one tenant of a set to the next in
+/// the same namespace (they are granted one after the other) so that it is not read again.
+#[derive(Clone, Default)]
+pub(crate) struct Seen {
+    /// Admission's answer for a host pod, with the namespace's labels it was asked under (a
+    /// label change asks again).
+    pub(crate) host_pods: Option<(std::collections::BTreeMap<String, String>, Admission)>,
+    /// The namespace's RoleBindings and Roles; the set's tenants add theirs as they write them.
+    pub(crate) bindings: Option<(Vec<RoleBinding>, Vec<Role>)>,
+}
+
+impl Seen {
+    /// A tenant's Role (for a template) and RoleBinding, as just written: the next tenant's
+    /// judgement sees them as a list would.
+    pub(crate) fn wrote(&mut self, role: Option<&Role>, binding: &RoleBinding) {
+        let Some((bindings, roles)) = &mut self.bindings else {
+            return;
+        };
+        upsert(bindings, binding);
+        if let Some(role) = role {
+            upsert(roles, role);
+        }
+    }
+}
+
+/// Puts `object` into `list` in place of the one of its name.
+pub(crate) fn upsert<K: kube::Resource + Clone>(list: &mut Vec<K>, object: &K) {
+    let name = object.meta().name.as_deref();
+    list.retain(|o| o.meta().name.as_deref() != name);
+    list.push(object.clone());
+}
+
 /// What a grant's containment needs, found before any write.
 pub(crate) struct Judgement {
     /// Install or keep the guard (the role reaches what it protects).
@@ -90,9 +131,13 @@ pub(crate) async fn judge(
     rules: Option<&[PolicyRule]>,
     allow: Allowances,
     existing: Option<&Namespace>,
-    read_guard: Option<LiveGuard>,
-    cluster_bindings: Option<&[Bound]>,
+    already: Already<'_>,
 ) -> Result<Judgement> {
+    let Already {
+        guard: read_guard,
+        cluster_bindings,
+        seen,
+    } = already;
     let ns = spec.namespace.as_str();
     let mut refusals = Vec::new();
     if let (RoleSource::ClusterRole(name), Some(rules), false) =
@@ -115,23 +160,46 @@ pub(crate) async fn judge(
         Some(namespace) => {
             // Admission's answer for a host pod, and the namespace's stronger ServiceAccounts:
             // asked at once.
+            // What an earlier tenant of a set saw of this namespace is not asked again.
             let grant = spec.grant_ref();
+            let labels = namespace.metadata.labels.clone().unwrap_or_default();
+            let known_answer = seen
+                .host_pods
+                .take()
+                .filter(|(asked_under, _)| *asked_under == labels)
+                .map(|(_, answer)| answer);
+            let known_bindings = seen.bindings.take();
             let (admission, stronger) = futures::join!(
                 async {
-                    match reach.pods {
-                        true => host_pods(cluster, ns, None).await.map(Some),
-                        false => Ok(None),
+                    match (reach.pods, known_answer) {
+                        (true, Some(known)) => Ok(Some(known)),
+                        (true, None) => host_pods(cluster, ns, None).await.map(Some),
+                        (false, _) => Ok(None),
                     }
                 },
                 async {
-                    match reach.other_service_accounts {
-                        true => stronger_accounts(cluster, &grant, rules, cluster_bindings)
-                            .await
-                            .map(Some),
-                        false => Ok(None),
+                    if !reach.other_service_accounts {
+                        return Ok((None, known_bindings));
                     }
+                    let read = match (known_bindings, cluster_bindings) {
+                        (Some((bindings, roles)), Some(everywhere)) => {
+                            NamespaceBindings::known(bindings, roles, everywhere)
+                        }
+                        _ => NamespaceBindings::read(cluster, ns, cluster_bindings).await,
+                    };
+                    let lists = read.lists();
+                    let stronger = read.stronger(cluster, &grant, rules).await?;
+                    Ok::<_, Error>((Some(stronger), lists))
                 },
             );
+            let (stronger, lists) = match stronger {
+                Ok((stronger, lists)) => (Ok(stronger), lists),
+                Err(e) => (Err(e), None),
+            };
+            seen.bindings = lists;
+            if let Ok(Some(answer)) = &admission {
+                seen.host_pods = Some((labels, answer.clone()));
+            }
             if let Some(admission) = admission? {
                 match admission {
                     // Refused by RBAC, the caller's own lack of pod creation says nothing of

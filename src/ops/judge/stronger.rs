@@ -215,6 +215,27 @@ impl NamespaceBindings {
         }
     }
 
+    /// Lists read before (by an earlier tenant of a set), with the ClusterRoleBindings.
+    pub(crate) fn known(
+        role_bindings: Vec<RoleBinding>,
+        roles: Vec<Role>,
+        cluster_bindings: &[Bound],
+    ) -> NamespaceBindings {
+        NamespaceBindings {
+            role_bindings: Ok(role_bindings),
+            cluster_bindings: Ok(cluster_bindings.to_vec()),
+            roles: Ok(roles),
+        }
+    }
+
+    /// The namespace's RoleBindings and Roles, when both were read.
+    pub(crate) fn lists(&self) -> Option<(Vec<RoleBinding>, Vec<Role>)> {
+        match (&self.role_bindings, &self.roles) {
+            (Ok(bindings), Ok(roles)) => Some((bindings.clone(), roles.clone())),
+            _ => None,
+        }
+    }
+
     /// The ServiceAccounts of the grant's namespace that hold more than `grant_rules`, from
     /// these lists (a list the caller may not read counts as empty).
     pub(crate) async fn stronger(
