@@ -865,3 +865,50 @@ async fn without_arguments_kubeconfig_lists_the_grants() {
         .stderr_contains("no grant named")
         .stderr_contains(&format!("kscope kubeconfig {ns} someone"));
 }
+
+/// A set applied by a namespace lead, who may not watch Secrets in every namespace: the set's
+/// one watch of its token Secrets is refused, and each tenant waits for its own token, as
+/// `grant` does; every kubeconfig works with the real kubectl.
+#[tokio::test]
+async fn a_lead_who_may_not_watch_every_secret_still_gets_each_token() {
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let ns = common::namespace_with_sa(&client, "leadset", "lead").await;
+    common::bind_cluster_role(&client, &ns, "lead-admin", "admin", "lead").await;
+    let token = common::mint_token(&client, &ns, "lead", Some(3600)).await;
+    let lead = std::env::temp_dir().join(format!("{ns}-lead.kubeconfig"));
+    common::write_token_kubeconfig(&dir, &token, Some(&ns), &lead);
+    let mut kscope = Kscope::new().kubeconfig(&lead);
+    let tenants: Vec<String> = ["ci", "deploy"]
+        .iter()
+        .map(|sa| {
+            format!("{{namespace: {ns}, serviceAccount: {sa}, template: developer, quota: none}}")
+        })
+        .collect();
+    let file = common::set_file(kscope.home(), &common::unique_name("leadset"), &tenants);
+    let kubeconfigs = kscope.path("kubeconfigs");
+    std::fs::create_dir_all(&kubeconfigs).unwrap();
+    let run = kscope.run([
+        "apply",
+        "-f",
+        file.to_str().unwrap(),
+        "--kubeconfig-dir",
+        kubeconfigs.to_str().unwrap(),
+        "--allow-shared-namespace",
+        "--allow-unguarded",
+        "-v",
+    ]);
+    let run = run.expect_code(0);
+    run.stderr_lacks(&token);
+    let set_watch = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("): GET /api/v1/secrets?") && l.contains("watch=true"))
+        .unwrap_or_else(|| panic!("no answer to a watch of the set's Secrets: {}", run.stderr));
+    assert!(set_watch.starts_with("kscope: 403"), "{set_watch}");
+    for sa in ["ci", "deploy"] {
+        let path = kubeconfigs.join(format!("{ns}_{sa}.kubeconfig"));
+        runner::kubectl_as(common::kubectl(&dir), &path, &["get", "pods"]).expect_code(0);
+    }
+    std::fs::remove_file(lead).ok();
+}

@@ -140,6 +140,8 @@ async fn watch(
     loop {
         let mut events = match api.watch(&params, &version).await {
             Ok(events) => Box::pin(events),
+            // A caller who may not watch Secrets everywhere never will: given up at once.
+            Err(kube::Error::Api(status)) if status.code == 403 => break,
             Err(_) => {
                 failures += 1;
                 if failures >= MOST_FAILURES {
