@@ -443,17 +443,25 @@ async fn adopt_is_needed_to_take_over_objects_kscope_did_not_make() {
     kscope.run(["check", &ns, "builder"]).expect_code(0);
 }
 
+/// A namespace's lead: a ServiceAccount `lead` of a new namespace (named after `prefix`), bound
+/// to the built-in `admin` ClusterRole there only, with a kubeconfig of its token. Returns the
+/// namespace, the token and the kubeconfig's path.
+async fn namespace_lead(dir: &Path, client: &Client, prefix: &str) -> (String, String, PathBuf) {
+    let ns = common::namespace_with_sa(client, prefix, "lead").await;
+    common::bind_cluster_role(client, &ns, "lead-admin", "admin", "lead").await;
+    let token = common::mint_token(client, &ns, "lead", Some(3600)).await;
+    let lead = std::env::temp_dir().join(format!("{ns}-lead.kubeconfig"));
+    common::write_token_kubeconfig(dir, &token, Some(&ns), &lead);
+    (ns, token, lead)
+}
+
 #[tokio::test]
 async fn escalation_is_refused_before_anything_is_created() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
     // A namespace admin (the built-in `admin` ClusterRole, bound in one namespace) may hand
     // out `developer` there, but not the wildcard rules of `namespace-admin`.
-    let ns = common::namespace_with_sa(&client, "escalate", "lead").await;
-    common::bind_cluster_role(&client, &ns, "lead-admin", "admin", "lead").await;
-    let token = common::mint_token(&client, &ns, "lead", Some(3600)).await;
-    let lead = std::env::temp_dir().join(format!("{ns}-lead.kubeconfig"));
-    common::write_token_kubeconfig(&dir, &token, Some(&ns), &lead);
+    let (ns, token, lead) = namespace_lead(&dir, &client, "escalate").await;
     let mut kscope = Kscope::new().kubeconfig(&lead);
 
     kscope
@@ -873,11 +881,7 @@ async fn without_arguments_kubeconfig_lists_the_grants() {
 async fn a_lead_who_may_not_watch_every_secret_still_gets_each_token() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
-    let ns = common::namespace_with_sa(&client, "leadset", "lead").await;
-    common::bind_cluster_role(&client, &ns, "lead-admin", "admin", "lead").await;
-    let token = common::mint_token(&client, &ns, "lead", Some(3600)).await;
-    let lead = std::env::temp_dir().join(format!("{ns}-lead.kubeconfig"));
-    common::write_token_kubeconfig(&dir, &token, Some(&ns), &lead);
+    let (ns, token, lead) = namespace_lead(&dir, &client, "escalate").await;
     let mut kscope = Kscope::new().kubeconfig(&lead);
     let tenants: Vec<String> = ["ci", "deploy"]
         .iter()
