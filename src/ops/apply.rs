@@ -122,12 +122,24 @@ pub(crate) async fn apply(
         });
         by_namespace[at].push(tenant);
     }
+    // A namespace that another tenant of the set reaches as one of its other namespaces may
+    // change under its own tenants while they are granted: they read it afresh, each.
+    let reached: BTreeSet<&str> = plan
+        .set
+        .tenants
+        .iter()
+        .flat_map(|t| t.spec.also_in.iter().map(|n| n.as_str()))
+        .collect();
+    let reached = &reached;
     let mut results: Vec<TenantResult> = futures::stream::iter(by_namespace)
         .map(|tenants| async move {
             let mut results = Vec::with_capacity(tenants.len());
             // What each tenant saw of the namespace, handed to the next.
             let mut near = grant::Neighbourhood::default();
             for tenant in tenants {
+                if reached.contains(tenant.spec.namespace.as_str()) {
+                    near = grant::Neighbourhood::default();
+                }
                 let result = one(
                     session,
                     plan,
