@@ -191,12 +191,22 @@ pub fn load_file(path: &Path) -> Result<Template, Invalid> {
 /// Built-ins first, then user templates; a user template shadows a built-in of the same name,
 /// and the first directory wins among user templates.
 pub fn catalog(dirs: &[PathBuf]) -> Result<Vec<Template>, Invalid> {
+    catalog_of(load_dirs(dirs)?)
+}
+
+/// Each directory with its templates, as [`load_dir`] reads them.
+fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<(&PathBuf, Vec<Template>)>, Invalid> {
+    dirs.iter().map(|dir| Ok((dir, load_dir(dir)?))).collect()
+}
+
+/// [`catalog`] of directories already read.
+fn catalog_of(loaded: Vec<(&PathBuf, Vec<Template>)>) -> Result<Vec<Template>, Invalid> {
     let mut all = built_ins();
     // Only a directory given on the command line may replace a built-in: a file dropped in
     // the default directory must not quietly change what `developer` grants.
     let implicit = default_dir();
-    for dir in dirs {
-        for template in load_dir(dir)? {
+    for (dir, templates) in loaded {
+        for template in templates {
             match all.iter().position(|t| t.name == template.name) {
                 Some(i) if all[i].origin == Origin::BuiltIn && implicit.as_deref() == Some(dir) => {
                     return Err(Invalid::ShadowingTemplate {
@@ -234,11 +244,8 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<Template, Invalid> {
         return load_file(Path::new(arg));
     }
     // No template in any directory (the common case): only the built-in asked for is parsed.
-    let mut user = Vec::new();
-    for dir in dirs {
-        user.extend(load_dir(dir)?);
-    }
-    if user.is_empty() {
+    let loaded = load_dirs(dirs)?;
+    if loaded.iter().all(|(_, templates)| templates.is_empty()) {
         return match BUILT_INS.iter().find(|(name, _)| *name == arg) {
             Some((_, text)) => parse(text, Origin::BuiltIn),
             None => Err(Invalid::UnknownTemplate {
@@ -247,7 +254,7 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<Template, Invalid> {
             }),
         };
     }
-    let all = catalog(dirs)?;
+    let all = catalog_of(loaded)?;
     all.iter()
         .find(|t| t.name == arg)
         .cloned()

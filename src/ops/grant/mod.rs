@@ -69,9 +69,8 @@ pub(crate) async fn execute_sharing(
 ) -> Result<Granted> {
     let manifests = manifest::build(&plan.spec);
     // Only writes leave the namespace as the next tenant would find it.
-    let kept = std::mem::take(near);
     let mut known = match mode {
-        WriteMode::Apply => kept,
+        WriteMode::Apply => std::mem::take(near),
         WriteMode::ServerDryRun => Neighbourhood::default(),
     };
     let applied = apply(session, plan, &manifests, mode, shared, &mut known).await?;
@@ -431,12 +430,10 @@ async fn apply(
         && brings_under(&objects, |name| {
             name == kscope_core::pulls::ALWAYS_PULL_NAME
         });
-    // The namespace as this grant left it, for the set's next tenant there.
-    let created = objects
-        .iter()
-        .any(|o| o.kind == Kind::Namespace && o.name == ns && o.result == Outcome::Created);
+    // The namespace as this grant left it (made by it when it did not exist), for the set's
+    // next tenant there.
     near.namespace = Some(namespace_now);
-    near.created = created_here || created;
+    near.created = created_here || existing.is_none();
     near.bounds = bounds_now;
     if near.created && near.seen.bindings.is_none() {
         near.seen.bindings = Some((Vec::new(), Vec::new()));
