@@ -47,7 +47,9 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: kscope waits on the API server, and its own work is small. Waking worker
+    // threads cost a grant a quarter of kscope's CPU time (measured in docs/benchmarks.md).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -60,8 +62,8 @@ pub fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });
-    // Everything the run writes is written by now: the worker threads are not waited for
-    // (joining them cost every command 1 to 2 ms at exit).
+    // Everything the run writes is written by now: blocking threads (a question still asked)
+    // are not waited for.
     runtime.shutdown_background();
     match result {
         Ok(exit) => exit.into(),

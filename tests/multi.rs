@@ -8,8 +8,8 @@ mod runner;
 
 use common::admin;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::Api;
 use kube::api::ListParams;
+use kube::{Api, ResourceExt};
 
 /// (namespace, name) of the grant's objects in its other namespaces.
 async fn extras(client: &kube::Client, ns: &str, sa: &str) -> (Vec<String>, Vec<String>) {
@@ -179,6 +179,22 @@ async fn one_identity_in_three_namespaces_and_nowhere_else() {
     );
     let namespaces = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone());
     assert!(namespaces.get_opt(&prod).await.unwrap().is_some());
+
+    // No other namespace left: the ServiceAccount's record of them goes too (kscope created
+    // it, and its later applies drop what they no longer set).
+    kscope
+        .run(["grant", &ns, "deploy", "--template", "developer"])
+        .expect_code(0);
+    assert_eq!(extras(&client, &ns, "deploy").await, (vec![], vec![]));
+    let accounts =
+        Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client.clone(), &ns);
+    let account = accounts.get("deploy").await.unwrap();
+    assert_eq!(
+        account.annotations().get("kscope.dev/also-in"),
+        None,
+        "{:?}",
+        account.metadata.annotations
+    );
 
     // revoke leaves nothing of the grant anywhere.
     kscope

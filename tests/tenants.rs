@@ -429,16 +429,23 @@ async fn later_tenants_of_a_namespace_are_judged_with_the_grants_before_them() {
         // The namespace, its quota and its network policy are written by the first tenant
         // only: the later ones know them from it.
         if round == 1 {
-            for object in [
-                "resourcequotas/kscope-quota",
-                "networkpolicies/kscope-isolation",
+            for (kind, name) in [
+                ("resourcequotas", "kscope-quota"),
+                ("networkpolicies", "kscope-isolation"),
             ] {
+                // Created (POST to the collection) or applied (PATCH of the object), never as
+                // a server dry run (the guard's proofs).
+                let (created, applied) = (format!("{ns}/{kind}?"), format!("{ns}/{kind}/{name}"));
                 let writes = run
                     .stderr
                     .lines()
-                    .filter(|l| l.starts_with("kscope: PATCH") && l.contains(object))
+                    .filter(|l| {
+                        (l.starts_with("kscope: POST") && l.contains(&created))
+                            || (l.starts_with("kscope: PATCH") && l.contains(&applied))
+                    })
+                    .filter(|l| !l.contains("dryRun"))
                     .count();
-                assert_eq!(writes, 1, "{object}: {}", run.stderr);
+                assert_eq!(writes, 1, "{kind}/{name}: {}", run.stderr);
             }
         }
     }

@@ -122,7 +122,7 @@ async fn acceptance_walkthrough() {
     );
     // -v output never holds the token, and shows no discovery or listing.
     run.stderr_lacks(&token)
-        .stderr_lacks("/api/v1/namespaces?")
+        .stderr_lacks("GET /api/v1/namespaces?")
         .stderr_lacks("/apis?")
         .stderr_lacks("GET /api\n");
 

@@ -1,5 +1,6 @@
-//! The only module that talks to the API server. It returns data, never text: server-side
-//! apply with kscope's field manager, the wait for the token, TokenRequest; and, in `review`,
+//! The only module that talks to the API server. It returns data, never text: kscope's writes
+//! (in `write`: created when absent, server-side applied with kscope's field manager when
+//! present), the wait for the token, TokenRequest; and, in `review`,
 //! SelfSubjectReview, SelfSubjectRulesReview and SelfSubjectAccessReview.
 //!
 //! Every HTTP request goes through one tower layer that counts it and, with `-v`, logs its
@@ -13,7 +14,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use kube::client::ClientBuilder;
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -22,7 +23,7 @@ use serde::de::DeserializeOwned;
 use crate::error::RequestTimedOut;
 use crate::error::{Error, Result, is_status};
 pub(crate) use crate::wire::Wire;
-use kscope_core::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome, covers};
+use kscope_core::manifest::{FIELD_MANAGER, GRANT_LABEL, MANAGED_BY, Outcome};
 
 mod namespace;
 mod pages;
@@ -32,12 +33,14 @@ mod review;
 mod token;
 mod tokens;
 mod transport;
+mod write;
 use crate::wire::idempotent;
 pub(crate) use pool::TokenPool;
 pub(crate) use probe::Admission;
 pub(crate) use token::has_token;
 pub(crate) use tokens::TokenHub;
 use transport::{Https, https};
+use write::{apply_params, apply_through};
 
 /// One resource the API server serves, from discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -470,72 +473,9 @@ impl Cluster {
     }
 }
 
-/// Server-side apply of `object` through `api` (any scope), unless `existing`, the live
-/// version just read, already holds it (a repeated grant sends reads only); the outcome says
-/// whether it was created, changed or left as it was.
-async fn apply_through<K>(
-    api: Api<K>,
-    shown: &str,
-    object: &K,
-    existing: Option<&K>,
-    params: PatchParams,
-) -> Result<(K, Outcome)>
-where
-    K: Resource<DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned,
-{
-    if let Some(live) = existing
-        && covers(live, object)
-    {
-        return Ok((live.clone(), Outcome::Unchanged));
-    }
-    let name = object.name_any();
-    let patch = Patch::Apply(object);
-    let applied = idempotent(|| api.patch(&name, &params, &patch))
-        .await
-        .map_err(|e| Error::api(format!("apply {} {shown}", kind::<K>()), e))?;
-    let outcome = match existing {
-        None => Outcome::Created,
-        Some(before) if same_state(before, &applied) => Outcome::Unchanged,
-        Some(_) => Outcome::Configured,
-    };
-    Ok((applied, outcome))
-}
-
-/// Server-side apply as kscope; `adopt` forces ownership of fields other managers hold.
-fn apply_params(adopt: bool, mode: WriteMode) -> PatchParams {
-    let mut params = PatchParams::apply(FIELD_MANAGER);
-    if adopt {
-        params = params.force();
-    }
-    params.dry_run = mode == WriteMode::ServerDryRun;
-    params
-}
-
 /// Whether kscope made (or adopted) the object: it carries kscope's managed-by label.
 pub(crate) fn is_managed(meta: &ObjectMeta) -> bool {
     kscope_core::manifest::is_kscopes(meta)
-}
-
-/// Whether an apply changed anything: kscope compares resourceVersions, except under a server
-/// dry run (which never bumps it), where the objects are compared without server bookkeeping.
-fn same_state<K: Resource + Serialize>(before: &K, after: &K) -> bool {
-    let strip = |object: &K| {
-        let mut value = serde_json::to_value(object).unwrap_or_default();
-        if let Some(meta) = value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-            for key in ["managedFields", "resourceVersion", "generation"] {
-                meta.remove(key);
-            }
-        }
-        value
-    };
-    let versions = (
-        before.meta().resource_version.as_ref(),
-        after.meta().resource_version.as_ref(),
-    );
-    match versions {
-        (Some(a), Some(b)) if a != b => false,
-        _ => strip(before) == strip(after),
-    }
 }
 
 fn deleted<T>(answer: std::result::Result<T, kube::Error>, shown: &str) -> Result<bool> {

@@ -137,7 +137,7 @@ pub(crate) async fn apply(global: &Global, args: &ApplyArgs, wire: &Wire) -> Res
                     ));
                 }
             }
-            terminal::confirm(&format!("Revoke these {count} grants?"))?
+            terminal::confirm(&format!("Revoke these {count} grants?")).await?
         };
         if go {
             for (session, grants) in sessions.iter().zip(&candidates) {

@@ -33,7 +33,7 @@ pub(crate) async fn revoke(global: &Global, args: &RevokeArgs, wire: &Wire) -> R
     }
     if ask {
         note(render::revocation_preview(&survey).trim_end());
-        if !terminal::confirm("Delete these objects and revoke the credential?")? {
+        if !terminal::confirm("Delete these objects and revoke the credential?").await? {
             note("Nothing was deleted.");
             return Ok(Exit::Ok);
         }

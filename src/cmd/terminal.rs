@@ -33,9 +33,13 @@ pub(crate) fn can_ask() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks a yes/no question (default no) from async code, on a thread that may block.
-pub(crate) fn confirm(prompt: &str) -> Result<bool> {
-    tokio::task::block_in_place(|| Terminal::new().confirm(prompt, false))
+/// Asks a yes/no question (default no) from async code, on a thread that may block (the
+/// runtime's one thread goes on serving the connections meanwhile).
+pub(crate) async fn confirm(prompt: &str) -> Result<bool> {
+    let prompt = prompt.to_string();
+    tokio::task::spawn_blocking(move || Terminal::new().confirm(&prompt, false))
+        .await
+        .map_err(|e| Error::bug(format!("the question stopped unexpectedly: {e}")))?
 }
 
 /// dialoguer reports Ctrl-C as an interrupted read; anything else is a broken terminal.

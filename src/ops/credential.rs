@@ -59,8 +59,8 @@ impl<'a> Known<'a> {
 }
 
 /// The grant's credential as a kubeconfig for `endpoint`. What `known` does not hold (the
-/// filled-in token Secret; the other namespaces, which its ServiceAccount records) is read
-/// here.
+/// filled-in token Secret; the other namespaces, which the Secret or else the ServiceAccount
+/// records) is read here.
 pub(crate) async fn issue(
     session: &Session,
     grant: &GrantRef,
@@ -69,24 +69,30 @@ pub(crate) async fn issue(
     endpoint: &Endpoint,
 ) -> Result<Credential> {
     let (namespace, service_account) = (&grant.namespace, &grant.service_account);
-    // The token (from the Secret, read here unless known) and the grant's other namespaces
-    // (as its ServiceAccount records them) are independent reads: made at once.
+    // The Secret, read here unless known, holds the token and (as every grant kscope applies
+    // now records them) the grant's other namespaces; a Secret that does not record them
+    // leaves them to the ServiceAccount, read beside the token's issue.
+    let read;
+    let secret = match known.secret {
+        Some(secret) => secret,
+        None => {
+            read = session
+                .cluster
+                .get::<Secret>(namespace.as_str(), &service_account.token_secret())
+                .await?
+                .ok_or_else(|| TokenError::NoSecret {
+                    namespace: namespace.to_string(),
+                    service_account: service_account.to_string(),
+                })?;
+            &read
+        }
+    };
+    let recorded = match known.also_in {
+        Some(known) => Some(known.to_vec()),
+        None => kscope_core::manifest::also_in_of_secret(secret)?
+            .map(|list| list.iter().map(|n| n.to_string()).collect()),
+    };
     let token = async {
-        let read;
-        let secret = match known.secret {
-            Some(secret) => secret,
-            None => {
-                read = session
-                    .cluster
-                    .get::<Secret>(namespace.as_str(), &service_account.token_secret())
-                    .await?
-                    .ok_or_else(|| TokenError::NoSecret {
-                        namespace: namespace.to_string(),
-                        service_account: service_account.to_string(),
-                    })?;
-                &read
-            }
-        };
         let kind = CredentialKind::of(secret);
         // A grant whose access ended hands out nothing: the API server refuses its token.
         if let Some(at) = kind.expires().filter(|_| kind.expired(crate::plan::now())) {
@@ -130,8 +136,8 @@ pub(crate) async fn issue(
         }
     };
     let also_in = async {
-        if let Some(known) = known.also_in {
-            return Ok(known.to_vec());
+        if let Some(recorded) = recorded {
+            return Ok(recorded);
         }
         let account = session
             .cluster

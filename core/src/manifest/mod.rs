@@ -45,6 +45,8 @@ pub use bounds::{
     BOUNDS_ANNOTATION, Bounds, LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, bounds, bounds_record,
     default_quota,
 };
+mod ownership;
+pub use ownership::handed_to_apply;
 
 /// What a server-side apply did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,10 +198,11 @@ pub fn is_also_in_of(meta: &ObjectMeta, grant: &GrantRef) -> bool {
 /// cluster that someone other than kscope wrote, reported as such (never as a kscope bug).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the annotation {ALSO_IN_ANNOTATION} of ServiceAccount {namespace}/{name} is {value:?}, \
+    "the annotation {ALSO_IN_ANNOTATION} of {kind} {namespace}/{name} is {value:?}, \
      not a comma-separated list of namespace names (it was changed outside kscope)"
 )]
 pub struct UnreadableAlsoIn {
+    pub kind: &'static str,
     pub namespace: String,
     pub name: String,
     pub value: String,
@@ -207,12 +210,26 @@ pub struct UnreadableAlsoIn {
 
 /// The other namespaces a ServiceAccount's annotation records, parsed where they are read.
 pub fn also_in_of(meta: &ObjectMeta) -> Result<Vec<NamespaceName>, UnreadableAlsoIn> {
+    Ok(recorded_also_in(meta, "ServiceAccount")?.unwrap_or_default())
+}
+
+/// The other namespaces a grant's token Secret records, so that `kubeconfig` reads one object;
+/// `None` for a Secret that records none (a grant's not applied since the Secret began to
+/// record them, a rotated one's, a bound token's): its ServiceAccount says.
+pub fn also_in_of_secret(secret: &Secret) -> Result<Option<Vec<NamespaceName>>, UnreadableAlsoIn> {
+    recorded_also_in(&secret.metadata, "Secret")
+}
+
+fn recorded_also_in(
+    meta: &ObjectMeta,
+    kind: &'static str,
+) -> Result<Option<Vec<NamespaceName>>, UnreadableAlsoIn> {
     let Some(value) = meta
         .annotations
         .as_ref()
         .and_then(|a| a.get(ALSO_IN_ANNOTATION))
     else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     value
         .split(',')
@@ -220,12 +237,14 @@ pub fn also_in_of(meta: &ObjectMeta) -> Result<Vec<NamespaceName>, UnreadableAls
         .filter(|s| !s.is_empty())
         .map(|ns| {
             NamespaceName::parse(ns).map_err(|_| UnreadableAlsoIn {
+                kind,
                 namespace: meta.namespace.clone().unwrap_or_default(),
                 name: meta.name.clone().unwrap_or_default(),
                 value: crate::text::printable(value),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 fn also_in(spec: &GrantSpec, namespace: &NamespaceName) -> AlsoIn {
@@ -314,8 +333,9 @@ pub fn belongs_to(meta: &ObjectMeta, grant: &GrantRef) -> bool {
     is_kscopes(meta) && label(GRANT_LABEL) == Some(grant.service_account.as_str())
 }
 
-/// Whether kscope made the object: its label, and a server-side apply entry of kscope's
-/// field manager (a label alone is what anyone who may write the object can set).
+/// Whether kscope made the object: its label, and a managed-fields entry of kscope's field
+/// manager, from its create or its apply (a label alone is what anyone who may write the
+/// object can set).
 pub fn is_kscopes(meta: &ObjectMeta) -> bool {
     let labelled = meta
         .labels
@@ -477,14 +497,21 @@ pub fn role_binding(spec: &GrantSpec) -> RoleBinding {
 }
 
 pub fn build(spec: &GrantSpec) -> Manifests {
+    let mut token_secret = token_secret(
+        &spec.grant_ref(),
+        spec.set.as_deref(),
+        spec.bound_rule().is_some(),
+    );
+    // The grant's other namespaces, on the Secret too (an empty list says "none"), so that
+    // `kubeconfig` reads one object instead of two.
+    if let Some(annotations) = token_secret.metadata.annotations.as_mut() {
+        let list: Vec<&str> = spec.also_in.iter().map(NamespaceName::as_str).collect();
+        annotations.insert(ALSO_IN_ANNOTATION.to_string(), list.join(","));
+    }
     Manifests {
         namespace: namespace(spec),
         service_account: service_account(spec),
-        token_secret: token_secret(
-            &spec.grant_ref(),
-            spec.set.as_deref(),
-            spec.bound_rule().is_some(),
-        ),
+        token_secret,
         role: role(spec),
         role_binding: role_binding(spec),
         also_in: spec.also_in.iter().map(|ns| also_in(spec, ns)).collect(),
@@ -538,7 +565,9 @@ pub fn to_yaml_with(manifests: &Manifests, namespace: bool) -> Result<String, Un
 /// may hold more; lists must match item by item).
 pub fn covers<K: Serialize>(live: &K, wanted: &K) -> bool {
     match (serde_json::to_value(live), serde_json::to_value(wanted)) {
-        (Ok(live), Ok(wanted)) => contains(&live, &wanted),
+        (Ok(live), Ok(wanted)) => {
+            contains(&live, &wanted) && ownership::drops_nothing(&live, &wanted)
+        }
         _ => false,
     }
 }
