@@ -95,10 +95,10 @@ where
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..Default::default()
     };
-    match api
-        .patch(&live.name_any(), &params, &Patch::Merge(&body))
-        .await
-    {
+    let (name, patch) = (live.name_any(), Patch::Merge(&body));
+    // Sent again on a transient failure, as every write is: a repeat after a lost answer finds
+    // the version changed (409), and the apply that follows sees the fields handed over.
+    match idempotent(|| api.patch(&name, &params, &patch)).await {
         Ok(_) => Ok(()),
         Err(e) if is_status(&e, 409) => Ok(()),
         Err(e) => Err(Error::api(
