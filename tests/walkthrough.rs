@@ -881,7 +881,7 @@ async fn without_arguments_kubeconfig_lists_the_grants() {
 async fn a_lead_who_may_not_watch_every_secret_still_gets_each_token() {
     let dir = common::cluster_dir();
     let client = common::admin_client(&dir).await;
-    let (ns, token, lead) = namespace_lead(&dir, &client, "escalate").await;
+    let (ns, token, lead) = namespace_lead(&dir, &client, "lead-watch").await;
     let mut kscope = Kscope::new().kubeconfig(&lead);
     let tenants: Vec<String> = ["ci", "deploy"]
         .iter()

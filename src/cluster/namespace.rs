@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 
-use super::{Cluster, WriteMode, apply_params};
-use crate::error::{Error, Result, is_status};
+use super::{Cluster, WriteMode, apply_params, apply_through};
+use crate::error::{Error, Result};
 use crate::wire::idempotent;
 use kscope_core::manifest::Outcome;
 
 impl Cluster {
-    /// Server-side apply of the Namespace when it does not exist yet (`existing` is the
+    /// The Namespace written when it does not exist yet (`existing` is the
     /// caller's fresh read, so no second GET is needed); an existing one is left as it is, but
     /// for kscope's tenant labels when `mark`. Returns what happened and the Namespace as it
     /// now is (the server's answer to a write, else `existing`).
@@ -29,27 +29,12 @@ impl Cluster {
             Some(existing) => return Ok((Outcome::Exists, existing.clone())),
             None => {}
         }
-        let name = object.name_any();
+        // Created (one made since it was read is applied), as every absent object is; kscope
+        // never applies an existing Namespace again.
         let api = Api::<Namespace>::all(self.client.clone());
-        // Created (a third less of the API server's work than an apply); one made since it
-        // was read is applied, as before. kscope never applies an existing Namespace again.
-        if mode == WriteMode::Apply {
-            let post = PostParams {
-                dry_run: false,
-                field_manager: Some(kscope_core::manifest::FIELD_MANAGER.to_string()),
-            };
-            match idempotent(|| api.create(&post, object)).await {
-                Ok(made) => return Ok((Outcome::Created, made)),
-                Err(e) if is_status(&e, 409) => {}
-                Err(e) => return Err(Error::api(format!("create Namespace {name}"), e)),
-            }
-        }
         let params = apply_params(false, mode);
-        let patch = Patch::Apply(object);
-        let made = idempotent(|| api.patch(&name, &params, &patch))
-            .await
-            .map_err(|e| Error::api(format!("create Namespace {name}"), e))?;
-        Ok((Outcome::Created, made))
+        let (made, outcome) = apply_through(api, &object.name_any(), object, None, params).await?;
+        Ok((outcome, made))
     }
 
     /// Sets (or, for `None`, removes) labels of an existing Namespace by a merge patch, which
