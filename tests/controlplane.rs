@@ -56,11 +56,24 @@ async fn token_controller_fills_a_manual_token_secret() {
     // The token is signed with the key the API server verifies: it authenticates as the SA
     // (which has no permissions, so the answer is a 403 that names it).
     let token = String::from_utf8(data["token"].0.clone()).expect("token is UTF-8");
+    // The API server checks a Secret token against its own cache of Secrets, which may not
+    // have the filled-in Secret yet for a few milliseconds: a 401 then is asked again.
     let as_sa = token_client(&dir, &token).await;
-    let err = Api::<Pod>::namespaced(as_sa, &ns)
+    let pods = Api::<Pod>::namespaced(as_sa, &ns);
+    let mut err = pods
         .list(&ListParams::default())
         .await
         .expect_err("an SA without bindings may not list pods");
+    for _ in 0..20 {
+        if !matches!(&err, kube::Error::Api(status) if status.code == 401) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        err = pods
+            .list(&ListParams::default())
+            .await
+            .expect_err("an SA without bindings may not list pods");
+    }
     assert!(is_forbidden(&err), "expected 403, got {err}");
     assert!(
         err.to_string()
