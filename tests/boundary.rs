@@ -8,7 +8,7 @@
 mod common;
 mod runner;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -633,4 +633,117 @@ async fn the_upgrade_from_per_namespace_bindings_leaves_no_namespace_unguarded()
     for ns in [&old, &new] {
         common::delete_namespace(&client, ns).await;
     }
+}
+
+/// A developer grant with a quota of one pod (and `extra` flags): `check`'s JSON (with the
+/// exit code expected) and the tenant's kubeconfig.
+fn capped_tenant(kscope: &mut Kscope, ns: &str, extra: &[&str], code: i32) -> (Value, PathBuf) {
+    let mut grant = vec![
+        "grant",
+        ns,
+        "app",
+        "--template",
+        "developer",
+        "--quota",
+        "pods=1",
+    ];
+    grant.extend(extra);
+    kscope.run(grant).expect_code(0);
+    let check = kscope
+        .run(["check", ns, "app", "-o", "json"])
+        .expect_code(code)
+        .stdout_json();
+    (check, kscope.kubeconfig_for(ns, "app"))
+}
+
+/// The tenant's pods past a quota of one pod: the first stored, the second as the server
+/// answers it.
+fn two_pods(dir: &Path, kubeconfig: &Path) -> (Run, Run) {
+    let pod = |name: &str| {
+        kubectl_as(
+            common::kubectl(dir),
+            kubeconfig,
+            &[
+                "run",
+                name,
+                "--image=registry.k8s.io/pause:3.10",
+                "--restart=Never",
+            ],
+        )
+    };
+    (pod("first"), pod("second"))
+}
+
+#[tokio::test]
+async fn kscopes_quota_is_in_force_against_the_tenant() {
+    let _shared = GUARD.read().await;
+    let dir = common::cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let mut kscope = admin(&dir);
+    let ns = common::unique_name("capped");
+    // check proves the quota enforced (it waits for the resource quota controller's record)...
+    let (check, kc) = capped_tenant(&mut kscope, &ns, &[], 0);
+    assert!(
+        paths(&check)
+            .iter()
+            .any(|(id, refused)| id == "quota-unenforced" && *refused),
+        "{check}"
+    );
+    // ...and the tenant meets it: its second pod is refused.
+    let (first, second) = two_pods(&dir, &kc);
+    first.expect_code(0);
+    second.expect_code(1).stderr_contains("exceeded quota");
+    common::delete_namespace(&client, &ns).await;
+}
+
+#[tokio::test]
+async fn a_quota_no_controller_records_is_open_for_check_and_audit() {
+    // Without kube-controller-manager no resource quota controller records kscope's quota, and
+    // the API server enforces only what one has recorded.
+    let dir = common::no_kcm_cluster_dir();
+    let client = common::admin_client(&dir).await;
+    let mut kscope = admin(&dir);
+    let ns = common::unique_name("unrecorded");
+    // An expiring grant: its token needs no token controller either.
+    let (check, kc) = capped_tenant(&mut kscope, &ns, &["--expires", "1h"], 3);
+    let open: Vec<&Value> = check["containment"]
+        .as_array()
+        .expect("containment")
+        .iter()
+        .filter(|p| p["refused"] != true)
+        .collect();
+    assert_eq!(open.len(), 1, "only the quota is open: {check}");
+    assert_eq!(open[0]["id"], "quota-unenforced", "{check}");
+    assert!(
+        open[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("kscope-quota: none of its limits recorded")
+                && r.contains("resourcequota controller")),
+        "{check}"
+    );
+    // What check said is what the tenant finds: both pods are stored (their ServiceAccount
+    // made here, as kube-controller-manager would have).
+    Run::of(common::kubectl(&dir).args(["-n", &ns, "create", "serviceaccount", "default"]))
+        .expect_code(0);
+    let (first, second) = two_pods(&dir, &kc);
+    first.expect_code(0);
+    second.expect_code(0);
+    let audit = admin(&dir)
+        .run(["audit", "-n", &ns, "--fail-on", "medium", "-o", "json"])
+        .expect_code(3)
+        .stdout_json();
+    let unbounded: Vec<&Value> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|f| f["ruleId"] == "KSCOPE-TENANT-UNBOUNDED")
+        .collect();
+    assert_eq!(unbounded.len(), 1, "{audit}");
+    assert!(
+        unbounded[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no ResourceQuota in force")),
+        "{audit}"
+    );
+    common::delete_namespace(&client, &ns).await;
 }

@@ -206,7 +206,7 @@ impl Rule {
             Rule::TenantUnbounded => (
                 "KSCOPE-TENANT-UNBOUNDED",
                 Severity::Medium,
-                "A tenant namespace (kscope.dev/tenant) lacks the ResourceQuota, LimitRange or NetworkPolicy its grants give it: its tenants may take the cluster's capacity, or every pod reaches its pods.",
+                "A tenant namespace (kscope.dev/tenant) lacks the ResourceQuota (in force: recorded by a resource quota controller), LimitRange or NetworkPolicy its grants give it: its tenants may take the cluster's capacity, or every pod reaches its pods.",
                 "Run kscope grant (or apply) again: it gives the namespace kscope's quota, limit range and network policy.",
             ),
             Rule::ReachingService => (

@@ -95,5 +95,20 @@ pub(crate) async fn inventory(session: &Session) -> Result<Inventory> {
         .filter(|(_, a)| matches!(a, Ok(Admission::Admitted)))
         .map(|(ns, _)| ns)
         .collect();
+    // A quota written moments ago (a grant just made) is not recorded by the resource quota
+    // controller yet: its namespace's quotas are watched for a while before they are judged.
+    let unrecorded = kscope_core::audit::unrecorded_quota_namespaces(&inventory);
+    let seen = futures::future::try_join_all(
+        unrecorded
+            .iter()
+            .map(|ns| cluster.quota_state(ns, crate::ops::judge::QUOTA_RECORD_WAIT)),
+    )
+    .await?;
+    for (ns, (_, quotas)) in unrecorded.iter().zip(seen) {
+        inventory
+            .resource_quotas
+            .retain(|q| q.metadata.namespace.as_deref() != Some(ns.as_str()));
+        inventory.resource_quotas.extend(quotas);
+    }
     Ok(inventory)
 }

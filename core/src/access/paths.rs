@@ -67,6 +67,10 @@ pub enum PathOut {
     BoundMissing { namespace: String, kind: Kind },
     /// Changing or deleting kscope's ResourceQuota, LimitRange or NetworkPolicy.
     BoundWrite { namespace: String, kind: Kind },
+    /// Going past a namespace's ResourceQuotas that the API server does not enforce: quota
+    /// admission reads what a resource quota controller recorded (`status.hard`), and a quota
+    /// no controller has recorded bounds nothing.
+    QuotaUnenforced { namespace: String },
     /// A Service that reaches outside the namespace (a node port, a load balancer, an external
     /// name or external IPs), in a namespace of the grant that does not open it.
     ReachingService {
@@ -100,6 +104,7 @@ impl PathOut {
                 Kind::LimitRange => "limits-write",
                 _ => "network-policy-write",
             },
+            PathOut::QuotaUnenforced { .. } => "quota-unenforced",
             PathOut::ReachingService { opening, .. } => match opening {
                 crate::spec::Opening::NodePort => "service-nodeport",
                 crate::spec::Opening::LoadBalancer => "service-loadbalancer",
@@ -120,6 +125,7 @@ impl PathOut {
             | PathOut::NeighboursUnjudged { namespace }
             | PathOut::BoundMissing { namespace, .. }
             | PathOut::BoundWrite { namespace, .. }
+            | PathOut::QuotaUnenforced { namespace }
             | PathOut::ReachingService { namespace, .. }
             | PathOut::CachedImage { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
@@ -181,6 +187,10 @@ impl std::fmt::Display for PathOut {
             PathOut::BoundWrite { namespace, kind } => {
                 write!(f, "change kscope's {kind} in {namespace}")
             }
+            PathOut::QuotaUnenforced { namespace } => write!(
+                f,
+                "take the cluster's capacity in {namespace} past a ResourceQuota the API server does not enforce"
+            ),
             PathOut::ReachingService { namespace, opening } => write!(
                 f,
                 "create a Service that reaches outside {namespace} ({})",

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Service;
 
 use super::{Binding, Finding, Inventory, bootstrap, label, name};
 use crate::catalog::Rule;
-use crate::manifest::{BOUNDS_ANNOTATION, OPENINGS_LABEL, TENANT_LABEL, is_kscopes};
+use crate::manifest::{BOUNDS_ANNOTATION, OPENINGS_LABEL, TENANT_LABEL, is_kscopes, unenforced};
 use crate::object::{Kind, ObjectRef};
 use crate::rules::{self, Permission};
 use crate::spec::Opening;
@@ -34,6 +34,37 @@ fn tenant_namespaces(inventory: &Inventory) -> Vec<(&str, Vec<Opening>)> {
             (name(&n.metadata), opened)
         })
         .collect()
+}
+
+/// The tenant namespaces that hold ResourceQuotas of which none is in force (recorded by a
+/// resource quota controller), which the audit looks at again before judging them.
+pub fn unrecorded_quota_namespaces(inventory: &Inventory) -> Vec<String> {
+    tenant_namespaces(inventory)
+        .into_iter()
+        .filter(|(ns, _)| quota_state(inventory, ns) == QuotaSeen::Unenforced)
+        .map(|(ns, _)| ns.to_string())
+        .collect()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum QuotaSeen {
+    None,
+    Enforced,
+    Unenforced,
+}
+
+/// Whether `ns` has a ResourceQuota that the API server enforces as written.
+fn quota_state(inventory: &Inventory, ns: &str) -> QuotaSeen {
+    let quotas: Vec<_> = inventory
+        .resource_quotas
+        .iter()
+        .filter(|q| q.metadata.namespace.as_deref() == Some(ns))
+        .collect();
+    match quotas.is_empty() {
+        true => QuotaSeen::None,
+        false if quotas.iter().any(|q| unenforced(q).is_empty()) => QuotaSeen::Enforced,
+        false => QuotaSeen::Unenforced,
+    }
 }
 
 /// KSCOPE-TENANT-UNBOUNDED: a tenant namespace without a ResourceQuota, LimitRange or
@@ -63,13 +94,7 @@ fn unbounded(inventory: &Inventory) -> Vec<Finding> {
             (
                 Kind::ResourceQuota,
                 "quota",
-                present(
-                    inventory
-                        .resource_quotas
-                        .iter()
-                        .map(|q| q.metadata.namespace.as_deref())
-                        .collect(),
-                ),
+                quota_state(inventory, ns) == QuotaSeen::Enforced,
                 "its tenants may take the cluster's capacity",
             ),
             (
@@ -102,12 +127,22 @@ fn unbounded(inventory: &Inventory) -> Vec<Finding> {
         .map(|(kind, _, _, why)| (kind, why))
         .collect();
         for (kind, why) in missing {
+            let message = match kind == Kind::ResourceQuota
+                && quota_state(inventory, ns) == QuotaSeen::Unenforced
+            {
+                true => format!(
+                    "tenant namespace {ns} has no ResourceQuota in force: {why}, as quota admission reads the limits a resource quota controller records and none has recorded its quotas; run kube-controller-manager's resourcequota controller"
+                ),
+                false => format!(
+                    "tenant namespace {ns} has no {kind}: {why}; run kscope grant (or apply) again to give it kscope's"
+                ),
+            };
             found.push(Finding::new(
                 Rule::TenantUnbounded,
                 ObjectRef::cluster_scoped(Kind::Namespace, ns),
                 Some(ns.to_string()),
                 format!("Namespace {ns} {kind}"),
-                format!("tenant namespace {ns} has no {kind}: {why}; run kscope grant (or apply) again to give it kscope's"),
+                message,
             ));
         }
     }
@@ -281,6 +316,47 @@ mod tests {
         assert!(
             has("KSCOPE-QUOTA-WRITER", "RoleBinding plain/quota"),
             "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_quota_no_controller_has_recorded_leaves_its_tenant_unbounded() {
+        let quota = |ns: &str, recorded: bool| {
+            let mut q = json!({"metadata": {"name": "kscope-quota", "namespace": ns},
+                "spec": {"hard": {"pods": "50"}}});
+            if recorded {
+                q["status"] = json!({"hard": {"pods": "50"}, "used": {"pods": "0"}});
+            }
+            object(q)
+        };
+        let inventory = Inventory {
+            namespaces: ["held", "waiting"]
+                .iter()
+                .map(|n| object(json!({"metadata": {"name": n, "labels": {TENANT_LABEL: "true"}}})))
+                .collect(),
+            resource_quotas: vec![quota("held", true), quota("waiting", false)],
+            limit_ranges: ["held", "waiting"]
+                .iter()
+                .map(|n| object(json!({"metadata": {"name": "l", "namespace": n}})))
+                .collect(),
+            network_policies: ["held", "waiting"]
+                .iter()
+                .map(|n| object(json!({"metadata": {"name": "n", "namespace": n}})))
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(unrecorded_quota_namespaces(&inventory), vec!["waiting"]);
+        let found = findings(&inventory, &inventory.bindings());
+        let unbounded: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.rule.id() == "KSCOPE-TENANT-UNBOUNDED")
+            .collect();
+        assert_eq!(unbounded.len(), 1, "{found:?}");
+        assert_eq!(unbounded[0].object, "Namespace waiting");
+        assert!(
+            unbounded[0].message.contains("no ResourceQuota in force"),
+            "{}",
+            unbounded[0].message
         );
     }
 }

@@ -32,6 +32,7 @@ mod containment;
 mod defaults;
 mod expiry;
 mod finding;
+pub use bounds::unrecorded_quota_namespaces;
 pub use containment::host_pod_candidates;
 use defaults::{default_bindings, kubernetes_default};
 pub use finding::{Accepted, Finding};

@@ -86,6 +86,22 @@ pub fn default_quota() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The hard limits of a ResourceQuota that the API server does not enforce yet, by name.
+///
+/// Quota admission reads `status.hard`, which a resource quota controller (one of
+/// kube-controller-manager's) copies from `spec.hard`: a limit not there, or there at another
+/// value, is not (yet) the one in force. Empty: the quota holds as written.
+pub fn unenforced(quota: &ResourceQuota) -> Vec<String> {
+    let wanted = quota.spec.as_ref().and_then(|s| s.hard.as_ref());
+    let recorded = quota.status.as_ref().and_then(|s| s.hard.as_ref());
+    wanted
+        .into_iter()
+        .flatten()
+        .filter(|(name, value)| recorded.and_then(|r| r.get(*name)) != Some(*value))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// kscope's objects that bound one namespace of a grant.
 pub fn bounds(spec: &GrantSpec, namespace: &str) -> Bounds {
     let meta = |name: &str| ObjectMeta {
@@ -211,4 +227,54 @@ pub(super) fn bounds_yaml(bounds: &Bounds) -> Result<Vec<String>, Unrenderable> 
         docs.push(object_yaml(network)?);
     }
     Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{ResourceQuotaSpec, ResourceQuotaStatus};
+
+    fn quota(spec: &[(&str, &str)], status: Option<&[(&str, &str)]>) -> ResourceQuota {
+        let hard = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
+                .collect::<BTreeMap<_, _>>()
+        };
+        ResourceQuota {
+            spec: Some(ResourceQuotaSpec {
+                hard: Some(hard(spec)),
+                ..Default::default()
+            }),
+            status: status.map(|s| ResourceQuotaStatus {
+                hard: Some(hard(s)),
+                used: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_quota_no_controller_has_recorded_is_not_enforced() {
+        let fresh = quota(&[("pods", "50"), ("requests.cpu", "4")], None);
+        assert_eq!(unenforced(&fresh), vec!["pods", "requests.cpu"]);
+        let empty = quota(&[("pods", "50")], Some(&[]));
+        assert_eq!(unenforced(&empty), vec!["pods"]);
+    }
+
+    #[test]
+    fn a_recorded_quota_is_enforced_and_a_changed_limit_waits_for_its_record() {
+        let recorded = quota(
+            &[("pods", "50"), ("services", "20")],
+            Some(&[("pods", "50"), ("services", "20")]),
+        );
+        assert!(unenforced(&recorded).is_empty());
+        let raised = quota(
+            &[("pods", "80"), ("services", "20")],
+            Some(&[("pods", "50"), ("services", "20")]),
+        );
+        assert_eq!(unenforced(&raised), vec!["pods"]);
+        let added = quota(&[("pods", "50"), ("secrets", "9")], Some(&[("pods", "50")]));
+        assert_eq!(unenforced(&added), vec!["secrets"]);
+    }
 }

@@ -43,7 +43,7 @@ mod bounds;
 use bounds::bounds_yaml;
 pub use bounds::{
     BOUNDS_ANNOTATION, Bounds, LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, bounds, bounds_record,
-    default_quota,
+    default_quota, unenforced,
 };
 mod ownership;
 pub use ownership::handed_to_apply;

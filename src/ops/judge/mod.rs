@@ -22,7 +22,7 @@ mod pulls;
 mod stronger;
 pub(crate) use beyond::{Neighbours, neighbours};
 pub(crate) use guard::{LiveGuard, install_guard, prove_guard};
-pub(crate) use probes::{Given, bounds_probes, probe};
+pub(crate) use probes::{Given, QUOTA_RECORD_WAIT, bounds_probes, probe};
 pub(crate) use pulls::{install_always_pull, prove_always_pull};
 pub(crate) use stronger::{
     Bound, NamespaceBindings, RoleRules, Stronger, cluster_bindings, stronger_accounts,

@@ -227,16 +227,82 @@ pub(crate) async fn bounds_probes(
                 answer,
             ))
         });
-    let (mut found, pulled) = futures::try_join!(
+    // A quota bounds nothing until the API server enforces it.
+    let enforced = namespaces
+        .iter()
+        .filter(|_| given.quota)
+        .map(|ns| quota_probe(caller, ns));
+    let (mut found, pulled, enforced) = futures::try_join!(
         futures::future::try_join_all(
             asked
                 .iter()
                 .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind, rules)),
         ),
         futures::future::try_join_all(pulled),
+        futures::future::try_join_all(enforced),
     )?;
     found.extend(pulled);
+    found.extend(enforced.into_iter().flatten());
     Ok(found)
+}
+
+/// How long `check` waits for a resource quota controller to record a quota it finds
+/// unrecorded (a quota written moments before, by the grant just made).
+pub(crate) const QUOTA_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether the API server enforces a ResourceQuota of `ns`, as the caller reads them: refused
+/// when one is in force as written, open when quotas exist that none enforces (after waiting
+/// [`QUOTA_RECORD_WAIT`] for the controller), unproven when the caller may not list them.
+/// Nothing where the namespace has no quota (its `quota-missing` probe says so).
+async fn quota_probe(caller: &Cluster, ns: &str) -> Result<Option<PathProbe>> {
+    use crate::cluster::QuotaState;
+    let path = PathOut::QuotaUnenforced {
+        namespace: ns.to_string(),
+    };
+    let probe = |refused: bool, unproven: bool, reason: String| PathProbe {
+        path: path.clone(),
+        expected: "refused",
+        refused,
+        unproven,
+        reason,
+    };
+    let state = match caller.quota_state(ns, QUOTA_RECORD_WAIT).await {
+        Ok((state, _)) => state,
+        Err(e) if is_forbidden(&e) => {
+            return Ok(Some(probe(
+                false,
+                true,
+                "you may not list the namespace's ResourceQuotas, so whether the API server enforces one is not known".into(),
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(match state {
+        QuotaState::None => None,
+        QuotaState::Enforced(name) => Some(probe(
+            true,
+            false,
+            format!(
+                "ResourceQuota {ns}/{name} is in force: its limits are recorded in its status, which quota admission reads"
+            ),
+        )),
+        QuotaState::Unenforced(quotas) => Some(probe(
+            false,
+            false,
+            format!(
+                "no ResourceQuota of {ns} is in force after {}s ({}): quota admission reads the limits a resource quota controller records in status.hard; is kube-controller-manager's resourcequota controller running?",
+                QUOTA_RECORD_WAIT.as_secs(),
+                quotas
+                    .iter()
+                    .map(|(name, missing)| match missing.is_empty() {
+                        true => format!("{name}: none of its limits recorded"),
+                        false => format!("{name}: {} not recorded", missing.join(", ")),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )),
+    })
 }
 
 /// One of kscope's bounds of `ns`, as [`bounds_probes`] proves it.
