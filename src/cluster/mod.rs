@@ -38,7 +38,6 @@ mod write;
 use crate::wire::idempotent;
 pub(crate) use pool::TokenPool;
 pub(crate) use probe::Admission;
-pub(crate) use quota::QuotaState;
 pub(crate) use token::has_token;
 pub(crate) use tokens::TokenHub;
 use transport::{Https, https};

@@ -13,39 +13,7 @@ use kube::api::{ListParams, WatchEvent, WatchParams};
 use super::Cluster;
 use crate::error::{Error, Result};
 use crate::wire::idempotent;
-
-/// What the API server enforces of a namespace's ResourceQuotas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum QuotaState {
-    /// The namespace has no ResourceQuota.
-    None,
-    /// This quota is in force as written.
-    Enforced(String),
-    /// None is in force as written: each quota, with the limits not (yet) recorded (empty:
-    /// none of them is).
-    Unenforced(Vec<(String, Vec<String>)>),
-}
-
-impl QuotaState {
-    fn of(quotas: &BTreeMap<String, ResourceQuota>) -> QuotaState {
-        if quotas.is_empty() {
-            return QuotaState::None;
-        }
-        let mut waiting = Vec::new();
-        for (name, quota) in quotas {
-            let mut missing = kscope_core::manifest::unenforced(quota);
-            if missing.is_empty() {
-                return QuotaState::Enforced(name.clone());
-            }
-            let recorded = quota.status.as_ref().and_then(|s| s.hard.as_ref());
-            if recorded.is_none_or(|r| r.is_empty()) {
-                missing.clear();
-            }
-            waiting.push((name.clone(), missing));
-        }
-        QuotaState::Unenforced(waiting)
-    }
-}
+use kscope_core::manifest::{QuotaHold, quota_hold};
 
 impl Cluster {
     /// The namespace's ResourceQuotas as the API server enforces them, with the quotas as
@@ -55,7 +23,7 @@ impl Cluster {
         &self,
         namespace: &str,
         wait: Duration,
-    ) -> Result<(QuotaState, Vec<ResourceQuota>)> {
+    ) -> Result<(QuotaHold, Vec<ResourceQuota>)> {
         let api = self.namespaced::<ResourceQuota>(namespace);
         let all = ListParams::default();
         let list = idempotent(|| api.list(&all))
@@ -64,7 +32,10 @@ impl Cluster {
         let from = list.metadata.resource_version.clone().unwrap_or_default();
         let mut quotas: BTreeMap<String, ResourceQuota> =
             list.items.into_iter().map(|q| (q.name_any(), q)).collect();
-        if matches!(QuotaState::of(&quotas), QuotaState::Unenforced(_)) && !wait.is_zero() {
+        let unenforced = |quotas: &BTreeMap<String, ResourceQuota>| {
+            matches!(quota_hold(quotas.values()), QuotaHold::Unenforced(_))
+        };
+        if unenforced(&quotas) && !wait.is_zero() {
             let seen = &mut quotas;
             let watched = async move {
                 let seconds = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
@@ -82,7 +53,7 @@ impl Cluster {
                         WatchEvent::Error(_) => break,
                         WatchEvent::Bookmark(_) => continue,
                     }
-                    if !matches!(QuotaState::of(seen), QuotaState::Unenforced(_)) {
+                    if !unenforced(seen) {
                         break;
                     }
                 }
@@ -95,6 +66,6 @@ impl Cluster {
                 ));
             }
         }
-        Ok((QuotaState::of(&quotas), quotas.into_values().collect()))
+        Ok((quota_hold(quotas.values()), quotas.into_values().collect()))
     }
 }

@@ -9,7 +9,9 @@ use k8s_openapi::api::core::v1::Service;
 
 use super::{Binding, Finding, Inventory, bootstrap, label, name};
 use crate::catalog::Rule;
-use crate::manifest::{BOUNDS_ANNOTATION, OPENINGS_LABEL, TENANT_LABEL, is_kscopes, unenforced};
+use crate::manifest::{
+    BOUNDS_ANNOTATION, OPENINGS_LABEL, QuotaHold, TENANT_LABEL, is_kscopes, quota_hold,
+};
 use crate::object::{Kind, ObjectRef};
 use crate::rules::{self, Permission};
 use crate::spec::Opening;
@@ -41,30 +43,19 @@ fn tenant_namespaces(inventory: &Inventory) -> Vec<(&str, Vec<Opening>)> {
 pub fn unrecorded_quota_namespaces(inventory: &Inventory) -> Vec<String> {
     tenant_namespaces(inventory)
         .into_iter()
-        .filter(|(ns, _)| quota_state(inventory, ns) == QuotaSeen::Unenforced)
+        .filter(|(ns, _)| matches!(held(inventory, ns), QuotaHold::Unenforced(_)))
         .map(|(ns, _)| ns.to_string())
         .collect()
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum QuotaSeen {
-    None,
-    Enforced,
-    Unenforced,
-}
-
-/// Whether `ns` has a ResourceQuota that the API server enforces as written.
-fn quota_state(inventory: &Inventory, ns: &str) -> QuotaSeen {
-    let quotas: Vec<_> = inventory
-        .resource_quotas
-        .iter()
-        .filter(|q| q.metadata.namespace.as_deref() == Some(ns))
-        .collect();
-    match quotas.is_empty() {
-        true => QuotaSeen::None,
-        false if quotas.iter().any(|q| unenforced(q).is_empty()) => QuotaSeen::Enforced,
-        false => QuotaSeen::Unenforced,
-    }
+/// What the API server enforces of `ns`'s ResourceQuotas.
+fn held(inventory: &Inventory, ns: &str) -> QuotaHold {
+    quota_hold(
+        inventory
+            .resource_quotas
+            .iter()
+            .filter(|q| q.metadata.namespace.as_deref() == Some(ns)),
+    )
 }
 
 /// KSCOPE-TENANT-UNBOUNDED: a tenant namespace without a ResourceQuota, LimitRange or
@@ -94,7 +85,7 @@ fn unbounded(inventory: &Inventory) -> Vec<Finding> {
             (
                 Kind::ResourceQuota,
                 "quota",
-                quota_state(inventory, ns) == QuotaSeen::Enforced,
+                matches!(held(inventory, ns), QuotaHold::Enforced(_)),
                 "its tenants may take the cluster's capacity",
             ),
             (
@@ -128,7 +119,7 @@ fn unbounded(inventory: &Inventory) -> Vec<Finding> {
         .collect();
         for (kind, why) in missing {
             let message = match kind == Kind::ResourceQuota
-                && quota_state(inventory, ns) == QuotaSeen::Unenforced
+                && matches!(held(inventory, ns), QuotaHold::Unenforced(_))
             {
                 true => format!(
                     "tenant namespace {ns} has no ResourceQuota in force: {why}, as quota admission reads the limits a resource quota controller records and none has recorded its quotas; run kube-controller-manager's resourcequota controller"

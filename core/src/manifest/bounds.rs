@@ -86,12 +86,46 @@ pub fn default_quota() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// What the API server enforces of one namespace's ResourceQuotas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaHold {
+    /// The namespace has no ResourceQuota.
+    None,
+    /// This quota is in force as written.
+    Enforced(String),
+    /// None is in force as written: each quota, with the limits not (yet) recorded (empty:
+    /// none of them is).
+    Unenforced(Vec<(String, Vec<String>)>),
+}
+
+/// What the API server enforces of a namespace's ResourceQuotas (`quotas`, all of one
+/// namespace).
+pub fn quota_hold<'a>(quotas: impl IntoIterator<Item = &'a ResourceQuota>) -> QuotaHold {
+    let mut waiting = Vec::new();
+    for quota in quotas {
+        let name = quota.metadata.name.clone().unwrap_or_default();
+        let mut missing = unenforced(quota);
+        if missing.is_empty() {
+            return QuotaHold::Enforced(name);
+        }
+        let recorded = quota.status.as_ref().and_then(|s| s.hard.as_ref());
+        if recorded.is_none_or(|r| r.is_empty()) {
+            missing.clear();
+        }
+        waiting.push((name, missing));
+    }
+    match waiting.is_empty() {
+        true => QuotaHold::None,
+        false => QuotaHold::Unenforced(waiting),
+    }
+}
+
 /// The hard limits of a ResourceQuota that the API server does not enforce yet, by name.
 ///
 /// Quota admission reads `status.hard`, which a resource quota controller (one of
 /// kube-controller-manager's) copies from `spec.hard`: a limit not there, or there at another
 /// value, is not (yet) the one in force. Empty: the quota holds as written.
-pub fn unenforced(quota: &ResourceQuota) -> Vec<String> {
+fn unenforced(quota: &ResourceQuota) -> Vec<String> {
     let wanted = quota.spec.as_ref().and_then(|s| s.hard.as_ref());
     let recorded = quota.status.as_ref().and_then(|s| s.hard.as_ref());
     wanted
@@ -276,5 +310,28 @@ mod tests {
         assert_eq!(unenforced(&raised), vec!["pods"]);
         let added = quota(&[("pods", "50"), ("secrets", "9")], Some(&[("pods", "50")]));
         assert_eq!(unenforced(&added), vec!["secrets"]);
+    }
+
+    #[test]
+    fn a_namespace_is_held_by_any_quota_in_force() {
+        let named = |name: &str, mut q: ResourceQuota| {
+            q.metadata.name = Some(name.to_string());
+            q
+        };
+        let fresh = named("fresh", quota(&[("pods", "5")], None));
+        let raised = named("raised", quota(&[("pods", "8")], Some(&[("pods", "5")])));
+        let held = named("held", quota(&[("pods", "5")], Some(&[("pods", "5")])));
+        assert_eq!(quota_hold([]), QuotaHold::None);
+        assert_eq!(
+            quota_hold([&fresh, &raised]),
+            QuotaHold::Unenforced(vec![
+                ("fresh".into(), vec![]),
+                ("raised".into(), vec!["pods".into()])
+            ])
+        );
+        assert_eq!(
+            quota_hold([&fresh, &held]),
+            QuotaHold::Enforced("held".into())
+        );
     }
 }

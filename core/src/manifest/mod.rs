@@ -42,8 +42,8 @@ pub const ALWAYS_PULL_LABEL: &str = "kscope.dev/always-pull";
 mod bounds;
 use bounds::bounds_yaml;
 pub use bounds::{
-    BOUNDS_ANNOTATION, Bounds, LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, bounds, bounds_record,
-    default_quota, unenforced,
+    BOUNDS_ANNOTATION, Bounds, LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, QuotaHold, bounds,
+    bounds_record, default_quota, quota_hold,
 };
 mod ownership;
 pub use ownership::handed_to_apply;

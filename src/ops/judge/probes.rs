@@ -9,7 +9,7 @@ use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::Result;
 use kscope_core::access::{PathOut, PathProbe};
 use kscope_core::containment::{reaching_service, refusal_proves};
-use kscope_core::manifest::{Kind, MANAGED_BY};
+use kscope_core::manifest::{Kind, MANAGED_BY, QuotaHold};
 use kscope_core::rules::Permission;
 use kscope_core::spec::{GrantRef, GrantSpec, Opening};
 
@@ -227,22 +227,16 @@ pub(crate) async fn bounds_probes(
                 answer,
             ))
         });
-    // A quota bounds nothing until the API server enforces it.
-    let enforced = namespaces
-        .iter()
-        .filter(|_| given.quota)
-        .map(|ns| quota_probe(caller, ns));
-    let (mut found, pulled, enforced) = futures::try_join!(
+    let (found, pulled) = futures::try_join!(
         futures::future::try_join_all(
             asked
                 .iter()
                 .map(|(ns, kind)| bound_probe(caller, as_sa, ns, *kind, rules)),
         ),
         futures::future::try_join_all(pulled),
-        futures::future::try_join_all(enforced),
     )?;
+    let mut found: Vec<PathProbe> = found.into_iter().flatten().collect();
     found.extend(pulled);
-    found.extend(enforced.into_iter().flatten());
     Ok(found)
 }
 
@@ -250,43 +244,84 @@ pub(crate) async fn bounds_probes(
 /// unrecorded (a quota written moments before, by the grant just made).
 pub(crate) const QUOTA_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Whether the API server enforces a ResourceQuota of `ns`, as the caller reads them: refused
-/// when one is in force as written, open when quotas exist that none enforces (after waiting
-/// [`QUOTA_RECORD_WAIT`] for the controller), unproven when the caller may not list them.
-/// Nothing where the namespace has no quota (its `quota-missing` probe says so).
-async fn quota_probe(caller: &Cluster, ns: &str) -> Result<Option<PathProbe>> {
-    use crate::cluster::QuotaState;
-    let path = PathOut::QuotaUnenforced {
-        namespace: ns.to_string(),
+/// One of kscope's bounds of `ns`, as [`bounds_probes`] proves it; for the quota, also whether
+/// the API server enforces one ([`in_force`]), from the same list of the namespace's quotas.
+async fn bound_probe(
+    caller: &Cluster,
+    as_sa: &Cluster,
+    ns: &str,
+    kind: Kind,
+    rules: &[PolicyRule],
+) -> Result<Vec<PathProbe>> {
+    use kscope_core::manifest::{LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME};
+    let (ours, group, resource) = match kind {
+        Kind::ResourceQuota => (QUOTA_NAME, "", "resourcequotas"),
+        Kind::LimitRange => (LIMITS_NAME, "", "limitranges"),
+        _ => (NETWORK_POLICY_NAME, "networking.k8s.io", "networkpolicies"),
     };
+    // The quotas are always listed, beside the dry run: their list says what is there and
+    // what is in force.
+    if kind == Kind::ResourceQuota {
+        let (changed, quotas) = futures::join!(
+            change(as_sa, ns, kind, ours),
+            caller.quota_state(ns, QUOTA_RECORD_WAIT)
+        );
+        let (names, enforced) = match quotas {
+            Ok((hold, quotas)) => (
+                Ok(quotas.into_iter().filter_map(|q| q.metadata.name).collect()),
+                in_force(ns, Some(hold)),
+            ),
+            Err(e) if is_forbidden(&e) => (Err(e), in_force(ns, None)),
+            Err(e) => return Err(e),
+        };
+        let written = judged(caller, as_sa, ns, kind, changed, Some(names)).await?;
+        return Ok([written].into_iter().chain(enforced).collect());
+    }
+    let unchangeable =
+        !kscope_core::rules::allows(rules, &Permission::new(group, resource, "patch"));
+    let (changed, early) = match unchangeable {
+        true => {
+            let (changed, names) =
+                futures::join!(change(as_sa, ns, kind, ours), listed(caller, ns, kind));
+            (changed, Some(names))
+        }
+        false => (change(as_sa, ns, kind, ours).await, None),
+    };
+    Ok(vec![judged(caller, as_sa, ns, kind, changed, early).await?])
+}
+
+/// Whether the API server enforces a ResourceQuota of `ns`, from what the caller listed
+/// (`None`: it may not list them): refused when one is in force as written, open when quotas
+/// exist that none enforces (after waiting [`QUOTA_RECORD_WAIT`] for the controller),
+/// unproven when the caller may not list them. Nothing where the namespace has no quota (its
+/// `quota-missing` probe says so).
+fn in_force(ns: &str, hold: Option<QuotaHold>) -> Option<PathProbe> {
     let probe = |refused: bool, unproven: bool, reason: String| PathProbe {
-        path: path.clone(),
+        path: PathOut::QuotaUnenforced {
+            namespace: ns.to_string(),
+        },
         expected: "refused",
         refused,
         unproven,
         reason,
     };
-    let state = match caller.quota_state(ns, QUOTA_RECORD_WAIT).await {
-        Ok((state, _)) => state,
-        Err(e) if is_forbidden(&e) => {
-            return Ok(Some(probe(
-                false,
-                true,
-                "you may not list the namespace's ResourceQuotas, so whether the API server enforces one is not known".into(),
-            )));
-        }
-        Err(e) => return Err(e),
+    let Some(hold) = hold else {
+        return Some(probe(
+            false,
+            true,
+            "you may not list the namespace's ResourceQuotas, so whether the API server enforces one is not known".into(),
+        ));
     };
-    Ok(match state {
-        QuotaState::None => None,
-        QuotaState::Enforced(name) => Some(probe(
+    match hold {
+        QuotaHold::None => None,
+        QuotaHold::Enforced(name) => Some(probe(
             true,
             false,
             format!(
                 "ResourceQuota {ns}/{name} is in force: its limits are recorded in its status, which quota admission reads"
             ),
         )),
-        QuotaState::Unenforced(quotas) => Some(probe(
+        QuotaHold::Unenforced(quotas) => Some(probe(
             false,
             false,
             format!(
@@ -302,36 +337,23 @@ async fn quota_probe(caller: &Cluster, ns: &str) -> Result<Option<PathProbe>> {
                     .join("; ")
             ),
         )),
-    })
+    }
 }
 
-/// One of kscope's bounds of `ns`, as [`bounds_probes`] proves it.
-async fn bound_probe(
+/// A bound's probe from the tenant's dry-run change of kscope's object (`changed`) and, where
+/// already read, the names of the namespace's objects of that kind (`early`; else listed here
+/// when needed): where kscope's is not there, an admin's own counts and its change is tried.
+async fn judged(
     caller: &Cluster,
     as_sa: &Cluster,
     ns: &str,
     kind: Kind,
-    rules: &[PolicyRule],
+    changed: Result<Admission>,
+    early: Option<Result<Vec<String>>>,
 ) -> Result<PathProbe> {
-    use kscope_core::manifest::{LIMITS_NAME, NETWORK_POLICY_NAME, QUOTA_NAME};
-    let (ours, group, resource) = match kind {
-        Kind::ResourceQuota => (QUOTA_NAME, "", "resourcequotas"),
-        Kind::LimitRange => (LIMITS_NAME, "", "limitranges"),
-        _ => (NETWORK_POLICY_NAME, "networking.k8s.io", "networkpolicies"),
-    };
     let write = PathOut::BoundWrite {
         namespace: ns.to_string(),
         kind,
-    };
-    let unchangeable =
-        !kscope_core::rules::allows(rules, &Permission::new(group, resource, "patch"));
-    let (changed, early) = match unchangeable {
-        true => {
-            let (changed, names) =
-                futures::join!(change(as_sa, ns, kind, ours), listed(caller, ns, kind));
-            (changed, Some(names))
-        }
-        false => (change(as_sa, ns, kind, ours).await, None),
     };
     let rbac_answer = match changed {
         // The guard refused the change: kscope's object is there (admission saw it).
@@ -408,21 +430,16 @@ async fn change(as_sa: &Cluster, ns: &str, kind: Kind, name: &str) -> Result<Adm
 
 /// The names of the objects of `kind` in `ns`, as the caller lists them.
 async fn listed(caller: &Cluster, ns: &str, kind: Kind) -> Result<Vec<String>> {
-    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+    use k8s_openapi::api::core::v1::LimitRange;
     use k8s_openapi::api::networking::v1::NetworkPolicy;
+    // ResourceQuotas are listed by `Cluster::quota_state`, which also says what is in force.
     let metas = match kind {
-        Kind::ResourceQuota => caller
-            .list_in::<ResourceQuota>(ns)
-            .await?
-            .into_iter()
-            .map(|o| o.metadata)
-            .collect::<Vec<_>>(),
         Kind::LimitRange => caller
             .list_in::<LimitRange>(ns)
             .await?
             .into_iter()
             .map(|o| o.metadata)
-            .collect(),
+            .collect::<Vec<_>>(),
         _ => caller
             .list_in::<NetworkPolicy>(ns)
             .await?
