@@ -93,6 +93,29 @@ fn reaching_services() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// Subjects from outside a tenant namespace, each of which a RoleBinding there would let in.
+fn outside_subjects() -> Vec<(&'static str, Value)> {
+    let group = |name: &str| json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": name});
+    let user =
+        |name: &str| json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name});
+    vec![
+        ("everyone", group("system:authenticated")),
+        ("anonymous", group("system:unauthenticated")),
+        ("anonymous-user", user("system:anonymous")),
+        ("every-sa", group("system:serviceaccounts")),
+        ("other-ns-sas", group("system:serviceaccounts:kube-system")),
+        ("a-person", user("alice@example.com")),
+        (
+            "other-ns-sa-user",
+            user("system:serviceaccount:kube-system:default"),
+        ),
+        (
+            "other-ns-sa",
+            json!({"kind": "ServiceAccount", "name": "default", "namespace": "kube-system"}),
+        ),
+    ]
+}
+
 /// The ids and outcomes of `check -o json`'s containment section.
 fn paths(check: &Value) -> Vec<(String, bool)> {
     check["containment"]
@@ -264,6 +287,24 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
                 &format!("deleting {kind} as {access:?}"),
             );
         }
+        // Nobody from outside the namespace let in: the grant's own role (which RBAC's
+        // escalation check lets the tenant bind) to each kind of outside subject.
+        let role_ref = match access[0] {
+            "--template" => {
+                json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "app"})
+            }
+            _ => {
+                json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": access[1]})
+            }
+        };
+        for (name, subject) in outside_subjects() {
+            let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": name}, "roleRef": role_ref, "subjects": [subject]});
+            refused(
+                &try_create(&dir, &kscope, &kc, &ns, &binding),
+                &format!("a RoleBinding for {subject} as {access:?}"),
+            );
+        }
         // No quota of the tenant's own either.
         let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota",
             "metadata": {"name": "mine"}, "spec": {"hard": {"pods": "1000"}}});
@@ -284,6 +325,7 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
             "quota-write",
             "limits-write",
             "network-policy-write",
+            "binding-outside",
         ] {
             assert!(
                 found.iter().any(|(p, refused)| p == id && *refused),
@@ -306,6 +348,14 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]}),
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": "mine"}, "spec": {"podSelector": {}}}),
+        // Every ServiceAccount of its own namespace, by their group, and one by its user name.
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "all-mine"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "app"},
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": format!("system:serviceaccounts:{ns}")},
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": format!("system:serviceaccount:{ns}:builder")},
+                {"kind": "ServiceAccount", "name": "builder"}]}),
     ] {
         try_create(&dir, &kscope, &kc, &ns, &object).expect_code(0);
     }
@@ -382,9 +432,21 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
             .any(|(id, refused)| id == "quota-missing" && !refused),
         "{check}"
     );
-    // The audit sees the same, and a NodePort an admin made in the tenant's namespace.
+    // The audit sees the same, and a NodePort and a binding for another namespace's
+    // ServiceAccount that an admin made in the tenant's namespace (not for a group: every
+    // other test's check would see it while the namespace is deleted).
     Run::of(common::kubectl(&dir).args([
         "-n", &ns, "create", "service", "nodeport", "admins", "--tcp=80",
+    ]))
+    .expect_code(0);
+    Run::of(common::kubectl(&dir).args([
+        "-n",
+        &ns,
+        "create",
+        "rolebinding",
+        "outsider",
+        "--clusterrole=view",
+        "--serviceaccount=kube-system:default",
     ]))
     .expect_code(0);
     let audit = admin(&dir)
@@ -399,6 +461,9 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         .collect();
     assert!(rules.contains(&"KSCOPE-TENANT-UNBOUNDED"), "{audit}");
     assert!(rules.contains(&"KSCOPE-REACHING-SERVICE"), "{audit}");
+    assert!(rules.contains(&"KSCOPE-OUTSIDE-BINDING"), "{audit}");
+    Run::of(common::kubectl(&dir).args(["-n", &ns, "delete", "rolebinding", "outsider"]))
+        .expect_code(0);
     // The guard's one binding removed by an admin: every path it held is open.
     let bindings = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone());
     bindings
@@ -423,11 +488,12 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         },
     )
     .await;
-    assert!(
-        open.iter()
-            .any(|(id, refused)| id == "service-nodeport" && !refused),
-        "{open:?}"
-    );
+    for id in ["service-nodeport", "binding-outside"] {
+        assert!(
+            open.iter().any(|(p, refused)| p == id && !refused),
+            "{id} open: {open:?}"
+        );
+    }
     admin(&dir)
         .run(["audit", "-n", &ns, "--fail-on", "medium"])
         .expect_code(3)

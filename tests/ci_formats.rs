@@ -234,8 +234,8 @@ async fn a_fresh_fleet_passes_the_audit_and_findings_reach_ci_formats_as_accepte
     assert_eq!((failures, errors, skipped), (0, 0, 5), "{xml}");
     assert_eq!(
         tests,
-        5 + 17,
-        "17 rules without findings, 5 findings: {xml}"
+        5 + 18,
+        "18 rules without findings, 5 findings: {xml}"
     );
     let xml = kscope.run(audit(&b, "junit")).expect_code(3).stdout;
     let (_, _, failures, _, skipped) = junit_counts(&xml)[0].clone();

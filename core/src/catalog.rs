@@ -42,6 +42,7 @@ pub enum Rule {
     TenantUnbounded,
     ReachingService,
     QuotaWriter,
+    OutsideBinding,
     GrantExpired,
     GrantExpiring,
     CheckIdentity,
@@ -65,7 +66,7 @@ pub struct About {
 
 impl Rule {
     /// Every rule `audit` reports, in docs/audit.md's order.
-    pub const AUDIT: [Rule; 18] = [
+    pub const AUDIT: [Rule; 19] = [
         Rule::PowerfulToken,
         Rule::TokenInvalidated,
         Rule::TokenUnused,
@@ -82,18 +83,20 @@ impl Rule {
         Rule::TenantUnbounded,
         Rule::ReachingService,
         Rule::QuotaWriter,
+        Rule::OutsideBinding,
         Rule::GrantExpired,
         Rule::GrantExpiring,
     ];
 
     /// The audit rules that judge who may do what from RBAC objects alone: incomplete where
     /// another authorizer (a webhook) allows more.
-    pub const RESTS_ON_RBAC: [Rule; 5] = [
+    pub const RESTS_ON_RBAC: [Rule; 6] = [
         Rule::PowerfulToken,
         Rule::BroadGroupBinding,
         Rule::HostPods,
         Rule::StrongerAccount,
         Rule::QuotaWriter,
+        Rule::OutsideBinding,
     ];
 
     /// Every rule a `check` (or `check -f`) difference falls under.
@@ -194,7 +197,7 @@ impl Rule {
             Rule::GuardPolicy => (
                 "KSCOPE-GUARD-POLICY",
                 Severity::Medium,
-                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects, Endpoints, quotas and Services that reach outside.",
+                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects, Endpoints and quotas, make Services that reach outside, and let others in.",
                 "Run kscope grant (or apply) again for a tenant: it restores the policy.",
             ),
             Rule::GuardBinding => (
@@ -220,6 +223,12 @@ impl Rule {
                 Severity::Medium,
                 "A binding lets ServiceAccounts outside kube-system write ResourceQuotas or LimitRanges in their own namespace: they set their own share of the cluster.",
                 "Bind a role without ResourceQuota and LimitRange writes; kscope's guard refuses them in tenant namespaces.",
+            ),
+            Rule::OutsideBinding => (
+                "KSCOPE-OUTSIDE-BINDING",
+                Severity::Medium,
+                "A RoleBinding in a tenant namespace (kscope.dev/tenant) lets in an identity from outside it (a user, a group, another namespace's ServiceAccount), and it is not kscope's: who may enter a tenant namespace is the platform's to decide, and kscope's guard refuses such bindings from tenants.",
+                "Delete the binding or remove those subjects; accept it with --accept if the platform gave that access on purpose.",
             ),
             Rule::GrantExpired => (
                 "KSCOPE-GRANT-EXPIRED",

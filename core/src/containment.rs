@@ -1,9 +1,9 @@
 //! The paths out of a namespace that RBAC rules do not show, as data: Pod Security levels and
 //! labels, the system namespaces, what a role reaches (pods onto the node, other
 //! ServiceAccounts, the Namespace object, kscope's own objects, Endpoints), the escalation
-//! test for ClusterRoles, the node-escaping pod that probes admission, and the guard (one
-//! ValidatingAdmissionPolicy and a binding per tenant namespace) that refuses what RBAC cannot
-//! subtract from a wildcard. Pure.
+//! test for ClusterRoles, and the guard (one ValidatingAdmissionPolicy and one binding for the
+//! cluster) that refuses what RBAC cannot subtract from a wildcard. The objects that try these
+//! paths as dry runs are `access`'s. Pure.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +11,6 @@ use k8s_openapi::api::admissionregistration::v1::{
     MatchCondition, MatchResources, NamedRuleWithOperations, ValidatingAdmissionPolicy,
     ValidatingAdmissionPolicyBinding, ValidatingAdmissionPolicyBindingSpec,
     ValidatingAdmissionPolicySpec, Validation, Variable,
-};
-use k8s_openapi::api::core::v1::{
-    Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Service, ServicePort,
-    ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -172,94 +168,11 @@ pub fn cluster_role_escalations(name: &str, rules: &[PolicyRule]) -> Vec<String>
     found
 }
 
-/// The name of the probe pod: never stored, it is only sent as a server-side dry run.
-pub const PROBE_POD: &str = "kscope-node-escape-probe";
-
-/// A Service that reaches outside its namespace in the way `opening` names, for a dry run as
-/// the tenant: a NodePort or LoadBalancer (a port on every node), an ExternalName, or a
-/// ClusterIP Service with an external IP (a documentation address, never routed).
-pub fn reaching_service(namespace: &str, opening: Opening) -> Service {
-    let port = || {
-        Some(vec![ServicePort {
-            port: 80,
-            ..Default::default()
-        }])
-    };
-    let spec = match opening {
-        Opening::NodePort => ServiceSpec {
-            type_: Some("NodePort".into()),
-            ports: port(),
-            ..Default::default()
-        },
-        Opening::LoadBalancer => ServiceSpec {
-            type_: Some("LoadBalancer".into()),
-            ports: port(),
-            ..Default::default()
-        },
-        Opening::ExternalName => ServiceSpec {
-            type_: Some("ExternalName".into()),
-            external_name: Some("kscope-probe.example.com".into()),
-            ..Default::default()
-        },
-        Opening::ExternalIps => ServiceSpec {
-            ports: port(),
-            external_ips: Some(vec!["192.0.2.1".into()]),
-            ..Default::default()
-        },
-    };
-    Service {
-        metadata: ObjectMeta {
-            name: Some(format!("kscope-probe-{}", opening.id())),
-            namespace: Some(namespace.to_string()),
-            ..Default::default()
-        },
-        spec: Some(spec),
-        status: None,
-    }
-}
-
-/// A pod that would own its node: privileged, the host's PID and network namespaces, and the
-/// host's root file system mounted. Sent only as a dry run, to ask admission whether the
-/// namespace would take it (Pod Security labels, cluster defaults and policy engines alike).
-pub fn node_escaping_pod(namespace: &str, service_account: Option<&str>) -> Pod {
-    Pod {
-        metadata: ObjectMeta {
-            name: Some(PROBE_POD.to_string()),
-            namespace: Some(namespace.to_string()),
-            ..Default::default()
-        },
-        spec: Some(PodSpec {
-            host_pid: Some(true),
-            host_network: Some(true),
-            automount_service_account_token: Some(false),
-            service_account_name: service_account.map(String::from),
-            containers: vec![Container {
-                name: "probe".into(),
-                image: Some("kscope-node-escape-probe".into()),
-                security_context: Some(SecurityContext {
-                    privileged: Some(true),
-                    ..Default::default()
-                }),
-                volume_mounts: Some(vec![VolumeMount {
-                    name: "host".into(),
-                    mount_path: "/host".into(),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }],
-            volumes: Some(vec![Volume {
-                name: "host".into(),
-                host_path: Some(HostPathVolumeSource {
-                    path: "/".into(),
-                    type_: None,
-                }),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
+/// The CEL condition (over a RoleBinding subject `s`) under which a subject is of the binding's
+/// own namespace: one of its ServiceAccounts (a ServiceAccount subject without a namespace is
+/// the binding's, as RBAC reads it; the same by its user name), or all of them (their group).
+/// Every other user or group, and every other namespace's ServiceAccount, is from outside.
+pub const INSIDE_SUBJECT: &str = "(s.kind == 'ServiceAccount' && (!has(s.namespace) || s.namespace == '' || s.namespace == variables.ns.metadata.name)) || (s.kind == 'User' && s.name.startsWith('system:serviceaccount:' + variables.ns.metadata.name + ':')) || (s.kind == 'Group' && s.name == 'system:serviceaccounts:' + variables.ns.metadata.name)";
 
 /// The guard's policy, and its one binding for the whole cluster.
 pub const GUARD_NAME: &str = "kscope-tenant-guard";
@@ -309,7 +222,10 @@ pub(crate) fn kscope_labels() -> BTreeMap<String, String> {
 /// - write Endpoints or EndpointSlices (CVE-2021-25740), ResourceQuotas or LimitRanges;
 /// - make a Service that reaches outside the namespace (a NodePort or LoadBalancer, which
 ///   opens a port on every node; an ExternalName; `externalIPs`, CVE-2020-8554), unless the
-///   Namespace carries the [`Opening`]'s label.
+///   Namespace carries the [`Opening`]'s label;
+/// - create or change a RoleBinding with a subject from outside the namespace (a user, a group
+///   such as `system:authenticated`, another namespace's ServiceAccount): who may enter a
+///   tenant namespace is the platform's to decide ([`INSIDE_SUBJECT`]).
 pub fn guard_policy() -> ValidatingAdmissionPolicy {
     let kscope_label = format!("'{MANAGED_BY}'");
     let labelled = |object: &str| {
@@ -420,6 +336,10 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                 validation(
                     "!variables.tenant || !variables.kscopes".into(),
                     "a tenant may not create, change or delete the objects of its kscope grant",
+                ),
+                validation(
+                    format!("!variables.tenant || request.resource.resource != 'rolebindings' || object == null || !has(object.subjects) || object.subjects.all(s, {INSIDE_SUBJECT})"),
+                    "a tenant may not let identities from outside its namespace in: a RoleBinding's subjects must be ServiceAccounts of its own namespace (bindings for others are the platform's to make)",
                 ),
                 ]
                 .into_iter()
@@ -734,7 +654,7 @@ mod tests {
         );
         assert_eq!(old_binding_namespace(GUARD_NAME), None);
         let policy = guard_policy().spec.unwrap();
-        assert_eq!(policy.validations.unwrap().len(), 8);
+        assert_eq!(policy.validations.unwrap().len(), 9);
         assert_eq!(policy.match_conditions.unwrap().len(), 2);
         // Every validation is about tenant namespaces only: each starts by letting others by.
         for validation in guard_policy().spec.unwrap().validations.unwrap() {

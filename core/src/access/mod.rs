@@ -11,7 +11,9 @@ use crate::object::BoundRole;
 use crate::rules::{self, Permission, RBAC_GROUP};
 use crate::spec::{parse_service_account_user, service_account_user};
 
+mod attempts;
 mod paths;
+pub use attempts::{PROBE_POD, node_escaping_pod, outside_binding, reaching_service};
 pub use paths::{PathOut, PathProbe};
 
 /// The verbs of the matrix's columns.

@@ -77,6 +77,9 @@ pub enum PathOut {
         namespace: String,
         opening: crate::spec::Opening,
     },
+    /// A RoleBinding in a namespace of the grant that lets in an identity from outside it (every
+    /// authenticated user, as `check` tries it): the tenant opening its namespace to others.
+    OutsideBinding { namespace: String },
     /// A pod that may run an image from a node's cache (`imagePullPolicy` other than `Always`)
     /// in a namespace of a grant made with `--always-pull`: another tenant's private image,
     /// pulled there before, without the registry's say.
@@ -111,6 +114,7 @@ impl PathOut {
                 crate::spec::Opening::ExternalName => "service-externalname",
                 crate::spec::Opening::ExternalIps => "service-external-ips",
             },
+            PathOut::OutsideBinding { .. } => "binding-outside",
             PathOut::CachedImage { .. } => "cached-image",
         }
     }
@@ -127,6 +131,7 @@ impl PathOut {
             | PathOut::BoundWrite { namespace, .. }
             | PathOut::QuotaUnenforced { namespace }
             | PathOut::ReachingService { namespace, .. }
+            | PathOut::OutsideBinding { namespace }
             | PathOut::CachedImage { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
             | PathOut::RoleBindingChange { namespace, name }
@@ -201,6 +206,10 @@ impl std::fmt::Display for PathOut {
                     crate::spec::Opening::ExternalName => "type ExternalName",
                     crate::spec::Opening::ExternalIps => "externalIPs",
                 }
+            ),
+            PathOut::OutsideBinding { namespace } => write!(
+                f,
+                "let identities from outside {namespace} in (a RoleBinding of its role to system:authenticated)"
             ),
             PathOut::CachedImage { namespace } => write!(
                 f,

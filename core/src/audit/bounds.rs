@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::rbac::v1::Subject;
 
 use super::{Binding, Finding, Inventory, bootstrap, label, name};
 use crate::catalog::Rule;
@@ -20,6 +21,7 @@ pub(super) fn findings(inventory: &Inventory, bindings: &[Binding]) -> Vec<Findi
     let mut found = unbounded(inventory);
     found.extend(reaching_services(inventory));
     found.extend(quota_writers(inventory, bindings));
+    found.extend(outside_bindings(inventory));
     found
 }
 
@@ -221,6 +223,64 @@ fn quota_writers(inventory: &Inventory, bindings: &[Binding]) -> Vec<Finding> {
     found
 }
 
+/// Whether `subject` of a RoleBinding in `ns` is of that namespace, as kscope's guard judges
+/// it ([`crate::containment::INSIDE_SUBJECT`]): one of its ServiceAccounts (by kind or by user
+/// name), or all of them (their group).
+fn inside(subject: &Subject, ns: &str) -> bool {
+    match subject.kind.as_str() {
+        "ServiceAccount" => subject
+            .namespace
+            .as_deref()
+            .is_none_or(|n| n.is_empty() || n == ns),
+        "User" => subject
+            .name
+            .strip_prefix(&format!("system:serviceaccount:{ns}:"))
+            .is_some(),
+        "Group" => subject.name == format!("system:serviceaccounts:{ns}"),
+        _ => false,
+    }
+}
+
+/// KSCOPE-OUTSIDE-BINDING: a RoleBinding in a tenant namespace, not kscope's, with a subject
+/// from outside the namespace (made before the guard refused them, by an admin, or while the
+/// guard was gone).
+fn outside_bindings(inventory: &Inventory) -> Vec<Finding> {
+    let tenants = tenant_namespaces(inventory);
+    inventory
+        .role_bindings
+        .iter()
+        .filter(|b| !is_kscopes(&b.metadata))
+        .filter_map(|binding| {
+            let ns = binding.metadata.namespace.as_deref()?;
+            tenants.iter().find(|(t, _)| *t == ns)?;
+            let outsiders: Vec<String> = binding
+                .subjects
+                .iter()
+                .flatten()
+                .filter(|s| !inside(s, ns))
+                .map(|s| match s.namespace.as_deref() {
+                    Some(from) if !from.is_empty() => format!("{} {from}/{}", s.kind, s.name),
+                    _ => format!("{} {}", s.kind, s.name),
+                })
+                .collect();
+            if outsiders.is_empty() {
+                return None;
+            }
+            let rb = name(&binding.metadata);
+            Some(Finding::new(
+                Rule::OutsideBinding,
+                ObjectRef::namespaced(Kind::RoleBinding, ns, rb),
+                Some(ns.to_string()),
+                String::new(),
+                format!(
+                    "RoleBinding {ns}/{rb} lets {} into tenant namespace {ns}",
+                    outsiders.join(", ")
+                ),
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,11 +324,33 @@ mod tests {
                 json!({"metadata": {"name": "quota", "namespace": "plain"},
                 "rules": [{"apiGroups": [""], "resources": ["resourcequotas"], "verbs": ["update"]}]}),
             )],
-            role_bindings: vec![object(
-                json!({"metadata": {"name": "quota", "namespace": "plain"},
+            role_bindings: vec![
+                object(json!({"metadata": {"name": "quota", "namespace": "plain"},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "quota"},
-                "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "plain"}]}),
-            )],
+                "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "plain"}]})),
+                object(
+                    json!({"metadata": {"name": "everyone", "namespace": "team"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "ServiceAccount", "name": "ci"},
+                    {"kind": "Group", "name": "system:authenticated"},
+                    {"kind": "ServiceAccount", "name": "x", "namespace": "open"}]}),
+                ),
+                object(json!({"metadata": {"name": "mine", "namespace": "team"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "team"},
+                    {"kind": "Group", "name": "system:serviceaccounts:team"},
+                    {"kind": "User", "name": "system:serviceaccount:team:builder"}]})),
+                object(json!({"metadata": {"name": "kscopes", "namespace": "team",
+                    "labels": {"app.kubernetes.io/managed-by": "kscope"},
+                    "managedFields": [{"manager": "kscope", "operation": "Apply"}]},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "app"},
+                "subjects": [{"kind": "ServiceAccount", "name": "app", "namespace": "home"}]})),
+                object(
+                    json!({"metadata": {"name": "everyone", "namespace": "plain"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"kind": "Group", "name": "system:authenticated"}]}),
+                ),
+            ],
             ..Default::default()
         };
         let found = findings(&inventory, &inventory.bindings());
@@ -307,6 +389,18 @@ mod tests {
         assert!(
             has("KSCOPE-QUOTA-WRITER", "RoleBinding plain/quota"),
             "{said:?}"
+        );
+        // Outsiders let into a tenant namespace: only the binding that names them, only in
+        // tenant namespaces, never kscope's own (a grant of several namespaces).
+        let outside: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.rule == Rule::OutsideBinding)
+            .collect();
+        assert_eq!(outside.len(), 1, "{said:?}");
+        assert_eq!(outside[0].object, "RoleBinding team/everyone");
+        assert_eq!(
+            outside[0].message,
+            "RoleBinding team/everyone lets Group system:authenticated, ServiceAccount open/x into tenant namespace team"
         );
     }
 

@@ -279,7 +279,8 @@ pub(crate) async fn prove(
             grant,
             &expected.also_in,
             &expected.others,
-            &expected.opened
+            &expected.opened,
+            &expected.binding.expected,
         ),
         judge::bounds_probes(
             caller,

@@ -13,9 +13,9 @@ use super::unread;
 use crate::cluster::{Admission, Cluster, WriteMode};
 use crate::error::{Error, GrantError, Result};
 use crate::session::Session;
+use kscope_core::access::reaching_service;
 use kscope_core::containment::{
     GUARD_NAME, Reach, binding_holds, guard_binding, guard_policy, old_binding_namespace,
-    reaching_service,
 };
 use kscope_core::duration::MIN_TOKEN_SECONDS;
 use kscope_core::manifest::{Kind, MANAGED_BY, ObjectResult};

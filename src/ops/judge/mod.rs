@@ -9,7 +9,8 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding};
 
 use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::{Error, GrantError, Result};
-use kscope_core::containment::{Reach, cluster_role_escalations, node_escaping_pod};
+use kscope_core::access::node_escaping_pod;
+use kscope_core::containment::{Reach, cluster_role_escalations};
 use kscope_core::rules::Permission;
 use kscope_core::spec::{
     Allowances, Enforced, GrantRef, GrantSpec, Opening, PodSecurity, RoleSource,

@@ -8,8 +8,10 @@ use super::{Stronger, guard::endpoints_probe, host_pods};
 use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::Result;
 use kscope_core::access::{PathOut, PathProbe};
-use kscope_core::containment::{reaching_service, refusal_proves};
+use kscope_core::access::{outside_binding, reaching_service};
+use kscope_core::containment::refusal_proves;
 use kscope_core::manifest::{Kind, MANAGED_BY, QuotaHold};
+use kscope_core::object::BoundRole;
 use kscope_core::rules::Permission;
 use kscope_core::spec::{GrantRef, GrantSpec, Opening};
 
@@ -53,7 +55,8 @@ fn probed(path: PathOut, answer: Admission) -> PathProbe {
 /// RBAC's escalation check, which reads every binding from storage for any other change of a
 /// binding, passes such a change at once; the label's removal is proven on the
 /// ServiceAccount, under the same rule of the guard), an Endpoints write, a Service of
-/// each kind that reaches outside (but those its grant opens, `opened`); and
+/// each kind that reaches outside (but those its grant opens, `opened`), a binding of its
+/// `role` to every authenticated user in each namespace of the grant; and
 /// `others`, the ServiceAccounts of the namespace it can act as that hold more than it (read
 /// as the caller, see [`others_within_reach`]).
 pub(crate) async fn probe(
@@ -62,6 +65,7 @@ pub(crate) async fn probe(
     also_in: &[String],
     others: &[Stronger],
     opened: &[Opening],
+    role: &BoundRole,
 ) -> Result<Vec<PathProbe>> {
     use k8s_openapi::api::core::v1::ServiceAccount;
     let ns = spec.namespace.as_str();
@@ -89,13 +93,29 @@ pub(crate) async fn probe(
             .iter()
             .map(|(namespace, _, service)| as_sa.try_create(namespace, service)),
     );
-    let (pod, namespace, account, binding, endpoint, service_answers) = futures::try_join!(
+    // A binding of the grant's own role to every authenticated user, in each namespace of
+    // the grant: RBAC's escalation check passes it (the tenant holds the role), the guard must
+    // refuse it.
+    let namespaces: Vec<&str> = std::iter::once(ns)
+        .chain(also_in.iter().map(String::as_str))
+        .collect();
+    let outside: Vec<RoleBinding> = namespaces
+        .iter()
+        .map(|namespace| outside_binding(namespace, role))
+        .collect();
+    let outside_answers = futures::future::try_join_all(
+        namespaces
+            .iter()
+            .zip(&outside)
+            .map(|(namespace, binding)| as_sa.try_create(namespace, binding)),
+    );
+    let (pod, namespace, account, binding, endpoint, (service_answers, outside_answers)) = futures::try_join!(
         host_pods(as_sa, ns, Some(sa)),
         as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
         as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
         as_sa.try_patch::<RoleBinding>(ns, sa, &finalizer),
         as_sa.try_create(ns, &endpoints),
-        service_answers,
+        futures::future::try_join(service_answers, outside_answers),
     )?;
     let mut probes = vec![
         probed(
@@ -167,6 +187,14 @@ pub(crate) async fn probe(
             PathOut::ReachingService {
                 namespace: namespace.to_string(),
                 opening: *opening,
+            },
+            answer,
+        ));
+    }
+    for (namespace, answer) in namespaces.iter().zip(outside_answers) {
+        probes.push(probed(
+            PathOut::OutsideBinding {
+                namespace: namespace.to_string(),
             },
             answer,
         ));

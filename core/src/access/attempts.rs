@@ -1,0 +1,131 @@
+//! The objects `check` and `grant` send as server-side dry runs to try a path out of the
+//! namespace: never stored, each made to be refused. Pure.
+
+use k8s_openapi::api::core::v1::{
+    Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Service, ServicePort,
+    ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::object::BoundRole;
+use crate::rules::RBAC_GROUP;
+use crate::spec::Opening;
+
+/// The RoleBinding `check` tries to create as the tenant (a dry run): the grant's own role
+/// (which the tenant holds, so that RBAC's escalation check lets it by) bound to every
+/// authenticated user, a subject from outside the namespace that the guard refuses.
+pub fn outside_binding(namespace: &str, role: &BoundRole) -> RoleBinding {
+    let (kind, name) = match role {
+        BoundRole::Role(name) => ("Role", name.as_str()),
+        BoundRole::ClusterRole(name) => ("ClusterRole", name.as_str()),
+        BoundRole::Other { kind, name } => (kind.as_str(), name.as_str()),
+    };
+    RoleBinding {
+        metadata: ObjectMeta {
+            name: Some("kscope-probe-outside".into()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.into(),
+            kind: kind.into(),
+            name: name.into(),
+        },
+        subjects: Some(vec![Subject {
+            api_group: Some(RBAC_GROUP.into()),
+            kind: "Group".into(),
+            name: "system:authenticated".into(),
+            namespace: None,
+        }]),
+    }
+}
+
+/// The name of the probe pod: never stored, it is only sent as a server-side dry run.
+pub const PROBE_POD: &str = "kscope-node-escape-probe";
+
+/// A Service that reaches outside its namespace in the way `opening` names, for a dry run as
+/// the tenant: a NodePort or LoadBalancer (a port on every node), an ExternalName, or a
+/// ClusterIP Service with an external IP (a documentation address, never routed).
+pub fn reaching_service(namespace: &str, opening: Opening) -> Service {
+    let port = || {
+        Some(vec![ServicePort {
+            port: 80,
+            ..Default::default()
+        }])
+    };
+    let spec = match opening {
+        Opening::NodePort => ServiceSpec {
+            type_: Some("NodePort".into()),
+            ports: port(),
+            ..Default::default()
+        },
+        Opening::LoadBalancer => ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            ports: port(),
+            ..Default::default()
+        },
+        Opening::ExternalName => ServiceSpec {
+            type_: Some("ExternalName".into()),
+            external_name: Some("kscope-probe.example.com".into()),
+            ..Default::default()
+        },
+        Opening::ExternalIps => ServiceSpec {
+            ports: port(),
+            external_ips: Some(vec!["192.0.2.1".into()]),
+            ..Default::default()
+        },
+    };
+    Service {
+        metadata: ObjectMeta {
+            name: Some(format!("kscope-probe-{}", opening.id())),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        spec: Some(spec),
+        status: None,
+    }
+}
+
+/// A pod that would own its node: privileged, the host's PID and network namespaces, and the
+/// host's root file system mounted. Sent only as a dry run, to ask admission whether the
+/// namespace would take it (Pod Security labels, cluster defaults and policy engines alike).
+pub fn node_escaping_pod(namespace: &str, service_account: Option<&str>) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(PROBE_POD.to_string()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            host_pid: Some(true),
+            host_network: Some(true),
+            automount_service_account_token: Some(false),
+            service_account_name: service_account.map(String::from),
+            containers: vec![Container {
+                name: "probe".into(),
+                image: Some("kscope-node-escape-probe".into()),
+                security_context: Some(SecurityContext {
+                    privileged: Some(true),
+                    ..Default::default()
+                }),
+                volume_mounts: Some(vec![VolumeMount {
+                    name: "host".into(),
+                    mount_path: "/host".into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }],
+            volumes: Some(vec![Volume {
+                name: "host".into(),
+                host_path: Some(HostPathVolumeSource {
+                    path: "/".into(),
+                    type_: None,
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
