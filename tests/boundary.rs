@@ -93,6 +93,36 @@ fn reaching_services() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// A Deployment whose pods name `class` (none: the cluster's default).
+fn deployment(class: Option<&str>) -> Value {
+    let mut spec = json!({"containers": [{"name": "c", "image": "registry.invalid/app:1"}]});
+    if let Some(class) = class {
+        spec["priorityClassName"] = json!(class);
+    }
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": format!("prio-{}", class.unwrap_or("default"))},
+        "spec": {"selector": {"matchLabels": {"app": "p"}},
+            "template": {"metadata": {"labels": {"app": "p"}}, "spec": spec}}})
+}
+
+/// A pod and each kind of workload whose pods would take the system's own priority.
+fn system_priority_objects() -> Vec<Value> {
+    let pod_spec = |class: &str| {
+        json!({"restartPolicy": "Never", "priorityClassName": class,
+            "containers": [{"name": "c", "image": "registry.invalid/app:1"}]})
+    };
+    vec![
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "critical"},
+            "spec": pod_spec("system-node-critical")}),
+        deployment(Some("system-cluster-critical")),
+        json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "critical"},
+            "spec": {"schedule": "* * * * *",
+                "jobTemplate": {"spec": {"template": {"spec": pod_spec("system-cluster-critical")}}}}}),
+        json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "critical"},
+            "template": {"spec": pod_spec("system-node-critical")}}),
+    ]
+}
+
 /// Subjects from outside a tenant namespace, each of which a RoleBinding there would let in.
 fn outside_subjects() -> Vec<(&'static str, Value)> {
     let group = |name: &str| json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": name});
@@ -287,6 +317,18 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
                 &format!("deleting {kind} as {access:?}"),
             );
         }
+        // No pod, and no workload's pods, of the system's own priority; the cluster's default
+        // and a workload that names no class are fine.
+        for object in system_priority_objects() {
+            refused(
+                &try_create(&dir, &kscope, &kc, &ns, &object),
+                &format!(
+                    "a {} of the system's priority as {access:?}",
+                    object["kind"]
+                ),
+            );
+        }
+        try_create(&dir, &kscope, &kc, &ns, &deployment(None)).expect_code(0);
         // Nobody from outside the namespace let in: the grant's own role (which RBAC's
         // escalation check lets the tenant bind) to each kind of outside subject.
         let role_ref = match access[0] {
@@ -326,6 +368,7 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
             "limits-write",
             "network-policy-write",
             "binding-outside",
+            "priority-system",
         ] {
             assert!(
                 found.iter().any(|(p, refused)| p == id && *refused),
@@ -488,7 +531,7 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         },
     )
     .await;
-    for id in ["service-nodeport", "binding-outside"] {
+    for id in ["service-nodeport", "binding-outside", "priority-system"] {
         assert!(
             open.iter().any(|(p, refused)| p == id && !refused),
             "{id} open: {open:?}"

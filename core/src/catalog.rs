@@ -197,7 +197,7 @@ impl Rule {
             Rule::GuardPolicy => (
                 "KSCOPE-GUARD-POLICY",
                 Severity::Medium,
-                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects, Endpoints and quotas, make Services that reach outside, and let others in.",
+                "kscope's guard (ValidatingAdmissionPolicy kscope-tenant-guard) is missing or changed: tenants may change their Namespace, their grant's objects, Endpoints and quotas, make Services that reach outside, give pods the system's priority, and let others in.",
                 "Run kscope grant (or apply) again for a tenant: it restores the policy.",
             ),
             Rule::GuardBinding => (

@@ -15,7 +15,7 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-use crate::access::PathOut;
+use crate::access::{PathOut, SYSTEM_PRIORITY, SYSTEM_PRIORITY_CLASSES};
 use crate::invalid::Unrenderable;
 use crate::manifest::{FIELD_MANAGER, MANAGED_BY, object_yaml};
 use crate::rules::{Permission, RBAC_GROUP, allows};
@@ -85,9 +85,9 @@ impl Reach {
         }
     }
 
-    /// Whether the role reaches anything the guard protects.
+    /// Whether the role reaches anything the guard protects (pods among them: their priority).
     pub fn needs_guard(&self) -> bool {
-        self.namespace || self.grant_objects || self.endpoints || self.shared
+        self.pods || self.namespace || self.grant_objects || self.endpoints || self.shared
     }
 
     /// What the role really reaches, as sentences for `kscope templates` and the wizard.
@@ -168,6 +168,11 @@ pub fn cluster_role_escalations(name: &str, rules: &[PolicyRule]) -> Vec<String>
     found
 }
 
+/// The CEL expression of the PriorityClass a pod, or the pod template of a workload, being
+/// written names (`''` for none): where each kind keeps its pods' spec. A pod's is the one the
+/// Priority admission plugin settled (the cluster's default when it named none).
+const PRIORITY_CLASS: &str = "object == null ? '' : request.resource.resource == 'pods' ? (has(object.spec.priorityClassName) ? object.spec.priorityClassName : '') : request.resource.resource == 'podtemplates' ? (has(object.template.spec.priorityClassName) ? object.template.spec.priorityClassName : '') : request.resource.resource == 'cronjobs' ? (has(object.spec.jobTemplate.spec.template.spec.priorityClassName) ? object.spec.jobTemplate.spec.template.spec.priorityClassName : '') : request.resource.resource in ['replicationcontrollers', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs'] ? (has(object.spec.template.spec.priorityClassName) ? object.spec.template.spec.priorityClassName : '') : ''";
+
 /// The CEL condition (over a RoleBinding subject `s`) under which a subject is of the binding's
 /// own namespace: one of its ServiceAccounts (a ServiceAccount subject without a namespace is
 /// the binding's, as RBAC reads it; the same by its user name), or all of them (their group).
@@ -223,6 +228,9 @@ pub(crate) fn kscope_labels() -> BTreeMap<String, String> {
 /// - make a Service that reaches outside the namespace (a NodePort or LoadBalancer, which
 ///   opens a port on every node; an ExternalName; `externalIPs`, CVE-2020-8554), unless the
 ///   Namespace carries the [`Opening`]'s label;
+/// - make a pod, or a workload's pod template, of the system's own priority (a PriorityClass of
+///   Kubernetes' own, or a pod whose settled priority is in the system's range): it would
+///   preempt every other namespace's pods;
 /// - create or change a RoleBinding with a subject from outside the namespace (a user, a group
 ///   such as `system:authenticated`, another namespace's ServiceAccount): who may enter a
 ///   tenant namespace is the platform's to decide ([`INSIDE_SUBJECT`]).
@@ -275,6 +283,15 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                     rule(&[RBAC_GROUP], &["roles", "rolebindings"], &writes),
                     rule(&["discovery.k8s.io"], &["endpointslices"], &writes),
                     rule(&["networking.k8s.io"], &["networkpolicies"], &writes),
+                    // What makes pods, for their priority.
+                    rule(&[""], &["pods"], &["CREATE"]),
+                    rule(&[""], &["podtemplates", "replicationcontrollers"], &["CREATE", "UPDATE"]),
+                    rule(
+                        &["apps"],
+                        &["deployments", "replicasets", "statefulsets", "daemonsets"],
+                        &["CREATE", "UPDATE"],
+                    ),
+                    rule(&["batch"], &["jobs", "cronjobs"], &["CREATE", "UPDATE"]),
         ],
         ValidatingAdmissionPolicySpec {
             match_conditions: Some(vec![
@@ -318,6 +335,7 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                     "request.resource.resource == 'services' && object != null && has(object.spec)"
                         .into(),
                 ),
+                variable("priorityClass", PRIORITY_CLASS.into()),
             ]),
             validations: Some(
                 [
@@ -336,6 +354,13 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                 validation(
                     "!variables.tenant || !variables.kscopes".into(),
                     "a tenant may not create, change or delete the objects of its kscope grant",
+                ),
+                validation(
+                    format!(
+                        "!variables.tenant || !(variables.priorityClass in [{}]) && (request.resource.resource != 'pods' || object == null || !has(object.spec.priority) || object.spec.priority < {SYSTEM_PRIORITY})",
+                        SYSTEM_PRIORITY_CLASSES.map(|c| format!("'{c}'")).join(", ")
+                    ),
+                    "a tenant's pods may not take the system's own priority (system-cluster-critical, system-node-critical, or any of a billion and more): they would preempt every other namespace's pods",
                 ),
                 validation(
                     format!("!variables.tenant || request.resource.resource != 'rolebindings' || object == null || !has(object.subjects) || object.subjects.all(s, {INSIDE_SUBJECT})"),
@@ -654,7 +679,7 @@ mod tests {
         );
         assert_eq!(old_binding_namespace(GUARD_NAME), None);
         let policy = guard_policy().spec.unwrap();
-        assert_eq!(policy.validations.unwrap().len(), 9);
+        assert_eq!(policy.validations.unwrap().len(), 10);
         assert_eq!(policy.match_conditions.unwrap().len(), 2);
         // Every validation is about tenant namespaces only: each starts by letting others by.
         for validation in guard_policy().spec.unwrap().validations.unwrap() {

@@ -13,8 +13,7 @@ use k8s_openapi::api::admissionregistration::v1::{
     ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidatingAdmissionPolicySpec,
     Validation, Variable,
 };
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::Pod;
 
 use crate::containment::{kscope_policy, policy_binding, policy_binding_holds, rule};
 pub use crate::manifest::ALWAYS_PULL_LABEL;
@@ -85,45 +84,12 @@ pub fn always_pull_holds(
 /// that admission gets as far as the policy) and passes Pod Security `restricted`, so that only
 /// the policy has a reason to refuse it.
 pub fn cached_image_pod(namespace: &str, service_account: &str) -> Pod {
-    use k8s_openapi::api::core::v1::{
-        Capabilities, PodSecurityContext, SeccompProfile, SecurityContext,
-    };
-    Pod {
-        metadata: ObjectMeta {
-            name: Some("kscope-cached-image-probe".into()),
-            namespace: Some(namespace.to_string()),
-            ..Default::default()
-        },
-        spec: Some(PodSpec {
-            service_account_name: Some(service_account.to_string()),
-            automount_service_account_token: Some(false),
-            security_context: Some(PodSecurityContext {
-                run_as_non_root: Some(true),
-                run_as_user: Some(65534),
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            containers: vec![Container {
-                name: "probe".into(),
-                image: Some("registry.invalid/kscope/probe:1".into()),
-                image_pull_policy: Some("IfNotPresent".into()),
-                security_context: Some(SecurityContext {
-                    allow_privilege_escalation: Some(false),
-                    capabilities: Some(Capabilities {
-                        drop: Some(vec!["ALL".into()]),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        ..Default::default()
+    let mut pod =
+        crate::access::restricted_pod(namespace, "kscope-cached-image-probe", service_account);
+    if let Some(container) = pod.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+        container.image_pull_policy = Some("IfNotPresent".into());
     }
+    pod
 }
 
 /// Whether a refusal's reason is the always-pull policy's own.

@@ -2,8 +2,8 @@
 //! namespace: never stored, each made to be refused. Pure.
 
 use k8s_openapi::api::core::v1::{
-    Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Service, ServicePort,
-    ServiceSpec, Volume, VolumeMount,
+    Capabilities, Container, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec,
+    SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -128,4 +128,63 @@ pub fn node_escaping_pod(namespace: &str, service_account: Option<&str>) -> Pod 
         }),
         ..Default::default()
     }
+}
+
+/// The PriorityClasses of Kubernetes' own, in every cluster: values in the range reserved for
+/// the system (a billion and more), above every workload's, never preempted by one.
+pub const SYSTEM_PRIORITY_CLASSES: [&str; 2] = ["system-cluster-critical", "system-node-critical"];
+
+/// The lowest priority value of the range reserved for the system's PriorityClasses.
+pub const SYSTEM_PRIORITY: i64 = 1_000_000_000;
+
+/// A pod that nothing but what it is sent to prove refuses: it runs as `service_account` (one
+/// that exists, so that admission gets as far as the policies), passes Pod Security
+/// `restricted` and always pulls its image (which never exists: it is only sent as a dry run).
+pub fn restricted_pod(namespace: &str, name: &str, service_account: &str) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            service_account_name: Some(service_account.to_string()),
+            automount_service_account_token: Some(false),
+            security_context: Some(PodSecurityContext {
+                run_as_non_root: Some(true),
+                run_as_user: Some(65534),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            containers: vec![Container {
+                name: "probe".into(),
+                image: Some("registry.invalid/kscope/probe:1".into()),
+                image_pull_policy: Some("Always".into()),
+                security_context: Some(SecurityContext {
+                    allow_privilege_escalation: Some(false),
+                    capabilities: Some(Capabilities {
+                        drop: Some(vec!["ALL".into()]),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A pod of the system's own priority (`system-cluster-critical`), for a dry run as the tenant:
+/// it would preempt every other namespace's pods and never be preempted by them.
+pub fn system_priority_pod(namespace: &str, service_account: &str) -> Pod {
+    let mut pod = restricted_pod(namespace, "kscope-priority-probe", service_account);
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.priority_class_name = Some(SYSTEM_PRIORITY_CLASSES[0].into());
+    }
+    pod
 }

@@ -77,6 +77,9 @@ pub enum PathOut {
         namespace: String,
         opening: crate::spec::Opening,
     },
+    /// A pod of the system's own priority (`system-cluster-critical`): it would preempt every
+    /// other namespace's pods and never be preempted by them.
+    SystemPriority { namespace: String },
     /// A RoleBinding in a namespace of the grant that lets in an identity from outside it (every
     /// authenticated user, as `check` tries it): the tenant opening its namespace to others.
     OutsideBinding { namespace: String },
@@ -115,6 +118,7 @@ impl PathOut {
                 crate::spec::Opening::ExternalIps => "service-external-ips",
             },
             PathOut::OutsideBinding { .. } => "binding-outside",
+            PathOut::SystemPriority { .. } => "priority-system",
             PathOut::CachedImage { .. } => "cached-image",
         }
     }
@@ -132,6 +136,7 @@ impl PathOut {
             | PathOut::QuotaUnenforced { namespace }
             | PathOut::ReachingService { namespace, .. }
             | PathOut::OutsideBinding { namespace }
+            | PathOut::SystemPriority { namespace }
             | PathOut::CachedImage { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
             | PathOut::RoleBindingChange { namespace, name }
@@ -206,6 +211,10 @@ impl std::fmt::Display for PathOut {
                     crate::spec::Opening::ExternalName => "type ExternalName",
                     crate::spec::Opening::ExternalIps => "externalIPs",
                 }
+            ),
+            PathOut::SystemPriority { namespace } => write!(
+                f,
+                "run a pod in {namespace} of the system's own priority (system-cluster-critical), which preempts every other namespace's pods"
             ),
             PathOut::OutsideBinding { namespace } => write!(
                 f,

@@ -13,7 +13,7 @@ use super::unread;
 use crate::cluster::{Admission, Cluster, WriteMode};
 use crate::error::{Error, GrantError, Result};
 use crate::session::Session;
-use kscope_core::access::reaching_service;
+use kscope_core::access::{reaching_service, system_priority_pod};
 use kscope_core::containment::{
     GUARD_NAME, Reach, binding_holds, guard_binding, guard_policy, old_binding_namespace,
 };
@@ -251,6 +251,9 @@ async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reac
         attempts.extend(Opening::ALL.map(Attempt::Service));
         attempts.extend([Attempt::Quota, Attempt::Policy]);
     }
+    if reach.pods {
+        attempts.push(Attempt::Priority);
+    }
     let started = std::time::Instant::now();
     // The first answer may come before the API server's RBAC cache has the grant's binding
     // (a write RBAC refuses proves nothing): asked again soon, then every 100 ms.
@@ -289,6 +292,8 @@ enum Attempt {
     /// A ResourceQuota; a NetworkPolicy wearing kscope's label.
     Quota,
     Policy,
+    /// A pod of the system's own priority.
+    Priority,
 }
 
 impl Attempt {
@@ -320,6 +325,10 @@ impl Attempt {
                 as_sa
                     .try_create(ns, &bound_probe::<ResourceQuota>(ns))
                     .await
+            }
+            Attempt::Priority => {
+                let sa = grant.service_account.as_str();
+                as_sa.try_create(ns, &system_priority_pod(ns, sa)).await
             }
             Attempt::Policy => {
                 let mut policy = bound_probe::<NetworkPolicy>(ns);

@@ -8,7 +8,7 @@ use super::{Stronger, guard::endpoints_probe, host_pods};
 use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::Result;
 use kscope_core::access::{PathOut, PathProbe};
-use kscope_core::access::{outside_binding, reaching_service};
+use kscope_core::access::{outside_binding, reaching_service, system_priority_pod};
 use kscope_core::containment::refusal_proves;
 use kscope_core::manifest::{Kind, MANAGED_BY, QuotaHold};
 use kscope_core::object::BoundRole;
@@ -55,7 +55,8 @@ fn probed(path: PathOut, answer: Admission) -> PathProbe {
 /// RBAC's escalation check, which reads every binding from storage for any other change of a
 /// binding, passes such a change at once; the label's removal is proven on the
 /// ServiceAccount, under the same rule of the guard), an Endpoints write, a Service of
-/// each kind that reaches outside (but those its grant opens, `opened`), a binding of its
+/// each kind that reaches outside (but those its grant opens, `opened`), a pod of the system's
+/// own priority, a binding of its
 /// `role` to every authenticated user in each namespace of the grant; and
 /// `others`, the ServiceAccounts of the namespace it can act as that hold more than it (read
 /// as the caller, see [`others_within_reach`]).
@@ -109,14 +110,20 @@ pub(crate) async fn probe(
             .zip(&outside)
             .map(|(namespace, binding)| as_sa.try_create(namespace, binding)),
     );
-    let (pod, namespace, account, binding, endpoint, (service_answers, outside_answers)) = futures::try_join!(
-        host_pods(as_sa, ns, Some(sa)),
-        as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
-        as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
-        as_sa.try_patch::<RoleBinding>(ns, sa, &finalizer),
-        as_sa.try_create(ns, &endpoints),
-        futures::future::try_join(service_answers, outside_answers),
-    )?;
+    let priority_pod = system_priority_pod(ns, sa);
+    let (pod, namespace, account, binding, endpoint, (service_answers, outside_answers, priority)) =
+        futures::try_join!(
+            host_pods(as_sa, ns, Some(sa)),
+            as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
+            as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
+            as_sa.try_patch::<RoleBinding>(ns, sa, &finalizer),
+            as_sa.try_create(ns, &endpoints),
+            futures::future::try_join3(
+                service_answers,
+                outside_answers,
+                as_sa.try_create(ns, &priority_pod)
+            ),
+        )?;
     let mut probes = vec![
         probed(
             PathOut::HostPod {
@@ -151,6 +158,12 @@ pub(crate) async fn probe(
                 namespace: ns.to_string(),
             },
             endpoint,
+        ),
+        probed(
+            PathOut::SystemPriority {
+                namespace: ns.to_string(),
+            },
+            priority,
         ),
     ];
     // In each other namespace of the grant: a node-escaping pod, its Namespace, Endpoints.
