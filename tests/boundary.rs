@@ -93,6 +93,17 @@ fn reaching_services() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// A PersistentVolumeClaim, naming `volume` or none (the cluster's provisioner then decides).
+fn claim(volume: Option<&str>) -> Value {
+    let mut spec = json!({"accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "1Gi"}}});
+    if let Some(volume) = volume {
+        spec["volumeName"] = json!(volume);
+    }
+    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": format!("claim-{}", volume.unwrap_or("any"))}, "spec": spec})
+}
+
 /// A Deployment whose pods name `class` (none: the cluster's default).
 fn deployment(class: Option<&str>) -> Value {
     let mut spec = json!({"containers": [{"name": "c", "image": "registry.invalid/app:1"}]});
@@ -329,6 +340,11 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
             );
         }
         try_create(&dir, &kscope, &kc, &ns, &deployment(None)).expect_code(0);
+        // No claim on a volume of the cluster's by its name.
+        refused(
+            &try_create(&dir, &kscope, &kc, &ns, &claim(Some("someone-elses"))),
+            &format!("a claim naming a PersistentVolume as {access:?}"),
+        );
         // Nobody from outside the namespace let in: the grant's own role (which RBAC's
         // escalation check lets the tenant bind) to each kind of outside subject.
         let role_ref = match access[0] {
@@ -369,6 +385,7 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
             "network-policy-write",
             "binding-outside",
             "priority-system",
+            "volume-named",
         ] {
             assert!(
                 found.iter().any(|(p, refused)| p == id && *refused),
@@ -391,6 +408,7 @@ async fn services_that_reach_outside_are_refused_for_every_role_and_the_bounds_h
             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]}),
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": "mine"}, "spec": {"podSelector": {}}}),
+        claim(None),
         // Every ServiceAccount of its own namespace, by their group, and one by its user name.
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
             "metadata": {"name": "all-mine"},
@@ -531,7 +549,12 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         },
     )
     .await;
-    for id in ["service-nodeport", "binding-outside", "priority-system"] {
+    for id in [
+        "service-nodeport",
+        "binding-outside",
+        "priority-system",
+        "volume-named",
+    ] {
         assert!(
             open.iter().any(|(p, refused)| p == id && !refused),
             "{id} open: {open:?}"

@@ -51,6 +51,8 @@ pub struct Reach {
     /// outside the namespace), or write ResourceQuotas, LimitRanges or NetworkPolicies
     /// (kscope's bounds of the namespace among them).
     pub shared: bool,
+    /// It may make PersistentVolumeClaims (one may name a volume of the cluster's).
+    pub claims: bool,
 }
 
 impl Reach {
@@ -82,12 +84,19 @@ impl Reach {
                 || can("", "resourcequotas", &WRITE)
                 || can("", "limitranges", &WRITE)
                 || can("networking.k8s.io", "networkpolicies", &WRITE),
+            claims: can("", "persistentvolumeclaims", &["create", "update", "patch"]),
         }
     }
 
-    /// Whether the role reaches anything the guard protects (pods among them: their priority).
+    /// Whether the role reaches anything the guard protects (pods among them: their priority;
+    /// claims: the volumes they name).
     pub fn needs_guard(&self) -> bool {
-        self.pods || self.namespace || self.grant_objects || self.endpoints || self.shared
+        self.pods
+            || self.namespace
+            || self.grant_objects
+            || self.endpoints
+            || self.shared
+            || self.claims
     }
 
     /// What the role really reaches, as sentences for `kscope templates` and the wizard.
@@ -231,6 +240,8 @@ pub(crate) fn kscope_labels() -> BTreeMap<String, String> {
 /// - make a pod, or a workload's pod template, of the system's own priority (a PriorityClass of
 ///   Kubernetes' own, or a pod whose settled priority is in the system's range): it would
 ///   preempt every other namespace's pods;
+/// - make a PersistentVolumeClaim that names a PersistentVolume (`spec.volumeName`), a volume
+///   of the cluster's that the platform did not give it;
 /// - create or change a RoleBinding with a subject from outside the namespace (a user, a group
 ///   such as `system:authenticated`, another namespace's ServiceAccount): who may enter a
 ///   tenant namespace is the platform's to decide ([`INSIDE_SUBJECT`]).
@@ -285,6 +296,7 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                     rule(&["networking.k8s.io"], &["networkpolicies"], &writes),
                     // What makes pods, for their priority.
                     rule(&[""], &["pods"], &["CREATE"]),
+                    rule(&[""], &["persistentvolumeclaims"], &["CREATE", "UPDATE"]),
                     rule(&[""], &["podtemplates", "replicationcontrollers"], &["CREATE", "UPDATE"]),
                     rule(
                         &["apps"],
@@ -361,6 +373,10 @@ pub fn guard_policy() -> ValidatingAdmissionPolicy {
                         SYSTEM_PRIORITY_CLASSES.map(|c| format!("'{c}'")).join(", ")
                     ),
                     "a tenant's pods may not take the system's own priority (system-cluster-critical, system-node-critical, or any of a billion and more): they would preempt every other namespace's pods",
+                ),
+                validation(
+                    "!variables.tenant || request.resource.resource != 'persistentvolumeclaims' || object == null || !has(object.spec.volumeName) || object.spec.volumeName == '' || (oldObject != null && has(oldObject.spec.volumeName) && oldObject.spec.volumeName == object.spec.volumeName)".into(),
+                    "a tenant's claims may not name a PersistentVolume (spec.volumeName): volumes are the cluster's, and which claim one binds to is the platform's to decide",
                 ),
                 validation(
                     format!("!variables.tenant || request.resource.resource != 'rolebindings' || object == null || !has(object.subjects) || object.subjects.all(s, {INSIDE_SUBJECT})"),
@@ -679,7 +695,7 @@ mod tests {
         );
         assert_eq!(old_binding_namespace(GUARD_NAME), None);
         let policy = guard_policy().spec.unwrap();
-        assert_eq!(policy.validations.unwrap().len(), 10);
+        assert_eq!(policy.validations.unwrap().len(), 11);
         assert_eq!(policy.match_conditions.unwrap().len(), 2);
         // Every validation is about tenant namespaces only: each starts by letting others by.
         for validation in guard_policy().spec.unwrap().validations.unwrap() {

@@ -2,10 +2,12 @@
 //! namespace: never stored, each made to be refused. Pure.
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, HostPathVolumeSource, Pod, PodSecurityContext, PodSpec,
-    SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    Capabilities, Container, HostPathVolumeSource, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, Pod, PodSecurityContext, PodSpec, SeccompProfile, SecurityContext,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::object::BoundRole;
@@ -187,4 +189,26 @@ pub fn system_priority_pod(namespace: &str, service_account: &str) -> Pod {
         spec.priority_class_name = Some(SYSTEM_PRIORITY_CLASSES[0].into());
     }
     pod
+}
+
+/// A claim that names a PersistentVolume of the cluster (one that does not exist: binding
+/// happens later, so admission decides on the name alone), for a dry run as the tenant.
+pub fn named_volume_claim(namespace: &str) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("kscope-volume-probe".into()),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            volume_name: Some("kscope-probe-volume".into()),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some([("storage".to_string(), Quantity("1Mi".into()))].into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    }
 }

@@ -14,8 +14,8 @@ use crate::spec::{parse_service_account_user, service_account_user};
 mod attempts;
 mod paths;
 pub use attempts::{
-    PROBE_POD, SYSTEM_PRIORITY, SYSTEM_PRIORITY_CLASSES, node_escaping_pod, outside_binding,
-    reaching_service, restricted_pod, system_priority_pod,
+    PROBE_POD, SYSTEM_PRIORITY, SYSTEM_PRIORITY_CLASSES, named_volume_claim, node_escaping_pod,
+    outside_binding, reaching_service, restricted_pod, system_priority_pod,
 };
 pub use paths::{PathOut, PathProbe};
 

@@ -80,6 +80,9 @@ pub enum PathOut {
     /// A pod of the system's own priority (`system-cluster-critical`): it would preempt every
     /// other namespace's pods and never be preempted by them.
     SystemPriority { namespace: String },
+    /// A PersistentVolumeClaim that names a PersistentVolume of the cluster (`spec.volumeName`):
+    /// a volume the platform did not give the namespace, perhaps another tenant's data.
+    NamedVolume { namespace: String },
     /// A RoleBinding in a namespace of the grant that lets in an identity from outside it (every
     /// authenticated user, as `check` tries it): the tenant opening its namespace to others.
     OutsideBinding { namespace: String },
@@ -119,6 +122,7 @@ impl PathOut {
             },
             PathOut::OutsideBinding { .. } => "binding-outside",
             PathOut::SystemPriority { .. } => "priority-system",
+            PathOut::NamedVolume { .. } => "volume-named",
             PathOut::CachedImage { .. } => "cached-image",
         }
     }
@@ -137,6 +141,7 @@ impl PathOut {
             | PathOut::ReachingService { namespace, .. }
             | PathOut::OutsideBinding { namespace }
             | PathOut::SystemPriority { namespace }
+            | PathOut::NamedVolume { namespace }
             | PathOut::CachedImage { namespace } => format!("{}:{namespace}", self.id()),
             PathOut::ServiceAccountUnlabel { namespace, name }
             | PathOut::RoleBindingChange { namespace, name }
@@ -215,6 +220,10 @@ impl std::fmt::Display for PathOut {
             PathOut::SystemPriority { namespace } => write!(
                 f,
                 "run a pod in {namespace} of the system's own priority (system-cluster-critical), which preempts every other namespace's pods"
+            ),
+            PathOut::NamedVolume { namespace } => write!(
+                f,
+                "claim a PersistentVolume of the cluster by name in {namespace} (spec.volumeName)"
             ),
             PathOut::OutsideBinding { namespace } => write!(
                 f,

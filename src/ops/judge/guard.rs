@@ -13,7 +13,7 @@ use super::unread;
 use crate::cluster::{Admission, Cluster, WriteMode};
 use crate::error::{Error, GrantError, Result};
 use crate::session::Session;
-use kscope_core::access::{reaching_service, system_priority_pod};
+use kscope_core::access::{named_volume_claim, reaching_service, system_priority_pod};
 use kscope_core::containment::{
     GUARD_NAME, Reach, binding_holds, guard_binding, guard_policy, old_binding_namespace,
 };
@@ -254,6 +254,9 @@ async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reac
     if reach.pods {
         attempts.push(Attempt::Priority);
     }
+    if reach.claims {
+        attempts.push(Attempt::Volume);
+    }
     let started = std::time::Instant::now();
     // The first answer may come before the API server's RBAC cache has the grant's binding
     // (a write RBAC refuses proves nothing): asked again soon, then every 100 ms.
@@ -294,6 +297,8 @@ enum Attempt {
     Policy,
     /// A pod of the system's own priority.
     Priority,
+    /// A claim that names a PersistentVolume.
+    Volume,
 }
 
 impl Attempt {
@@ -326,6 +331,7 @@ impl Attempt {
                     .try_create(ns, &bound_probe::<ResourceQuota>(ns))
                     .await
             }
+            Attempt::Volume => as_sa.try_create(ns, &named_volume_claim(ns)).await,
             Attempt::Priority => {
                 let sa = grant.service_account.as_str();
                 as_sa.try_create(ns, &system_priority_pod(ns, sa)).await

@@ -115,6 +115,7 @@ pub(crate) fn reach_of(rules: Option<&[PolicyRule]>) -> Reach {
             grant_objects: true,
             endpoints: true,
             shared: true,
+            claims: true,
         },
     }
 }

@@ -8,7 +8,9 @@ use super::{Stronger, guard::endpoints_probe, host_pods};
 use crate::cluster::{Admission, Cluster, is_forbidden};
 use crate::error::Result;
 use kscope_core::access::{PathOut, PathProbe};
-use kscope_core::access::{outside_binding, reaching_service, system_priority_pod};
+use kscope_core::access::{
+    named_volume_claim, outside_binding, reaching_service, system_priority_pod,
+};
 use kscope_core::containment::refusal_proves;
 use kscope_core::manifest::{Kind, MANAGED_BY, QuotaHold};
 use kscope_core::object::BoundRole;
@@ -56,7 +58,7 @@ fn probed(path: PathOut, answer: Admission) -> PathProbe {
 /// binding, passes such a change at once; the label's removal is proven on the
 /// ServiceAccount, under the same rule of the guard), an Endpoints write, a Service of
 /// each kind that reaches outside (but those its grant opens, `opened`), a pod of the system's
-/// own priority, a binding of its
+/// own priority, a claim that names a PersistentVolume, a binding of its
 /// `role` to every authenticated user in each namespace of the grant; and
 /// `others`, the ServiceAccounts of the namespace it can act as that hold more than it (read
 /// as the caller, see [`others_within_reach`]).
@@ -111,19 +113,27 @@ pub(crate) async fn probe(
             .map(|(namespace, binding)| as_sa.try_create(namespace, binding)),
     );
     let priority_pod = system_priority_pod(ns, sa);
-    let (pod, namespace, account, binding, endpoint, (service_answers, outside_answers, priority)) =
-        futures::try_join!(
-            host_pods(as_sa, ns, Some(sa)),
-            as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
-            as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
-            as_sa.try_patch::<RoleBinding>(ns, sa, &finalizer),
-            as_sa.try_create(ns, &endpoints),
-            futures::future::try_join3(
-                service_answers,
-                outside_answers,
-                as_sa.try_create(ns, &priority_pod)
-            ),
-        )?;
+    let volume_claim = named_volume_claim(ns);
+    let (
+        pod,
+        namespace,
+        account,
+        binding,
+        endpoint,
+        (service_answers, outside_answers, priority, volume),
+    ) = futures::try_join!(
+        host_pods(as_sa, ns, Some(sa)),
+        as_sa.try_patch_cluster_scoped::<Namespace>(ns, &label_probe),
+        as_sa.try_patch::<ServiceAccount>(ns, sa, &unlabel),
+        as_sa.try_patch::<RoleBinding>(ns, sa, &finalizer),
+        as_sa.try_create(ns, &endpoints),
+        futures::future::try_join4(
+            service_answers,
+            outside_answers,
+            as_sa.try_create(ns, &priority_pod),
+            as_sa.try_create(ns, &volume_claim),
+        ),
+    )?;
     let mut probes = vec![
         probed(
             PathOut::HostPod {
@@ -164,6 +174,12 @@ pub(crate) async fn probe(
                 namespace: ns.to_string(),
             },
             priority,
+        ),
+        probed(
+            PathOut::NamedVolume {
+                namespace: ns.to_string(),
+            },
+            volume,
         ),
     ];
     // In each other namespace of the grant: a node-escaping pod, its Namespace, Endpoints.
