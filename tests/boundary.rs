@@ -737,6 +737,13 @@ async fn the_upgrade_from_per_namespace_bindings_leaves_no_namespace_unguarded()
         .run(["grant", &new, "app", "--template", &role])
         .expect_code(0)
         .stdout_contains(&format!("{GUARD_NAME}.{old}"));
+    // The upgraded policy's own rules hold as soon as the grant returns: its proof waited
+    // for them, not for a rule the earlier policy holds too.
+    let kc_new = kscope.kubeconfig_for(&new, "app");
+    refused_by_the_guard(
+        &try_create(&dir, &kscope, &kc_new, &new, &system_priority_objects()[0]),
+        "a pod of the system's priority right after the upgrade",
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::SeqCst);
     watcher.join().unwrap();

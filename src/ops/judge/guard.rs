@@ -233,8 +233,17 @@ pub(crate) async fn prove_guard(
 async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reach) -> Result<()> {
     let home = ns == grant.namespace.as_str();
     // The writes the role may reach, in turn, until the guard itself refuses one (RBAC
-    // refusing a write the role cannot make proves nothing of the guard).
+    // refusing a write the role cannot make proves nothing of the guard). Those of the guard's
+    // newest rules go first, and one of them admitted means the API server still enforces an
+    // earlier version of the policy (a guard kscope just upgraded takes up to a second to
+    // load): asked again, rather than proven by a rule both versions hold.
     let mut attempts = Vec::new();
+    if reach.pods {
+        attempts.push(Attempt::Priority);
+    }
+    if reach.claims {
+        attempts.push(Attempt::Volume);
+    }
     if reach.namespace {
         attempts.push(Attempt::Relabel);
     }
@@ -251,20 +260,18 @@ async fn prove_guard_in(as_sa: &Cluster, grant: &GrantRef, ns: &str, reach: Reac
         attempts.extend(Opening::ALL.map(Attempt::Service));
         attempts.extend([Attempt::Quota, Attempt::Policy]);
     }
-    if reach.pods {
-        attempts.push(Attempt::Priority);
-    }
-    if reach.claims {
-        attempts.push(Attempt::Volume);
-    }
     let started = std::time::Instant::now();
     // The first answer may come before the API server's RBAC cache has the grant's binding
     // (a write RBAC refuses proves nothing): asked again soon, then every 100 ms.
     let mut pause = std::time::Duration::from_millis(5);
     loop {
         for attempt in &attempts {
-            if guard_refused(&attempt.send(as_sa, grant, ns).await?) {
+            let answer = attempt.send(as_sa, grant, ns).await?;
+            if guard_refused(&answer) {
                 return Ok(());
+            }
+            if attempt.newest() && matches!(answer, Admission::Admitted) {
+                break;
             }
         }
         if started.elapsed() > GUARD_LOAD_TIMEOUT {
@@ -302,6 +309,12 @@ enum Attempt {
 }
 
 impl Attempt {
+    /// Whether only the guard's newest rules refuse it (no grant opens them), so that its
+    /// refusal proves this version of the policy loaded.
+    fn newest(self) -> bool {
+        matches!(self, Attempt::Priority | Attempt::Volume)
+    }
+
     async fn send(self, as_sa: &Cluster, grant: &GrantRef, ns: &str) -> Result<Admission> {
         use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
         match self {
