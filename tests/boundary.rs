@@ -157,6 +157,15 @@ fn outside_subjects() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// What `audit -n <ns> --fail-on medium -o json` finds in `ns`, as an admin (exit 3: something).
+fn findings(dir: &Path, ns: &str) -> Vec<Value> {
+    let audit = admin(dir)
+        .run(["audit", "-n", ns, "--fail-on", "medium", "-o", "json"])
+        .expect_code(3)
+        .stdout_json();
+    audit["items"].as_array().expect("items").clone()
+}
+
 /// The ids and outcomes of `check -o json`'s containment section.
 fn paths(check: &Value) -> Vec<(String, bool)> {
     check["containment"]
@@ -510,19 +519,11 @@ async fn a_deleted_quota_and_an_unbound_guard_are_open_paths_for_check_and_audit
         "--serviceaccount=kube-system:default",
     ]))
     .expect_code(0);
-    let audit = admin(&dir)
-        .run(["audit", "-n", &ns, "--fail-on", "medium", "-o", "json"])
-        .expect_code(3)
-        .stdout_json();
-    let rules: Vec<&str> = audit["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|f| f["ruleId"].as_str())
-        .collect();
-    assert!(rules.contains(&"KSCOPE-TENANT-UNBOUNDED"), "{audit}");
-    assert!(rules.contains(&"KSCOPE-REACHING-SERVICE"), "{audit}");
-    assert!(rules.contains(&"KSCOPE-OUTSIDE-BINDING"), "{audit}");
+    let audit = findings(&dir, &ns);
+    let rules: Vec<&str> = audit.iter().filter_map(|f| f["ruleId"].as_str()).collect();
+    assert!(rules.contains(&"KSCOPE-TENANT-UNBOUNDED"), "{audit:?}");
+    assert!(rules.contains(&"KSCOPE-REACHING-SERVICE"), "{audit:?}");
+    assert!(rules.contains(&"KSCOPE-OUTSIDE-BINDING"), "{audit:?}");
     Run::of(common::kubectl(&dir).args(["-n", &ns, "delete", "rolebinding", "outsider"]))
         .expect_code(0);
     // The guard's one binding removed by an admin: every path it held is open.
@@ -867,22 +868,17 @@ async fn a_quota_no_controller_records_is_open_for_check_and_audit() {
     let (first, second) = two_pods(&dir, &kc);
     first.expect_code(0);
     second.expect_code(0);
-    let audit = admin(&dir)
-        .run(["audit", "-n", &ns, "--fail-on", "medium", "-o", "json"])
-        .expect_code(3)
-        .stdout_json();
-    let unbounded: Vec<&Value> = audit["items"]
-        .as_array()
-        .expect("items")
+    let audit = findings(&dir, &ns);
+    let unbounded: Vec<&Value> = audit
         .iter()
         .filter(|f| f["ruleId"] == "KSCOPE-TENANT-UNBOUNDED")
         .collect();
-    assert_eq!(unbounded.len(), 1, "{audit}");
+    assert_eq!(unbounded.len(), 1, "{audit:?}");
     assert!(
         unbounded[0]["message"]
             .as_str()
             .is_some_and(|m| m.contains("no ResourceQuota in force")),
-        "{audit}"
+        "{audit:?}"
     );
     common::delete_namespace(&client, &ns).await;
 }

@@ -234,8 +234,7 @@ fn inside(subject: &Subject, ns: &str) -> bool {
             .is_none_or(|n| n.is_empty() || n == ns),
         "User" => subject
             .name
-            .strip_prefix(&format!("system:serviceaccount:{ns}:"))
-            .is_some(),
+            .starts_with(&format!("system:serviceaccount:{ns}:")),
         "Group" => subject.name == format!("system:serviceaccounts:{ns}"),
         _ => false,
     }

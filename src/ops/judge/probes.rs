@@ -77,15 +77,19 @@ pub(crate) async fn probe(
     let unlabel = serde_json::json!({"metadata": {"labels": {MANAGED_BY: null}}});
     let finalizer = serde_json::json!({"metadata": {"finalizers": ["kscope.dev/probe"]}});
     let endpoints = endpoints_probe(ns);
+    // The namespaces of the grant, home first.
+    let namespaces: Vec<&str> = std::iter::once(ns)
+        .chain(also_in.iter().map(String::as_str))
+        .collect();
     // A Service of each kind that reaches outside, in each namespace of the grant, unless the
     // grant opens it: asked with the home namespace's probes.
     let closed: Vec<Opening> = Opening::ALL
         .into_iter()
         .filter(|o| !opened.contains(o))
         .collect();
-    let services: Vec<(&str, Opening, _)> = std::iter::once(ns)
-        .chain(also_in.iter().map(String::as_str))
-        .flat_map(|namespace| {
+    let services: Vec<(&str, Opening, _)> = namespaces
+        .iter()
+        .flat_map(|&namespace| {
             closed
                 .iter()
                 .map(move |o| (namespace, *o, reaching_service(namespace, *o)))
@@ -99,9 +103,6 @@ pub(crate) async fn probe(
     // A binding of the grant's own role to every authenticated user, in each namespace of
     // the grant: RBAC's escalation check passes it (the tenant holds the role), the guard must
     // refuse it.
-    let namespaces: Vec<&str> = std::iter::once(ns)
-        .chain(also_in.iter().map(String::as_str))
-        .collect();
     let outside: Vec<RoleBinding> = namespaces
         .iter()
         .map(|namespace| outside_binding(namespace, role))
